@@ -1,0 +1,61 @@
+/**
+ * createApp(deps): the Hono application for the requests the proxy owns
+ * (operational endpoints and the API it adds). It never listens; importing it
+ * has no side effects. Passthrough traffic never enters it (see server.ts).
+ */
+import type { HttpBindings } from "@hono/node-server";
+import { Hono } from "hono";
+import type { Config } from "./config.js";
+import { routeOf } from "./http/route-context.js";
+import { API_VERSION, API_VERSION_HEADER } from "./http/write-error.js";
+import { OciError } from "./oci/errors.js";
+import { checkReadiness, type Readiness } from "./ops/health.js";
+import type { Logger } from "./ops/logger.js";
+import type { CallerContext } from "./upstream/caller-headers.js";
+import type { UpstreamClient } from "./upstream/client.js";
+
+export interface AppDeps {
+  config: Config;
+  upstream: UpstreamClient;
+  logger: Logger;
+  readiness: Readiness;
+  caller: CallerContext;
+}
+
+export type AppEnv = { Bindings: HttpBindings };
+
+export function ociErrorResponse(err: OciError, head = false): Response {
+  return new Response(head ? null : err.toBody(), {
+    status: err.status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      [API_VERSION_HEADER]: API_VERSION,
+      ...err.headers,
+    },
+  });
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const report = await checkReadiness(deps.upstream, deps.readiness);
+    return c.json(report, report.ready ? 200 : 503);
+  });
+
+  app.all("/v2/*", (c) => {
+    const route = routeOf(c.env.incoming);
+    if (route.kind === "invalid") throw new OciError(route.code, route.message, route.detail);
+    throw new OciError("UNSUPPORTED", "no handler for this request", { kind: route.kind });
+  });
+
+  app.onError((err, c) => {
+    const head = c.req.method === "HEAD";
+    if (err instanceof OciError) return ociErrorResponse(err, head);
+    deps.logger.error({ err, method: c.req.method, path: c.req.path }, "handler failed");
+    return ociErrorResponse(new OciError("UNKNOWN", "internal proxy error"), head);
+  });
+
+  return app;
+}

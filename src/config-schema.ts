@@ -1,0 +1,77 @@
+/**
+ * The configuration's keys: their types, limits and environment variables.
+ * One table, so that validation, the environment overrides and the README agree.
+ */
+
+export type FieldSpec =
+  | { type: "string"; nullable?: boolean; env?: string }
+  | { type: "url"; nullable?: boolean; env?: string }
+  | { type: "int"; min: number; max: number; env?: string }
+  | { type: "bool"; env?: string }
+  | { type: "enum"; values: readonly string[]; env?: string }
+  | { type: "string[]"; env?: string };
+
+export type SectionSpec = { readonly [key: string]: FieldSpec };
+export type Schema = { readonly [section: string]: SectionSpec };
+
+const port = { type: "int", min: 0, max: 65535 } as const;
+const ms = { type: "int", min: 0, max: 86_400_000 } as const;
+
+export const SCHEMA = {
+  listen: {
+    host: { type: "string", env: "HOST" },
+    port: { ...port, env: "PORT" },
+    tlsCert: { type: "string", nullable: true, env: "TLS_CERT" },
+    tlsKey: { type: "string", nullable: true, env: "TLS_KEY" },
+  },
+  upstream: {
+    url: { type: "url", nullable: true, env: "UPSTREAM_URL" },
+    publicOrigins: { type: "string[]" },
+    caFile: { type: "string", nullable: true, env: "UPSTREAM_CA_FILE" },
+    clientCertFile: { type: "string", nullable: true },
+    clientKeyFile: { type: "string", nullable: true },
+    requestTimeoutMs: { ...ms, min: 1 },
+    idleTimeoutMs: ms,
+    maxSockets: { type: "int", min: 1, max: 100_000 },
+    maxFreeSockets: { type: "int", min: 0, max: 100_000 },
+  },
+  proxy: {
+    trustForwardedHeaders: { type: "bool", env: "TRUST_FORWARDED" },
+    publicUrl: { type: "url", nullable: true, env: "PUBLIC_URL" },
+    clientIdleTimeoutMs: ms,
+    headersTimeoutMs: { ...ms, min: 1000 },
+  },
+  embedded: {
+    dataDir: { type: "string", env: "DATA_DIR" },
+    binary: { type: "string", env: "REGISTRY_BINARY" },
+    autoInstall: { type: "bool" },
+  },
+  log: {
+    level: {
+      type: "enum",
+      values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+      env: "LOG_LEVEL",
+    },
+  },
+} as const satisfies Schema;
+
+type FieldValue<F> = F extends { type: "string" | "url"; nullable: true }
+  ? string | null
+  : F extends { type: "string" | "url" }
+    ? string
+    : F extends { type: "int" }
+      ? number
+      : F extends { type: "bool" }
+        ? boolean
+        : F extends { type: "enum"; values: readonly (infer V)[] }
+          ? V
+          : F extends { type: "string[]" }
+            ? readonly string[]
+            : never;
+
+/** The validated configuration, typed from the schema. */
+export type Config = {
+  readonly [S in keyof typeof SCHEMA]: {
+    readonly [K in keyof (typeof SCHEMA)[S]]: FieldValue<(typeof SCHEMA)[S][K]>;
+  };
+};

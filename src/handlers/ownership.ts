@@ -1,0 +1,19 @@
+/**
+ * Which requests the proxy answers itself. Everything else is passed through.
+ * Pure: decided from the parsed route and the method, before Hono is involved.
+ */
+import type { RouteMatch } from "../oci/routes.js";
+
+/** Operational endpoints outside `/v2/`. */
+export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
+
+export function ownsRequest(route: RouteMatch, _method: string): boolean {
+  switch (route.kind) {
+    case "non-api":
+      return OPS_PATHS.has(route.path);
+    case "invalid":
+      return true;
+    default:
+      return false;
+  }
+}

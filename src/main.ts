@@ -1,0 +1,70 @@
+/**
+ * `serve`: load the config, start the embedded registry when no upstream is
+ * configured, listen, and shut down gracefully. Nothing else.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type Config, loadConfig } from "./config.js";
+import { createLogger, type Logger } from "./ops/logger.js";
+import { ensureRegistryBinary } from "./registry/binary.js";
+import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
+import { createProxyServer } from "./server.js";
+
+async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
+  const { path } = ensureRegistryBinary(config.embedded.binary, config.embedded.autoInstall, (m) =>
+    logger.info(m),
+  );
+  const dir = resolve(config.embedded.dataDir, "registry");
+  mkdirSync(dir, { recursive: true });
+  const secretFile = join(dir, "http-secret");
+  if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
+  const secret = readFileSync(secretFile, "utf8").trim();
+  const registry = await launchRegistry({ dir, binary: path, deleteEnabled: true, secret });
+  registry.process.once("exit", (code, signal) => {
+    logger.fatal({ code, signal }, "embedded docker-registry exited");
+    process.exit(1);
+  });
+  logger.info({ upstream: registry.url, storage: join(dir, "storage") }, "embedded docker-registry started");
+  return registry;
+}
+
+export async function serve(configFile?: string): Promise<void> {
+  const config = loadConfig({ file: configFile });
+  const logger = createLogger(config.log.level);
+  const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;
+  const upstreamUrl = config.upstream.url ?? embedded!.url;
+  const proxy = createProxyServer({ config, upstreamUrl, logger });
+  const address = await proxy.listen();
+  const url = proxy.url();
+  logger.info({ listen: `${address.address}:${address.port}`, upstream: upstreamUrl }, "proxy listening");
+  if (embedded) {
+    const hostPort = url.replace(/^https?:\/\//, "");
+    process.stdout.write(
+      `\nregistry-compat-proxy is up: push to ${hostPort}/<repo>:<tag>\n` +
+        `  e.g. skopeo copy --dest-tls-verify=false oci:img:latest docker://${hostPort}/demo/app:latest\n\n`,
+    );
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    proxy
+      .close()
+      .then(() => embedded?.process.removeAllListeners("exit"))
+      .then(() => embedded?.stop())
+      .then(() => {
+        logger.info("stopped");
+        logger.flush();
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}

@@ -1,0 +1,145 @@
+/**
+ * The route parser: request method and raw path → what the request is about.
+ *
+ * Repository names contain slashes and may have components named `tags`,
+ * `manifests`, `blobs` or `uploads`, and `list` and `_list` are legal tags, so the
+ * path is split the way distribution does it: by its fixed *suffix*. The name is
+ * whatever comes before the suffix and must match the name grammar.
+ *
+ * Pure: no I/O, never throws, works on the raw (still percent-encoded) path.
+ */
+
+import type { OciErrorCode } from "./errors.js";
+import { isValidDigest, isValidName, isValidTag, isValidUploadId, looksLikeDigest } from "./grammar.js";
+
+export type RouteMatch =
+  | { kind: "base" }
+  | { kind: "catalog" }
+  /** `tags/list` (legacy) or `tags/_list` (the new tags API). */
+  | { kind: "tags-list"; name: string; variant: "list" | "_list" }
+  /** `/v2/<name>/tags/<tag>`: the proposal's tag resource (DELETE only). */
+  | { kind: "tag"; name: string; tag: string }
+  | { kind: "manifest"; name: string; reference: string; by: "tag" | "digest" }
+  | { kind: "blob"; name: string; digest: string }
+  | { kind: "upload-start"; name: string }
+  | { kind: "upload"; name: string; uploadId: string }
+  | { kind: "referrers"; name: string; digest: string }
+  /** A `/v2/` path that is not an API route (the upstream answers it: usually 404). */
+  | { kind: "v2-other" }
+  /** Outside `/v2/`: operational endpoints or the upstream's own (e.g. `/`). */
+  | { kind: "non-api"; path: string }
+  /** Hostile or malformed: answered by the proxy, never forwarded. */
+  | { kind: "invalid"; code: OciErrorCode; message: string; detail?: unknown };
+
+export type RouteKind = RouteMatch["kind"];
+
+/** Methods a registry API request may use; anything else is refused up front. */
+export const API_METHODS: ReadonlySet<string> = new Set([
+  "GET",
+  "HEAD",
+  "PUT",
+  "POST",
+  "PATCH",
+  "DELETE",
+  "OPTIONS",
+]);
+
+/** Splits `path?query` without allocating a URL object. */
+export function splitPathQuery(url: string): { path: string; query: string } {
+  const q = url.indexOf("?");
+  return q === -1 ? { path: url, query: "" } : { path: url.slice(0, q), query: url.slice(q + 1) };
+}
+
+const HOSTILE_RE = /%(?:2e|2f|5c|00)|\\|\0/i;
+
+function invalid(code: OciErrorCode, message: string, detail?: unknown): RouteMatch {
+  return detail === undefined
+    ? { kind: "invalid", code, message }
+    : { kind: "invalid", code, message, detail };
+}
+
+/** Checks segments for traversal and emptiness. `allowTrailingEmpty` permits one final "" (a trailing slash). */
+function unsafeSegments(segments: readonly string[], allowTrailingEmpty: boolean): boolean {
+  const last = segments.length - 1;
+  for (let i = 0; i <= last; i++) {
+    const s = segments[i];
+    if (s === "." || s === "..") return true;
+    if (s === "" && !(allowTrailingEmpty && i === last)) return true;
+  }
+  return false;
+}
+
+function nameOrInvalid(segments: readonly string[], end: number): string | RouteMatch {
+  if (end <= 0) return invalid("NAME_INVALID", "repository name is empty");
+  const name = segments.slice(0, end).join("/");
+  if (!isValidName(name)) return invalid("NAME_INVALID", "invalid repository name", { name });
+  return name;
+}
+
+export function parseRoute(method: string, rawPath: string): RouteMatch {
+  if (rawPath === "/v2/" || rawPath === "/v2") return { kind: "base" };
+  if (!rawPath.startsWith("/v2/")) return { kind: "non-api", path: rawPath };
+  if (HOSTILE_RE.test(rawPath)) {
+    return invalid("NAME_INVALID", "path contains encoded separators, traversal or NUL");
+  }
+  const rest = rawPath.slice(4);
+  if (rest === "_catalog") return { kind: "catalog" };
+  const segments = rest.split("/");
+  const n = segments.length;
+  const last = segments[n - 1]!;
+  const prev = n >= 2 ? segments[n - 2]! : "";
+  const prev2 = n >= 3 ? segments[n - 3]! : "";
+
+  // `/blobs/uploads/` (trailing slash kept) and `/blobs/uploads/<id>`.
+  if (prev2 === "blobs" && prev === "uploads") {
+    if (unsafeSegments(segments, true)) return invalid("NAME_INVALID", "path has empty or dot segments");
+    const name = nameOrInvalid(segments, n - 3);
+    if (typeof name !== "string") return name;
+    if (last === "") return { kind: "upload-start", name };
+    if (!isValidUploadId(last))
+      return invalid("BLOB_UPLOAD_INVALID", "invalid upload id", { uploadId: last });
+    return { kind: "upload", name, uploadId: last };
+  }
+  if (unsafeSegments(segments, false)) {
+    // A trailing slash on other routes is the upstream's business (it redirects).
+    if (last === "" && !unsafeSegments(segments.slice(0, -1), false)) return { kind: "v2-other" };
+    return invalid("NAME_INVALID", "path has empty or dot segments");
+  }
+  if (n < 3) return { kind: "v2-other" };
+
+  switch (prev) {
+    case "tags": {
+      const name = nameOrInvalid(segments, n - 2);
+      if (typeof name !== "string") return name;
+      // `tags/list` and `tags/_list` are lists for reads; for DELETE they name the tag.
+      if ((last === "list" || last === "_list") && method !== "DELETE") {
+        return { kind: "tags-list", name, variant: last };
+      }
+      if (!isValidTag(last)) return invalid("TAG_INVALID", "invalid tag", { tag: last });
+      return { kind: "tag", name, tag: last };
+    }
+    case "manifests": {
+      const name = nameOrInvalid(segments, n - 2);
+      if (typeof name !== "string") return name;
+      if (looksLikeDigest(last)) {
+        if (!isValidDigest(last)) return invalid("DIGEST_INVALID", "invalid digest", { digest: last });
+        return { kind: "manifest", name, reference: last, by: "digest" };
+      }
+      if (!isValidTag(last)) return invalid("TAG_INVALID", "invalid tag", { tag: last });
+      return { kind: "manifest", name, reference: last, by: "tag" };
+    }
+    case "blobs":
+    case "referrers": {
+      // `/blobs/uploads` without its slash is no route; the upstream answers it.
+      if (prev === "blobs" && last === "uploads") return { kind: "v2-other" };
+      const name = nameOrInvalid(segments, n - 2);
+      if (typeof name !== "string") return name;
+      if (!isValidDigest(last)) return invalid("DIGEST_INVALID", "invalid digest", { digest: last });
+      return prev === "blobs"
+        ? { kind: "blob", name, digest: last }
+        : { kind: "referrers", name, digest: last };
+    }
+    default:
+      return { kind: "v2-other" };
+  }
+}

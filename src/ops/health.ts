@@ -1,0 +1,48 @@
+/**
+ * Liveness and readiness. Liveness: the process answers. Readiness: the proxy is
+ * not shutting down and the upstream answers `/v2/` (200 and 401 both mean up).
+ */
+import type { UpstreamClient } from "../upstream/client.js";
+
+export interface Readiness {
+  /** Turned on at shutdown: readiness fails at once. */
+  draining: boolean;
+  /** Extra problems to report (for example unfinished journal entries). */
+  readonly notes: Map<string, string>;
+}
+
+export function createReadiness(): Readiness {
+  return { draining: false, notes: new Map() };
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  upstream: { status: number | null; error?: string };
+  draining: boolean;
+  notes: Record<string, string>;
+}
+
+export async function checkReadiness(
+  upstream: UpstreamClient,
+  readiness: Readiness,
+): Promise<ReadinessReport> {
+  const notes = Object.fromEntries(readiness.notes);
+  if (readiness.draining) return { ready: false, upstream: { status: null }, draining: true, notes };
+  try {
+    const res = await upstream.request({
+      method: "GET",
+      path: "/v2/",
+      timeoutMs: 2000,
+      maxBodyBytes: 64 * 1024,
+    });
+    const up = res.status === 200 || res.status === 401;
+    return { ready: up, upstream: { status: res.status }, draining: false, notes };
+  } catch (err) {
+    return {
+      ready: false,
+      upstream: { status: null, error: (err as Error).message },
+      draining: false,
+      notes,
+    };
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Which origin the client used to reach the proxy, and the one clean set of
+ * forwarding headers the upstream gets, so that the absolute URLs it builds
+ * (upload and manifest `Location`) name the proxy (registry-2.8 notes §7).
+ *
+ * Pure functions over header records.
+ */
+import type { IncomingHttpHeaders } from "node:http";
+
+export interface PublicOrigin {
+  proto: "http" | "https";
+  host: string;
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined) return undefined;
+  const first = s.split(",")[0]!.trim();
+  return first === "" ? undefined : first;
+}
+
+const HOST_RE = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/;
+
+function cleanHost(h: string | undefined): string | undefined {
+  return h !== undefined && HOST_RE.test(h) ? h : undefined;
+}
+
+function cleanProto(p: string | undefined): "http" | "https" | undefined {
+  const lower = p?.toLowerCase();
+  return lower === "http" || lower === "https" ? lower : undefined;
+}
+
+/** Parses the first element of an RFC 7239 `Forwarded` header into host and proto. */
+export function parseForwarded(value: string | undefined): { host?: string; proto?: string } {
+  if (!value) return {};
+  const first = value.split(",")[0]!;
+  const out: { host?: string; proto?: string } = {};
+  for (const pair of first.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq === -1) continue;
+    const k = pair.slice(0, eq).trim().toLowerCase();
+    let v = pair.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    if (k === "host") out.host = v;
+    else if (k === "proto") out.proto = v;
+  }
+  return out;
+}
+
+/**
+ * The origin the client used. With `trustForwarded`, a `Forwarded` header wins,
+ * then X-Forwarded-Host/-Proto (first values); otherwise only Host and whether the
+ * client's own connection is TLS count. `publicUrl` overrides everything.
+ */
+export function clientOrigin(
+  headers: IncomingHttpHeaders,
+  encrypted: boolean,
+  trustForwarded: boolean,
+  publicUrl: URL | null,
+): PublicOrigin {
+  if (publicUrl) return { proto: publicUrl.protocol === "https:" ? "https" : "http", host: publicUrl.host };
+  let proto: "http" | "https" = encrypted ? "https" : "http";
+  let host = cleanHost(headers.host) ?? "localhost";
+  if (trustForwarded) {
+    const fwd = parseForwarded(headers.forwarded);
+    const fh = cleanHost(fwd.host ?? firstValue(headers["x-forwarded-host"]));
+    const fp = cleanProto(fwd.proto ?? firstValue(headers["x-forwarded-proto"]));
+    if (fh) host = fh;
+    if (fp) proto = fp;
+  }
+  return { proto, host };
+}
+
+/**
+ * Replaces the client's forwarding headers with one clean set describing `origin`.
+ * Mutates and returns `headers` (the passthrough hot path avoids a copy).
+ */
+export function applyForwardingHeaders(
+  headers: IncomingHttpHeaders,
+  origin: PublicOrigin,
+  remoteAddress: string | undefined,
+  trustForwarded: boolean,
+): IncomingHttpHeaders {
+  const priorFor = trustForwarded ? firstValue(headers["x-forwarded-for"]) : undefined;
+  delete headers.forwarded;
+  delete headers["x-forwarded-port"];
+  delete headers["x-forwarded-prefix"];
+  delete headers["x-real-ip"];
+  headers["x-forwarded-host"] = origin.host;
+  headers["x-forwarded-proto"] = origin.proto;
+  if (remoteAddress) headers["x-forwarded-for"] = priorFor ? `${priorFor}, ${remoteAddress}` : remoteAddress;
+  else delete headers["x-forwarded-for"];
+  return headers;
+}

@@ -1,0 +1,49 @@
+/**
+ * The upstream registry as a target: its URL, its keep-alive agent (with the
+ * CA bundle or client certificate for https) and the origins it may name in
+ * absolute URLs. Built once from the config.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import type { Config } from "../config.js";
+import { originSet } from "./rewrite.js";
+
+export interface UpstreamTarget {
+  readonly url: URL;
+  readonly agent: http.Agent;
+  readonly isHttps: boolean;
+  /** Lowercase origins the upstream may emit, to be rewritten to the proxy's. */
+  readonly origins: ReadonlySet<string>;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  /** TLS options for requests when https. */
+  readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export function createUpstreamTarget(config: Config, url: string): UpstreamTarget {
+  const u = new URL(url);
+  const isHttps = u.protocol === "https:";
+  const tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  if (config.upstream.caFile) tls.ca = readFileSync(config.upstream.caFile);
+  if (config.upstream.clientCertFile && config.upstream.clientKeyFile) {
+    tls.cert = readFileSync(config.upstream.clientCertFile);
+    tls.key = readFileSync(config.upstream.clientKeyFile);
+  }
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: config.upstream.maxSockets,
+    maxFreeSockets: config.upstream.maxFreeSockets,
+    scheduling: "lifo" as const,
+  };
+  const agent = isHttps ? new https.Agent({ ...agentOptions, ...tls }) : new http.Agent(agentOptions);
+  return {
+    url: u,
+    agent,
+    isHttps,
+    origins: originSet([u.origin, ...config.upstream.publicOrigins]),
+    requestTimeoutMs: config.upstream.requestTimeoutMs,
+    idleTimeoutMs: config.upstream.idleTimeoutMs,
+    tls,
+  };
+}
