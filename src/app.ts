@@ -6,11 +6,13 @@
 import type { HttpBindings } from "@hono/node-server";
 import { Hono } from "hono";
 import type { Config } from "./config.js";
+import { HANDLERS, type V2Handler } from "./handlers/index.js";
 import { routeOf } from "./http/route-context.js";
 import { API_VERSION, API_VERSION_HEADER } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
 import { checkReadiness, type Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
+import type { Metrics } from "./ops/metrics.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import type { UpstreamClient } from "./upstream/client.js";
 
@@ -20,6 +22,7 @@ export interface AppDeps {
   logger: Logger;
   readiness: Readiness;
   caller: CallerContext;
+  metrics: Metrics;
 }
 
 export type AppEnv = { Bindings: HttpBindings };
@@ -47,7 +50,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.all("/v2/*", (c) => {
     const route = routeOf(c.env.incoming);
     if (route.kind === "invalid") throw new OciError(route.code, route.message, route.detail);
-    throw new OciError("UNSUPPORTED", "no handler for this request", { kind: route.kind });
+    const handler = HANDLERS[route.kind] as V2Handler | undefined;
+    if (!handler) throw new OciError("UNSUPPORTED", "no handler for this request", { kind: route.kind });
+    return handler(c, route, deps);
   });
 
   app.onError((err, c) => {

@@ -1,21 +1,20 @@
 #!/usr/bin/env node
 /**
- * The command line: `registry-compat-proxy [serve] [--config FILE]`.
+ * The command line: `registry-compat-proxy <command> [options]`. Each command is
+ * one entry of COMMANDS; `serve` is the default.
  */
 import { ConfigError } from "./config.js";
 import { serve } from "./main.js";
 
-const USAGE = `usage: registry-compat-proxy [command] [options]
+export interface Command {
+  summary: string;
+  usage: string;
+  /** Returns the exit code, or null for a command that keeps running (serve). */
+  run(args: string[]): Promise<number | null>;
+}
 
-commands:
-  serve              run the proxy (default)
-
-options:
-  --config FILE      configuration file (also RCP_CONFIG); merged over config/default.yaml
-  -h, --help         this text
-`;
-
-function optionValue(args: string[], name: string): string | undefined {
+/** Takes `--name value` out of args. */
+export function takeOption(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   if (i === -1) return undefined;
   const v = args[i + 1];
@@ -24,29 +23,51 @@ function optionValue(args: string[], name: string): string | undefined {
   return v;
 }
 
-async function run(argv: string[]): Promise<number> {
-  const args = [...argv];
-  if (args.includes("-h") || args.includes("--help")) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const command = args[0] && !args[0].startsWith("-") ? args.shift()! : "serve";
-  switch (command) {
-    case "serve": {
-      const configFile = optionValue(args, "--config");
-      if (args.length > 0) throw new ConfigError(`unexpected arguments: ${args.join(" ")}`);
-      await serve(configFile);
-      return -1; // keeps running
-    }
-    default:
-      process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
-      return 2;
-  }
+/** Takes a boolean `--flag` out of args. */
+export function takeFlag(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i === -1) return false;
+  args.splice(i, 1);
+  return true;
 }
 
-run(process.argv.slice(2)).then(
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: "run the proxy (default)",
+    usage: "serve [--config FILE]   configuration file (also RCP_CONFIG), merged over config/default.yaml",
+    async run(args) {
+      const configFile = takeOption(args, "--config");
+      if (args.length > 0) throw new ConfigError(`unexpected arguments: ${args.join(" ")}`);
+      await serve(configFile);
+      return null;
+    },
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const details = Object.values(COMMANDS).map((c) => `  registry-compat-proxy ${c.usage}`);
+  return `usage: registry-compat-proxy <command> [options]\n\ncommands:\n${lines.join("\n")}\n\n${details.join("\n")}\n`;
+}
+
+async function main(argv: string[]): Promise<number | null> {
+  const args = [...argv];
+  if (args[0] === "-h" || args[0] === "--help" || args[0] === "help") {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const name = args[0] && !args[0].startsWith("-") ? args.shift()! : "serve";
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`unknown command: ${name}\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(args);
+}
+
+main(process.argv.slice(2)).then(
   (code) => {
-    if (code >= 0) process.exit(code);
+    if (code !== null) process.exit(code);
   },
   (err: unknown) => {
     const msg = err instanceof Error ? err.message : String(err);

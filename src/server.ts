@@ -16,6 +16,7 @@ import { writeOciError } from "./http/write-error.js";
 import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
 import { createReadiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
+import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget } from "./upstream/target.js";
@@ -36,6 +37,8 @@ export interface CreateProxyOptions {
   /** The upstream URL: config.upstream.url or the embedded registry's. */
   upstreamUrl: string;
   logger: Logger;
+  /** Defaults to a fresh registry per server. */
+  metrics?: Metrics;
 }
 
 export function createProxyServer(options: CreateProxyOptions): ProxyServer {
@@ -44,7 +47,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const upstream = createUpstreamClient(target);
   const publicUrl = config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null;
   const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
-  const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller };
+  const metrics = options.metrics ?? createMetrics();
+  const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller, metrics };
   const app = createApp(deps);
   const honoListener = getRequestListener(app.fetch);
   const passthrough = createPassthrough({

@@ -1,0 +1,76 @@
+/**
+ * Prometheus metrics. Every metric the proxy exports is defined here, on one
+ * registry per proxy instance (tests run several in one process). Labels never
+ * carry credentials, and carry repository names only where noted and enabled.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export type DeletePath = "native" | "swap";
+export type DeleteOutcome = "ok" | "not_found" | "unsupported" | "rolled_back" | "failed" | "denied";
+
+export interface Metrics {
+  readonly registry: Registry;
+  /** Requests by route kind, method and status class (2xx, 4xx, ...). */
+  readonly requests: Counter<"route" | "method" | "status">;
+  readonly duration: Histogram<"route" | "method">;
+  /** Bytes proxied: `in` = client → upstream (request bodies), `out` = upstream → client. */
+  readonly bytes: Counter<"direction">;
+  readonly tagDeletes: Counter<"path" | "outcome">;
+  /** Tags a failed swap could not put back: each needs `restore` or a hand fix (see the log line). */
+  readonly restoreFailures: Counter;
+  readonly upstreamErrors: Counter<"kind">;
+  readonly cache: Counter<"cache" | "result">;
+  readonly inFlight: Gauge;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "rcp_" });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({
+      name: "rcp_requests_total",
+      help: "Requests answered, by route kind, method and status class",
+      labelNames: ["route", "method", "status"] as const,
+      registers,
+    }),
+    duration: new Histogram({
+      name: "rcp_request_duration_seconds",
+      help: "Time from request to the end of the response, by route kind and method",
+      labelNames: ["route", "method"] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    bytes: new Counter({
+      name: "rcp_proxied_bytes_total",
+      help: "Body bytes proxied: in = client to upstream, out = upstream to client",
+      labelNames: ["direction"] as const,
+      registers,
+    }),
+    tagDeletes: new Counter({
+      name: "rcp_tag_deletes_total",
+      help: "Tag deletes by path (native, swap) and outcome",
+      labelNames: ["path", "outcome"] as const,
+      registers,
+    }),
+    restoreFailures: new Counter({
+      name: "rcp_tag_restore_failures_total",
+      help: "Swaps that failed and could not put the original manifest back on the tag",
+      registers,
+    }),
+    upstreamErrors: new Counter({
+      name: "rcp_upstream_errors_total",
+      help: "Upstream exchanges that failed (unreachable, reset, timeout, too-large)",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    cache: new Counter({
+      name: "rcp_cache_lookups_total",
+      help: "Cache lookups by cache and result (hit, miss)",
+      labelNames: ["cache", "result"] as const,
+      registers,
+    }),
+    inFlight: new Gauge({ name: "rcp_requests_in_flight", help: "Requests being served", registers }),
+  };
+}
