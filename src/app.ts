@@ -10,6 +10,7 @@ import { HANDLERS, type V2Handler } from "./handlers/index.js";
 import { routeOf } from "./http/route-context.js";
 import { API_VERSION, API_VERSION_HEADER } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
+import type { ChangeFeed } from "./ops/change-feed.js";
 import { checkReadiness, type Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
@@ -23,6 +24,7 @@ export interface AppDeps {
   readiness: Readiness;
   caller: CallerContext;
   metrics: Metrics;
+  changes: ChangeFeed;
 }
 
 export type AppEnv = { Bindings: HttpBindings };

@@ -11,9 +11,10 @@ import { getRequestListener } from "@hono/node-server";
 import { type AppDeps, createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { ownsRequest } from "./handlers/ownership.js";
-import { setRoute } from "./http/route-context.js";
+import { routeOf, setRoute } from "./http/route-context.js";
 import { writeOciError } from "./http/write-error.js";
 import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
+import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
@@ -48,7 +49,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const publicUrl = config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null;
   const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
   const metrics = options.metrics ?? createMetrics();
-  const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller, metrics };
+  const changes = createChangeFeed();
+  const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller, metrics, changes };
   const app = createApp(deps);
   const honoListener = getRequestListener(app.fetch);
   const passthrough = createPassthrough({
@@ -57,6 +59,14 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     publicUrl,
     onUpstreamError: (err, req) =>
       logger.warn({ code: err.code, method: req.method, url: req.url }, "upstream exchange failed"),
+    onResponse: (req, proxyRes) => {
+      // A manifest written or deleted through the proxy changes the repository's tags.
+      const method = req.method;
+      if ((method === "PUT" || method === "DELETE") && (proxyRes.statusCode ?? 0) < 300) {
+        const route = routeOf(req);
+        if (route.kind === "manifest") changes.repositoryChanged(route.name);
+      }
+    },
   });
 
   function listener(req: IncomingMessage, res: ServerResponse): void {
@@ -68,8 +78,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       return;
     }
     const route = parseRoute(method, splitPathQuery(req.url ?? "/").path);
+    setRoute(req, route);
     if (ownsRequest(route, method)) {
-      setRoute(req, route);
       void honoListener(req, res);
       return;
     }
