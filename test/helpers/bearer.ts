@@ -24,9 +24,31 @@ export function parseChallenge(header: string | string[] | undefined): Challenge
   return { scheme: m[1]!, params };
 }
 
-/** The scope parameter as a set of `type:name:actions` entries (one param may hold several). */
+/**
+ * The scope parameter as sorted `type:name:actions` entries (one param may hold several),
+ * each entry's actions sorted too: 2.8 varies both orders between calls.
+ */
 export function scopesOf(challenge: Challenge | null): string[] {
-  return (challenge?.params["scope"] ?? "").split(" ").filter(Boolean).sort();
+  return (challenge?.params["scope"] ?? "")
+    .split(" ")
+    .filter(Boolean)
+    .map((s) => {
+      const at = s.lastIndexOf(":");
+      return `${s.slice(0, at)}:${s
+        .slice(at + 1)
+        .split(",")
+        .sort()
+        .join(",")}`;
+    })
+    .sort();
+}
+
+/** A challenge without its scope, plus its normalised scopes: equal for equivalent challenges. */
+export function normalizeChallenge(header: string | string[] | undefined): unknown {
+  const c = parseChallenge(header);
+  if (!c) return null;
+  const { scope: _scope, ...rest } = c.params;
+  return { scheme: c.scheme, params: rest, scopes: scopesOf(c) };
 }
 
 /** `user:password` → Basic header value. */
