@@ -160,7 +160,7 @@ describe("hostile input through the proxy", () => {
     assert.deepEqual(seen, []);
   });
 
-  it("oversized request headers answer 431 and forward nothing", async () => {
+  it("oversized request headers or request targets answer 431 and forward nothing", async () => {
     const seen = await forwardedDuring(registry, proxy.url, async () => {
       const one = await send(`GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
       assert.equal(statusOf(one), 431);
@@ -168,6 +168,9 @@ describe("hostile input through the proxy", () => {
       const many = Array.from({ length: 1500 }, (_, i) => `X-Header-${i}: value-${i}`).join("\r\n");
       const raw = await send(`GET /v2/ HTTP/1.1\r\nHost: x\r\n${many}\r\n\r\n`);
       assert.equal(statusOf(raw), 431);
+      // The request target counts too.
+      const longUrl = await send(`GET /v2/a/tags/list?${"q".repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(statusOf(longUrl), 431);
     });
     assert.deepEqual(seen, []);
   });
