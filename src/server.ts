@@ -7,12 +7,13 @@ import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
 import { type AppDeps, createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { ownsRequest } from "./handlers/ownership.js";
 import { routeOf, setRoute } from "./http/route-context.js";
-import { writeOciError } from "./http/write-error.js";
+import { refuseConnect, writeOciError } from "./http/write-error.js";
 import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
 import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
@@ -79,6 +80,15 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }
     const route = parseRoute(method, splitPathQuery(req.url ?? "/").path);
     setRoute(req, route);
+    if (route.kind === "invalid") {
+      // Answered here, before any framework parses the target; the connection is
+      // closed so that an unread hostile body is not read as a next request.
+      writeOciError(res, route.code, route.message, route.detail, {
+        head: method === "HEAD",
+        headers: { connection: "close" },
+      });
+      return;
+    }
     if (ownsRequest(route, method)) {
       void honoListener(req, res);
       return;
@@ -105,6 +115,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       )
     : http.createServer(serverOptions, listener);
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
+  // CONNECT never reaches the request listener: refuse it here (no tunnels).
+  server.on("connect", (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket));
 
   return {
     server,
