@@ -25,11 +25,26 @@ import { type IndexRead, readReferrersIndex } from "../upstream/referrers-index.
 
 type ReferrersRoute = Extract<RouteMatch, { kind: "referrers" }>;
 
-/** The `artifactType` values asked for (empty values ignored). */
+/**
+ * The `artifactType` values asked for (empty values ignored). A `+` stays a `+`:
+ * media types have no spaces, and clients often leave `application/spdx+json`
+ * unencoded in the query.
+ */
 export function requestedArtifactTypes(url: string): string[] {
   const { query } = splitPathQuery(url);
-  if (!query.includes("artifactType")) return [];
-  return new URLSearchParams(query).getAll("artifactType").filter((t) => t !== "");
+  const types: string[] = [];
+  for (const pair of query.split("&")) {
+    if (!pair.startsWith("artifactType=")) continue;
+    const raw = pair.slice("artifactType=".length);
+    let value = raw;
+    try {
+      value = decodeURIComponent(raw);
+    } catch {
+      // keep the raw value
+    }
+    if (value !== "") types.push(value);
+  }
+  return types;
 }
 
 export async function handleReferrers(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { requestedArtifactTypes } from "../../src/handlers/referrers.js";
 import {
   addReferrer,
   type Descriptor,
@@ -216,5 +217,19 @@ describe("filterReferrers, referrersResponse, serialiseReferrersIndex", () => {
     const doc = JSON.parse(serialiseReferrersIndex({ schemaVersion: 2, manifests: [] }).toString());
     assert.deepEqual(doc, { schemaVersion: 2, manifests: [], mediaType: MEDIA_TYPE.ociIndex });
     assert.deepEqual(JSON.parse(serialiseReferrersIndex(idx).toString()).annotations, { "tag-only": "x" });
+  });
+});
+
+describe("requestedArtifactTypes (referrers query)", () => {
+  it("reads every artifactType, decoded, keeping a literal +", () => {
+    assert.deepEqual(requestedArtifactTypes("/v2/a/referrers/x?artifactType=application%2Fspdx%2Bjson"), [
+      "application/spdx+json",
+    ]);
+    assert.deepEqual(requestedArtifactTypes("/v2/a/referrers/x?artifactType=application/spdx+json&n=1"), [
+      "application/spdx+json",
+    ]);
+    assert.deepEqual(requestedArtifactTypes("/v2/a/referrers/x?artifactType=a&artifactType=b"), ["a", "b"]);
+    assert.deepEqual(requestedArtifactTypes("/v2/a/referrers/x?artifactType="), []);
+    assert.deepEqual(requestedArtifactTypes("/v2/a/referrers/x"), []);
   });
 });
