@@ -141,6 +141,14 @@ async function learnReferrer(
       signal,
       maxBodyBytes: MAX_MANIFEST_BYTES,
     });
+    if (got.status === 401 || got.status === 403) {
+      // e.g. a delete-only token: the DELETE may still be allowed, the index cannot be kept.
+      deps.metrics.referrersUpdates.inc({ op: "remove", outcome: "unreadable" });
+      deps.logger.info(
+        { name: route.name, digest: route.reference, status: got.status },
+        "manifest not readable with the caller's credentials; its referrers entry (if any) stays",
+      );
+    }
     if (got.status !== 200) return null;
     return referrerOf(got.body, headerValue(got.headers["content-type"]), route.reference);
   } catch {

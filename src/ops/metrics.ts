@@ -21,7 +21,7 @@ export interface Metrics {
   readonly upstreamErrors: Counter<"kind">;
   readonly cache: Counter<"cache" | "result">;
   readonly inFlight: Gauge;
-  /** Referrers index changes by the proxy: op (add, remove), outcome (updated, unchanged, skipped, failed). */
+  /** Referrers index changes by the proxy: op (add, remove), outcome (updated, unchanged, skipped, failed, unreadable). */
   readonly referrersUpdates: Counter<"op" | "outcome">;
   /** Upload requests answered or redirected by the proxy: range_mismatch, stale_location (416), stale_status (GET). */
   readonly uploadGuard: Counter<"answer">;

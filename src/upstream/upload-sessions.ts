@@ -42,7 +42,11 @@ export interface UploadSessions {
 export interface UploadSessionsOptions {
   max: number;
   ttlMs: number;
-  /** States kept per session (older ones fall out and then pass through unchecked). */
+  /**
+   * States kept per session (default 8; older ones fall out and then pass
+   * through unchecked). A `_state` is ~250 bytes, so the map stays under
+   * max × 8 × ~300 bytes (about 24 MB at the default 10,000 sessions).
+   */
   statesPerSession?: number;
 }
 
@@ -110,7 +114,7 @@ export function decideUploadRequest(
 }
 
 export function createUploadSessions(options: UploadSessionsOptions): UploadSessions {
-  const statesPerSession = options.statesPerSession ?? 32;
+  const statesPerSession = options.statesPerSession ?? 8;
   const cache = new LRUCache<string, UploadSession>({ max: options.max, ttl: options.ttlMs });
   return {
     get(name, uploadId) {
