@@ -20,7 +20,7 @@ export interface UploadSession {
   latest: string;
   /** Bytes the upload holds, when known. */
   offset: number | null;
-  /** States seen (decoded `_state` → the offset it stands for), oldest first, bounded. */
+  /** States seen (raw `_state` → the offset it stands for), oldest first, bounded. */
   readonly states: Map<string, number | null>;
 }
 
@@ -54,19 +54,22 @@ function keyOf(name: string, uploadId: string): string {
   return `${name}\n${uploadId}`;
 }
 
-/** The decoded `_state` of a raw query string, if any. */
+/**
+ * The `_state` of a raw query string, as sent (not decoded: clients send the
+ * Location back verbatim, and decoding ~250 characters per request would be the
+ * most expensive step of the check; a re-encoded state is merely unknown, and
+ * unknown states pass through).
+ */
 export function uploadStateOf(query: string): string | undefined {
-  if (query === "") return undefined;
-  for (const pair of query.split("&")) {
-    if (!pair.startsWith("_state=")) continue;
-    const raw = pair.slice(7);
-    try {
-      return decodeURIComponent(raw.replace(/\+/g, " "));
-    } catch {
-      return raw;
-    }
+  let start: number;
+  if (query.startsWith("_state=")) start = 7;
+  else {
+    const i = query.indexOf("&_state=");
+    if (i === -1) return undefined;
+    start = i + 8;
   }
-  return undefined;
+  const end = query.indexOf("&", start);
+  return end === -1 ? query.slice(start) : query.slice(start, end);
 }
 
 /**
