@@ -4,7 +4,12 @@
  * "Deleting Manifests" and "Referrers Tag Schema".
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import {
   type Artifact,
   expectedDescriptor,
@@ -16,10 +21,11 @@ import {
   type SubjectRef,
 } from "../helpers/artifacts.js";
 import { request } from "../helpers/http.js";
-import { ALL_MANIFEST_TYPES, makeImage, pushImage } from "../helpers/oci.js";
+import { ALL_MANIFEST_TYPES, makeImage, pushImage, sha256 } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
+const exec = promisify(execFile);
 const SBOM = "application/vnd.example.sbom.v1";
 const SIG = "application/vnd.example.signature.v1";
 const INDEX = "application/vnd.oci.image.index.v1+json";
@@ -251,5 +257,52 @@ describe("referrers tag schema maintained by a client as well as by the proxy", 
     const { res: listed, doc } = await listReferrers(proxy.url, "ref/occupied", subject.digest);
     assert.equal(listed.status, 200);
     assert.deepEqual(doc?.manifests, []);
+  });
+});
+
+describe("referrers behind Basic auth", () => {
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+  let dir: string;
+  const auth = `Basic ${Buffer.from("alice:secret").toString("base64")}`;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rcp-oci-ref-auth-"));
+    writeFileSync(join(dir, "htpasswd"), (await exec("htpasswd", ["-Bbn", "alice", "secret"])).stdout);
+    registry = await startRegistry({ htpasswdFile: join(dir, "htpasswd") });
+    proxy = await startProxy(registry.url);
+  });
+  after(async () => {
+    await proxy.stop();
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("GET referrers without credentials relays the registry's 401 and challenge unchanged", async () => {
+    const digest = sha256("anything");
+    const res = await request("GET", `${proxy.url}/v2/ref/auth/referrers/${digest}`);
+    const direct = await request("GET", `${registry.url}/v2/ref/auth/manifests/${referrersTagOf(digest)}`);
+    assert.equal(res.status, 401);
+    assert.equal(res.headers["www-authenticate"], direct.headers["www-authenticate"]);
+    assert.equal(res.text, direct.text);
+  });
+
+  it("with the caller's credentials a referrer is pushed, indexed and listed", async () => {
+    const image = makeImage({ layerCount: 1, layerSize: 64 });
+    await pushImage(proxy.url, "ref/auth", image, ["v1"], auth);
+    await pushEmptyBlob(proxy.url, "ref/auth", auth);
+    const subject = { mediaType: image.mediaType, digest: image.manifest.digest, size: image.manifest.size };
+    const a = makeArtifact(subject, { artifactType: SBOM });
+    const put = await putRaw(proxy.url, "ref/auth", a.digest, a.bytes, a.mediaType, auth);
+    assert.equal(put.status, 201);
+    assert.equal(put.headers["oci-subject"], subject.digest);
+    const res = await request("GET", `${proxy.url}/v2/ref/auth/referrers/${subject.digest}`, {
+      headers: { authorization: auth },
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      res.json<IndexDoc>().manifests.map((d) => d.digest),
+      [a.digest],
+    );
   });
 });
