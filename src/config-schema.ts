@@ -46,6 +46,12 @@ export const SCHEMA = {
     binary: { type: "string", env: "REGISTRY_BINARY" },
     autoInstall: { type: "bool" },
   },
+  oci: {
+    referrers: { type: "bool", env: "OCI_REFERRERS" },
+    strictUploads: { type: "bool", env: "OCI_STRICT_UPLOADS" },
+    uploadSessionsMax: { type: "int", min: 1, max: 10_000_000 },
+    uploadSessionTtlMs: { ...ms, min: 1000 },
+  },
   log: {
     level: {
       type: "enum",

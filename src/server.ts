@@ -22,6 +22,8 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget } from "./upstream/target.js";
+import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
+import { createUploadSessions } from "./upstream/upload-sessions.js";
 
 export interface ProxyServer {
   readonly server: http.Server;
@@ -54,6 +56,11 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller, metrics, changes };
   const app = createApp(deps);
   const honoListener = getRequestListener(app.fetch);
+  const ownership = { referrers: config.oci.referrers };
+  // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
+  const uploads = config.oci.strictUploads
+    ? createUploadSessions({ max: config.oci.uploadSessionsMax, ttlMs: config.oci.uploadSessionTtlMs })
+    : null;
   const passthrough = createPassthrough({
     target,
     trustForwarded: caller.trustForwarded,
@@ -67,8 +74,21 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
         const route = routeOf(req);
         if (route.kind === "manifest") changes.repositoryChanged(route.name);
       }
+      if (uploads !== null)
+        observeUploadResponse(uploads, req, routeOf(req), proxyRes.statusCode ?? 0, proxyRes.headers);
     },
   });
+  const uploadGuard =
+    uploads === null
+      ? null
+      : createUploadGuard({
+          sessions: uploads,
+          upstream,
+          caller,
+          forward: passthrough.forward,
+          logger,
+          metrics,
+        });
 
   function listener(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? "GET";
@@ -89,10 +109,11 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       });
       return;
     }
-    if (ownsRequest(route, method)) {
+    if (ownsRequest(route, method, ownership)) {
       void honoListener(req, res);
       return;
     }
+    if (uploadGuard !== null && route.kind === "upload" && uploadGuard.intercept(req, res, route)) return;
     passthrough.forward(req, res);
   }
 

@@ -7,12 +7,29 @@ import type { RouteMatch } from "../oci/routes.js";
 /** Operational endpoints outside `/v2/`. */
 export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
 
-export function ownsRequest(route: RouteMatch, _method: string): boolean {
+/** Features that change what the proxy owns (from the config). */
+export interface OwnershipOptions {
+  /** `oci.referrers`: the referrers API, manifest PUT and manifest DELETE by digest. */
+  referrers: boolean;
+}
+
+const DEFAULT_OWNERSHIP: OwnershipOptions = { referrers: true };
+
+export function ownsRequest(
+  route: RouteMatch,
+  method: string,
+  options: OwnershipOptions = DEFAULT_OWNERSHIP,
+): boolean {
   switch (route.kind) {
     case "non-api":
       return OPS_PATHS.has(route.path);
     case "invalid":
       return true;
+    case "referrers":
+      return options.referrers;
+    case "manifest":
+      // DELETE by tag is the tag-delete handler's, not this one's.
+      return options.referrers && (method === "PUT" || (method === "DELETE" && route.by === "digest"));
     default:
       return false;
   }
