@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../app.js";
 import type { RouteMatch } from "../oci/routes.js";
+import { handleTagsList } from "./tags-list.js";
 
 export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
   c: Context<AppEnv>,
@@ -14,4 +15,6 @@ export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
 
 export type HandlerTable = { [K in RouteMatch["kind"]]?: V2Handler<K> };
 
-export const HANDLERS: HandlerTable = {};
+export const HANDLERS: HandlerTable = {
+  "tags-list": handleTagsList,
+};
