@@ -29,7 +29,7 @@ export function readTags(body: Buffer): string[] | null {
   } catch {
     return null;
   }
-  if (typeof doc !== "object" || doc === null) return null;
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return null;
   const tags = (doc as { tags?: unknown }).tags;
   if (tags === null || tags === undefined) return [];
   if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string")) return null;
