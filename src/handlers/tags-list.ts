@@ -101,7 +101,7 @@ function baseHeaders(extra: Record<string, string> = {}): Record<string, string>
   return { [API_VERSION_HEADER]: API_VERSION, ...extra };
 }
 
-export function listResponse(
+function listResponse(
   name: string,
   variant: ListVariant,
   sorted: readonly string[],
