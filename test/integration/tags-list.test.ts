@@ -1,89 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { type Res, request } from "../helpers/http.js";
+import { request } from "../helpers/http.js";
 import { MT, putManifest } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { emptyIndex, errorCode, seed, TAGS_SORTED, type TagList, walk } from "../helpers/tags.js";
 
 const exec = promisify(execFile);
-
-/** 25 tags: mixed case, digits, `.`, `-`, `_`; in byte order (Go's sort.Strings). */
-const TAGS_SORTED = [
-  "0",
-  "1",
-  "10",
-  "2",
-  "9",
-  "A",
-  "B",
-  "V2",
-  "Zed",
-  "_",
-  "_u",
-  "a-",
-  "aa",
-  "c-d",
-  "c.d",
-  "c_d",
-  "latest",
-  "v1.0",
-  "v1.0-rc1",
-  "v1.0.1",
-  "v1.10",
-  "v1.9",
-  "x",
-  "y",
-  "z",
-];
-
-/** A manifest that needs no blobs (an empty OCI index); `nonce` makes its digest unique. */
-function emptyIndex(nonce = "0"): Buffer {
-  return Buffer.from(
-    JSON.stringify({ schemaVersion: 2, mediaType: MT.ociIndex, manifests: [], annotations: { nonce } }),
-  );
-}
-
-async function seed(base: string, repo: string, tags: readonly string[], auth?: string): Promise<string> {
-  let digest = "";
-  const body = emptyIndex(repo);
-  for (const tag of tags) digest = await putManifest(base, repo, tag, body, MT.ociIndex, auth);
-  return digest;
-}
-
-interface TagList {
-  name: string;
-  tags: string[];
-}
-
-function errorCode(res: Res): string | undefined {
-  return res.json<{ errors: Array<{ code: string }> }>().errors[0]?.code;
-}
-
-/** Follows `Link` rel="next" from `firstPath` until it stops; returns the pages. */
-async function walk(proxyUrl: string, firstPath: string): Promise<{ pages: TagList[]; links: string[] }> {
-  const pages: TagList[] = [];
-  const links: string[] = [];
-  let path: string | null = firstPath;
-  for (let guard = 0; path !== null && guard < 100; guard++) {
-    const res = await request("GET", `${proxyUrl}${path}`);
-    assert.equal(res.status, 200, `${path}: ${res.text}`);
-    pages.push(res.json<TagList>());
-    const link = res.headers.link as string | undefined;
-    if (link === undefined) path = null;
-    else {
-      links.push(link);
-      const m = /^<(\/v2\/[^>]+)>; rel="next"$/.exec(link);
-      assert.ok(m, `relative next Link: ${link}`);
-      path = m[1]!;
-    }
-  }
-  return { pages, links };
-}
 
 describe("tags list on a real docker-registry 2.8", () => {
   let registry: TestRegistry;
@@ -330,92 +255,6 @@ describe("tags list: cache, redirect option and auth", () => {
       assert.deepEqual(JSON.parse(out.stdout).Tags, ["a", "b", "c"]);
     } finally {
       await proxy.stop();
-    }
-  });
-});
-
-describe("tags list behind upstream Basic auth (htpasswd)", () => {
-  let dir: string;
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-  const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
-  const alice = basic("alice", "secret");
-
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), "rcp-tags-auth-"));
-    const { stdout } = await exec("htpasswd", ["-nbB", "-C", "4", "alice", "secret"]);
-    writeFileSync(join(dir, "htpasswd"), stdout);
-    registry = await startRegistry({ htpasswdFile: join(dir, "htpasswd") });
-    proxy = await startProxy(registry.url, { tags: { cacheTtlMs: 600_000 } });
-    await seed(registry.url, "auth/repo", ["v1", "v2"], alice);
-  });
-  after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("GET /v2/:name/tags/_list relays the upstream 401 challenge and body unchanged", async () => {
-    const direct = await request("GET", `${registry.url}/v2/auth/repo/tags/list`);
-    const res = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list?n=1`);
-    assert.equal(res.status, 401);
-    assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
-    assert.equal(res.headers["content-type"], direct.headers["content-type"]);
-    assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
-    assert.equal(res.text, direct.text);
-    const head = await request("HEAD", `${proxy.url}/v2/auth/repo/tags/_list`);
-    assert.equal(head.status, 401);
-    assert.equal(head.headers["www-authenticate"], 'Basic realm="basic-realm"');
-  });
-
-  it("a list cached for one caller is never served to other credentials or to anonymous callers", async () => {
-    const ok = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list`, {
-      headers: { authorization: alice },
-    });
-    assert.deepEqual(ok.json(), { name: "auth/repo", tags: ["v1", "v2"] });
-    for (const auth of [basic("alice", "wrong"), basic("mallory", "secret"), undefined]) {
-      const res = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list`, {
-        headers: auth ? { authorization: auth } : {},
-      });
-      assert.equal(res.status, 401, String(auth));
-      assert.equal(errorCode(res), "UNAUTHORIZED");
-    }
-    const again = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list?n=1`, {
-      headers: { authorization: alice },
-    });
-    assert.deepEqual(again.json<TagList>().tags, ["v1"]);
-  });
-});
-
-describe("tags list behind upstream token auth", () => {
-  it("the Bearer challenge with the repository's pull scope reaches the client unchanged", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rcp-tags-token-"));
-    const cert = join(dir, "token.crt");
-    await exec("openssl", [
-      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
-      ...["-keyout", join(dir, "token.key"), "-out", cert, "-days", "1", "-subj", "/CN=token-server"],
-    ]);
-    const registry = await startRegistry({
-      token: {
-        realm: "http://127.0.0.1:9/token",
-        service: "legacy-registry",
-        issuer: "t",
-        rootCertBundle: cert,
-      },
-    });
-    const proxy = await startProxy(registry.url);
-    try {
-      const res = await request("GET", `${proxy.url}/v2/tok/repo/tags/_list?n=5`);
-      assert.equal(res.status, 401);
-      assert.equal(
-        res.headers["www-authenticate"],
-        'Bearer realm="http://127.0.0.1:9/token",service="legacy-registry",scope="repository:tok/repo:pull"',
-      );
-      assert.equal(errorCode(res), "UNAUTHORIZED");
-    } finally {
-      await proxy.stop();
-      await registry.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
