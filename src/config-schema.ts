@@ -52,6 +52,12 @@ export const SCHEMA = {
     uploadSessionsMax: { type: "int", min: 1, max: 10_000_000 },
     uploadSessionTtlMs: { ...ms, min: 1000 },
   },
+  tags: {
+    maxPageSize: { type: "int", min: 1, max: 1_000_000, env: "TAGS_MAX_PAGE_SIZE" },
+    legacyList: { type: "enum", values: ["serve", "redirect"], env: "TAGS_LEGACY_LIST" },
+    cacheTtlMs: { ...ms, max: 3_600_000 },
+    cacheMaxEntries: { type: "int", min: 1, max: 1_000_000 },
+  },
   log: {
     level: {
       type: "enum",

@@ -19,6 +19,7 @@ import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
+import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget } from "./upstream/target.js";
@@ -53,7 +54,22 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
   const metrics = options.metrics ?? createMetrics();
   const changes = createChangeFeed();
-  const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller, metrics, changes };
+  const tagLists = createTagListCache({
+    ttlMs: config.tags.cacheTtlMs,
+    maxEntries: config.tags.cacheMaxEntries,
+    changes,
+    lookups: metrics.cache,
+  });
+  const deps: AppDeps = {
+    config,
+    upstream,
+    logger,
+    readiness: createReadiness(),
+    caller,
+    metrics,
+    changes,
+    tagLists,
+  };
   const app = createApp(deps);
   const honoListener = getRequestListener(app.fetch);
   const ownership = { referrers: config.oci.referrers };

@@ -30,6 +30,9 @@ export function ownsRequest(
     case "manifest":
       // DELETE by tag is the tag-delete handler's, not this one's.
       return options.referrers && (method === "PUT" || (method === "DELETE" && route.by === "digest"));
+    case "tags-list":
+      // Both lists for reads; `_list` for every method (405 with Allow), legacy `list` passes others through.
+      return route.variant === "_list" || method === "GET" || method === "HEAD";
     default:
       return false;
   }
