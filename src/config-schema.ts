@@ -46,6 +46,13 @@ export const SCHEMA = {
     binary: { type: "string", env: "REGISTRY_BINARY" },
     autoInstall: { type: "bool" },
   },
+  delete: {
+    journalPath: { type: "string", env: "DELETE_JOURNAL" },
+    capabilityTtlMs: ms,
+    maxRetries: { type: "int", min: 0, max: 10 },
+    recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
+    recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD" },
+  },
   log: {
     level: {
       type: "enum",

@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../app.js";
 import type { RouteMatch } from "../oci/routes.js";
+import { handleManifestTagDelete, handleTagResource } from "./tag-delete.js";
 
 export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
   c: Context<AppEnv>,
@@ -14,4 +15,7 @@ export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
 
 export type HandlerTable = { [K in RouteMatch["kind"]]?: V2Handler<K> };
 
-export const HANDLERS: HandlerTable = {};
+export const HANDLERS: HandlerTable = {
+  tag: handleTagResource,
+  manifest: handleManifestTagDelete,
+};
