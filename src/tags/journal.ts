@@ -8,8 +8,10 @@
  *
  * Appends are group-committed: lines queued while a write is in flight go out
  * together in one write followed by one fdatasync, and every caller waits for
- * the sync that covers its line. Reading tolerates a torn last line (a crash in
- * the middle of a write).
+ * the sync that covers its line. Outcomes need no fsync of their own (a lost
+ * outcome only makes start-up recovery look at the tag again, which then finds
+ * nothing to do), so `{ sync: false }` skips it unless an intent shares the batch.
+ * Reading tolerates a torn last line (a crash in the middle of a write).
  */
 import { mkdirSync } from "node:fs";
 import { type FileHandle, open, readFile, rename, writeFile } from "node:fs/promises";
@@ -55,7 +57,7 @@ export interface JournalRecord {
 
 export interface Journal {
   readonly path: string;
-  append(entry: JournalEntry): Promise<void>;
+  append(entry: JournalEntry, options?: { sync?: boolean }): Promise<void>;
   /** Every intent in file order, each with its latest outcome. */
   read(): Promise<JournalRecord[]>;
   close(): Promise<void>;
@@ -88,7 +90,7 @@ export function parseJournal(text: string): { records: JournalRecord[]; badLines
 
 export function openJournal(path: string): Journal {
   let handle: Promise<FileHandle> | null = null;
-  let pending: Array<{ line: string; done: (err?: Error) => void }> = [];
+  let pending: Array<{ line: string; sync: boolean; done: (err?: Error) => void }> = [];
   let flushing = false;
 
   function fileHandle(): Promise<FileHandle> {
@@ -110,7 +112,7 @@ export function openJournal(path: string): Journal {
       try {
         const fh = await fileHandle();
         await fh.write(batch.map((b) => b.line).join(""));
-        await fh.datasync();
+        if (batch.some((b) => b.sync)) await fh.datasync();
         for (const b of batch) b.done();
       } catch (err) {
         for (const b of batch) b.done(err as Error);
@@ -121,10 +123,11 @@ export function openJournal(path: string): Journal {
 
   return {
     path,
-    append(entry) {
+    append(entry, options = {}) {
       return new Promise<void>((resolve, reject) => {
         pending.push({
           line: `${JSON.stringify(entry)}\n`,
+          sync: options.sync ?? true,
           done: (err) => (err ? reject(err) : resolve()),
         });
         if (!flushing) void flush();

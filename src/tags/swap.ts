@@ -106,8 +106,9 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(up, name, tag, m));
   const del = (digest: string) => o.phases.run(name, "delete", () => deleteManifest(up, name, digest));
 
-  // fetch-original
-  const original = await getManifest(up, name, tag);
+  // fetch-original (a read: retried on 5xx, which 2.8 answers while another PUT
+  // rewrites the revision link of the same manifest)
+  const original = await fetchOriginal(up, name, tag, o.maxRetries);
   if (original === null) return { kind: "not-found" };
   const failed = (step: StepName, failure: SwapFailure["failure"], rest = {}): SwapFailure => ({
     kind: "failed",
@@ -151,7 +152,10 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   }
   const close = async (outcome: Outcome) => {
     try {
-      await o.journal.append({ type: "outcome", id, time: new Date().toISOString(), outcome });
+      await o.journal.append(
+        { type: "outcome", id, time: new Date().toISOString(), outcome },
+        { sync: false },
+      );
     } catch (err) {
       log.error({ err, journalId: id }, "tag delete: cannot journal the outcome (recovery will re-check it)");
     }
@@ -196,6 +200,20 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   return undo(o, name, tag, origin, tombstone, "delete-tombstone", deleted, id, close);
 }
 
+/** Jittered exponential pause before retry `i` (50 ms, 100 ms, 200 ms, ... ±50%). */
+function backoff(i: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, 50 * 2 ** i * (0.5 + Math.random())));
+}
+
+async function fetchOriginal(up: Upstream, name: string, tag: string, retries: number) {
+  let res = await getManifest(up, name, tag);
+  for (let i = 0; i < retries && isFailed(res) && isTransient(res); i++) {
+    await backoff(i);
+    res = await getManifest(up, name, tag);
+  }
+  return res;
+}
+
 /**
  * DELETE the tombstone; while the outcome is unknown (5xx, reset, timeout, 404),
  * look at the tag and either finish (someone pushed it: only clean up the
@@ -211,6 +229,7 @@ export async function deleteForward(
 ): Promise<"deleted" | "superseded" | Failed> {
   let res = await del(tombstone.digest);
   for (let attempt = 0; res !== true && isTransient(res) && attempt < o.maxRetries; attempt++) {
+    await backoff(attempt);
     const current = await headTag(o.upstream, name, tag);
     if (typeof current === "string" && current !== tombstone.digest) {
       await del(tombstone.digest); // pushed meanwhile: the push stays, the tombstone goes
@@ -243,6 +262,7 @@ async function undo(
   } as const;
   let last: Failed | null = null;
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
+    if (attempt > 0) await backoff(attempt - 1);
     const current = await headTag(o.upstream, name, tag);
     if (current === original.digest) {
       await close("rolled_back");
