@@ -11,7 +11,9 @@ import type { AddressInfo } from "node:net";
 export type FaultAction =
   | { status: number; body?: string; headers?: Record<string, string> }
   | { reset: true }
-  | { hang: true };
+  | { hang: true }
+  /** Forward to the registry (its effect happens), drop its answer, then act. */
+  | { forwardThen: { status: number; body?: string } | { reset: true } };
 
 export interface FaultRule {
   method?: string;
@@ -83,6 +85,24 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
     if (rule) {
       rule.left--;
       const a = rule.action;
+      if ("forwardThen" in a) {
+        const then = a.forwardThen;
+        forward(
+          req,
+          (up) => {
+            up.resume();
+            up.once("end", () => {
+              if ("reset" in then) req.socket.destroy();
+              else {
+                res.writeHead(then.status, { "docker-distribution-api-version": "registry/2.0" });
+                res.end(then.body);
+              }
+            });
+          },
+          res,
+        );
+        return;
+      }
       req.resume();
       if ("reset" in a) {
         req.once("end", () => req.socket.destroy());
@@ -98,6 +118,21 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
       });
       return;
     }
+    forward(
+      req,
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+      res,
+    );
+  });
+
+  function forward(
+    req: IncomingMessage,
+    onResponse: (up: IncomingMessage) => void,
+    res: http.ServerResponse,
+  ) {
     const out = http.request(
       {
         hostname: target.hostname,
@@ -106,14 +141,11 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
         path: req.url,
         headers: req.headers,
       },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
+      onResponse,
     );
     out.on("error", () => res.destroy());
     req.pipe(out);
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   return {
