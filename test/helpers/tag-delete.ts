@@ -27,21 +27,22 @@ export async function pushKind(
   repo: string,
   kind: ManifestKind,
   tags: string[],
+  auth?: string,
 ): Promise<Pushed> {
   const small = { layerCount: 1, layerSize: 64 };
   if (kind === "docker-v2" || kind === "oci-manifest") {
     const image = makeImage({ ...small, docker: kind === "docker-v2" });
-    const digest = await pushImage(base, repo, image, tags);
+    const digest = await pushImage(base, repo, image, tags, auth);
     return { digest, bytes: image.manifest.bytes, mediaType: image.mediaType };
   }
   const docker = kind === "docker-list";
   const children: Image[] = [makeImage({ ...small, docker }), makeImage({ ...small, docker })];
   for (const c of children) {
-    await pushImage(base, repo, c, []);
-    await putManifest(base, repo, c.manifest.digest, c.manifest.bytes, c.mediaType);
+    await pushImage(base, repo, c, [], auth);
+    await putManifest(base, repo, c.manifest.digest, c.manifest.bytes, c.mediaType, auth);
   }
   const index = makeIndex(children, docker);
-  for (const tag of tags) await putManifest(base, repo, tag, index.bytes, index.mediaType);
+  for (const tag of tags) await putManifest(base, repo, tag, index.bytes, index.mediaType, auth);
   return { digest: index.digest, bytes: index.bytes, mediaType: docker ? MT.dockerList : MT.ociIndex };
 }
 
@@ -50,10 +51,11 @@ export async function manifestOf(
   base: string,
   repo: string,
   ref: string,
+  auth?: string,
 ): Promise<{ digest: string; bytes: Buffer; mediaType: string } | null> {
-  const res = await request("GET", `${base}/v2/${repo}/manifests/${ref}`, {
-    headers: { accept: ALL_MANIFEST_TYPES },
-  });
+  const headers: Record<string, string> = { accept: ALL_MANIFEST_TYPES };
+  if (auth) headers["authorization"] = auth;
+  const res = await request("GET", `${base}/v2/${repo}/manifests/${ref}`, { headers });
   if (res.status === 404) return null;
   if (res.status !== 200) throw new Error(`GET ${repo}:${ref}: ${res.status} ${res.text}`);
   return {
@@ -64,8 +66,12 @@ export async function manifestOf(
 }
 
 /** tags/list straight from the registry, sorted ([] for null). */
-export async function tagsOf(base: string, repo: string): Promise<string[]> {
-  const res = await request("GET", `${base}/v2/${repo}/tags/list`);
+export async function tagsOf(base: string, repo: string, auth?: string): Promise<string[]> {
+  const res = await request(
+    "GET",
+    `${base}/v2/${repo}/tags/list`,
+    auth ? { headers: { authorization: auth } } : {},
+  );
   if (res.status === 404) return [];
   return ((res.json<{ tags: string[] | null }>().tags ?? []) as string[]).sort();
 }
