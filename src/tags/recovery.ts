@@ -14,7 +14,7 @@ import type { Logger } from "../ops/logger.js";
 import type { Journal, JournalRecord, Outcome } from "./journal.js";
 import { unfinished } from "./journal.js";
 import type { PhaseLock } from "./locks.js";
-import { deleteForward } from "./swap.js";
+import { deleteForward } from "./settle.js";
 import { TOMBSTONE_MEDIA_TYPE } from "./tombstone.js";
 import {
   deleteManifest,

@@ -37,16 +37,16 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../ops/logger.js";
-import type { Journal, Outcome } from "./journal.js";
+import type { IntentEntry, Journal, Outcome } from "./journal.js";
 import { MAX_STORED_BYTES } from "./journal.js";
 import type { PhaseLock } from "./locks.js";
+import { backoff, deleteForward, isTransient, restoreOriginal } from "./settle.js";
 import { buildTombstone, isTombstone } from "./tombstone.js";
 import {
   deleteManifest,
   describeFailure,
   type Failed,
   getManifest,
-  headTag,
   isFailed,
   type Manifest,
   putManifest,
@@ -88,16 +88,38 @@ export interface SwapOptions {
   pauseAfterTombstoneMs: number;
 }
 
-/** 5xx, 404 (someone else deleted it), 429 and broken exchanges leave the state unknown: retry forward. */
-function isTransient(f: Failed): boolean {
-  if (f.kind === "network") return true;
-  if (f.kind === "status") return f.status >= 500 || f.status === 404 || f.status === 429;
-  return false;
-}
-
 /** A PUT answered with a 4xx (other than 429) wrote nothing. */
 function wroteNothing(f: Failed): boolean {
   return f.kind === "status" && f.status >= 400 && f.status < 500 && f.status !== 429;
+}
+
+/** A failure that left the tag as it was (unless `rest` says otherwise). */
+function failed(
+  step: StepName,
+  failure: SwapFailure["failure"],
+  rest: Partial<SwapFailure> = {},
+): SwapFailure {
+  return {
+    kind: "failed",
+    step,
+    restored: true,
+    superseded: false,
+    originalDigest: null,
+    failure,
+    journalId: null,
+    ...rest,
+  };
+}
+
+/** journal-outcome: best effort (a lost outcome only makes recovery look again). */
+function outcomeWriter(journal: Journal, id: string, log: Logger): (outcome: Outcome) => Promise<void> {
+  return async (outcome) => {
+    try {
+      await journal.append({ type: "outcome", id, time: new Date().toISOString(), outcome }, { sync: false });
+    } catch (err) {
+      log.error({ err, journalId: id }, "tag delete: cannot journal the outcome (recovery will re-check it)");
+    }
+  };
 }
 
 export async function swapDelete(o: SwapOptions, name: string, tag: string): Promise<SwapResult> {
@@ -110,16 +132,6 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   // rewrites the revision link of the same manifest)
   const original = await fetchOriginal(up, name, tag, o.maxRetries);
   if (original === null) return { kind: "not-found" };
-  const failed = (step: StepName, failure: SwapFailure["failure"], rest = {}): SwapFailure => ({
-    kind: "failed",
-    step,
-    restored: true,
-    superseded: false,
-    originalDigest: null,
-    failure,
-    journalId: null,
-    ...rest,
-  });
   if (isFailed(original)) return failed("fetch-original", original);
 
   // A tombstone already on the tag (another replica's swap in flight, or one that
@@ -131,35 +143,12 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   // journal-intent
   const id = randomUUID();
   try {
-    await o.journal.append({
-      type: "intent",
-      id,
-      time: new Date().toISOString(),
-      upstream: o.upstreamOrigin,
-      repository: name,
-      tag,
-      originalDigest: origin?.digest ?? null,
-      mediaType: origin?.mediaType ?? null,
-      ...(origin && origin.bytes.length <= MAX_STORED_BYTES
-        ? { originalBytes: origin.bytes.toString("base64") }
-        : {}),
-      tombstoneDigest: tombstone.digest,
-      tombstoneBytes: tombstone.bytes.toString("base64"),
-    });
+    await o.journal.append(intentEntry(id, o.upstreamOrigin, name, tag, origin, tombstone));
   } catch (err) {
     log.error({ err, journal: o.journal.path }, "tag delete: cannot write the journal; nothing was changed");
     return failed("journal-intent", { ok: false, kind: "journal", error: err as Error });
   }
-  const close = async (outcome: Outcome) => {
-    try {
-      await o.journal.append(
-        { type: "outcome", id, time: new Date().toISOString(), outcome },
-        { sync: false },
-      );
-    } catch (err) {
-      log.error({ err, journalId: id }, "tag delete: cannot journal the outcome (recovery will re-check it)");
-    }
-  };
+  const close = outcomeWriter(o.journal, id, log);
   const base = { originalDigest: origin?.digest ?? null, journalId: id };
 
   // put-tombstone
@@ -170,7 +159,7 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
         await close("rolled_back");
         return failed("put-tombstone", res, base);
       }
-      return undo(o, name, tag, original, tombstone, "put-tombstone", res, id, close);
+      return restoreOriginal(o, name, tag, original, tombstone, "put-tombstone", res, id, close);
     }
     if (o.pauseAfterTombstoneMs > 0) await new Promise((r) => setTimeout(r, o.pauseAfterTombstoneMs));
   }
@@ -188,21 +177,9 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   if (!origin) {
     // Nothing to put back: the tag keeps someone's tombstone until recovery or a new delete.
     log.error({ journalId: id, tombstoneDigest: tombstone.digest }, "tag delete: tag left on a tombstone");
-    return {
-      kind: "failed",
-      step: "delete-tombstone",
-      restored: false,
-      superseded: false,
-      failure: deleted,
-      ...base,
-    };
+    return failed("delete-tombstone", deleted, { ...base, restored: false });
   }
-  return undo(o, name, tag, origin, tombstone, "delete-tombstone", deleted, id, close);
-}
-
-/** Jittered exponential pause before retry `i` (50 ms, 100 ms, 200 ms, ... ±50%). */
-function backoff(i: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, 50 * 2 ** i * (0.5 + Math.random())));
+  return restoreOriginal(o, name, tag, origin, tombstone, "delete-tombstone", deleted, id, close);
 }
 
 async function fetchOriginal(up: Upstream, name: string, tag: string, retries: number) {
@@ -214,87 +191,28 @@ async function fetchOriginal(up: Upstream, name: string, tag: string, retries: n
   return res;
 }
 
-/**
- * DELETE the tombstone; while the outcome is unknown (5xx, reset, timeout, 404),
- * look at the tag and either finish (someone pushed it: only clean up the
- * tombstone) or put the tombstone back and delete again, at most maxRetries times.
- */
-export async function deleteForward(
-  o: Pick<SwapOptions, "upstream" | "maxRetries">,
-  name: string,
-  tag: string,
-  tombstone: Manifest,
-  put: (m: Manifest) => Promise<true | Failed>,
-  del: (digest: string) => Promise<true | Failed>,
-): Promise<"deleted" | "superseded" | Failed> {
-  let res = await del(tombstone.digest);
-  for (let attempt = 0; res !== true && isTransient(res) && attempt < o.maxRetries; attempt++) {
-    await backoff(attempt);
-    const current = await headTag(o.upstream, name, tag);
-    if (typeof current === "string" && current !== tombstone.digest) {
-      await del(tombstone.digest); // pushed meanwhile: the push stays, the tombstone goes
-      return "superseded";
-    }
-    const again = await put(tombstone);
-    res = again === true ? await del(tombstone.digest) : again;
-  }
-  return res === true ? "deleted" : res;
-}
-
-/** Puts the original back, unless the tag was pushed meanwhile. */
-async function undo(
-  o: SwapOptions,
-  name: string,
-  tag: string,
-  original: Manifest,
-  tombstone: Manifest,
-  step: StepName,
-  cause: Failed,
+/** The journal line written before the tombstone PUT. */
+export function intentEntry(
   id: string,
-  close: (outcome: Outcome) => Promise<void>,
-): Promise<SwapResult> {
-  const base = {
-    kind: "failed",
-    step,
-    failure: cause,
-    originalDigest: original.digest,
-    journalId: id,
-  } as const;
-  let last: Failed | null = null;
-  for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
-    if (attempt > 0) await backoff(attempt - 1);
-    const current = await headTag(o.upstream, name, tag);
-    if (current === original.digest) {
-      await close("rolled_back");
-      return { ...base, restored: true, superseded: false };
-    }
-    if (typeof current === "string" && current !== tombstone.digest) {
-      await close("superseded");
-      return { ...base, restored: false, superseded: true };
-    }
-    const res = await o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, original));
-    if (res === true) {
-      await close("rolled_back");
-      return { ...base, restored: true, superseded: false };
-    }
-    last = res;
-  }
-  // The entry stays open: recovery finishes the delete, or `restore` puts the tag back.
-  o.logger.error(
-    {
-      repository: name,
-      tag,
-      originalDigest: original.digest,
-      mediaType: original.mediaType,
-      tombstoneDigest: tombstone.digest,
-      journalId: id,
-      journal: o.journal.path,
-      failedStep: step,
-      reason: describeFailure(cause),
-      restoreReason: last ? describeFailure(last) : undefined,
-    },
-    "tag delete: could not put the original manifest back; restore it with " +
-      `\`registry-compat-proxy restore --repository ${name} --tag ${tag}\` or PUT the original by hand`,
-  );
-  return { ...base, restored: false, superseded: false };
+  upstream: string,
+  repository: string,
+  tag: string,
+  origin: Manifest | null,
+  tombstone: Manifest,
+): IntentEntry {
+  return {
+    type: "intent",
+    id,
+    time: new Date().toISOString(),
+    upstream,
+    repository,
+    tag,
+    originalDigest: origin?.digest ?? null,
+    mediaType: origin?.mediaType ?? null,
+    ...(origin && origin.bytes.length <= MAX_STORED_BYTES
+      ? { originalBytes: origin.bytes.toString("base64") }
+      : {}),
+    tombstoneDigest: tombstone.digest,
+    tombstoneBytes: tombstone.bytes.toString("base64"),
+  };
 }
