@@ -91,13 +91,19 @@ async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outc
 export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport> {
   const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [] };
   const open = unfinished(await o.journal.read());
+  let unreachable: Failed | null = null;
   for (const rec of open) {
     const { id, repository, tag, originalDigest, mediaType } = rec.intent;
     let result: Outcome | Failed;
-    try {
-      result = await completeOne(o, rec);
-    } catch (err) {
-      result = { ok: false, kind: "status", status: 0, headers: {}, code: (err as Error).message };
+    if (unreachable) {
+      result = unreachable; // do not wait for a dead upstream once per entry
+    } else {
+      try {
+        result = await completeOne(o, rec);
+      } catch (err) {
+        result = { ok: false, kind: "status", status: 0, headers: {}, code: (err as Error).message };
+      }
+      if (isFailed(result) && result.kind === "network") unreachable = result;
     }
     if (isFailed(result)) {
       report.unfinished.push({

@@ -273,6 +273,33 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
   });
 });
 
+describe("tag delete journal recovery with the upstream down", () => {
+  it("reports every unfinished entry at once (log and readiness) and still lets the proxy start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rcp-tdrd-"));
+    const registry = await startRegistry();
+    const journal = join(dir, "down.jsonl");
+    try {
+      await pushKind(registry.url, "down/app", "docker-v2", ["a", "b"]);
+      await crashedSwap(registry.url, "down/app", "a", journal);
+      await crashedSwap(registry.url, "down/app", "b", journal);
+      const url = registry.url;
+      await registry.stop();
+      const proxy = await startProxy(url, { delete: { journalPath: journal } });
+      try {
+        const report = await recoverTagDeletes(proxy.proxy.deps);
+        assert.equal(report.unfinished.length, 2);
+        assert.match(report.unfinished[0]!.reason, /ECONNREFUSED/);
+        assert.match(proxy.proxy.deps.readiness.notes.get("tagDeleteJournal") ?? "", /2 unfinished/);
+        assert.deepEqual(outcomes(journal), { "down/app:a": null, "down/app:b": null });
+      } finally {
+        await proxy.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("tag delete journal recovery with upstream auth", () => {
   let dir: string;
   before(() => {
