@@ -83,7 +83,7 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
       await putManifest(registry.url, repo, "r", first.bytes, first.mediaType);
       const [del] = await Promise.all([
         request("DELETE", `${proxy.url}/v2/${repo}/tags/r`),
-        new Promise((r) => setTimeout(r, round % 4)).then(() =>
+        new Promise((r) => setTimeout(r, (round % 6) * 8)).then(() =>
           request("PUT", `${proxy.url}/v2/${repo}/manifests/r`, {
             headers: { "content-type": second.mediaType },
             body: second.manifest.bytes,
