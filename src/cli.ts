@@ -3,6 +3,7 @@
  * The command line: `registry-compat-proxy <command> [options]`. Each command is
  * one entry of COMMANDS; `serve` is the default.
  */
+import { restoreCommand } from "./commands/restore.js";
 import { ConfigError } from "./config.js";
 import { serve } from "./main.js";
 
@@ -42,6 +43,7 @@ const COMMANDS: Record<string, Command> = {
       return null;
     },
   },
+  restore: restoreCommand,
 };
 
 function usage(): string {

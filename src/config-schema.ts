@@ -58,6 +58,13 @@ export const SCHEMA = {
     cacheTtlMs: { ...ms, max: 3_600_000 },
     cacheMaxEntries: { type: "int", min: 1, max: 1_000_000 },
   },
+  delete: {
+    journalPath: { type: "string", env: "DELETE_JOURNAL" },
+    capabilityTtlMs: ms,
+    maxRetries: { type: "int", min: 0, max: 10 },
+    recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
+    recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD" },
+  },
   log: {
     level: {
       type: "enum",

@@ -7,6 +7,7 @@ import type { AppDeps, AppEnv } from "../app.js";
 import type { RouteMatch } from "../oci/routes.js";
 import { handleManifestWrite } from "./manifest-write.js";
 import { handleReferrers } from "./referrers.js";
+import { handleManifestTagDelete, handleTagResource } from "./tag-delete.js";
 import { handleTagsList } from "./tags-list.js";
 
 export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
@@ -19,6 +20,10 @@ export type HandlerTable = { [K in RouteMatch["kind"]]?: V2Handler<K> };
 
 export const HANDLERS: HandlerTable = {
   referrers: handleReferrers,
-  manifest: handleManifestWrite,
   "tags-list": handleTagsList,
+  tag: handleTagResource,
+  manifest: (c, route, deps) =>
+    c.req.method === "DELETE" && route.by === "tag"
+      ? handleManifestTagDelete(c, route, deps)
+      : handleManifestWrite(c, route, deps),
 };

@@ -21,6 +21,11 @@ export function ownsRequest(
   options: OwnershipOptions = DEFAULT_OWNERSHIP,
 ): boolean {
   switch (route.kind) {
+    // Tag delete (issue 4): `/tags/<tag>` is the proxy's on every method (405
+    // except DELETE); on `/manifests/<ref>` only DELETE by tag. DELETE by digest
+    // keeps passing through.
+    case "tag":
+      return true;
     case "non-api":
       return OPS_PATHS.has(route.path);
     case "invalid":
@@ -28,7 +33,8 @@ export function ownsRequest(
     case "referrers":
       return options.referrers;
     case "manifest":
-      // DELETE by tag is the tag-delete handler's, not this one's.
+      // DELETE by tag: the tag delete. PUT and DELETE by digest: kept in step with the referrers index.
+      if (method === "DELETE" && route.by === "tag") return true;
       return options.referrers && (method === "PUT" || (method === "DELETE" && route.by === "digest"));
     case "tags-list":
       // Both lists for reads; `_list` for every method (405 with Allow), legacy `list` passes others through.

@@ -12,7 +12,7 @@ describe("ownsRequest: what OCI 1.1 (oci.referrers) adds", () => {
     ["PUT", "/v2/a/manifests/v1", true],
     ["PUT", `/v2/a/manifests/${D}`, true],
     ["DELETE", `/v2/a/manifests/${D}`, true],
-    ["DELETE", "/v2/a/manifests/v1", false],
+    ["DELETE", "/v2/a/manifests/v1", true], // the tag delete's (issue 4), not the referrers'
     ["GET", "/v2/a/manifests/v1", false],
     ["HEAD", `/v2/a/manifests/${D}`, false],
     ["PATCH", "/v2/a/blobs/uploads/u1", false],
