@@ -12,8 +12,9 @@
  * 401/403 from either probe are answered to the client (never cached): the probes
  * run with the client's own credentials.
  *
- * The cache is keyed by upstream and the sha256 of the caller's Authorization, so
- * a result is only reused for credentials the upstream has already checked. It is
+ * The cache is keyed by upstream, repository and the sha256 of the caller's
+ * Authorization, so a result is only reused for credentials the upstream has
+ * already checked for that repository. It is
  * bounded (lru-cache, max entries) and expires (TTL); concurrent probes for one key
  * are shared.
  */
@@ -58,9 +59,17 @@ export async function probeDeleteSupport(up: Upstream, name: string): Promise<De
   return d === "enabled" ? "swap" : "disabled";
 }
 
-export function capabilityKey(upstream: string, authorization: string | undefined): string {
+/**
+ * Per upstream, repository and credentials: a result is only reused for a caller
+ * whose credentials the upstream already checked *for that repository* (issue 5).
+ */
+export function capabilityKey(
+  upstream: string,
+  repository: string,
+  authorization: string | undefined,
+): string {
   const auth = authorization ? createHash("sha256").update(authorization).digest("hex") : "anonymous";
-  return `${upstream} ${auth}`;
+  return `${upstream} ${repository} ${auth}`;
 }
 
 export interface CapabilityCache {

@@ -84,7 +84,7 @@ function createTagDeleter(deps: AppDeps): TagDeleter {
 
   async function deleteTag(r: Parameters<TagDeleter["deleteTag"]>[0]): Promise<DeleteResult> {
     const upstream = { client: deps.upstream, headers: r.headers };
-    const key = capabilityKey(upstreamOrigin, r.authorization);
+    const key = capabilityKey(upstreamOrigin, r.name, r.authorization);
     const support = await capabilities.get(key, () => probeDeleteSupport(upstream, r.name));
     if (isFailed(support)) return { kind: "probe-failed", failure: support };
     if (support === "disabled") return { kind: "disabled" };

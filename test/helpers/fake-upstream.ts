@@ -61,6 +61,19 @@ export const FAULTS = {
   hang: { hang: true },
 } as const satisfies Record<string, FaultAction>;
 
+/** A capability probe of the tag delete (never-existing tag, or the zero digest). */
+export function isProbe(r: SeenRequest): boolean {
+  return (
+    r.method === "DELETE" &&
+    (/\/manifests\/rcp-probe-/.test(r.path) || r.path.endsWith(`sha256:${"0".repeat(64)}`))
+  );
+}
+
+/** The requests a swap made, probes left out (they are cached per repository). */
+export function swapRequests(requests: readonly SeenRequest[]): SeenRequest[] {
+  return requests.filter((r) => !isProbe(r));
+}
+
 /** A tombstone DELETE: by digest, but not the zero-digest capability probe. */
 export const TOMBSTONE_DELETE_PATH = /\/manifests\/sha256:(?!0{64}$)[a-f0-9]{64}$/;
 

@@ -37,12 +37,13 @@ describe("delete capability probes", () => {
     assert.notEqual(a, probeTag());
   });
 
-  it("keys by upstream and a hash of the Authorization, never the credential itself", () => {
-    const k = capabilityKey("http://u", "Basic c2VjcmV0");
+  it("keys by upstream, repository and a hash of the Authorization, never the credential itself", () => {
+    const k = capabilityKey("http://u", "r", "Basic c2VjcmV0");
     assert.ok(!k.includes("c2VjcmV0"));
-    assert.notEqual(k, capabilityKey("http://u", "Basic b3RoZXI="));
-    assert.notEqual(k, capabilityKey("http://v", "Basic c2VjcmV0"));
-    assert.notEqual(capabilityKey("http://u", undefined), k);
+    assert.notEqual(k, capabilityKey("http://u", "r", "Basic b3RoZXI="));
+    assert.notEqual(k, capabilityKey("http://v", "r", "Basic c2VjcmV0"));
+    assert.notEqual(k, capabilityKey("http://u", "other/repo", "Basic c2VjcmV0"));
+    assert.notEqual(capabilityKey("http://u", "r", undefined), k);
   });
 });
 
