@@ -54,6 +54,7 @@ function merge(base: Plain, over: Plain, where: string): Plain {
 function parseEnvValue(spec: FieldSpec, raw: string): unknown {
   switch (spec.type) {
     case "int":
+      if (raw.trim() === "" && spec.nullable) return null;
       return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
     case "bool":
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
