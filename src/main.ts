@@ -67,15 +67,15 @@ export async function serve(configFile?: string): Promise<void> {
       return;
     }
     stopping = true;
+    // Ctrl-C reaches the embedded registry too (same process group): its exit is no
+    // longer fatal once we are stopping.
+    embedded?.process.removeAllListeners("exit");
     const { graceMs, drainDelayMs } = config.shutdown;
     logger.info({ signal, graceMs, drainDelayMs }, "shutting down");
     proxy
       .shutdown({ graceMs, drainDelayMs })
       .then(async ({ cutRequests }) => {
-        if (embedded) {
-          embedded.process.removeAllListeners("exit");
-          await embedded.stop();
-        }
+        if (embedded) await embedded.stop();
         logger.info({ cutRequests }, "stopped");
         exit(0);
       })
