@@ -137,6 +137,11 @@ function crossCheck(c: Config): void {
   if ((c.upstream.clientCertFile === null) !== (c.upstream.clientKeyFile === null)) {
     throw new ConfigError("config key upstream.clientCertFile/upstream.clientKeyFile: set both or neither");
   }
+  if (c.metrics.port !== null && c.metrics.port !== 0 && c.metrics.port === c.listen.port) {
+    throw new ConfigError(
+      "config key metrics.port: must differ from listen.port (null serves /metrics there)",
+    );
+  }
   for (const o of c.upstream.publicOrigins) {
     if (!/^https?:\/\/[^/?#]+$/.test(o)) {
       throw new ConfigError(
