@@ -10,7 +10,7 @@
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { RouteMatch } from "../oci/routes.js";
+import { API_METHODS, type RouteMatch } from "../oci/routes.js";
 import type { Logger } from "./logger.js";
 import { type Metrics, statusClass } from "./metrics.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
@@ -29,15 +29,6 @@ const kRead = Symbol("rcp.bytesRead");
 const kWritten = Symbol("rcp.bytesWritten");
 type AccountedSocket = Socket & { [kRead]?: number; [kWritten]?: number };
 
-const METHOD_LABELS: ReadonlySet<string> = new Set([
-  "GET",
-  "HEAD",
-  "PUT",
-  "POST",
-  "PATCH",
-  "DELETE",
-  "OPTIONS",
-]);
 const MAX_LOGGED_PATH = 1024;
 
 export interface RequestTrackerOptions {
@@ -60,6 +51,7 @@ export interface RequestTracker {
 export function createRequestTracker(options: RequestTrackerOptions): RequestTracker {
   const { metrics, access } = options;
   const repositoryLabel = metrics.repositoryLabel;
+  let inFlight = 0;
 
   const tracker: RequestTracker = {
     begin(req, res, path) {
@@ -82,14 +74,13 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
     },
     afterResponse: null,
   };
-  let inFlight = 0;
 
   function onClose(this: TrackedResponse): void {
     const req = this.req;
     inFlight--;
     metrics.inFlight.dec();
     const ms = performance.now() - this.rcpStart;
-    const method = METHOD_LABELS.has(req.method ?? "") ? (req.method as string) : "other";
+    const method = API_METHODS.has(req.method ?? "") ? (req.method as string) : "other";
     const finished = this.writableFinished;
     const status = finished ? statusClass(this.statusCode) : "aborted";
     const route = this.rcpRoute;
