@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { request } from "../helpers/http.js";
-import { startTokenServer, type TokenServer } from "../helpers/jwt-token-server.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, pushKind, tagsOf } from "../helpers/tag-delete.js";
+import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
 
 describe("tag delete with htpasswd (Basic) upstream", () => {
   let registry: TestRegistry;
@@ -59,14 +59,11 @@ describe("tag delete with token (Bearer) upstream", () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rcp-tdt-"));
-    tokens = await startTokenServer({ admin: { password: "pw", actions: ["pull", "push", "delete"] } });
+    tokens = await startTokenServer({
+      users: { admin: { password: "pw", repositories: { "*": ["pull", "push", "delete"] } } },
+    });
     registry = await startRegistry({
-      token: {
-        realm: tokens.realm,
-        service: tokens.service,
-        issuer: tokens.issuer,
-        rootCertBundle: tokens.rootCertBundle,
-      },
+      token: tokens.registryAuth,
     });
     proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "j.jsonl") } });
   });
@@ -77,7 +74,8 @@ describe("tag delete with token (Bearer) upstream", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const bearer = (repo: string, actions: string[]) => `Bearer ${tokens.tokenFor("admin", repo, actions)}`;
+  const bearer = (repo: string, actions: string[]) =>
+    `Bearer ${tokens.issue("admin", [{ type: "repository", name: repo, actions: actions }])}`;
 
   it("DELETE without a token: 401 Bearer challenge with the upstream's realm and service, scope pull,push,delete", async () => {
     const res = await request("DELETE", `${proxy.url}/v2/t/app/tags/a`);

@@ -10,11 +10,11 @@ import { type IntentEntry, parseJournal } from "../../src/tags/journal.js";
 import { recoverTagDeletes } from "../../src/tags/tag-deleter.js";
 import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { request } from "../helpers/http.js";
-import { startTokenServer, type TokenServer } from "../helpers/jwt-token-server.js";
 import { makeImage, pushImage, putManifest } from "../helpers/oci.js";
 import { startProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
+import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -355,18 +355,15 @@ describe("tag delete journal recovery with upstream auth", () => {
 
   it("token upstream: service credentials fetch a token from the challenge's realm and finish the delete", async () => {
     let tokens: TokenServer | null = null;
-    tokens = await startTokenServer({ svc: { password: "svc-pass", actions: ["pull", "push", "delete"] } });
+    tokens = await startTokenServer({
+      users: { svc: { password: "svc-pass", repositories: { "*": ["pull", "push", "delete"] } } },
+    });
     const registry = await startRegistry({
-      token: {
-        realm: tokens.realm,
-        service: tokens.service,
-        issuer: tokens.issuer,
-        rootCertBundle: tokens.rootCertBundle,
-      },
+      token: tokens.registryAuth,
     });
     const journal = join(dir, "token.jsonl");
     try {
-      const auth = `Bearer ${tokens.tokenFor("svc", "tok/app", ["pull", "push", "delete"])}`;
+      const auth = `Bearer ${tokens.issue("svc", [{ type: "repository", name: "tok/app", actions: ["pull", "push", "delete"] }])}`;
       await pushKind(registry.url, "tok/app", "docker-v2", ["victim", "keep"], auth);
       await crashedSwap(registry.url, "tok/app", "victim", journal, auth);
       const proxy = await startProxy(registry.url, {

@@ -63,6 +63,8 @@ describe("tag delete against a real docker-registry 2.8 (deletes enabled)", () =
         }
       }
       assert.deepEqual(await tagsOf(proxy.url, repo), ["c"]);
+      const newList = await request("GET", `${proxy.url}/v2/${repo}/tags/_list`);
+      assert.deepEqual(newList.json<{ tags: string[] }>().tags, ["c"], "gone from tags/_list too");
       // The manifest itself, and every other revision, is still there; no tombstone is left.
       assert.deepEqual(revisionsOf(registry.dir, repo), revisionsBefore);
       const byDigest = await request("GET", `${proxy.url}/v2/${repo}/manifests/${pushed.digest}`, {
