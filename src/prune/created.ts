@@ -103,6 +103,7 @@ export function createCreatedResolver(source: ContentSource): CreatedResolver {
         return parseCreated(doc?.created);
       });
       configs.set(digest, p);
+      p.catch(() => configs.delete(digest)); // a failed read is tried again for the next tag
     }
     return p;
   }
@@ -142,6 +143,7 @@ export function createCreatedResolver(source: ContentSource): CreatedResolver {
     if (!p) {
       p = inspect(name, digest, depth);
       manifests.set(digest, p);
+      p.catch(() => manifests.delete(digest));
     }
     return p;
   }
