@@ -50,7 +50,7 @@ export function parseCreated(value: unknown): CreatedResult {
 }
 
 /** The media type of a manifest: the Content-Type header, else the body's own `mediaType`. */
-export function manifestType(contentType: string, doc: { mediaType?: unknown }): string {
+export function manifestType(contentType: string, doc: Readonly<Record<string, unknown>>): string {
   const header = contentType.split(";")[0]!.trim().toLowerCase();
   if (header && header !== "application/json" && header !== "application/octet-stream") return header;
   if (typeof doc.mediaType === "string") return doc.mediaType;
