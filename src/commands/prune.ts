@@ -63,7 +63,11 @@ function message(err: unknown): string {
 }
 
 export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks = {}): Promise<PruneRun> {
-  const client = new RegistryClient({ baseUrl: o.registry, credentials: o.credentials });
+  const client = new RegistryClient({
+    baseUrl: o.registry,
+    credentials: o.credentials,
+    ...(o.catalogPageSize ? { catalogPageSize: o.catalogPageSize } : {}),
+  });
   const resolver = createCreatedResolver(client);
   const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
   const now = io.now();

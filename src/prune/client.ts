@@ -35,6 +35,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   now?: () => number;
   userAgent?: string;
+  /** Catalog page size (`n`); distribution allows up to 1000. */
+  catalogPageSize?: number;
 }
 
 export interface Reply {
@@ -235,7 +237,11 @@ export class RegistryClient {
   /** Every repository in the catalog, following `Link` pages. */
   async listRepositories(): Promise<string[]> {
     const names: string[] = [];
-    for await (const page of this.pages(this.url("/v2/_catalog?n=1000"), "registry:catalog:*", "catalog")) {
+    for await (const page of this.pages(
+      this.url(`/v2/_catalog?n=${this.o.catalogPageSize ?? 1000}`),
+      "registry:catalog:*",
+      "catalog",
+    )) {
       const doc = JSON.parse(page.toString()) as { repositories?: unknown };
       if (Array.isArray(doc.repositories)) names.push(...doc.repositories.filter(isString));
     }
