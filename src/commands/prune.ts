@@ -15,7 +15,7 @@ import { createCreatedResolver } from "../prune/created.js";
 import { type PruneOptions, parsePruneOptions, type RawPruneArgs } from "../prune/options.js";
 import type { NamePattern } from "../prune/patterns.js";
 import { mapLimit } from "../prune/pool.js";
-import { createProgress } from "../prune/progress.js";
+import { createProgress, type Progress } from "../prune/progress.js";
 import { type Output, Reporter } from "../prune/report.js";
 import { type Rules, selectTags } from "../prune/select.js";
 import { deleteTagChecked, type Inspected, inspectTag, type Outcome, type RepoPlan } from "../prune/steps.js";
@@ -62,17 +62,14 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks = {}): Promise<PruneRun> {
-  const client = new RegistryClient({
-    baseUrl: o.registry,
-    credentials: o.credentials,
-    ...(o.catalogPageSize ? { catalogPageSize: o.catalogPageSize } : {}),
-  });
+/** Lists and inspects every tag of the chosen repositories, then decides per repository. */
+async function planRepositories(
+  o: PruneOptions,
+  client: RegistryClient,
+  progress: Progress,
+  now: Date,
+): Promise<RepoPlan[]> {
   const resolver = createCreatedResolver(client);
-  const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
-  const now = io.now();
-  const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
-
   const repositories = await selectRepositories(client, o.repos);
   progress.line(`${repositories.length} repositories to look at on ${o.registry.href}`);
   const listed = await mapLimit(repositories, o.concurrency, async (name) => {
@@ -84,10 +81,10 @@ export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks =
   });
 
   const jobs = listed.flatMap((r) => r.tags.map((tag) => ({ name: r.name, tag })));
-  let inspectedCount = 0;
+  let done = 0;
   const inspected = await mapLimit(jobs, o.concurrency, async (job) => {
     const result = await inspectTag(client, resolver, job.name, job.tag);
-    progress.step("inspecting", ++inspectedCount, jobs.length, `${job.name}:${job.tag}`);
+    progress.step("inspecting", ++done, jobs.length, `${job.name}:${job.tag}`);
     return { ...job, result };
   });
   const byRepo = new Map<string, Inspected[]>();
@@ -100,7 +97,7 @@ export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks =
     ...(o.olderThan ? { olderThan: o.olderThan } : {}),
     now,
   };
-  const plans: RepoPlan[] = listed.map((r) => {
+  return listed.map((r) => {
     const results = byRepo.get(r.name) ?? [];
     const infos = results.flatMap((x) => (x.ok ? [x.info] : []));
     const problems = results.flatMap((x) => (x.ok ? [] : [x.outcome]));
@@ -108,26 +105,47 @@ export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks =
     if (r.error !== undefined) plan.error = r.error;
     return plan;
   });
+}
+
+/** Deletes every selected tag, one request per tag, re-checking each first. */
+async function applyPlans(
+  plans: readonly RepoPlan[],
+  o: PruneOptions,
+  client: RegistryClient,
+  progress: Progress,
+  reporter: Reporter,
+): Promise<Outcome[]> {
+  const candidates = plans.flatMap((p) =>
+    p.decisions.filter((d) => d.action === "delete").map((d) => ({ name: p.repository, d })),
+  );
+  let done = 0;
+  const outcomes = await mapLimit(candidates, o.concurrency, async ({ name, d }) => {
+    const outcome = await deleteTagChecked(client, name, d.tag, d.digest);
+    const verb = outcome.result === "deleted" ? "deleted" : `${outcome.result} (${outcome.reason})`;
+    progress.step("deleting", ++done, candidates.length, `${verb} ${name}:${d.tag}`, true);
+    reporter.outcome(outcome);
+    return outcome;
+  });
+  progress.clear();
+  return outcomes;
+}
+
+export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks = {}): Promise<PruneRun> {
+  const client = new RegistryClient({
+    baseUrl: o.registry,
+    credentials: o.credentials,
+    ...(o.catalogPageSize ? { catalogPageSize: o.catalogPageSize } : {}),
+  });
+  const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
+  const now = io.now();
+  const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
+
+  const plans = await planRepositories(o, client, progress, now);
   progress.clear();
   for (const plan of plans) reporter.plan(plan);
 
   await hooks.beforeDelete?.(plans);
-
-  let outcomes: Outcome[] = [];
-  if (o.apply) {
-    const candidates = plans.flatMap((p) =>
-      p.decisions.filter((d) => d.action === "delete").map((d) => ({ name: p.repository, d })),
-    );
-    let deletedCount = 0;
-    outcomes = await mapLimit(candidates, o.concurrency, async ({ name, d }) => {
-      const outcome = await deleteTagChecked(client, name, d.tag, d.digest);
-      const verb = outcome.result === "deleted" ? "deleted" : `${outcome.result} (${outcome.reason})`;
-      progress.step("deleting", ++deletedCount, candidates.length, `${verb} ${name}:${d.tag}`, true);
-      reporter.outcome(outcome);
-      return outcome;
-    });
-    progress.clear();
-  }
+  const outcomes = o.apply ? await applyPlans(plans, o, client, progress, reporter) : [];
 
   const summary = summarize(plans, outcomes, !o.apply);
   const exitCode = exitCodeOf(summary);
