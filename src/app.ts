@@ -14,6 +14,7 @@ import type { ChangeFeed } from "./ops/change-feed.js";
 import { checkReadiness, type Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
+import type { TagListCache } from "./tags/list-cache.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import type { UpstreamClient } from "./upstream/client.js";
 
@@ -25,6 +26,8 @@ export interface AppDeps {
   caller: CallerContext;
   metrics: Metrics;
   changes: ChangeFeed;
+  /** Complete upstream tag lists, per repository and caller credentials (short TTL). */
+  tagLists: TagListCache;
 }
 
 export type AppEnv = { Bindings: HttpBindings };

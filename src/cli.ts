@@ -4,6 +4,7 @@
  * one entry of COMMANDS; `serve` is the default.
  */
 import { pruneCommand } from "./commands/prune.js";
+import { restoreCommand } from "./commands/restore.js";
 import { ConfigError } from "./config.js";
 import { serve } from "./main.js";
 
@@ -84,6 +85,7 @@ const COMMANDS: Record<string, Command> = {
       return pruneCommand(raw);
     },
   },
+  restore: restoreCommand,
 };
 
 function usage(): string {

@@ -46,6 +46,25 @@ export const SCHEMA = {
     binary: { type: "string", env: "REGISTRY_BINARY" },
     autoInstall: { type: "bool" },
   },
+  oci: {
+    referrers: { type: "bool", env: "OCI_REFERRERS" },
+    strictUploads: { type: "bool", env: "OCI_STRICT_UPLOADS" },
+    uploadSessionsMax: { type: "int", min: 1, max: 10_000_000 },
+    uploadSessionTtlMs: { ...ms, min: 1000 },
+  },
+  tags: {
+    maxPageSize: { type: "int", min: 1, max: 1_000_000, env: "TAGS_MAX_PAGE_SIZE" },
+    legacyList: { type: "enum", values: ["serve", "redirect"], env: "TAGS_LEGACY_LIST" },
+    cacheTtlMs: { ...ms, max: 3_600_000 },
+    cacheMaxEntries: { type: "int", min: 1, max: 1_000_000 },
+  },
+  delete: {
+    journalPath: { type: "string", env: "DELETE_JOURNAL" },
+    capabilityTtlMs: ms,
+    maxRetries: { type: "int", min: 0, max: 10 },
+    recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
+    recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD" },
+  },
   log: {
     level: {
       type: "enum",

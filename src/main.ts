@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "./ops/logger.js";
 import { ensureRegistryBinary } from "./registry/binary.js";
 import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
 import { createProxyServer } from "./server.js";
+import { recoverTagDeletes } from "./tags/tag-deleter.js";
 
 async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
   const { path } = ensureRegistryBinary(config.embedded.binary, config.embedded.autoInstall, (m) =>
@@ -35,6 +36,8 @@ export async function serve(configFile?: string): Promise<void> {
   const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;
   const upstreamUrl = config.upstream.url ?? embedded!.url;
   const proxy = createProxyServer({ config, upstreamUrl, logger });
+  // Unfinished tag deletes (a crash between tombstone PUT and DELETE) are completed first.
+  await recoverTagDeletes(proxy.deps);
   const address = await proxy.listen();
   const url = proxy.url();
   logger.info({ listen: `${address.address}:${address.port}`, upstream: upstreamUrl }, "proxy listening");

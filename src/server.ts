@@ -7,20 +7,24 @@ import { readFileSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
 import { type AppDeps, createApp } from "./app.js";
 import type { Config } from "./config.js";
 import { ownsRequest } from "./handlers/ownership.js";
 import { routeOf, setRoute } from "./http/route-context.js";
-import { writeOciError } from "./http/write-error.js";
+import { refuseConnect, writeOciError } from "./http/write-error.js";
 import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
 import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
+import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget } from "./upstream/target.js";
+import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
+import { createUploadSessions } from "./upstream/upload-sessions.js";
 
 export interface ProxyServer {
   readonly server: http.Server;
@@ -50,9 +54,29 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
   const metrics = options.metrics ?? createMetrics();
   const changes = createChangeFeed();
-  const deps: AppDeps = { config, upstream, logger, readiness: createReadiness(), caller, metrics, changes };
+  const tagLists = createTagListCache({
+    ttlMs: config.tags.cacheTtlMs,
+    maxEntries: config.tags.cacheMaxEntries,
+    changes,
+    lookups: metrics.cache,
+  });
+  const deps: AppDeps = {
+    config,
+    upstream,
+    logger,
+    readiness: createReadiness(),
+    caller,
+    metrics,
+    changes,
+    tagLists,
+  };
   const app = createApp(deps);
   const honoListener = getRequestListener(app.fetch);
+  const ownership = { referrers: config.oci.referrers };
+  // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
+  const uploads = config.oci.strictUploads
+    ? createUploadSessions({ max: config.oci.uploadSessionsMax, ttlMs: config.oci.uploadSessionTtlMs })
+    : null;
   const passthrough = createPassthrough({
     target,
     trustForwarded: caller.trustForwarded,
@@ -66,8 +90,21 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
         const route = routeOf(req);
         if (route.kind === "manifest") changes.repositoryChanged(route.name);
       }
+      if (uploads !== null)
+        observeUploadResponse(uploads, req, routeOf(req), proxyRes.statusCode ?? 0, proxyRes.headers);
     },
   });
+  const uploadGuard =
+    uploads === null
+      ? null
+      : createUploadGuard({
+          sessions: uploads,
+          upstream,
+          caller,
+          forward: passthrough.forward,
+          logger,
+          metrics,
+        });
 
   function listener(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? "GET";
@@ -79,10 +116,20 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }
     const route = parseRoute(method, splitPathQuery(req.url ?? "/").path);
     setRoute(req, route);
-    if (ownsRequest(route, method)) {
+    if (route.kind === "invalid") {
+      // Answered here, before any framework parses the target; the connection is
+      // closed so that an unread hostile body is not read as a next request.
+      writeOciError(res, route.code, route.message, route.detail, {
+        head: method === "HEAD",
+        headers: { connection: "close" },
+      });
+      return;
+    }
+    if (ownsRequest(route, method, ownership)) {
       void honoListener(req, res);
       return;
     }
+    if (uploadGuard !== null && route.kind === "upload" && uploadGuard.intercept(req, res, route)) return;
     passthrough.forward(req, res);
   }
 
@@ -105,6 +152,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       )
     : http.createServer(serverOptions, listener);
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
+  // CONNECT never reaches the request listener: refuse it here (no tunnels).
+  server.on("connect", (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket));
 
   return {
     server,

@@ -5,6 +5,10 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../app.js";
 import type { RouteMatch } from "../oci/routes.js";
+import { handleManifestWrite } from "./manifest-write.js";
+import { handleReferrers } from "./referrers.js";
+import { handleManifestTagDelete, handleTagResource } from "./tag-delete.js";
+import { handleTagsList } from "./tags-list.js";
 
 export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
   c: Context<AppEnv>,
@@ -14,4 +18,12 @@ export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
 
 export type HandlerTable = { [K in RouteMatch["kind"]]?: V2Handler<K> };
 
-export const HANDLERS: HandlerTable = {};
+export const HANDLERS: HandlerTable = {
+  referrers: handleReferrers,
+  "tags-list": handleTagsList,
+  tag: handleTagResource,
+  manifest: (c, route, deps) =>
+    c.req.method === "DELETE" && route.by === "tag"
+      ? handleManifestTagDelete(c, route, deps)
+      : handleManifestWrite(c, route, deps),
+};

@@ -7,12 +7,38 @@ import type { RouteMatch } from "../oci/routes.js";
 /** Operational endpoints outside `/v2/`. */
 export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
 
-export function ownsRequest(route: RouteMatch, _method: string): boolean {
+/** Features that change what the proxy owns (from the config). */
+export interface OwnershipOptions {
+  /** `oci.referrers`: the referrers API, manifest PUT and manifest DELETE by digest. */
+  referrers: boolean;
+}
+
+const DEFAULT_OWNERSHIP: OwnershipOptions = { referrers: true };
+
+export function ownsRequest(
+  route: RouteMatch,
+  method: string,
+  options: OwnershipOptions = DEFAULT_OWNERSHIP,
+): boolean {
   switch (route.kind) {
+    // Tag delete (issue 4): `/tags/<tag>` is the proxy's on every method (405
+    // except DELETE); on `/manifests/<ref>` only DELETE by tag. DELETE by digest
+    // keeps passing through.
+    case "tag":
+      return true;
     case "non-api":
       return OPS_PATHS.has(route.path);
     case "invalid":
       return true;
+    case "referrers":
+      return options.referrers;
+    case "manifest":
+      // DELETE by tag: the tag delete. PUT and DELETE by digest: kept in step with the referrers index.
+      if (method === "DELETE" && route.by === "tag") return true;
+      return options.referrers && (method === "PUT" || (method === "DELETE" && route.by === "digest"));
+    case "tags-list":
+      // Both lists for reads; `_list` for every method (405 with Allow), legacy `list` passes others through.
+      return route.variant === "_list" || method === "GET" || method === "HEAD";
     default:
       return false;
   }

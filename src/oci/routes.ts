@@ -78,9 +78,20 @@ function nameOrInvalid(segments: readonly string[], end: number): string | Route
 
 export function parseRoute(method: string, rawPath: string): RouteMatch {
   if (rawPath === "/v2/" || rawPath === "/v2") return { kind: "base" };
-  if (!rawPath.startsWith("/v2/")) return { kind: "non-api", path: rawPath };
+  // Only origin-form targets: an absolute-form (`http://host/...`), asterisk-form
+  // (`*`) or network-path (`//host/...`) target is never forwarded, whatever it names.
+  if (!rawPath.startsWith("/") || rawPath.startsWith("//")) {
+    return invalid("NAME_INVALID", "request target must be a path starting with a single /");
+  }
   if (HOSTILE_RE.test(rawPath)) {
     return invalid("NAME_INVALID", "path contains encoded separators, traversal or NUL");
+  }
+  if (!rawPath.startsWith("/v2/")) {
+    // Outside the API too, a dot segment could resolve into `/v2/` upstream.
+    if (unsafeSegments(rawPath.split("/").slice(1), true)) {
+      return invalid("NAME_INVALID", "path has empty or dot segments");
+    }
+    return { kind: "non-api", path: rawPath };
   }
   const rest = rawPath.slice(4);
   if (rest === "_catalog") return { kind: "catalog" };

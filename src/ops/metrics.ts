@@ -21,6 +21,10 @@ export interface Metrics {
   readonly upstreamErrors: Counter<"kind">;
   readonly cache: Counter<"cache" | "result">;
   readonly inFlight: Gauge;
+  /** Referrers index changes by the proxy: op (add, remove), outcome (updated, unchanged, skipped, failed, unreadable). */
+  readonly referrersUpdates: Counter<"op" | "outcome">;
+  /** Upload requests answered or redirected by the proxy: range_mismatch, stale_location (416), stale_status (GET). */
+  readonly uploadGuard: Counter<"answer">;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -72,5 +76,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
     inFlight: new Gauge({ name: "rcp_requests_in_flight", help: "Requests being served", registers }),
+    referrersUpdates: new Counter({
+      name: "rcp_referrers_index_updates_total",
+      help: "Referrers tag schema index changes made by the proxy, by op (add, remove) and outcome",
+      labelNames: ["op", "outcome"] as const,
+      registers,
+    }),
+    uploadGuard: new Counter({
+      name: "rcp_upload_guard_total",
+      help: "Chunked upload requests the proxy answered (416) or redirected (GET of an earlier Location)",
+      labelNames: ["answer"] as const,
+      registers,
+    }),
   };
 }

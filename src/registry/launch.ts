@@ -23,6 +23,8 @@ export interface RegistryOptions {
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   /** `http.secret`, shared by replicas (signs upload `_state`). */
   secret?: string;
+  /** `http.tls`: serve https with this certificate and key; `clientCas` requires client certificates. */
+  tls?: { certificate: string; key: string; clientCas?: string[] };
   /** Extra top-level keys merged into the generated config. */
   extra?: Record<string, unknown>;
   /** "info" at least: the registry reports its listening port at info level. */
@@ -48,6 +50,11 @@ export function registryConfig(o: RegistryOptions): Record<string, unknown> {
   const httpSection: Record<string, unknown> = { addr: "127.0.0.1:0", secret: o.secret ?? randomSecret() };
   if (o.httpHost) httpSection["host"] = o.httpHost;
   if (o.relativeUrls) httpSection["relativeurls"] = true;
+  if (o.tls) {
+    const tls: Record<string, unknown> = { certificate: o.tls.certificate, key: o.tls.key };
+    if (o.tls.clientCas?.length) tls["clientcas"] = o.tls.clientCas;
+    httpSection["tls"] = tls;
+  }
   const config: Record<string, unknown> = {
     version: 0.1,
     log: { level: o.logLevel ?? "info", formatter: "text", accesslog: { disabled: true } },
@@ -99,7 +106,7 @@ export function launchRegistry(o: RegistryOptions, timeoutMs = 15_000): Promise<
       clearTimeout(timer);
       const port = Number(m[1]);
       resolvePromise({
-        url: `http://127.0.0.1:${port}`,
+        url: `${o.tls ? "https" : "http"}://127.0.0.1:${port}`,
         port,
         dir: o.dir,
         process: child,

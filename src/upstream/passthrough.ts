@@ -54,8 +54,12 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     secure: true, // TLS settings (CA bundle, client certificate) live on the agent
   });
 
-  proxy.on("proxyRes", (proxyRes, req) => {
+  proxy.on("proxyRes", (proxyRes, req, res) => {
     const h = proxyRes.headers;
+    // Connection is hop-by-hop: the client's own connection keeps alive only if the
+    // client asked for it (otherwise http-proxy-3 announces keep-alive and Node keeps
+    // the socket open after a client's `Connection: close`).
+    h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
     const to = originOf.get(req);
     if (to !== undefined) {
       if (typeof h.location === "string") h.location = rewriteUrl(h.location, target.origins, to);

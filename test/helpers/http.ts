@@ -57,18 +57,35 @@ export function request(method: string, url: string, options: ReqOptions = {}): 
   });
 }
 
-/** Sends a raw request line and headers, for inputs a client library would refuse to send. */
-export async function rawRequest(port: number, text: string): Promise<string> {
+/**
+ * Sends a raw request line and headers, for inputs a client library would refuse to send.
+ * By default the socket is half-closed right after sending (Node servers then abort
+ * requests they would proxy); with `keepOpen` it stays open until the server closes it
+ * (send `Connection: close`) or `timeoutMs` passes.
+ */
+export async function rawRequest(
+  port: number,
+  text: string,
+  options: { keepOpen?: boolean; timeoutMs?: number } = {},
+): Promise<string> {
   const net = await import("node:net");
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.end(text));
+    const socket = net.connect(port, "127.0.0.1", () => {
+      if (options.keepOpen) socket.write(text);
+      else socket.end(text);
+    });
     let out = "";
     socket.on("data", (d) => {
       out += d.toString();
     });
     socket.on("end", () => resolve(out));
-    socket.on("error", reject);
-    socket.setTimeout(5000, () => {
+    socket.on("close", () => resolve(out));
+    socket.on("error", (err: NodeJS.ErrnoException) => {
+      // A reset after the answer arrived still counts as the answer.
+      if (out !== "" && err.code === "ECONNRESET") resolve(out);
+      else reject(err);
+    });
+    socket.setTimeout(options.timeoutMs ?? 5000, () => {
       socket.destroy();
       resolve(out);
     });

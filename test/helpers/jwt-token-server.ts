@@ -1,35 +1,40 @@
 /**
- * A minimal docker token server for distribution's `auth.token`: Basic-checked
- * users, every requested action granted, ES256 JWTs with an `x5c` header chaining
- * to a self-signed certificate (made with openssl) that the registry trusts.
- * It records each token request so tests can count them.
+ * A small token server for distribution's token auth (registry-2.8 notes §10):
+ * ES256 JWTs with an `x5c` header holding a self-signed certificate that the
+ * registry trusts as its root bundle. Users authenticate with Basic; each is
+ * granted the requested actions it is allowed, per repository.
  */
 import { execFileSync } from "node:child_process";
-import { sign, X509Certificate } from "node:crypto";
+import { createPrivateKey, randomUUID, sign, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
+import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+export interface TokenUser {
+  password: string;
+  /** Actions this user may get on every repository. */
+  actions: string[];
+}
+
 export interface TokenServer {
-  readonly url: string;
-  /** For startRegistry({ token }). */
-  readonly registryAuth: { realm: string; service: string; issuer: string; rootCertBundle: string };
-  /** The `scope` list of every token request so far. */
-  readonly requests: Array<{ user: string | null; scopes: string[] }>;
+  readonly realm: string;
+  readonly service: string;
+  readonly issuer: string;
+  /** PEM certificate file for the registry's `rootcertbundle`. */
+  readonly rootCertBundle: string;
+  /** A token for `user` with exactly these actions on `repository` (for direct use in tests). */
+  tokenFor(user: string, repository: string, actions: string[]): string;
   stop(): Promise<void>;
 }
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 
-export async function startTokenServer(
-  users: Record<string, string>,
-  options: { expiresIn?: number; allowAnonymous?: boolean } = {},
-): Promise<TokenServer> {
+export async function startTokenServer(users: Record<string, TokenUser>): Promise<TokenServer> {
   const dir = mkdtempSync(join(tmpdir(), "rcp-token-"));
-  const keyPath = join(dir, "key.pem");
-  const certPath = join(dir, "cert.pem");
+  const keyFile = join(dir, "token.key");
+  const certFile = join(dir, "token.crt");
   execFileSync(
     "openssl",
     [
@@ -38,79 +43,81 @@ export async function startTokenServer(
       "-newkey",
       "ec",
       "-pkeyopt",
-      "ec_paramgen_curve:P-256",
+      "ec_paramgen_curve:prime256v1",
       "-nodes",
-      "-keyout",
-      keyPath,
-      "-out",
-      certPath,
       "-subj",
-      "/CN=test-token-issuer",
+      "/CN=rcp-test-token",
       "-days",
       "2",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
     ],
     { stdio: "ignore" },
   );
-  const key = readFileSync(keyPath, "utf8");
-  const der = new X509Certificate(readFileSync(certPath)).raw;
-  const service = "test-registry";
-  const issuer = "test-token-issuer";
-  const requests: TokenServer["requests"] = [];
+  const key = createPrivateKey(readFileSync(keyFile));
+  const der = new X509Certificate(readFileSync(certFile)).raw;
+  const service = "legacy-registry";
+  const issuer = "rcp-test-issuer";
 
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    const scopes = url.searchParams.getAll("scope");
-    let user: string | null = null;
-    const auth = req.headers.authorization;
-    if (auth?.startsWith("Basic ")) {
-      const [u, ...p] = Buffer.from(auth.slice(6), "base64").toString().split(":");
-      if (u && users[u] === p.join(":")) user = u;
-      else {
-        res.writeHead(401, { "content-type": "application/json" }).end('{"details":"bad credentials"}');
-        return;
-      }
-    } else if (!options.allowAnonymous) {
-      res.writeHead(401, { "content-type": "application/json" }).end('{"details":"credentials required"}');
-      return;
-    }
-    requests.push({ user, scopes });
-    const access = scopes.flatMap((s) => {
-      const m = /^([^:]+):(.+):([^:]+)$/.exec(s);
-      return m ? [{ type: m[1], name: m[2], actions: m[3]!.split(",") }] : [];
-    });
+  function token(sub: string, access: Array<{ type: string; name: string; actions: string[] }>): string {
     const now = Math.floor(Date.now() / 1000);
-    const expiresIn = options.expiresIn ?? 300;
-    const header = { typ: "JWT", alg: "ES256", x5c: [der.toString("base64")] };
-    const claims = {
-      iss: issuer,
-      sub: user ?? "",
-      aud: service,
-      exp: now + expiresIn,
-      nbf: now - 10,
-      iat: now,
-      jti: `${now}-${requests.length}`,
-      access,
-    };
-    const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
-    const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: "ieee-p1363" });
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(
+    const header = b64url(JSON.stringify({ typ: "JWT", alg: "ES256", x5c: [der.toString("base64")] }));
+    const claims = b64url(
       JSON.stringify({
-        token: `${input}.${b64url(sig)}`,
-        expires_in: expiresIn,
-        issued_at: new Date().toISOString(),
+        iss: issuer,
+        sub,
+        aud: service,
+        exp: now + 300,
+        nbf: now - 10,
+        iat: now,
+        jti: randomUUID(),
+        access,
       }),
     );
+    const sig = sign("sha256", Buffer.from(`${header}.${claims}`), { key, dsaEncoding: "ieee-p1363" });
+    return `${header}.${claims}.${b64url(sig)}`;
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const auth = req.headers.authorization ?? "";
+    const [user, password] = Buffer.from(auth.replace(/^Basic /, ""), "base64")
+      .toString()
+      .split(":");
+    const u = user ? users[user] : undefined;
+    if (!u || u.password !== password) {
+      res.writeHead(401, { "content-type": "application/json" });
+      res.end('{"details":"invalid credentials"}');
+      return;
+    }
+    const access = url.searchParams.getAll("scope").flatMap((scope) =>
+      scope.split(" ").flatMap((s) => {
+        const [type, name, actions] = s.split(":");
+        if (type !== "repository" || !name || !actions) return [];
+        return [{ type, name, actions: actions.split(",").filter((a) => u.actions.includes(a)) }];
+      }),
+    );
+    const t = token(user!, access);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ token: t, access_token: t, expires_in: 300 }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
   return {
-    url,
-    registryAuth: { realm: `${url}/token`, service, issuer, rootCertBundle: certPath },
-    requests,
-    async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(dir, { recursive: true, force: true });
-    },
+    realm: `http://127.0.0.1:${port}/token`,
+    service,
+    issuer,
+    rootCertBundle: certFile,
+    tokenFor: (user, repository, actions) => token(user, [{ type: "repository", name: repository, actions }]),
+    stop: () =>
+      new Promise((r) => {
+        server.close(() => {
+          rmSync(dir, { recursive: true, force: true });
+          r();
+        });
+        server.closeAllConnections();
+      }),
   };
 }

@@ -6,10 +6,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RegistryError } from "../../src/prune/client.js";
 import { request } from "../helpers/http.js";
-import { startTokenServer, type TokenServer } from "../helpers/jwt-token-server.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { runPruneForTest, tagsOf } from "../helpers/prune-run.js";
+import { startTokenServer, type TokenServer } from "../helpers/prune-token-server.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;

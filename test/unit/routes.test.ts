@@ -51,6 +51,15 @@ const cases: Array<[string, string, RouteMatch | RouteMatch["kind"]]> = [
   ["DELETE", "/v2/a/tags/.hidden", "invalid"],
   ["GET", `/v2/${"a".repeat(256)}/tags/list`, "invalid"],
   ["GET", "/v2/tags/list", "v2-other"],
+  // request targets that are not origin-form paths, and traversal outside /v2/
+  ["GET", "http://evil.example/v2/", "invalid"],
+  ["OPTIONS", "*", "invalid"],
+  ["GET", "//evil.example/v2/", "invalid"],
+  ["GET", "", "invalid"],
+  ["GET", "/../v2/a/tags/list", "invalid"],
+  ["GET", "/./v2/", "invalid"],
+  ["GET", "/%2e%2e/v2/", "invalid"],
+  ["GET", "/a//b", "invalid"],
 ];
 
 describe("parseRoute", () => {

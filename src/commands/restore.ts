@@ -1,0 +1,225 @@
+/**
+ * `registry-compat-proxy restore --repository R --tag T`: puts a deleted tag back
+ * from the tag delete journal. The original manifest stays in the registry until
+ * garbage collection, so its bytes come from the journal (small manifests are
+ * stored there) or from a GET by digest. Refuses when the tag has since been
+ * pushed again (it exists and is not a tombstone).
+ *
+ * Exit codes: 0 restored (or already in place), 1 upstream or unexpected error,
+ * 2 usage, 3 no usable journal entry, 4 refused (tag pushed again),
+ * 5 original manifest no longer in the registry, 6 credentials missing or refused.
+ */
+import { loadConfig } from "../config.js";
+import { isValidName, isValidTag } from "../oci/grammar.js";
+import { type IntentEntry, openJournal, readJournalFile } from "../tags/journal.js";
+import { isSchema1 } from "../tags/manifest-types.js";
+import { withServiceCredentials } from "../tags/service-auth.js";
+import { isTombstone, sha256Digest } from "../tags/tombstone.js";
+import {
+  deleteManifest,
+  describeFailure,
+  type Failed,
+  getManifest,
+  headTag,
+  isFailed,
+  type Manifest,
+  putManifest,
+  type Upstream,
+} from "../tags/upstream-calls.js";
+import { createUpstreamClient, type UpstreamClient } from "../upstream/client.js";
+import { createUpstreamTarget } from "../upstream/target.js";
+
+export const RESTORE_EXIT = {
+  ok: 0,
+  error: 1,
+  usage: 2,
+  noEntry: 3,
+  refused: 4,
+  originalGone: 5,
+  auth: 6,
+} as const;
+
+export interface RestoreOptions {
+  repository: string;
+  tag: string;
+  /** Defaults to the configured delete.journalPath. */
+  journalPath: string | null;
+  /** Upstream URL; defaults to the one recorded in the journal entry. */
+  upstreamUrl: string | null;
+  username: string | null;
+  password: string | null;
+  configFile?: string | undefined;
+  out?: (line: string) => void;
+  err?: (line: string) => void;
+}
+
+class Stop extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function check<T>(v: T | Failed, what: string): T {
+  if (!isFailed(v)) return v;
+  if (v.kind === "status" && (v.status === 401 || v.status === 403)) {
+    throw new Stop(RESTORE_EXIT.auth, `${what}: ${describeFailure(v)} (give --username/--password)`);
+  }
+  throw new Stop(RESTORE_EXIT.error, `${what}: ${describeFailure(v)}`);
+}
+
+/** The newest journal entry for the tag that recorded an original manifest. */
+async function findEntry(path: string, repository: string, tag: string): Promise<IntentEntry> {
+  const { records } = await readJournalFile(path);
+  for (let i = records.length - 1; i >= 0; i--) {
+    const { intent } = records[i]!;
+    if (intent.repository === repository && intent.tag === tag && intent.originalDigest !== null)
+      return intent;
+  }
+  throw new Stop(RESTORE_EXIT.noEntry, `no entry for ${repository}:${tag} in the journal ${path}`);
+}
+
+async function originalOf(up: Upstream, entry: IntentEntry): Promise<Manifest> {
+  const digest = entry.originalDigest!;
+  if (entry.originalBytes && entry.mediaType) {
+    const bytes = Buffer.from(entry.originalBytes, "base64");
+    if (isSchema1(entry.mediaType) || sha256Digest(bytes) === digest) {
+      return { bytes, mediaType: entry.mediaType, digest };
+    }
+  }
+  const got = check(await getManifest(up, entry.repository, digest), `GET ${digest}`);
+  if (got === null) {
+    throw new Stop(RESTORE_EXIT.originalGone, `the original manifest ${digest} is no longer in the registry`);
+  }
+  return got;
+}
+
+export async function runRestore(o: RestoreOptions): Promise<number> {
+  const out = o.out ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const err = o.err ?? ((l: string) => process.stderr.write(`${l}\n`));
+  try {
+    const config = loadConfig({ file: o.configFile });
+    const journalPath = o.journalPath ?? config.delete.journalPath;
+    const entry = await findEntry(journalPath, o.repository, o.tag);
+    const url = o.upstreamUrl ?? config.upstream.url ?? entry.upstream;
+    let client: UpstreamClient = createUpstreamClient(createUpstreamTarget(config, url));
+    const username = o.username ?? config.delete.recoveryUsername;
+    const password = o.password ?? config.delete.recoveryPassword;
+    if (username !== null && password !== null)
+      client = withServiceCredentials(client, { username, password });
+    const up: Upstream = { client, headers: {} };
+    try {
+      return await restore(up, entry, journalPath, out);
+    } finally {
+      client.target.agent.destroy();
+    }
+  } catch (e) {
+    if (e instanceof Stop) {
+      err(`restore: ${e.message}`);
+      return e.code;
+    }
+    err(`restore: ${(e as Error).message}`);
+    return RESTORE_EXIT.error;
+  }
+}
+
+async function restore(
+  up: Upstream,
+  entry: IntentEntry,
+  journalPath: string,
+  out: (l: string) => void,
+): Promise<number> {
+  const { repository: name, tag } = entry;
+  const current = check(await headTag(up, name, tag), `HEAD ${name}:${tag}`);
+  if (current === entry.originalDigest) {
+    out(`${name}:${tag} already points at ${current}; nothing to do`);
+    return RESTORE_EXIT.ok;
+  }
+  let onTombstone: string | null = null;
+  if (current !== null) {
+    const m = check(await getManifest(up, name, current), `GET ${current}`);
+    if (m === null || !isTombstone(m.bytes)) {
+      throw new Stop(
+        RESTORE_EXIT.refused,
+        `${name}:${tag} has been pushed again since the delete (now ${current}); not overwriting it`,
+      );
+    }
+    onTombstone = current;
+  }
+  const original = await originalOf(up, entry);
+  check(await putManifest(up, name, tag, original), `PUT ${name}:${tag}`);
+  if (onTombstone) await deleteManifest(up, name, onTombstone); // the now untagged tombstone; best effort
+  const journal = openJournal(journalPath);
+  try {
+    await journal.append({
+      type: "outcome",
+      id: entry.id,
+      time: new Date().toISOString(),
+      outcome: "restored",
+      detail: "restore command",
+    });
+  } catch {
+    // The tag is back; the journal line is only history.
+  } finally {
+    await journal.close();
+  }
+  out(`restored ${name}:${tag} to ${original.digest} (${original.mediaType})`);
+  return RESTORE_EXIT.ok;
+}
+
+const USAGE =
+  "restore --repository R --tag T [--journal FILE] [--upstream URL] [--username U --password P] [--config FILE]";
+
+function takeValue(args: string[], name: string): string | null {
+  const i = args.indexOf(name);
+  if (i === -1) return null;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith("--")) throw new Stop(RESTORE_EXIT.usage, `${name} needs a value`);
+  args.splice(i, 2);
+  return v;
+}
+
+/** Parses the command line of `restore` (see USAGE). */
+export function parseRestoreArgs(argv: readonly string[]): RestoreOptions {
+  const args = [...argv];
+  const repository = takeValue(args, "--repository");
+  const tag = takeValue(args, "--tag");
+  const options: RestoreOptions = {
+    repository: repository ?? "",
+    tag: tag ?? "",
+    journalPath: takeValue(args, "--journal"),
+    upstreamUrl: takeValue(args, "--upstream"),
+    username: takeValue(args, "--username"),
+    password: takeValue(args, "--password"),
+    configFile: takeValue(args, "--config") ?? undefined,
+  };
+  if (args.length > 0) throw new Stop(RESTORE_EXIT.usage, `unexpected arguments: ${args.join(" ")}`);
+  if (!repository || !isValidName(repository))
+    throw new Stop(RESTORE_EXIT.usage, "--repository NAME is required");
+  if (!tag || !isValidTag(tag)) throw new Stop(RESTORE_EXIT.usage, "--tag TAG is required");
+  if ((options.username === null) !== (options.password === null)) {
+    throw new Stop(RESTORE_EXIT.usage, "--username and --password go together");
+  }
+  return options;
+}
+
+/** The CLI entry (src/cli.ts COMMANDS). */
+export const restoreCommand = {
+  summary: "put a deleted tag back from the tag delete journal",
+  usage:
+    `${USAGE}\n` +
+    "      exit codes: 0 restored, 1 error, 2 usage, 3 no journal entry, 4 tag pushed again (refused),\n" +
+    "      5 original manifest gone (garbage-collected), 6 credentials missing or refused",
+  async run(args: string[]): Promise<number> {
+    let options: RestoreOptions;
+    try {
+      options = parseRestoreArgs(args);
+    } catch (e) {
+      process.stderr.write(`restore: ${(e as Error).message}\nusage: registry-compat-proxy ${USAGE}\n`);
+      return RESTORE_EXIT.usage;
+    }
+    return runRestore(options);
+  },
+};

@@ -1,0 +1,192 @@
+/**
+ * Manifest PUT and DELETE by digest, owned by the proxy so that the referrers
+ * tag schema stays right (distribution-spec 1.1, "Pushing Manifests with Subject"
+ * and "Deleting Manifests"), as a registry with the referrers API would keep it.
+ *
+ * - PUT: the body (at most 4 MiB, as distribution) goes upstream unchanged with
+ *   the client's Content-Type and credentials; the upstream's answer is relayed.
+ *   When the upstream accepted a manifest with a `subject`, its descriptor is
+ *   added to the subject's referrers index and the answer carries `OCI-Subject`.
+ *   Without a `subject`, the answer is the upstream's, as a passthrough gives it.
+ * - DELETE by digest: the manifest's subject is read first, the DELETE is
+ *   forwarded, and on 202 the descriptor leaves the subject's index.
+ * DELETE by tag is not handled here.
+ */
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Context } from "hono";
+import type { AppDeps, AppEnv } from "../app.js";
+import {
+  clientGoneSignal,
+  readRequestBody,
+  relayOptions,
+  relayResponse,
+  upstreamFailure,
+} from "../http/relay.js";
+import { OciError } from "../oci/errors.js";
+import { isValidDigest } from "../oci/grammar.js";
+import {
+  ALL_MANIFEST_TYPES,
+  addReferrer,
+  type Referrer,
+  referrerOf,
+  removeReferrer,
+} from "../oci/referrers.js";
+import type { RouteMatch } from "../oci/routes.js";
+import { callerHeaders } from "../upstream/caller-headers.js";
+import { MAX_BODY_BYTES, type UpstreamResponse } from "../upstream/client.js";
+import { type IndexChange, updateReferrersIndex } from "../upstream/referrers-index.js";
+
+/** distribution's manifest limit (`maxManifestBodySize`, 4 MiB); the spec asks for at least 4 MB. */
+export const MAX_MANIFEST_BYTES = MAX_BODY_BYTES;
+
+type ManifestRoute = Extract<RouteMatch, { kind: "manifest" }>;
+type ManifestContext = Context<AppEnv>;
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function acceptedDigest(res: UpstreamResponse, body: Buffer): string {
+  const d = headerValue(res.headers["docker-content-digest"]);
+  return d !== undefined && isValidDigest(d)
+    ? d
+    : `sha256:${createHash("sha256").update(body).digest("hex")}`;
+}
+
+async function call<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw upstreamFailure(err);
+  }
+}
+
+/** Changes the subject's referrers index; true when it now lists what it should. Never throws. */
+async function changeReferrers(
+  deps: AppDeps,
+  req: IncomingMessage,
+  name: string,
+  referrer: Referrer,
+  op: "add" | "remove",
+): Promise<boolean> {
+  const change: IndexChange =
+    op === "add"
+      ? (index) => addReferrer(index, referrer.descriptor)
+      : (index) => removeReferrer(index, referrer.descriptor.digest);
+  const where = { name, subject: referrer.subject, digest: referrer.descriptor.digest, op };
+  try {
+    const headers = callerHeaders(req, deps.caller);
+    const result = await updateReferrersIndex(deps.upstream, headers, name, referrer.subject, change);
+    deps.metrics.referrersUpdates.inc({ op, outcome: result.outcome });
+    if (result.outcome === "skipped" || result.outcome === "failed") {
+      deps.logger.warn({ ...where, reason: result.reason }, "referrers index not updated");
+      return false;
+    }
+    deps.logger.debug({ ...where, outcome: result.outcome }, "referrers index");
+    return true;
+  } catch (err) {
+    deps.metrics.referrersUpdates.inc({ op, outcome: "failed" });
+    deps.logger.warn({ ...where, err: (err as Error).message }, "referrers index not updated");
+    return false;
+  }
+}
+
+async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDeps): Promise<Response> {
+  const req = c.env.incoming;
+  const body = await call(readRequestBody(req, MAX_MANIFEST_BYTES));
+  if (body === null) {
+    throw new OciError(
+      "MANIFEST_INVALID",
+      `manifest larger than ${MAX_MANIFEST_BYTES} bytes`,
+      { limit: MAX_MANIFEST_BYTES },
+      { status: 413, headers: { connection: "close" } },
+    );
+  }
+  const contentType = req.headers["content-type"];
+  const headers = callerHeaders(req, deps.caller);
+  if (contentType !== undefined) headers["content-type"] = contentType;
+  const res = await call(
+    deps.upstream.request({
+      method: "PUT",
+      path: req.url ?? "",
+      headers,
+      body,
+      signal: clientGoneSignal(c.env.outgoing),
+    }),
+  );
+  const extra: Record<string, string> = {};
+  if (res.status === 201) {
+    const referrer = referrerOf(body, contentType, acceptedDigest(res, body));
+    if (referrer && (await changeReferrers(deps, req, route.name, referrer, "add"))) {
+      extra["oci-subject"] = referrer.subject;
+    }
+    deps.changes.repositoryChanged(route.name);
+  }
+  return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins, extra));
+}
+
+/** The subject of the manifest at `digest`, when it has one; null when it has none or cannot be read. */
+async function learnReferrer(
+  deps: AppDeps,
+  req: IncomingMessage,
+  route: ManifestRoute,
+  signal: AbortSignal,
+): Promise<Referrer | null> {
+  try {
+    const got = await deps.upstream.request({
+      method: "GET",
+      path: `/v2/${route.name}/manifests/${route.reference}`,
+      headers: { ...callerHeaders(req, deps.caller), accept: ALL_MANIFEST_TYPES },
+      signal,
+      maxBodyBytes: MAX_MANIFEST_BYTES,
+    });
+    if (got.status === 401 || got.status === 403) {
+      // e.g. a delete-only token: the DELETE may still be allowed, the index cannot be kept.
+      deps.metrics.referrersUpdates.inc({ op: "remove", outcome: "unreadable" });
+      deps.logger.info(
+        { name: route.name, digest: route.reference, status: got.status },
+        "manifest not readable with the caller's credentials; its referrers entry (if any) stays",
+      );
+    }
+    if (got.status !== 200) return null;
+    return referrerOf(got.body, headerValue(got.headers["content-type"]), route.reference);
+  } catch {
+    return null;
+  }
+}
+
+async function deleteManifestByDigest(
+  c: ManifestContext,
+  route: ManifestRoute,
+  deps: AppDeps,
+): Promise<Response> {
+  const req = c.env.incoming;
+  const signal = clientGoneSignal(c.env.outgoing);
+  const referrer = await learnReferrer(deps, req, route, signal);
+  const res = await call(
+    deps.upstream.request({
+      method: "DELETE",
+      path: req.url ?? "",
+      headers: callerHeaders(req, deps.caller),
+      signal,
+    }),
+  );
+  if (res.status === 202) {
+    if (referrer) await changeReferrers(deps, req, route.name, referrer, "remove");
+    deps.changes.repositoryChanged(route.name);
+  }
+  return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins));
+}
+
+/** The `manifest` route kind as far as the proxy owns it: PUT, and DELETE by digest. */
+export function handleManifestWrite(
+  c: ManifestContext,
+  route: ManifestRoute,
+  deps: AppDeps,
+): Promise<Response> {
+  const method = c.env.incoming.method;
+  if (method === "PUT") return putManifest(c, route, deps);
+  if (method === "DELETE" && route.by === "digest") return deleteManifestByDigest(c, route, deps);
+  throw new OciError("UNSUPPORTED", `${method} of a manifest is not handled by the proxy`);
+}

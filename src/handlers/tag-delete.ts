@@ -1,0 +1,176 @@
+/**
+ * DELETE /v2/<name>/tags/<tag> and DELETE /v2/<name>/manifests/<tag>: remove
+ * that tag only (README "Deleting a tag"). Other methods on `/tags/<tag>` are 405
+ * with `Allow: DELETE`. The work is in src/tags/; this file maps its results to
+ * HTTP answers and metrics.
+ */
+import type { Context } from "hono";
+import type { AppDeps, AppEnv } from "../app.js";
+import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
+import { firstErrorCode, OciError } from "../oci/errors.js";
+import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
+import { authFailure } from "../tags/challenge.js";
+import { type DeleteResult, tagDeleterFor } from "../tags/tag-deleter.js";
+import { describeFailure, type Failed } from "../tags/upstream-calls.js";
+import { callerHeaders } from "../upstream/caller-headers.js";
+import type { V2Handler } from "./index.js";
+
+function accepted(): Response {
+  return new Response(null, {
+    status: 202,
+    headers: { "content-length": "0", [API_VERSION_HEADER]: API_VERSION },
+  });
+}
+
+type StatusFailed = Extract<Failed, { kind: "status" }>;
+
+/** The failure when it is an upstream 401 or 403. */
+function authOf(f: Failed | { kind: "journal" }): StatusFailed | null {
+  if (f.kind !== "status") return null;
+  return f.status === 401 || f.status === 403 ? f : null;
+}
+
+/** An upstream failure met before anything was written. */
+function upstreamError(f: Failed, name: string, detail: Record<string, unknown>): OciError {
+  const auth = authOf(f);
+  if (auth) return authFailure(auth.status, auth.headers, name, detail);
+  const d = { ...detail, reason: describeFailure(f) };
+  if (f.kind === "network" && f.error.kind === "unreachable") {
+    return new OciError("UNAVAILABLE", "upstream registry unreachable", d);
+  }
+  return new OciError("UNAVAILABLE", "upstream registry failed", d, { status: 502 });
+}
+
+function outcomeOf(result: DeleteResult): DeleteOutcome {
+  switch (result.kind) {
+    case "deleted":
+      return "ok";
+    case "not-found":
+      return "not_found";
+    case "disabled":
+      return "unsupported";
+    case "probe-failed":
+    case "native-failed":
+      return authOf(result.failure) ? "denied" : "failed";
+    case "native-answer":
+      if (result.status === 202) return "ok";
+      if (result.status === 404) return "not_found";
+      if (result.status === 405) return "unsupported";
+      return result.status === 401 || result.status === 403 ? "denied" : "failed";
+    case "failed":
+      if (authOf(result.failure)) return "denied";
+      if (result.failure.kind === "status" && result.failure.status === 405) return "unsupported";
+      return result.restored && result.journalId ? "rolled_back" : "failed";
+  }
+}
+
+function respond(result: DeleteResult, name: string, tag: string): Response {
+  const unknownTag = () => new OciError("MANIFEST_UNKNOWN", "manifest unknown", { name, tag });
+  switch (result.kind) {
+    case "deleted":
+      return accepted();
+    case "not-found":
+      throw unknownTag();
+    case "disabled":
+      throw new OciError(
+        "UNSUPPORTED",
+        "the upstream registry has deletes disabled (it needs storage.delete.enabled: true)",
+        { name, tag },
+      );
+    case "probe-failed":
+    case "native-failed":
+      throw upstreamError(result.failure, name, { name, tag });
+    case "native-answer": {
+      if (result.status === 202) return accepted();
+      if (result.status === 404) throw unknownTag();
+      if (result.status === 405) throw new OciError("UNSUPPORTED", undefined, { name, tag });
+      if (result.status === 401 && result.challenge) {
+        throw new OciError(
+          "UNAUTHORIZED",
+          undefined,
+          { name, tag },
+          {
+            headers: { "www-authenticate": result.challenge },
+          },
+        );
+      }
+      if (result.status === 403) throw new OciError("DENIED", undefined, { name, tag });
+      const code = firstErrorCode(result.body);
+      throw new OciError(
+        "UNAVAILABLE",
+        "upstream registry refused the tag delete",
+        { name, tag, code },
+        {
+          status: 502,
+        },
+      );
+    }
+    case "failed": {
+      const { step, restored, superseded, originalDigest, failure } = result;
+      const detail: Record<string, unknown> = { name, tag, step, restored, originalDigest };
+      if (superseded) detail["supersededByPush"] = true;
+      if (failure.kind === "journal") {
+        throw new OciError(
+          "UNKNOWN",
+          "the tag delete journal cannot be written; nothing was changed",
+          detail,
+        );
+      }
+      if (step === "fetch-original") throw upstreamError(failure, name, { name, tag, step });
+      detail["reason"] = describeFailure(failure);
+      const what = restored
+        ? "the tag was restored to its original manifest"
+        : superseded
+          ? "the tag has since been pushed again and was left as pushed"
+          : "the tag could NOT be restored: see the proxy log and `registry-compat-proxy restore`";
+      const message = `tag delete failed at step ${step}; ${what}`;
+      const auth = authOf(failure);
+      if (auth) {
+        const e = authFailure(auth.status, auth.headers, name, detail);
+        throw new OciError(e.code, message, detail, { headers: { ...e.headers } });
+      }
+      if (failure.kind === "status" && failure.status === 405)
+        throw new OciError("UNSUPPORTED", message, detail);
+      if (!restored && !superseded) throw new OciError("UNKNOWN", message, detail);
+      throw new OciError("UNAVAILABLE", message, detail, { status: 502 });
+    }
+  }
+}
+
+async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string, path: DeletePath) {
+  const incoming = c.env.incoming;
+  const deleter = tagDeleterFor(deps);
+  const result = await deleter.deleteTag({
+    name,
+    tag,
+    headers: callerHeaders(incoming, deps.caller),
+    authorization: incoming.headers.authorization,
+  });
+  const native = result.kind === "native-answer" || result.kind === "native-failed";
+  deps.metrics.tagDeletes.inc({ path: native ? "native" : path, outcome: outcomeOf(result) });
+  if (result.kind === "deleted" || (result.kind === "native-answer" && result.status === 202)) {
+    deps.changes.repositoryChanged(name);
+  } else if (result.kind === "failed" && !result.restored) {
+    deps.changes.repositoryChanged(name);
+  }
+  return respond(result, name, tag);
+}
+
+/** `/v2/<name>/tags/<tag>`: DELETE only. */
+export const handleTagResource: V2Handler<"tag"> = (c, route, deps) => {
+  if (c.req.method !== "DELETE") {
+    throw new OciError("UNSUPPORTED", `${c.req.method} is not allowed on a tag; use DELETE`, undefined, {
+      status: 405,
+      headers: { allow: "DELETE" },
+    });
+  }
+  return deleteTag(c, deps, route.name, route.tag, "swap");
+};
+
+/** `DELETE /v2/<name>/manifests/<tag>` (ownership.ts routes nothing else here). */
+export const handleManifestTagDelete: V2Handler<"manifest"> = (c, route, deps) => {
+  if (c.req.method !== "DELETE" || route.by !== "tag") {
+    throw new OciError("UNSUPPORTED", "not handled by the proxy", { reference: route.reference });
+  }
+  return deleteTag(c, deps, route.name, route.reference, "swap");
+};

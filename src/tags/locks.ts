@@ -1,0 +1,121 @@
+/**
+ * In-process locks for the tag swap.
+ *
+ * - `KeyedMutex`: one holder per key. Deletes of the same tag through one proxy
+ *   run one after the other, so the second sees the tag gone (404) instead of
+ *   racing the first.
+ * - `PhaseLock`: per repository, any number of holders of one phase ("put" or
+ *   "delete") at a time, never both phases together. 2.8 deletes a manifest by
+ *   scanning every tag link of the repository; a tag link being rewritten by a
+ *   PUT at that moment makes the scan fail with a 500 (registry-2.8 notes §12),
+ *   while parallel DELETEs alone, or parallel PUTs alone, never fail. Batching by
+ *   phase keeps many swaps in one repository parallel without racing ourselves.
+ *   Waiters are served in arrival order by phase batches, so neither phase
+ *   starves: once someone waits, newcomers of the running phase queue too.
+ *
+ * Both hold no state for idle keys (bounded by the work in flight).
+ */
+
+type Release = () => void;
+
+export class KeyedMutex {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /** Resolves when the caller holds `key`; call the returned function to release. */
+  async acquire(key: string): Promise<Release> {
+    const prior = this.tails.get(key) ?? Promise.resolve();
+    let release!: Release;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = prior.then(() => mine);
+    this.tails.set(key, tail);
+    await prior;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(key);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Keys held or waited for (for tests). */
+  get size(): number {
+    return this.tails.size;
+  }
+}
+
+export type Phase = "put" | "delete";
+
+interface Waiter {
+  phase: Phase;
+  grant: () => void;
+}
+
+interface PhaseState {
+  phase: Phase | null;
+  holders: number;
+  queue: Waiter[];
+}
+
+export class PhaseLock {
+  private readonly states = new Map<string, PhaseState>();
+
+  async acquire(key: string, phase: Phase): Promise<Release> {
+    let s = this.states.get(key);
+    if (!s) {
+      s = { phase: null, holders: 0, queue: [] };
+      this.states.set(key, s);
+    }
+    const state = s;
+    if (state.holders === 0 || (state.phase === phase && state.queue.length === 0)) {
+      state.phase = phase;
+      state.holders++;
+    } else {
+      await new Promise<void>((grant) => state.queue.push({ phase, grant }));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      state.holders--;
+      if (state.holders > 0) return;
+      const next = state.queue[0];
+      if (!next) {
+        state.phase = null;
+        this.states.delete(key);
+        return;
+      }
+      // Grant every waiter of the next phase that is already queued.
+      state.phase = next.phase;
+      const granted = state.queue.filter((w) => w.phase === next.phase);
+      state.queue = state.queue.filter((w) => w.phase !== next.phase);
+      state.holders = granted.length;
+      for (const w of granted) w.grant();
+    };
+  }
+
+  async run<T>(key: string, phase: Phase, fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(key, phase);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Repositories with holders or waiters (for tests). */
+  get size(): number {
+    return this.states.size;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Start-up completion of the journal: every intent without an outcome is a swap
+ * that a crash (or a failed restore) left unfinished. For each:
+ *   - the tag still holds the recorded tombstone → finish the delete;
+ *   - the tag has no manifest but is still listed (dangling) → put the tombstone
+ *     back and delete it, so the tag is really gone;
+ *   - otherwise (original still there, pushed again, or already gone) → close the
+ *     entry untouched.
+ * A crash can thus never leave a tag on a tombstone. Entries that cannot be
+ * completed (upstream down, credentials missing or refused) are reported loudly:
+ * in the log at error level and in the readiness notes.
+ */
+import type { Logger } from "../ops/logger.js";
+import type { Journal, JournalRecord, Outcome } from "./journal.js";
+import { unfinished } from "./journal.js";
+import type { PhaseLock } from "./locks.js";
+import { deleteForward } from "./settle.js";
+import { TOMBSTONE_MEDIA_TYPE } from "./tombstone.js";
+import {
+  deleteManifest,
+  describeFailure,
+  type Failed,
+  headTag,
+  isFailed,
+  type Manifest,
+  putManifest,
+  tagListed,
+  type Upstream,
+} from "./upstream-calls.js";
+
+export interface UnfinishedDelete {
+  id: string;
+  repository: string;
+  tag: string;
+  originalDigest: string | null;
+  mediaType: string | null;
+  reason: string;
+}
+
+export interface RecoveryReport {
+  /** Deletes finished now. */
+  completed: number;
+  /** Entries closed without touching the tag. */
+  closed: number;
+  unfinished: UnfinishedDelete[];
+}
+
+export interface RecoveryOptions {
+  journal: Journal;
+  upstream: Upstream;
+  phases: PhaseLock;
+  maxRetries: number;
+  logger: Logger;
+  /** Whether service credentials were configured (for the report's wording). */
+  hasCredentials: boolean;
+}
+
+function reasonOf(f: Failed, hasCredentials: boolean): string {
+  if (f.kind === "status" && f.status === 401) {
+    return hasCredentials
+      ? "the upstream refused the service credentials (delete.recoveryUsername/recoveryPassword)"
+      : "the upstream needs credentials: set delete.recoveryUsername/recoveryPassword";
+  }
+  if (f.kind === "status" && f.status === 403) return "the service credentials may not delete here";
+  return describeFailure(f);
+}
+
+async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outcome | Failed> {
+  const { repository: name, tag } = rec.intent;
+  const tombstone: Manifest = {
+    bytes: Buffer.from(rec.intent.tombstoneBytes, "base64"),
+    mediaType: TOMBSTONE_MEDIA_TYPE,
+    digest: rec.intent.tombstoneDigest,
+  };
+  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, m));
+  const del = (d: string) => o.phases.run(name, "delete", () => deleteManifest(o.upstream, name, d));
+  const current = await headTag(o.upstream, name, tag);
+  if (isFailed(current)) return current;
+  if (current === tombstone.digest) {
+    return deleteForward(o, name, tag, tombstone, put, del);
+  }
+  if (current !== null) return "closed";
+  const listed = await tagListed(o.upstream, name, tag);
+  if (isFailed(listed)) return listed;
+  if (!listed) return "closed";
+  const again = await put(tombstone);
+  if (again !== true) return again;
+  return deleteForward(o, name, tag, tombstone, put, del);
+}
+
+export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport> {
+  const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [] };
+  const open = unfinished(await o.journal.read());
+  let unreachable: Failed | null = null;
+  for (const rec of open) {
+    const { id, repository, tag, originalDigest, mediaType } = rec.intent;
+    let result: Outcome | Failed;
+    if (unreachable) {
+      result = unreachable; // do not wait for a dead upstream once per entry
+    } else {
+      try {
+        result = await completeOne(o, rec);
+      } catch (err) {
+        result = { ok: false, kind: "status", status: 0, headers: {}, code: (err as Error).message };
+      }
+      if (isFailed(result) && result.kind === "network") unreachable = result;
+    }
+    if (isFailed(result)) {
+      report.unfinished.push({
+        id,
+        repository,
+        tag,
+        originalDigest,
+        mediaType,
+        reason: reasonOf(result, o.hasCredentials),
+      });
+      continue;
+    }
+    const outcome: Outcome = result === "closed" ? "closed" : result === "deleted" ? "deleted" : "superseded";
+    await o.journal.append({
+      type: "outcome",
+      id,
+      time: new Date().toISOString(),
+      outcome,
+      detail: "recovery",
+    });
+    if (outcome === "closed") report.closed++;
+    else report.completed++;
+    o.logger.info(
+      { repository, tag, journalId: id, outcome },
+      "tag delete journal: entry completed at start-up",
+    );
+  }
+  if (report.unfinished.length > 0) {
+    o.logger.error(
+      { journal: o.journal.path, unfinished: report.unfinished },
+      `tag delete journal: ${report.unfinished.length} unfinished tag delete(s) could not be completed; ` +
+        "each tag may still hold a tombstone. Fix the cause and restart, or use `registry-compat-proxy restore`",
+    );
+  }
+  return report;
+}
+
+/** The readiness note for unfinished entries (empty string when none). */
+export function readinessNote(report: RecoveryReport): string {
+  if (report.unfinished.length === 0) return "";
+  const list = report.unfinished
+    .slice(0, 20)
+    .map((u) => `${u.repository}:${u.tag} (${u.reason})`)
+    .join("; ");
+  const more = report.unfinished.length > 20 ? ` and ${report.unfinished.length - 20} more` : "";
+  return `${report.unfinished.length} unfinished tag delete(s) in the journal: ${list}${more}`;
+}

@@ -1,0 +1,164 @@
+/**
+ * One tag deleter per proxy instance: the capability cache, the locks and the
+ * journal shared by every tag DELETE, and start-up recovery of that journal.
+ * Kept beside the app's dependencies (a WeakMap), so nothing global survives a
+ * test's proxy.
+ */
+import type { OutgoingHttpHeaders } from "node:http";
+import type { AppDeps } from "../app.js";
+import {
+  type CapabilityCache,
+  capabilityKey,
+  createCapabilityCache,
+  probeDeleteSupport,
+} from "./capabilities.js";
+import { compactJournal, type Journal, openJournal } from "./journal.js";
+import { KeyedMutex, PhaseLock } from "./locks.js";
+import { type RecoveryReport, readinessNote, recoverJournal } from "./recovery.js";
+import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
+import { type SwapResult, swapDelete } from "./swap.js";
+import { type Failed, isFailed, send } from "./upstream-calls.js";
+
+/** Test-only: pause between the tombstone PUT and DELETE (the crash test kills the proxy there). */
+export const TEST_PAUSE_ENV = "RCP_TEST_PAUSE_AFTER_TOMBSTONE_MS";
+
+/** Start-up compaction keeps unfinished entries and the newest finished ones within this size. */
+const JOURNAL_KEEP_BYTES = 32 * 1024 * 1024;
+
+export const READINESS_NOTE_KEY = "tagDeleteJournal";
+
+export type DeleteResult =
+  | SwapResult
+  | { kind: "disabled" }
+  | { kind: "probe-failed"; failure: Failed }
+  | { kind: "native-answer"; status: number; body: Buffer; challenge?: string }
+  | { kind: "native-failed"; failure: Failed };
+
+export interface TagDeleter {
+  readonly journal: Journal;
+  readonly capabilities: CapabilityCache;
+  deleteTag(request: {
+    name: string;
+    tag: string;
+    headers: OutgoingHttpHeaders;
+    authorization: string | undefined;
+  }): Promise<DeleteResult>;
+  /** Completes unfinished journal entries (before the proxy listens). */
+  recover(): Promise<RecoveryReport>;
+}
+
+const deleters = new WeakMap<AppDeps, TagDeleter>();
+
+export function tagDeleterFor(deps: AppDeps): TagDeleter {
+  let d = deleters.get(deps);
+  if (!d) {
+    d = createTagDeleter(deps);
+    deleters.set(deps, d);
+  }
+  return d;
+}
+
+export function serviceCredentials(deps: AppDeps): ServiceCredentials | null {
+  const { recoveryUsername: username, recoveryPassword: password } = deps.config.delete;
+  if (username === null && password === null) return null;
+  if (username === null || password === null) {
+    deps.logger.warn(
+      "delete.recoveryUsername and delete.recoveryPassword must be set together; ignoring them",
+    );
+    return null;
+  }
+  return { username, password };
+}
+
+function createTagDeleter(deps: AppDeps): TagDeleter {
+  const cfg = deps.config.delete;
+  const journal = openJournal(cfg.journalPath);
+  const phases = new PhaseLock();
+  const sameTag = new KeyedMutex();
+  const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
+  const capabilities = createCapabilityCache({
+    ttlMs: cfg.capabilityTtlMs,
+    onLookup: (result) => deps.metrics.cache.inc({ cache: "delete-capabilities", result }),
+  });
+  const pauseMs = Number(process.env[TEST_PAUSE_ENV] ?? 0) || 0;
+
+  async function deleteTag(r: Parameters<TagDeleter["deleteTag"]>[0]): Promise<DeleteResult> {
+    const upstream = { client: deps.upstream, headers: r.headers };
+    const key = capabilityKey(upstreamOrigin, r.name, r.authorization);
+    const support = await capabilities.get(key, () => probeDeleteSupport(upstream, r.name));
+    if (isFailed(support)) return { kind: "probe-failed", failure: support };
+    if (support === "disabled") return { kind: "disabled" };
+    if (support === "native") {
+      const res = await send(upstream, "DELETE", `/v2/${r.name}/manifests/${r.tag}`);
+      if (isFailed(res)) return { kind: "native-failed", failure: res };
+      if (res.status === 405) capabilities.invalidate(key);
+      const challenge = res.headers["www-authenticate"];
+      return {
+        kind: "native-answer",
+        status: res.status,
+        body: res.body,
+        ...(challenge ? { challenge: Array.isArray(challenge) ? challenge[0]! : challenge } : {}),
+      };
+    }
+    const result = await sameTag.run(`${r.name}\n${r.tag}`, () =>
+      swapDelete(
+        {
+          upstream,
+          upstreamOrigin,
+          journal,
+          phases,
+          logger: deps.logger,
+          maxRetries: cfg.maxRetries,
+          pauseAfterTombstoneMs: pauseMs,
+        },
+        r.name,
+        r.tag,
+      ),
+    );
+    if (result.kind === "failed" && result.failure.kind === "status" && result.failure.status === 405) {
+      capabilities.invalidate(key);
+    }
+    if (result.kind === "failed" && !result.restored && !result.superseded && result.journalId) {
+      deps.metrics.restoreFailures.inc();
+    }
+    return result;
+  }
+
+  async function recover(): Promise<RecoveryReport> {
+    try {
+      if (await compactJournal(cfg.journalPath, JOURNAL_KEEP_BYTES)) {
+        deps.logger.info({ journal: cfg.journalPath }, "tag delete journal compacted");
+      }
+    } catch (err) {
+      deps.logger.warn({ err, journal: cfg.journalPath }, "tag delete journal: compaction failed");
+    }
+    const creds = serviceCredentials(deps);
+    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    let report: RecoveryReport;
+    try {
+      report = await recoverJournal({
+        journal,
+        upstream: { client, headers: {} },
+        phases,
+        maxRetries: cfg.maxRetries,
+        logger: deps.logger,
+        hasCredentials: creds !== null,
+      });
+    } catch (err) {
+      deps.logger.error({ err, journal: cfg.journalPath }, "tag delete journal: cannot be read");
+      deps.readiness.notes.set(READINESS_NOTE_KEY, `journal ${cfg.journalPath} cannot be read`);
+      return { completed: 0, closed: 0, unfinished: [] };
+    }
+    const note = readinessNote(report);
+    if (note) deps.readiness.notes.set(READINESS_NOTE_KEY, note);
+    else deps.readiness.notes.delete(READINESS_NOTE_KEY);
+    return report;
+  }
+
+  return { journal, capabilities, deleteTag, recover };
+}
+
+/** For `serve` and tests: complete the journal of this proxy before it listens. */
+export function recoverTagDeletes(deps: AppDeps): Promise<RecoveryReport> {
+  return tagDeleterFor(deps).recover();
+}

@@ -1,0 +1,102 @@
+/**
+ * Helpers for the tag delete tests: images of each manifest type with several
+ * tags, and direct looks at the real registry's state (bypassing the proxy).
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { request } from "./http.js";
+import { ALL_MANIFEST_TYPES, type Image, MT, makeImage, makeIndex, pushImage, putManifest } from "./oci.js";
+
+export type ManifestKind = "docker-v2" | "oci-manifest" | "oci-index" | "docker-list";
+export const MANIFEST_KINDS: readonly ManifestKind[] = [
+  "docker-v2",
+  "oci-manifest",
+  "oci-index",
+  "docker-list",
+];
+
+export interface Pushed {
+  digest: string;
+  bytes: Buffer;
+  mediaType: string;
+}
+
+/** Pushes one manifest of `kind` to `repo` and tags it with every tag (small layers). */
+export async function pushKind(
+  base: string,
+  repo: string,
+  kind: ManifestKind,
+  tags: string[],
+  auth?: string,
+): Promise<Pushed> {
+  const small = { layerCount: 1, layerSize: 64 };
+  if (kind === "docker-v2" || kind === "oci-manifest") {
+    const image = makeImage({ ...small, docker: kind === "docker-v2" });
+    const digest = await pushImage(base, repo, image, tags, auth);
+    return { digest, bytes: image.manifest.bytes, mediaType: image.mediaType };
+  }
+  const docker = kind === "docker-list";
+  const children: Image[] = [makeImage({ ...small, docker }), makeImage({ ...small, docker })];
+  for (const c of children) {
+    await pushImage(base, repo, c, [], auth);
+    await putManifest(base, repo, c.manifest.digest, c.manifest.bytes, c.mediaType, auth);
+  }
+  const index = makeIndex(children, docker);
+  for (const tag of tags) await putManifest(base, repo, tag, index.bytes, index.mediaType, auth);
+  return { digest: index.digest, bytes: index.bytes, mediaType: docker ? MT.dockerList : MT.ociIndex };
+}
+
+/** The tag's current manifest straight from the registry (null when 404). */
+export async function manifestOf(
+  base: string,
+  repo: string,
+  ref: string,
+  auth?: string,
+): Promise<{ digest: string; bytes: Buffer; mediaType: string } | null> {
+  const headers: Record<string, string> = { accept: ALL_MANIFEST_TYPES };
+  if (auth) headers["authorization"] = auth;
+  const res = await request("GET", `${base}/v2/${repo}/manifests/${ref}`, { headers });
+  if (res.status === 404) return null;
+  if (res.status !== 200) throw new Error(`GET ${repo}:${ref}: ${res.status} ${res.text}`);
+  return {
+    digest: res.headers["docker-content-digest"] as string,
+    bytes: res.body,
+    mediaType: res.headers["content-type"] as string,
+  };
+}
+
+/** tags/list straight from the registry, sorted ([] for null). */
+export async function tagsOf(base: string, repo: string, auth?: string): Promise<string[]> {
+  const res = await request(
+    "GET",
+    `${base}/v2/${repo}/tags/list`,
+    auth ? { headers: { authorization: auth } } : {},
+  );
+  if (res.status === 404) return [];
+  return ((res.json<{ tags: string[] | null }>().tags ?? []) as string[]).sort();
+}
+
+/** Manifest revisions the registry still holds for a repository (filesystem storage). */
+export function revisionsOf(registryDir: string, repo: string): string[] {
+  const dir = join(
+    registryDir,
+    "storage",
+    "docker",
+    "registry",
+    "v2",
+    "repositories",
+    repo,
+    "_manifests",
+    "revisions",
+    "sha256",
+  );
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((d) => existsSync(join(dir, d, "link")))
+    .map((d) => `sha256:${d}`)
+    .sort();
+}
+
+export function errorCode(res: { json<T>(): T }): string | undefined {
+  return res.json<{ errors?: Array<{ code: string }> }>().errors?.[0]?.code;
+}

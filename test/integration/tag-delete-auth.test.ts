@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { request } from "../helpers/http.js";
+import { startTokenServer, type TokenServer } from "../helpers/jwt-token-server.js";
+import { startProxy, type TestProxy } from "../helpers/proxy.js";
+import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { errorCode, pushKind, tagsOf } from "../helpers/tag-delete.js";
+
+describe("tag delete with htpasswd (Basic) upstream", () => {
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+  let dir: string;
+  const good = `Basic ${Buffer.from("alice:alice-secret-1").toString("base64")}`;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rcp-tda-"));
+    writeFileSync(join(dir, "htpasswd"), execFileSync("htpasswd", ["-Bbn", "alice", "alice-secret-1"]));
+    registry = await startRegistry({ htpasswdFile: join(dir, "htpasswd") });
+    proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "j.jsonl") } });
+  });
+  after(async () => {
+    await proxy.stop();
+    await registry.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("DELETE without or with wrong credentials: 401 with the upstream's Basic challenge unchanged; tag untouched", async () => {
+    await pushKind(registry.url, "b/app", "docker-v2", ["a", "b"], good);
+    for (const headers of [{}, { authorization: `Basic ${Buffer.from("alice:wrong").toString("base64")}` }]) {
+      const res = await request("DELETE", `${proxy.url}/v2/b/app/tags/a`, { headers });
+      assert.equal(res.status, 401);
+      assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
+      assert.equal(errorCode(res), "UNAUTHORIZED");
+      assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
+    }
+    assert.deepEqual(await tagsOf(registry.url, "b/app", good), ["a", "b"]);
+  });
+
+  it("DELETE with good credentials: 202, and the password never reaches a log line", async () => {
+    const res = await request("DELETE", `${proxy.url}/v2/b/app/manifests/a`, {
+      headers: { authorization: good },
+    });
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(await tagsOf(registry.url, "b/app", good), ["b"]);
+    const logs = proxy.logs().join("\n");
+    assert.ok(!logs.includes("alice-secret-1") && !logs.includes(good.slice(6)));
+  });
+});
+
+describe("tag delete with token (Bearer) upstream", () => {
+  let tokens: TokenServer;
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+  let dir: string;
+  const scope = (repo: string) => `repository:${repo}:pull,push,delete`;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "rcp-tdt-"));
+    tokens = await startTokenServer({ admin: { password: "pw", actions: ["pull", "push", "delete"] } });
+    registry = await startRegistry({
+      token: {
+        realm: tokens.realm,
+        service: tokens.service,
+        issuer: tokens.issuer,
+        rootCertBundle: tokens.rootCertBundle,
+      },
+    });
+    proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "j.jsonl") } });
+  });
+  after(async () => {
+    await proxy.stop();
+    await registry.stop();
+    await tokens.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const bearer = (repo: string, actions: string[]) => `Bearer ${tokens.tokenFor("admin", repo, actions)}`;
+
+  it("DELETE without a token: 401 Bearer challenge with the upstream's realm and service, scope pull,push,delete", async () => {
+    const res = await request("DELETE", `${proxy.url}/v2/t/app/tags/a`);
+    assert.equal(res.status, 401);
+    assert.equal(errorCode(res), "UNAUTHORIZED");
+    assert.equal(
+      res.headers["www-authenticate"],
+      `Bearer realm="${tokens.realm}",service="${tokens.service}",scope="${scope("t/app")}"`,
+    );
+  });
+
+  it("DELETE with a delete-only token: 401 insufficient_scope widened to pull,push,delete; tag untouched", async () => {
+    const all = bearer("t/app", ["pull", "push", "delete"]);
+    await pushKind(registry.url, "t/app", "oci-manifest", ["a", "b"], all);
+    for (const actions of [["delete"], ["pull"], ["pull", "push"]]) {
+      const res = await request("DELETE", `${proxy.url}/v2/t/app/tags/a`, {
+        headers: { authorization: bearer("t/app", actions) },
+      });
+      assert.equal(res.status, 401, actions.join(","));
+      assert.equal(
+        res.headers["www-authenticate"],
+        `Bearer realm="${tokens.realm}",service="${tokens.service}",scope="${scope("t/app")}",error="insufficient_scope"`,
+        actions.join(","),
+      );
+    }
+    assert.deepEqual(await tagsOf(registry.url, "t/app", all), ["a", "b"]);
+  });
+
+  it("DELETE with a pull,push,delete token (as fetched from the widened challenge): 202, sibling kept", async () => {
+    const all = bearer("t/app", ["pull", "push", "delete"]);
+    const res = await request("DELETE", `${proxy.url}/v2/t/app/tags/a`, { headers: { authorization: all } });
+    assert.equal(res.status, 202, res.text);
+    assert.deepEqual(await tagsOf(registry.url, "t/app", all), ["b"]);
+    // A token for another repository does not ride on the cached capability of this one.
+    const other = await request("DELETE", `${proxy.url}/v2/t/other/tags/x`, {
+      headers: { authorization: all },
+    });
+    assert.equal(other.status, 401);
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * TLS on both sides: the proxy terminating TLS itself (listen.tlsCert/tlsKey),
+ * and an https upstream (docker-registry with http.tls) reached with a private
+ * CA bundle (upstream.caFile) and with a client certificate (http.tls.clientcas).
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
+import { request } from "../helpers/http.js";
+import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import { startProxy, type TestProxy } from "../helpers/proxy.js";
+import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { makeCa, type TestCa } from "../helpers/tls.js";
+
+const exec = promisify(execFile);
+
+describe("TLS", () => {
+  let ca: TestCa;
+  let work: string;
+  /** A skopeo --cert-dir trusting the test CA (skopeo reads *.crt there as CAs). */
+  let certDir: string;
+  let layout: string;
+  let image: ReturnType<typeof makeImage>;
+
+  before(() => {
+    ca = makeCa();
+    work = mkdtempSync(join(tmpdir(), "rcp-tls-work-"));
+    certDir = join(work, "certs");
+    mkdirSync(certDir);
+    copyFileSync(ca.cert, join(certDir, "ca.crt"));
+    image = makeImage({ layerCount: 2 });
+    layout = join(work, "src");
+    writeOciLayout(layout, image);
+  });
+  after(() => {
+    ca.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  describe("the proxy terminating TLS in front of a plain-http registry", () => {
+    let registry: TestRegistry;
+    let proxy: TestProxy;
+    let caPem: Buffer;
+
+    before(async () => {
+      const server = ca.issueServer("proxy");
+      caPem = readFileSync(ca.cert);
+      registry = await startRegistry();
+      proxy = await startProxy(registry.url, { listen: { tlsCert: server.cert, tlsKey: server.key } });
+    });
+    after(async () => {
+      await proxy.stop();
+      await registry.stop();
+    });
+
+    it("serves https with the configured certificate; a client that does not trust it is refused", async () => {
+      assert.ok(proxy.url.startsWith("https://127.0.0.1:"));
+      const res = await request("GET", `${proxy.url}/v2/`, { ca: caPem });
+      assert.equal(res.status, 200);
+      assert.equal(res.text, "{}");
+      await assert.rejects(request("GET", `${proxy.url}/v2/`), /self.signed|unable to verify|certificate/i);
+      const plain = request("GET", proxy.url.replace("https://", "http://") + "/v2/");
+      await assert.rejects(plain);
+    });
+
+    it("upload Locations name the proxy's https origin", async () => {
+      const res = await request("POST", `${proxy.url}/v2/tls/a/blobs/uploads/`, { ca: caPem });
+      assert.equal(res.status, 202);
+      assert.ok((res.headers.location as string).startsWith(`${proxy.url}/v2/tls/a/blobs/uploads/`));
+    });
+
+    it("skopeo pushes and pulls with TLS verification on, trusting the CA through --cert-dir", async () => {
+      const host = proxy.url.replace("https://", "");
+      const ref = `docker://${host}/tls/skopeo:v1`;
+      await exec("skopeo", ["copy", "--dest-cert-dir", certDir, `oci:${layout}:latest`, ref]);
+      await exec("skopeo", ["copy", "--src-cert-dir", certDir, ref, `oci:${join(work, "back1")}:v1`]);
+      const inspect = await exec("skopeo", ["inspect", "--cert-dir", certDir, ref]);
+      assert.equal(JSON.parse(inspect.stdout).Digest, image.manifest.digest);
+      await assert.rejects(exec("skopeo", ["inspect", ref]), /certificate|x509/i);
+    });
+  });
+
+  describe("an https upstream with a private CA (upstream.caFile)", () => {
+    let registry: TestRegistry;
+    let proxy: TestProxy;
+
+    before(async () => {
+      const server = ca.issueServer("registry");
+      registry = await startRegistry({ tls: { certificate: server.cert, key: server.key } });
+      proxy = await startProxy(registry.url, { upstream: { caFile: ca.cert } });
+    });
+    after(async () => {
+      await proxy.stop();
+      await registry.stop();
+    });
+
+    it("passes requests through over verified TLS; Locations from the https upstream name the proxy", async () => {
+      assert.ok(registry.url.startsWith("https://"));
+      const res = await request("GET", `${proxy.url}/v2/`);
+      assert.equal(res.status, 200);
+      const digest = await pushImage(proxy.url, "tlsup/raw", image, ["v1"]);
+      const up = await request("POST", `${proxy.url}/v2/tlsup/raw/blobs/uploads/`);
+      assert.ok((up.headers.location as string).startsWith(`${proxy.url}/v2/tlsup/raw/blobs/uploads/`));
+      const got = await request("GET", `${proxy.url}/v2/tlsup/raw/manifests/v1`, {
+        headers: { accept: ALL_MANIFEST_TYPES },
+      });
+      assert.equal(got.headers["docker-content-digest"], digest);
+      assert.deepEqual(got.body, image.manifest.bytes);
+    });
+
+    it("the proxy's own upstream client (readiness probe) uses the CA bundle too", async () => {
+      const ready = await request("GET", `${proxy.url}/readyz`);
+      assert.equal(ready.status, 200, ready.text);
+    });
+
+    it("skopeo copies through the plain-http proxy to the https upstream", async () => {
+      const host = proxy.url.replace("http://", "");
+      const ref = `docker://${host}/tlsup/skopeo:v1`;
+      await exec("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:latest`, ref]);
+      await exec("skopeo", ["copy", "--src-tls-verify=false", ref, `oci:${join(work, "back2")}:v1`]);
+    });
+
+    it("without the CA bundle the upstream is not trusted: 502 UNAVAILABLE and readiness fails", async () => {
+      const untrusting = await startProxy(registry.url);
+      try {
+        const res = await request("GET", `${untrusting.url}/v2/`);
+        assert.equal(res.status, 502);
+        assert.equal(res.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "UNAVAILABLE");
+        assert.equal((await request("GET", `${untrusting.url}/readyz`)).status, 503);
+      } finally {
+        await untrusting.stop();
+      }
+    });
+  });
+
+  describe("an https upstream requiring a client certificate (http.tls.clientcas)", () => {
+    let registry: TestRegistry;
+    let proxy: TestProxy;
+
+    before(async () => {
+      const server = ca.issueServer("registry-mtls");
+      const client = ca.issueClient("proxy-client");
+      const proxyCert = ca.issueServer("proxy-front");
+      registry = await startRegistry({
+        tls: { certificate: server.cert, key: server.key, clientCas: [ca.cert] },
+      });
+      proxy = await startProxy(registry.url, {
+        listen: { tlsCert: proxyCert.cert, tlsKey: proxyCert.key },
+        upstream: { caFile: ca.cert, clientCertFile: client.cert, clientKeyFile: client.key },
+      });
+    });
+    after(async () => {
+      await proxy.stop();
+      await registry.stop();
+    });
+
+    it("the registry refuses a client without a certificate", async () => {
+      await assert.rejects(request("GET", `${registry.url}/v2/`, { ca: readFileSync(ca.cert) }));
+    });
+
+    it("the proxy presents its client certificate: TLS on both sides, skopeo push and pull verified", async () => {
+      const res = await request("GET", `${proxy.url}/v2/`, { ca: readFileSync(ca.cert) });
+      assert.equal(res.status, 200);
+      assert.equal((await request("GET", `${proxy.url}/readyz`, { ca: readFileSync(ca.cert) })).status, 200);
+      const host = proxy.url.replace("https://", "");
+      const ref = `docker://${host}/mtls/skopeo:v1`;
+      await exec("skopeo", ["copy", "--dest-cert-dir", certDir, `oci:${layout}:latest`, ref]);
+      const inspect = await exec("skopeo", ["inspect", "--cert-dir", certDir, ref]);
+      assert.equal(JSON.parse(inspect.stdout).Digest, image.manifest.digest);
+    });
+
+    it("without the client certificate the upstream handshake fails: 502 UNAVAILABLE", async () => {
+      const noCert = await startProxy(registry.url, { upstream: { caFile: ca.cert } });
+      try {
+        const res = await request("GET", `${noCert.url}/v2/`);
+        assert.equal(res.status, 502);
+      } finally {
+        await noCert.stop();
+      }
+    });
+  });
+});
