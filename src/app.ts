@@ -14,6 +14,7 @@ import type { ChangeFeed } from "./ops/change-feed.js";
 import { checkReadiness, type Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
+import { renderMetrics } from "./ops/metrics-endpoint.js";
 import type { TagListCache } from "./tags/list-cache.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import type { UpstreamClient } from "./upstream/client.js";
@@ -50,6 +51,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get("/readyz", async (c) => {
     const report = await checkReadiness(deps.upstream, deps.readiness);
     return c.json(report, report.ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => {
+    // With a separate admin port (metrics.port), the main port does not expose them.
+    if (deps.config.metrics.port !== null) return c.text("not found\n", 404);
+    const { contentType, body } = await renderMetrics(deps.metrics);
+    return c.body(body, 200, { "content-type": contentType });
   });
 
   app.all("/v2/*", (c) => {

@@ -7,6 +7,7 @@ import { pruneCommand } from "./commands/prune.js";
 import { restoreCommand } from "./commands/restore.js";
 import { ConfigError } from "./config.js";
 import { serve } from "./main.js";
+import { runHealthcheck } from "./ops/healthcheck.js";
 
 export interface Command {
   summary: string;
@@ -86,6 +87,16 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   restore: restoreCommand,
+  healthcheck: {
+    summary: "exit 0 when the proxy's /healthz answers 200 (for container HEALTHCHECKs)",
+    usage: "healthcheck [--config FILE] [--url URL]   default URL from the config: loopback, listen.port",
+    run(args) {
+      const configFile = takeOption(args, "--config");
+      const url = takeOption(args, "--url");
+      if (args.length > 0) throw new ConfigError(`unexpected arguments: ${args.join(" ")}`);
+      return runHealthcheck(configFile, url);
+    },
+  },
 };
 
 function usage(): string {

@@ -6,7 +6,7 @@
 export type FieldSpec =
   | { type: "string"; nullable?: boolean; env?: string }
   | { type: "url"; nullable?: boolean; env?: string }
-  | { type: "int"; min: number; max: number; env?: string }
+  | { type: "int"; min: number; max: number; nullable?: boolean; env?: string }
   | { type: "bool"; env?: string }
   | { type: "enum"; values: readonly string[]; env?: string }
   | { type: "string[]"; env?: string };
@@ -71,22 +71,38 @@ export const SCHEMA = {
       values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
       env: "LOG_LEVEL",
     },
+    /** json; pretty (human-readable); auto = pretty when stdout is a terminal. */
+    format: { type: "enum", values: ["json", "pretty", "auto"], env: "LOG_FORMAT" },
+  },
+  metrics: {
+    /** A separate admin port for `/metrics` (null: served on the main port only). */
+    port: { ...port, nullable: true, env: "METRICS_PORT" },
+    /** Adds a `repository` label to rcp_requests_total (one series per repository). */
+    repositoryLabel: { type: "bool", env: "METRICS_REPOSITORY_LABEL" },
+  },
+  shutdown: {
+    /** Time in-flight requests get to finish after SIGTERM/SIGINT. */
+    graceMs: { ...ms, env: "SHUTDOWN_GRACE_MS" },
+    /** Wait before closing the listener (readiness already failing), for endpoint propagation. */
+    drainDelayMs: { ...ms, env: "SHUTDOWN_DRAIN_DELAY_MS" },
   },
 } as const satisfies Schema;
 
-type FieldValue<F> = F extends { type: "string" | "url"; nullable: true }
-  ? string | null
-  : F extends { type: "string" | "url" }
-    ? string
-    : F extends { type: "int" }
-      ? number
-      : F extends { type: "bool" }
-        ? boolean
-        : F extends { type: "enum"; values: readonly (infer V)[] }
-          ? V
-          : F extends { type: "string[]" }
-            ? readonly string[]
-            : never;
+type FieldValue<F> = F extends { type: "int"; nullable: true }
+  ? number | null
+  : F extends { type: "string" | "url"; nullable: true }
+    ? string | null
+    : F extends { type: "string" | "url" }
+      ? string
+      : F extends { type: "int" }
+        ? number
+        : F extends { type: "bool" }
+          ? boolean
+          : F extends { type: "enum"; values: readonly (infer V)[] }
+            ? V
+            : F extends { type: "string[]" }
+              ? readonly string[]
+              : never;
 
 /** The validated configuration, typed from the schema. */
 export type Config = {

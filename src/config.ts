@@ -54,6 +54,7 @@ function merge(base: Plain, over: Plain, where: string): Plain {
 function parseEnvValue(spec: FieldSpec, raw: string): unknown {
   switch (spec.type) {
     case "int":
+      if (raw.trim() === "" && spec.nullable) return null;
       return /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
     case "bool":
       if (/^(1|true|yes|on)$/i.test(raw)) return true;
@@ -135,6 +136,11 @@ function crossCheck(c: Config): void {
   }
   if ((c.upstream.clientCertFile === null) !== (c.upstream.clientKeyFile === null)) {
     throw new ConfigError("config key upstream.clientCertFile/upstream.clientKeyFile: set both or neither");
+  }
+  if (c.metrics.port !== null && c.metrics.port !== 0 && c.metrics.port === c.listen.port) {
+    throw new ConfigError(
+      "config key metrics.port: must differ from listen.port (null serves /metrics there)",
+    );
   }
   for (const o of c.upstream.publicOrigins) {
     if (!/^https?:\/\/[^/?#]+$/.test(o)) {

@@ -32,7 +32,7 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
 
 export async function serve(configFile?: string): Promise<void> {
   const config = loadConfig({ file: configFile });
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, config.log.format);
   const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;
   const upstreamUrl = config.upstream.url ?? embedded!.url;
   const proxy = createProxyServer({ config, upstreamUrl, logger });
@@ -40,7 +40,15 @@ export async function serve(configFile?: string): Promise<void> {
   await recoverTagDeletes(proxy.deps);
   const address = await proxy.listen();
   const url = proxy.url();
-  logger.info({ listen: `${address.address}:${address.port}`, upstream: upstreamUrl }, "proxy listening");
+  logger.info(
+    {
+      listen: `${address.address}:${address.port}`,
+      port: address.port,
+      metrics: proxy.metricsUrl() ? `${proxy.metricsUrl()}/metrics` : `${url}/metrics`,
+      upstream: upstreamUrl,
+    },
+    "proxy listening",
+  );
   if (embedded) {
     const hostPort = url.replace(/^https?:\/\//, "");
     process.stdout.write(
@@ -49,23 +57,34 @@ export async function serve(configFile?: string): Promise<void> {
     );
   }
 
+  const exit = (code: number) => {
+    logger.flush(() => process.exit(code));
+    // flush() calls back once the destination drained; never hang on it.
+    setTimeout(() => process.exit(code), 2000).unref();
+  };
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting without waiting");
+      exit(1);
+      return;
+    }
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    // Ctrl-C reaches the embedded registry too (same process group): its exit is no
+    // longer fatal once we are stopping.
+    embedded?.process.removeAllListeners("exit");
+    const { graceMs, drainDelayMs } = config.shutdown;
+    logger.info({ signal, graceMs, drainDelayMs }, "shutting down");
     proxy
-      .close()
-      .then(() => embedded?.process.removeAllListeners("exit"))
-      .then(() => embedded?.stop())
-      .then(() => {
-        logger.info("stopped");
-        logger.flush();
-        process.exit(0);
+      .shutdown({ graceMs, drainDelayMs })
+      .then(async ({ cutRequests }) => {
+        if (embedded) await embedded.stop();
+        logger.info({ cutRequests }, "stopped");
+        exit(0);
       })
       .catch((err: unknown) => {
         logger.error({ err }, "shutdown failed");
-        process.exit(1);
+        exit(1);
       });
   };
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -1,15 +1,25 @@
 /**
- * Structured JSON logs (pino). Credentials never reach a log line:
+ * Structured JSON logs (pino) on an asynchronous, batched destination.
+ * Credentials never reach a log line:
  * - the fields that carry them are redacted wherever they appear (top level and
  *   two levels down, headers objects included);
  * - raw Node requests and responses are logged through pino's serializers, never
  *   whole (an IncomingMessage holds `rawHeaders`, which no path redaction sees);
  * - as a last line of defence, anything that still looks like a credential in the
  *   finished line (`Basic …`, `Bearer …`, a JWT) is masked before it is written.
+ *
+ * The access log (one line per request, see access-log.ts) uses a second pino
+ * instance on the same destination *without* redaction: its records are built
+ * from known fields only (never headers, never the query), and pino's wildcard
+ * redaction costs ~15 µs per line, more than everything else the proxy does per
+ * request.
  */
 import pino, { type Logger } from "pino";
+import { createPrettyDestination } from "./pretty.js";
 
 export type { Logger } from "pino";
+
+export type LogFormat = "json" | "pretty" | "auto";
 
 const SECRET_FIELDS = [
   "authorization",
@@ -46,11 +56,47 @@ export function maskCredentials(line: string): string {
   );
 }
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+const BASE = { service: "registry-compat-proxy" };
+
+/** Lines are written in batches of this many bytes, or after FLUSH_INTERVAL_MS at the latest. */
+export const LOG_BATCH_BYTES = 4096;
+export const FLUSH_INTERVAL_MS = 250;
+
+/**
+ * Asynchronous JSON lines on stdout, written in batches: one write per line costs a
+ * system call and a thread-pool round trip per request (measured: +25 to +90 µs of
+ * CPU per proxied request); batches of 4 KiB flushed every 250 ms cost almost nothing.
+ * pino flushes what is left when the process exits.
+ */
+export function batchedStdout(): pino.DestinationStream {
+  const dest = pino.destination({ fd: 1, sync: false, minLength: LOG_BATCH_BYTES });
+  const pending = dest as unknown as { _len?: number };
+  setInterval(() => {
+    if (pending._len === 0) return;
+    try {
+      dest.flush();
+    } catch {
+      // destroyed at exit: nothing left to flush
+    }
+  }, FLUSH_INTERVAL_MS).unref();
+  return dest;
+}
+
+/** The destination for a format: pretty on a terminal (or when asked), batched JSON otherwise. */
+export function logDestination(format: LogFormat): pino.DestinationStream {
+  const pretty = format === "pretty" || (format === "auto" && Boolean(process.stdout.isTTY));
+  return pretty ? createPrettyDestination() : batchedStdout();
+}
+
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  format: LogFormat = "json",
+): Logger {
   return pino(
     {
       level,
-      base: { service: "registry-compat-proxy" },
+      base: BASE,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       serializers: {
         req: pino.stdSerializers.req,
@@ -60,6 +106,12 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       hooks: { streamWrite: maskCredentials },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination ?? pino.destination({ fd: 1, sync: false }),
+    destination ?? logDestination(format),
   );
+}
+
+/** A logger for access lines on `logger`'s destination and level, without redaction. */
+export function createAccessLogger(logger: Logger): Logger {
+  const destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
+  return pino({ level: logger.level, base: BASE, timestamp: pino.stdTimeFunctions.isoTime }, destination);
 }

@@ -10,10 +10,19 @@ export type DeleteOutcome = "ok" | "not_found" | "unsupported" | "rolled_back" |
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Requests by route kind, method and status class (2xx, 4xx, ...). */
-  readonly requests: Counter<"route" | "method" | "status">;
+  /** True when rcp_requests_total carries a `repository` label (config metrics.repositoryLabel). */
+  readonly repositoryLabel: boolean;
+  /**
+   * Requests by route kind (a RouteMatch kind, or `ops` for /healthz, /readyz, /metrics),
+   * method (or `other`) and status class (`2xx` ... `5xx`, or `aborted` when the
+   * response never completed); with `repository` when enabled.
+   */
+  readonly requests: Counter<"route" | "method" | "status" | "repository">;
   readonly duration: Histogram<"route" | "method">;
-  /** Bytes proxied: `in` = client → upstream (request bodies), `out` = upstream → client. */
+  /**
+   * Bytes on client connections (HTTP/1 wire bytes, headers included, counted from the
+   * socket counters): `in` = received from clients, `out` = sent to clients.
+   */
   readonly bytes: Counter<"direction">;
   readonly tagDeletes: Counter<"path" | "outcome">;
   /** Tags a failed swap could not put back: each needs `restore` or a hand fix (see the log line). */
@@ -27,16 +36,34 @@ export interface Metrics {
   readonly uploadGuard: Counter<"answer">;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+export interface MetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, ...), prefixed rcp_. Default true. */
+  defaultMetrics?: boolean;
+  /** Label rcp_requests_total with the repository name. Default false (cardinality). */
+  repositoryLabel?: boolean;
+}
+
+const STATUS_CLASSES = ["1xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
+
+/** `2xx` ... `5xx` for an HTTP status code. */
+export function statusClass(status: number): string {
+  return STATUS_CLASSES[(status / 100) | 0] ?? "5xx";
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "rcp_" });
   const registers = [registry];
+  const repositoryLabel = options.repositoryLabel ?? false;
+  const requestLabels = ["route", "method", "status"] as ("route" | "method" | "status" | "repository")[];
+  if (repositoryLabel) requestLabels.push("repository");
   return {
     registry,
+    repositoryLabel,
     requests: new Counter({
       name: "rcp_requests_total",
       help: "Requests answered, by route kind, method and status class",
-      labelNames: ["route", "method", "status"] as const,
+      labelNames: requestLabels,
       registers,
     }),
     duration: new Histogram({
@@ -48,7 +75,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     bytes: new Counter({
       name: "rcp_proxied_bytes_total",
-      help: "Body bytes proxied: in = client to upstream, out = upstream to client",
+      help: "Bytes on client connections (headers included): in = from clients, out = to clients",
       labelNames: ["direction"] as const,
       registers,
     }),
