@@ -3,6 +3,7 @@
  * The command line: `registry-compat-proxy <command> [options]`. Each command is
  * one entry of COMMANDS; `serve` is the default.
  */
+import { pruneCommand } from "./commands/prune.js";
 import { restoreCommand } from "./commands/restore.js";
 import { ConfigError } from "./config.js";
 import { serve } from "./main.js";
@@ -33,6 +34,23 @@ export function takeFlag(args: string[], name: string): boolean {
   return true;
 }
 
+/** Takes every `--name value` out of args (repeatable options). */
+export function takeOptions(args: string[], name: string): string[] {
+  const values: string[] = [];
+  for (let v = takeOption(args, name); v !== undefined; v = takeOption(args, name)) values.push(v);
+  return values;
+}
+
+const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--match PATTERN]...
+        [--exclude PATTERN]... [--older-than DURATION] [--apply | --dry-run] [--concurrency N]
+        [--json] [--show-kept] [--quiet] [--username USER --password PASS]
+      delete old tags one by one through the single-tag delete; a dry run unless --apply.
+      PATTERN: a glob (* ? [..], ** crosses /) or /regex/; DURATION: 30d, 12h, 90m, 1w.
+      A tag is deleted when it matches no --exclude, matches a --match (if given), has a
+      created time, is not among the --keep N newest of those, and is older than --older-than.
+      Credentials: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the docker/podman auth file.
+      Exit code: 0 all done, 1 something failed, 2 usage error.`;
+
 const COMMANDS: Record<string, Command> = {
   serve: {
     summary: "run the proxy (default)",
@@ -42,6 +60,30 @@ const COMMANDS: Record<string, Command> = {
       if (args.length > 0) throw new ConfigError(`unexpected arguments: ${args.join(" ")}`);
       await serve(configFile);
       return null;
+    },
+  },
+  prune: {
+    summary: "delete old tags in bulk, one safe tag delete at a time (dry run unless --apply)",
+    usage: PRUNE_USAGE,
+    run(args) {
+      const raw = {
+        registry: takeOption(args, "--registry"),
+        repos: takeOptions(args, "--repo"),
+        keep: takeOption(args, "--keep"),
+        match: takeOptions(args, "--match"),
+        exclude: takeOptions(args, "--exclude"),
+        olderThan: takeOption(args, "--older-than"),
+        concurrency: takeOption(args, "--concurrency"),
+        username: takeOption(args, "--username"),
+        password: takeOption(args, "--password"),
+        apply: takeFlag(args, "--apply"),
+        dryRun: takeFlag(args, "--dry-run"),
+        json: takeFlag(args, "--json"),
+        showKept: takeFlag(args, "--show-kept"),
+        quiet: takeFlag(args, "--quiet"),
+        rest: args,
+      };
+      return pruneCommand(raw);
     },
   },
   restore: restoreCommand,

@@ -1,0 +1,187 @@
+/**
+ * `registry-compat-proxy prune`: select old tags per repository and delete them
+ * one by one through the single-tag delete (`DELETE /v2/<name>/manifests/<tag>`).
+ *
+ * The run, in order: list repositories (the `--repo` names, or the catalog
+ * filtered by the `--repo` patterns), list each one's tags, inspect every tag
+ * (digest, image created time), decide per repository (src/prune/select.ts),
+ * print the plan; then, only with `--apply`, delete each selected tag after
+ * re-checking that it still points at the digest it was selected with. A dry run
+ * (the default) sends no DELETE at all.
+ */
+
+import { RegistryClient, RegistryError } from "../prune/client.js";
+import { createCreatedResolver } from "../prune/created.js";
+import { type PruneOptions, parsePruneOptions, type RawPruneArgs } from "../prune/options.js";
+import type { NamePattern } from "../prune/patterns.js";
+import { mapLimit } from "../prune/pool.js";
+import { createProgress, type Progress } from "../prune/progress.js";
+import { type Output, Reporter } from "../prune/report.js";
+import { type Rules, selectTags } from "../prune/select.js";
+import { deleteTagChecked, type Inspected, inspectTag, type Outcome, type RepoPlan } from "../prune/steps.js";
+import { exitCodeOf, type Summary, summarize } from "../prune/summary.js";
+
+export interface PruneIO {
+  stdout: Output;
+  stderr: Output;
+  stderrIsTTY: boolean;
+  columns?: number;
+  now(): Date;
+}
+
+export interface PruneHooks {
+  /** Runs after the plan is printed and before any deletion (tests move a tag here). */
+  beforeDelete?(plans: readonly RepoPlan[]): Promise<void> | void;
+}
+
+export interface PruneRun {
+  plans: RepoPlan[];
+  outcomes: Outcome[];
+  summary: Summary;
+  exitCode: number;
+}
+
+/** The `--repo` names as given when every pattern is a plain name (no catalog needed), else null. */
+function literalNames(patterns: readonly NamePattern[]): string[] | null {
+  return patterns.length > 0 && patterns.every((p) => p.literal) ? patterns.map((p) => p.source) : null;
+}
+
+async function selectRepositories(
+  client: RegistryClient,
+  patterns: readonly NamePattern[],
+): Promise<string[]> {
+  const literal = literalNames(patterns);
+  if (literal) return [...new Set(literal)].sort();
+  const all = await client.listRepositories();
+  const chosen = patterns.length === 0 ? all : all.filter((name) => patterns.some((p) => p.test(name)));
+  for (const p of patterns) if (p.literal) chosen.push(p.source);
+  return [...new Set(chosen)].sort();
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Lists and inspects every tag of the chosen repositories, then decides per repository. */
+async function planRepositories(
+  o: PruneOptions,
+  client: RegistryClient,
+  progress: Progress,
+  now: Date,
+): Promise<RepoPlan[]> {
+  const resolver = createCreatedResolver(client);
+  const repositories = await selectRepositories(client, o.repos);
+  progress.line(`${repositories.length} repositories to look at on ${o.registry.href}`);
+  const listed = await mapLimit(repositories, o.concurrency, async (name) => {
+    try {
+      return { name, tags: await client.listTags(name) };
+    } catch (err) {
+      return { name, tags: [], error: message(err) };
+    }
+  });
+
+  const jobs = listed.flatMap((r) => r.tags.map((tag) => ({ name: r.name, tag })));
+  let done = 0;
+  const inspected = await mapLimit(jobs, o.concurrency, async (job) => {
+    const result = await inspectTag(client, resolver, job.name, job.tag);
+    progress.step("inspecting", ++done, jobs.length, `${job.name}:${job.tag}`);
+    return { ...job, result };
+  });
+  const byRepo = new Map<string, Inspected[]>();
+  for (const i of inspected) byRepo.set(i.name, [...(byRepo.get(i.name) ?? []), i.result]);
+
+  const rules: Rules = {
+    ...(o.keep !== undefined ? { keep: o.keep } : {}),
+    match: o.match,
+    exclude: o.exclude,
+    ...(o.olderThan ? { olderThan: o.olderThan } : {}),
+    now,
+  };
+  return listed.map((r) => {
+    const results = byRepo.get(r.name) ?? [];
+    const infos = results.flatMap((x) => (x.ok ? [x.info] : []));
+    const problems = results.flatMap((x) => (x.ok ? [] : [x.outcome]));
+    const plan: RepoPlan = { repository: r.name, decisions: selectTags(infos, rules), problems };
+    if (r.error !== undefined) plan.error = r.error;
+    return plan;
+  });
+}
+
+/** Deletes every selected tag, one request per tag, re-checking each first. */
+async function applyPlans(
+  plans: readonly RepoPlan[],
+  o: PruneOptions,
+  client: RegistryClient,
+  progress: Progress,
+  reporter: Reporter,
+): Promise<Outcome[]> {
+  const candidates = plans.flatMap((p) =>
+    p.decisions.filter((d) => d.action === "delete").map((d) => ({ name: p.repository, d })),
+  );
+  let done = 0;
+  const outcomes = await mapLimit(candidates, o.concurrency, async ({ name, d }) => {
+    const outcome = await deleteTagChecked(client, name, d.tag, d.digest);
+    const verb = outcome.result === "deleted" ? "deleted" : `${outcome.result} (${outcome.reason})`;
+    progress.step("deleting", ++done, candidates.length, `${verb} ${name}:${d.tag}`, true);
+    reporter.outcome(outcome);
+    return outcome;
+  });
+  progress.clear();
+  return outcomes;
+}
+
+export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks = {}): Promise<PruneRun> {
+  const client = new RegistryClient({
+    baseUrl: o.registry,
+    credentials: o.credentials,
+    ...(o.catalogPageSize ? { catalogPageSize: o.catalogPageSize } : {}),
+  });
+  const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
+  const now = io.now();
+  const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
+
+  const plans = await planRepositories(o, client, progress, now);
+  progress.clear();
+  for (const plan of plans) reporter.plan(plan);
+
+  await hooks.beforeDelete?.(plans);
+  const outcomes = o.apply ? await applyPlans(plans, o, client, progress, reporter) : [];
+
+  const summary = summarize(plans, outcomes, !o.apply);
+  const exitCode = exitCodeOf(summary);
+  reporter.finish(summary, exitCode);
+  return { plans, outcomes, summary, exitCode };
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}
+
+/** The CLI entry: validates the arguments (UsageError → exit 2), runs, returns the exit code. */
+export async function pruneCommand(raw: RawPruneArgs, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const say = (t: string) => process.stderr.write(`prune: ${t}\n`);
+  const options = parsePruneOptions(raw, { env, note: say });
+  if (options.credentials && !options.quiet)
+    say(`credentials for ${options.registry.host} from ${options.credentials.source}`);
+  if (
+    options.credentials &&
+    options.registry.protocol === "http:" &&
+    !isLoopback(options.registry.hostname)
+  ) {
+    say("warning: sending credentials over plain http");
+  }
+  const io: PruneIO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stderrIsTTY: process.stderr.isTTY === true,
+    columns: process.stderr.columns,
+    now: () => new Date(),
+  };
+  try {
+    return (await runPrune(options, io)).exitCode;
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    say(`stopped: ${err.message}`);
+    return 1;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The per-tag steps of a prune run, each turning every failure into a value the
+ * report can show: inspect a tag (digest and created time), and delete a tag
+ * after re-checking that it still points where it did at selection.
+ */
+import { createHash } from "node:crypto";
+import { describeErrorBody, type RegistryClient, type Reply } from "./client.js";
+import type { CreatedResolver } from "./created.js";
+import type { Decision, TagInfo } from "./select.js";
+
+export type Result = "deleted" | "skipped" | "failed";
+
+export interface Outcome {
+  repository: string;
+  tag: string;
+  digest: string;
+  result: Result;
+  /** Short and generic, so the summary can group by it. */
+  reason: string;
+  /** Specific to this tag (digests, status), when there is more to say. */
+  detail?: string;
+}
+
+export const REASON = {
+  deleted: "deleted",
+  gone: "tag no longer exists",
+  moved: "tag moved since selection",
+} as const;
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function shortDigest(digest: string): string {
+  const colon = digest.indexOf(":");
+  return colon === -1
+    ? digest.slice(0, 12)
+    : `${digest.slice(0, colon + 1)}${digest.slice(colon + 1, colon + 13)}`;
+}
+
+/** The digest a tag points at now, or null when the tag does not exist. */
+export async function currentDigest(
+  client: RegistryClient,
+  name: string,
+  tag: string,
+): Promise<string | null> {
+  const head = await client.headManifest(name, tag);
+  if (!head) return null;
+  if (head.digest) return head.digest;
+  const m = await client.getManifest(name, tag);
+  return m.digest ?? `sha256:${createHash("sha256").update(m.body).digest("hex")}`;
+}
+
+export type Inspected = { ok: true; info: TagInfo } | { ok: false; outcome: Outcome };
+
+export async function inspectTag(
+  client: RegistryClient,
+  resolver: CreatedResolver,
+  name: string,
+  tag: string,
+): Promise<Inspected> {
+  const fail = (result: Result, reason: string, detail?: string): Inspected => ({
+    ok: false,
+    outcome: { repository: name, tag, digest: "", result, reason, ...(detail ? { detail } : {}) },
+  });
+  let digest: string | null;
+  try {
+    digest = await currentDigest(client, name, tag);
+  } catch (err) {
+    return fail("failed", "could not inspect the tag", message(err));
+  }
+  if (digest === null) return fail("skipped", REASON.gone);
+  try {
+    const { created, problem } = await resolver.ofManifest(name, digest);
+    return { ok: true, info: { tag, digest, created, ...(problem ? { createdProblem: problem } : {}) } };
+  } catch (err) {
+    return fail("failed", "could not read the image's created time", message(err));
+  }
+}
+
+/** Why a DELETE answer is a failure, in words that say what to do. */
+export function deleteFailureReason(reply: Reply): string {
+  const { code, text } = describeErrorBody(reply.body);
+  const base = `${reply.status}${text ? ` ${text}` : ""}`;
+  if (reply.status === 405 && code === "UNSUPPORTED") return `${base} (deletes are disabled on the registry)`;
+  if (reply.status === 405) return `${base} (the registry refuses deletes; read-only?)`;
+  if (reply.status === 400 && code === "DIGEST_INVALID") {
+    return `${base} (this registry cannot delete a single tag: point --registry at registry-compat-proxy)`;
+  }
+  if (reply.status === 401 || reply.status === 403) return `${base} (not allowed to delete)`;
+  return base;
+}
+
+/**
+ * Re-checks the tag's digest, then deletes the tag (never the digest). A tag
+ * that moved or vanished since selection is skipped.
+ */
+export async function deleteTagChecked(
+  client: RegistryClient,
+  name: string,
+  tag: string,
+  selectedDigest: string,
+): Promise<Outcome> {
+  const base = { repository: name, tag, digest: selectedDigest };
+  let now: string | null;
+  try {
+    now = await currentDigest(client, name, tag);
+  } catch (err) {
+    return { ...base, result: "failed", reason: "could not re-check the tag", detail: message(err) };
+  }
+  if (now === null) return { ...base, result: "skipped", reason: REASON.gone };
+  if (now !== selectedDigest) {
+    const detail = `was ${shortDigest(selectedDigest)}, now ${shortDigest(now)}`;
+    return { ...base, result: "skipped", reason: REASON.moved, detail };
+  }
+  let reply: Reply;
+  try {
+    reply = await client.deleteTag(name, tag);
+  } catch (err) {
+    return { ...base, result: "failed", reason: "DELETE failed", detail: message(err) };
+  }
+  if (reply.status >= 200 && reply.status < 300)
+    return { ...base, result: "deleted", reason: REASON.deleted };
+  if (reply.status === 404) return { ...base, result: "skipped", reason: REASON.gone };
+  return { ...base, result: "failed", reason: deleteFailureReason(reply) };
+}
+
+/** One repository after selection: a decision per inspected tag, and the tags that could not be inspected. */
+export interface RepoPlan {
+  repository: string;
+  decisions: Decision[];
+  /** Tags that were not decided on: skipped (vanished) or failed (unreadable) while inspecting. */
+  problems: Outcome[];
+  /** Set when the repository's tags could not be listed at all. */
+  error?: string;
+}
