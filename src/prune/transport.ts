@@ -7,7 +7,7 @@
  * Bodies are capped; redirects are followed for GET/HEAD only, dropping the
  * credentials when they leave the registry's origin.
  */
-import { type Challenge, parseChallenges } from "./challenge.js";
+import { type Challenge, parseChallenges } from "../oci/auth-challenge.js";
 import type { Credentials } from "./credentials.js";
 import { parseTokenResponse, TokenCache } from "./token-cache.js";
 

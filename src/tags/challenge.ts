@@ -9,24 +9,8 @@
  * Pure: parsing and building header values.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { parseChallenge } from "../oci/auth-challenge.js";
 import { OciError } from "../oci/errors.js";
-
-export interface Challenge {
-  scheme: string;
-  params: Record<string, string>;
-}
-
-/** Parses one `WWW-Authenticate` value: `Scheme k="v", k2=v2`. */
-export function parseChallenge(value: string): Challenge | null {
-  const m = /^\s*([A-Za-z][A-Za-z0-9._~+/-]*)\s*(.*)$/s.exec(value);
-  if (!m) return null;
-  const params: Record<string, string> = {};
-  const re = /([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?/g;
-  for (const p of m[2]!.matchAll(re)) {
-    params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, "$1") : (p[3] ?? "");
-  }
-  return { scheme: m[1]!, params };
-}
 
 function quote(v: string): string {
   return `"${v.replace(/["\\]/g, "\\$&")}"`;
@@ -37,7 +21,7 @@ export const DELETE_ACTIONS = "pull,push,delete";
 /** The challenge a tag DELETE answers with, from the upstream's challenge. */
 export function widenChallenge(upstreamValue: string, name: string): string {
   const c = parseChallenge(upstreamValue);
-  if (c?.scheme.toLowerCase() !== "bearer") return upstreamValue;
+  if (c?.scheme !== "bearer") return upstreamValue;
   const parts: string[] = [];
   if (c.params["realm"] !== undefined) parts.push(`realm=${quote(c.params["realm"])}`);
   if (c.params["service"] !== undefined) parts.push(`service=${quote(c.params["service"])}`);

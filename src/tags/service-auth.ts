@@ -8,8 +8,8 @@
  * with the same credentials as Basic, and the request is sent once more.
  */
 import type { OutgoingHttpHeaders } from "node:http";
+import { parseChallenge } from "../oci/auth-challenge.js";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "../upstream/client.js";
-import { parseChallenge } from "./challenge.js";
 
 export interface ServiceCredentials {
   username: string;
@@ -73,7 +73,7 @@ export function withServiceCredentials(client: UpstreamClient, creds: ServiceCre
     if (first.status !== 401) return first;
     const raw = first.headers["www-authenticate"];
     const challenge = parseChallenge((Array.isArray(raw) ? raw[0] : raw) ?? "");
-    if (challenge?.scheme.toLowerCase() !== "bearer") return first;
+    if (challenge?.scheme !== "bearer") return first;
     const scope = challenge.params["scope"] ?? "";
     let token: CachedToken;
     try {

@@ -9,8 +9,8 @@ import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { runPruneForTest, tagsOf } from "../helpers/prune-run.js";
-import { startTokenServer, type TokenServer } from "../helpers/prune-token-server.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 const day = (n: number) => `2024-04-0${n}T00:00:00Z`;
@@ -92,7 +92,9 @@ describe("prune with Bearer tokens (distribution token auth)", () => {
   }
 
   before(async () => {
-    tokens = await startTokenServer({ bob: "pw" });
+    tokens = await startTokenServer({
+      users: { bob: { password: "pw", repositories: { "*": ["pull", "push", "delete"] }, catalog: true } },
+    });
     registry = await startRegistry({ token: tokens.registryAuth });
     proxy = await startProxy(registry.url, { log: { level: "warn" } });
     for (const repo of ["tok/one", "tok/two"]) {
@@ -109,18 +111,18 @@ describe("prune with Bearer tokens (distribution token auth)", () => {
   });
 
   it("fetches one token per scope from the challenge's realm and reuses it for every tag", async () => {
-    const start = tokens.requests.length;
+    const start = tokens.requests().length;
     const env = { REGISTRY_USERNAME: "bob", REGISTRY_PASSWORD: "pw" };
     const r = await runPruneForTest(registry.url, { keep: "2", concurrency: "8" }, { env });
     assert.equal(r.run.exitCode, 0, r.text);
     assert.equal(r.run.summary.selected, 4);
-    const asked = tokens.requests.slice(start);
+    const asked = tokens.requests().slice(start);
     assert.deepEqual(asked.map((q) => q.scopes.join(" ")).sort(), [
       "registry:catalog:*",
       "repository:tok/one:pull",
       "repository:tok/two:pull",
     ]);
-    assert.ok(asked.every((q) => q.user === "bob"));
+    assert.ok(asked.every((q) => q.account === "bob"));
   });
 
   it("stops with the token endpoint's refusal when the password is wrong", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseChallenges } from "../../src/prune/challenge.js";
+import { parseChallenges } from "../../src/oci/auth-challenge.js";
 import { nextLink } from "../../src/prune/client.js";
 import { DurationError, formatAge, parseDuration } from "../../src/prune/duration.js";
 import { PatternError, parsePattern } from "../../src/prune/patterns.js";

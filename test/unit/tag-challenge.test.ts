@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { authFailure, parseChallenge, widenChallenge } from "../../src/tags/challenge.js";
+import { parseChallenge } from "../../src/oci/auth-challenge.js";
+import { authFailure, widenChallenge } from "../../src/tags/challenge.js";
 
 describe("delete-path challenges", () => {
   it("parses a Bearer challenge with quoted and bare values", () => {
     assert.deepEqual(
       parseChallenge('Bearer realm="http://t/token",service=reg,scope="repository:a/b:delete"'),
       {
-        scheme: "Bearer",
+        scheme: "bearer",
         params: { realm: "http://t/token", service: "reg", scope: "repository:a/b:delete" },
       },
     );

@@ -2,6 +2,8 @@
  * `WWW-Authenticate` parsing (RFC 7235): one header may hold several challenges,
  * `Basic realm="x", Bearer realm="https://auth/token",service="reg",scope="a b"`.
  * Scheme and parameter names are lowercased; quoted values are unescaped. Pure.
+ * Shared by the tag delete (widening a Bearer challenge's scope), its recovery
+ * (fetching a token with service credentials) and `prune` (fetching tokens).
  */
 
 export interface Challenge {
@@ -50,6 +52,11 @@ class Scanner {
     while (this.s[i] === " " || this.s[i] === "\t") i++;
     return this.s[i] === "=" && this.s[i + 1] !== "=";
   }
+}
+
+/** The first challenge of a header value, or null (for answers that carry one, as a registry's do). */
+export function parseChallenge(header: string): Challenge | null {
+  return parseChallenges(header)[0] ?? null;
 }
 
 export function parseChallenges(header: string): Challenge[] {
