@@ -91,10 +91,12 @@ try {
   await pushBlob(registry.url, "bench/blob", blob);
   log(`blob written and pushed (${since()})`);
   await seedImage(registry.url, "bench/app");
-  const tagRepos = [
-    { repo: "bench/tags-1k", tags: 1000, label: "1k" },
-    { repo: "bench/tags-10k", tags: 10_000, label: "10k" },
-  ];
+  const tagRepos = settings.tests.has("lists")
+    ? [
+        { repo: "bench/tags-1k", tags: 1000, label: "1k" },
+        { repo: "bench/tags-10k", tags: 10_000, label: "10k" },
+      ]
+    : [];
   for (const r of tagRepos) {
     await seedTags(registry.url, r.repo, r.tags);
     log(`${r.tags} tags (${since()})`);

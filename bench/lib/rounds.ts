@@ -143,6 +143,7 @@ async function manifestLoad(ctx: BenchContext, ep: Endpoint, method: "GET" | "HE
 export async function warmUp(ctx: BenchContext, endpoints: readonly Endpoint[]): Promise<void> {
   for (const ep of endpoints) {
     for (const method of ["GET", "HEAD"] as const) {
+      if (!ctx.settings.tests.has(method.toLowerCase())) continue;
       await runLoad(
         {
           url: `${ep.url}/v2/${ctx.manifestRepo}/manifests/latest`,
