@@ -10,7 +10,7 @@ import { runLoad } from "./loadgen.js";
 import type { ProcessMeter } from "./procfs.js";
 import { CpuAccount, Recorder, type Target } from "./results.js";
 import { MANIFEST_ACCEPT } from "./seed.js";
-import { medianOf, timeFullList, timeWalk } from "./tags.js";
+import { medianOf, timeFirstPage, timeFullList, timeWalk } from "./tags.js";
 
 export interface Endpoint {
   target: Target;
@@ -97,6 +97,23 @@ const TESTS: Record<string, Test> = {
       return ctx.blob.size / GIB;
     });
   },
+  /** Added latency without queueing: one connection, one request at a time. */
+  async latency(ctx, ep) {
+    const r = await runLoad(
+      {
+        url: `${ep.url}/v2/${ctx.manifestRepo}/manifests/latest`,
+        method: "GET",
+        headers: { Accept: MANIFEST_ACCEPT },
+        connections: 1,
+        threads: 1,
+        seconds: ctx.settings.wrkSeconds,
+      },
+      ctx.scriptDir,
+    );
+    if (r.errors > 0) throw new Error(`GET manifest (1 connection) through ${ep.target}: ${r.errors} errors`);
+    ctx.rec.add("lat1_p50_ms", ep.target, r.p50Ms);
+    ctx.rec.add("lat1_p99_ms", ep.target, r.p99Ms);
+  },
   get: (ctx, ep) => manifestLoad(ctx, ep, "GET"),
   head: (ctx, ep) => manifestLoad(ctx, ep, "HEAD"),
   async lists(ctx, ep) {
@@ -104,11 +121,11 @@ const TESTS: Record<string, Test> = {
       const runs = ctx.settings.listRuns;
       ctx.rec.add(`list${label}_ms`, ep.target, await medianOf(runs, () => timeFullList(ep.url, repo, tags)));
       if (ep.target === "proxy") {
-        ctx.rec.add(
-          `walk${label}_ms`,
-          ep.target,
-          await medianOf(runs, () => timeWalk(ep.url, repo, 100, tags)),
-        );
+        const add = async (key: string, fn: () => Promise<number>) =>
+          ctx.rec.add(`${key}${label}_ms`, ep.target, await medianOf(runs, fn));
+        await add("page", () => timeFirstPage(ep.url, repo, 100, true));
+        await add("warmpage", () => timeFirstPage(ep.url, repo, 100, false));
+        await add("walk", () => timeWalk(ep.url, repo, 100, tags));
       }
     }
   },

@@ -49,6 +49,24 @@ export async function timeWalk(base: string, repo: string, n: number, expected: 
   return ms;
 }
 
+/**
+ * Milliseconds for one `tags/_list?n=<n>` (the first page): `cold` with fresh
+ * credentials (the proxy fetches the whole list upstream), warm with the same
+ * credentials as a page fetched just before (the proxy's list cache answers).
+ */
+export async function timeFirstPage(base: string, repo: string, n: number, cold: boolean): Promise<number> {
+  const headers = cold ? freshAuth() : { authorization: "Bearer bench-warm" };
+  const url = `${base}/v2/${repo}/tags/_list?n=${n}`;
+  if (!cold) await request("GET", url, { agent, headers });
+  const t0 = performance.now();
+  const res = await request("GET", url, { agent, headers });
+  const ms = performance.now() - t0;
+  if (res.status !== 200 || res.json<{ tags: string[] }>().tags.length !== n) {
+    throw new Error(`${url}: ${res.status}`);
+  }
+  return ms;
+}
+
 /** Median of `times` runs of `fn`. */
 export async function medianOf(times: number, fn: () => Promise<number>): Promise<number> {
   const xs: number[] = [];
