@@ -20,7 +20,7 @@ import { describeMachine, loadAverage, registryVersion } from "./lib/machine.js"
 import { startNginx } from "./lib/nginx.js";
 import { meterOf } from "./lib/procfs.js";
 import { buildRows, type Extras, renderTable } from "./lib/report.js";
-import { type Endpoint, metered, newContext, runRounds, TEST_NAMES, warmUp } from "./lib/rounds.js";
+import { type Endpoint, metered, newContext, notePeak, runRounds, TEST_NAMES, warmUp } from "./lib/rounds.js";
 import { closeSeedAgent, seedImage, seedTags } from "./lib/seed.js";
 import { closeTagsAgent } from "./lib/tags.js";
 import { wrkVersion } from "./lib/wrk.js";
@@ -145,6 +145,9 @@ try {
     }
   }
 
+  // Peaks after the last metered run (the lists and deletes are not metered).
+  notePeak(ctx, "run", "proxy", proxy.peakRssMiB());
+  if (nginx) notePeak(ctx, "run", "nginx", nginx.workers.peakRssMiB());
   const loadAfter = loadAverage();
   const rows = buildRows(ctx, extras);
   const table = renderTable(rows);

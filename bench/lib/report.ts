@@ -154,12 +154,7 @@ export function buildRows(ctx: BenchContext, extras: Extras): Row[] {
   );
   rows.push(plain("CPU per GiB pulled", "s", { proxy: cpu("proxy", "pull"), nginx: cpu("nginx", "pull") }));
   rows.push(plain("CPU per GiB pushed", "s", { proxy: cpu("proxy", "push"), nginx: cpu("nginx", "push") }));
-  for (const [phase, label] of [
-    ["blob", `peak RSS, ${mib} MiB blob runs`],
-    ["manifests", "peak RSS, manifest load"],
-  ] as const) {
-    rows.push(plain(label, "MiB", ctx.peaks[phase] ?? {}));
-  }
+  rows.push(plain("peak RSS over the whole run (every test)", "MiB", ctx.peaks["run"] ?? {}));
   if (extras.big) {
     const b = extras.big;
     const peak = ctx.peaks["big"] ?? {};
@@ -167,7 +162,7 @@ export function buildRows(ctx: BenchContext, extras: Extras): Row[] {
     rows.push(plain(`blob push, ${b.mib} MiB (one pass)`, "MiB/s", b.push));
     rows.push(
       plain(
-        `peak RSS, ${b.mib} MiB blob push + pull`,
+        `peak RSS, fresh proxy moving a ${b.mib} MiB blob up and down`,
         "MiB",
         peak,
         "proxy < 100 MiB",

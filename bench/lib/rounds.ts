@@ -69,14 +69,21 @@ export async function metered(
   fn: () => Promise<number>,
 ): Promise<void> {
   const meter = ep.meter;
+  if (meter) notePeak(ctx, "run", ep.target, meter.peakRssMiB());
   meter?.resetPeak();
   const cpu0 = meter?.cpuSeconds() ?? 0;
   const work = await fn();
   if (!meter) return;
   ctx.cpu[ep.target].add(kind, meter.cpuSeconds() - cpu0, work);
+  notePeak(ctx, phase, ep.target, meter.peakRssMiB());
+  if (phase !== "big") notePeak(ctx, "run", ep.target, meter.peakRssMiB());
+}
+
+/** Keeps the highest peak RSS seen for a phase ("run": the whole run, between resets too). */
+export function notePeak(ctx: BenchContext, phase: string, target: Target, mib: number): void {
   ctx.peaks[phase] ??= {};
   const byTarget = ctx.peaks[phase];
-  byTarget[ep.target] = Math.max(byTarget[ep.target] ?? 0, meter.peakRssMiB());
+  byTarget[target] = Math.max(byTarget[target] ?? 0, mib);
 }
 
 const GIB = 1024 ** 3;
