@@ -3,9 +3,11 @@
  * read from /proc), in front of a given upstream, on a free port.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readCpuSeconds, readPeakRssMiB, resetPeakRss } from "./lib/procfs.js";
+
+export { readCpuSeconds, readPeakRssMiB } from "./lib/procfs.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -15,36 +17,45 @@ export interface ProxyProcess {
   child: ChildProcess;
   /** CPU seconds (user + system) used so far. */
   cpuSeconds(): number;
-  /** Peak resident set size in MiB (VmHWM). */
+  /** Peak resident set size in MiB (VmHWM) since start or the last resetPeak(). */
   peakRssMiB(): number;
+  resetPeak(): void;
   stop(): Promise<void>;
 }
 
-const CLK_TCK = 100;
-
-export function readCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-export function readPeakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+export interface ProxyProcessOptions {
+  /** Extra environment (config keys by their variables). */
+  env?: Record<string, string>;
+  /** Node flags before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 /** Runs the built proxy (`dist/cli.js`; run `npm run build` first) with the given environment. */
 export function startProxyProcess(
   upstreamUrl: string,
-  env: Record<string, string> = {},
+  options: ProxyProcessOptions | Record<string, string> = {},
 ): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, [join(ROOT, "dist", "cli.js"), "serve"], {
-    env: { ...process.env, UPSTREAM_URL: upstreamUrl, PORT: "0", HOST: "127.0.0.1", ...env },
+  const o: ProxyProcessOptions =
+    "env" in options || "nodeArgs" in options
+      ? (options as ProxyProcessOptions)
+      : { env: options as Record<string, string> };
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, "dist", "cli.js"), "serve"], {
+    env: {
+      ...process.env,
+      UPSTREAM_URL: upstreamUrl,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_FORMAT: "json",
+      ...o.env,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   return new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${out}`)), 15_000);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`proxy did not start (it logs its port at level info):\n${out}`));
+    }, 15_000);
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /"listen":"[^"]*:(\d+)"/.exec(out);
@@ -59,8 +70,10 @@ export function startProxyProcess(
         child,
         cpuSeconds: () => readCpuSeconds(child.pid!),
         peakRssMiB: () => readPeakRssMiB(child.pid!),
+        resetPeak: () => void resetPeakRss(child.pid!),
         stop: () =>
           new Promise((res) => {
+            if (child.exitCode !== null || child.signalCode !== null) return res();
             child.once("exit", () => res());
             child.kill("SIGTERM");
           }),

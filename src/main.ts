@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Config, loadConfig } from "./config.js";
+import { tuneHeapForStreaming } from "./ops/heap-tuning.js";
 import { createLogger, type Logger } from "./ops/logger.js";
 import { ensureRegistryBinary } from "./registry/binary.js";
 import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
@@ -31,6 +32,7 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
 }
 
 export async function serve(configFile?: string): Promise<void> {
+  tuneHeapForStreaming();
   const config = loadConfig({ file: configFile });
   const logger = createLogger(config.log.level, undefined, config.log.format);
   const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;

@@ -28,7 +28,7 @@ import { countUpstreamErrors, upstreamErrorKind } from "./ops/upstream-errors.js
 import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
-import { createUpstreamTarget } from "./upstream/target.js";
+import { createUpstreamTarget, STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
 import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
 import { createUploadSessions } from "./upstream/upload-sessions.js";
 
@@ -199,6 +199,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     headersTimeout: config.proxy.headersTimeoutMs,
     keepAliveTimeout: 65_000,
     maxHeaderSize: 16 * 1024,
+    highWaterMark: STREAM_HIGH_WATER_MARK,
   };
   const server = (tls
     ? https.createServer(

@@ -9,6 +9,15 @@ import https from "node:https";
 import type { Config } from "../config.js";
 import { originSet } from "./rewrite.js";
 
+/**
+ * Buffering allowed per stream (sockets both ways, requests, responses) before
+ * backpressure pauses the other side. Node's default (16 KiB) is below the 64 KiB
+ * a socket read delivers, so every chunk of a blob paused and resumed its source:
+ * two epoll changes and a round of JS per 64 KiB. 256 KiB lets a few chunks queue;
+ * measured on blob pulls: 0.19x → 0.27x of direct, 3.8 → 2.6 s of CPU per GiB.
+ */
+export const STREAM_HIGH_WATER_MARK = 256 * 1024;
+
 export interface UpstreamTarget {
   readonly url: URL;
   readonly agent: http.Agent;
@@ -35,6 +44,7 @@ export function createUpstreamTarget(config: Config, url: string): UpstreamTarge
     maxSockets: config.upstream.maxSockets,
     maxFreeSockets: config.upstream.maxFreeSockets,
     scheduling: "lifo" as const,
+    highWaterMark: STREAM_HIGH_WATER_MARK,
   };
   const agent = isHttps ? new https.Agent({ ...agentOptions, ...tls }) : new http.Agent(agentOptions);
   return {
