@@ -38,7 +38,8 @@ const options = (name: string) => argv.flatMap((a, i) => (a === name && argv[i +
 const quick = flag("--quick");
 const settings = {
   rounds: Number(option("--rounds", "3")),
-  wrkSeconds: Number(option("--seconds", quick ? "1.5" : "2")),
+  // wrk takes whole seconds.
+  wrkSeconds: Math.max(1, Math.round(Number(option("--seconds", "2")))),
   connections: Number(option("--connections", "32")),
   wrkThreads: 2,
   listRuns: quick ? 1 : 3,

@@ -84,8 +84,8 @@ function plain(
   };
 }
 
-function p99Row(ctx: BenchContext, m: "get" | "head" | "lat1", label: string): Row {
-  const row = rowFor(ctx, `${m}_p99_ms`, `${label} p99 latency`, "ms", "lower", "added ≤ 2 ms");
+function p99Row(ctx: BenchContext, m: "get" | "head" | "lat1", measure: string): Row {
+  const row = rowFor(ctx, `${m}_p99_ms`, measure, "ms", "lower", "added ≤ 2 ms");
   const added = (row.proxy ?? Number.NaN) - (row.direct ?? Number.NaN);
   row.met = Number.isNaN(added) ? null : added <= 2;
   return row;
@@ -113,11 +113,11 @@ export function buildRows(ctx: BenchContext, extras: Extras): Row[] {
       ),
     );
     rows.push(rowFor(ctx, `${m}_p50_ms`, `${label} p50 latency`, "ms", "lower"));
-    rows.push(p99Row(ctx, m, label));
+    rows.push(p99Row(ctx, m, `${label} p99 latency`));
   }
   if (ctx.rec.values("lat1_p50_ms", "direct").length > 0) {
     rows.push(rowFor(ctx, "lat1_p50_ms", "manifest GET p50 latency, 1 connection", "ms", "lower"));
-    rows.push(p99Row(ctx, "lat1", "manifest GET, 1 connection,"));
+    rows.push(p99Row(ctx, "lat1", "manifest GET p99 latency, 1 connection"));
   }
   for (const { label, tags } of ctx.tagRepos) {
     const n = tags.toLocaleString("en-US");
