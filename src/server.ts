@@ -133,14 +133,14 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     onResponse: (req, proxyRes) => {
       // While draining, the connection closes after this response.
       if (readiness.draining) proxyRes.headers.connection = "close";
+      const route = routeOf(req);
+      const status = proxyRes.statusCode ?? 0;
       // A manifest written or deleted through the proxy changes the repository's tags.
       const method = req.method;
-      if ((method === "PUT" || method === "DELETE") && (proxyRes.statusCode ?? 0) < 300) {
-        const route = routeOf(req);
-        if (route.kind === "manifest") changes.repositoryChanged(route.name);
+      if (route.kind === "manifest" && (method === "PUT" || method === "DELETE") && status < 300) {
+        changes.repositoryChanged(route.name);
       }
-      if (uploads !== null)
-        observeUploadResponse(uploads, req, routeOf(req), proxyRes.statusCode ?? 0, proxyRes.headers);
+      if (uploads !== null) observeUploadResponse(uploads, req, route, status, proxyRes.headers);
     },
   });
   const uploadGuard =

@@ -4,10 +4,11 @@
  * bytes; pushes are the registry's two-step upload (POST, then one PUT of the
  * whole body with `?digest=`), pulls a GET written to /dev/null.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { closeSync, openSync, writeSync } from "node:fs";
 import http from "node:http";
+import { runChild } from "./run-child.js";
 
 export interface BlobFile {
   path: string;
@@ -48,21 +49,10 @@ interface CurlResult {
 
 function curl(args: string[]): Promise<CurlResult> {
   const all = ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}", ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn("curl", all, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      const m = /(\d{3}) (\d+) ([\d.]+)\s*$/.exec(out);
-      if (code !== 0 || !m) return reject(new Error(`curl ${args.join(" ")} failed (${code}): ${out}`));
-      resolve({ status: Number(m[1]), bytes: Number(m[2]), seconds: Number(m[3]) });
-    });
+  return runChild("curl", all).then(({ code, out }) => {
+    const m = /(\d{3}) (\d+) ([\d.]+)\s*$/.exec(out);
+    if (code !== 0 || !m) throw new Error(`curl ${args.join(" ")} failed (${code}): ${out}`);
+    return { status: Number(m[1]), bytes: Number(m[2]), seconds: Number(m[3]) };
   });
 }
 

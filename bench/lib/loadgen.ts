@@ -4,9 +4,9 @@
  * generator (loadgen-worker.ts, its own Node process) for HEAD, which wrk 4.1
  * cannot do: it waits for the body a HEAD response announces and never gets it.
  */
-import { spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runChild } from "./run-child.js";
 import { runWrk, type WrkResult, type WrkRun } from "./wrk.js";
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), "loadgen-worker.ts");
@@ -21,27 +21,14 @@ function runLoadgen(run: WrkRun): Promise<LoadResult> {
     connections: run.connections,
     seconds: run.seconds,
   });
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", WORKER, job], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`);
-        const r = JSON.parse(out.trim().split("\n").pop()!) as Omit<WrkResult, "rps">;
-        resolve({ ...r, rps: r.requests / r.seconds, tool: "loadgen" });
-      } catch (err) {
-        reject(new Error(`loadgen ${run.method} ${run.url} failed (${(err as Error).message}):\n${out}`));
-      }
-    });
+  return runChild(process.execPath, ["--import", "tsx", WORKER, job]).then(({ code, out }) => {
+    try {
+      if (code !== 0) throw new Error(`exit ${code}`);
+      const r = JSON.parse(out.trim().split("\n").pop()!) as Omit<WrkResult, "rps">;
+      return { ...r, rps: r.requests / r.seconds, tool: "loadgen" as const };
+    } catch (err) {
+      throw new Error(`loadgen ${run.method} ${run.url} failed (${(err as Error).message}):\n${out}`);
+    }
   });
 }
 

@@ -4,9 +4,10 @@
  * the proxy and the registry). A generated Lua script sets the method and the
  * Accept header and prints the totals and latency percentiles as one line.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { runChild } from "./run-child.js";
 
 export interface WrkResult {
   requests: number;
@@ -68,29 +69,18 @@ export function runWrk(run: WrkRun, scriptDir: string): Promise<WrkResult> {
     script,
     run.url,
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      const m = /^WRK (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
-      if (code !== 0 || !m) return reject(new Error(`wrk ${args.join(" ")} failed (${code}):\n${out}`));
-      const requests = Number(m[1]);
-      const seconds = Number(m[2]) / 1e6;
-      resolve({
-        requests,
-        seconds,
-        rps: requests / seconds,
-        errors: Number(m[3]),
-        p50Ms: Number(m[4]) / 1000,
-        p99Ms: Number(m[5]) / 1000,
-      });
-    });
+  return runChild("wrk", args).then(({ code, out }) => {
+    const m = /^WRK (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
+    if (code !== 0 || !m) throw new Error(`wrk ${args.join(" ")} failed (${code}):\n${out}`);
+    const requests = Number(m[1]);
+    const seconds = Number(m[2]) / 1e6;
+    return {
+      requests,
+      seconds,
+      rps: requests / seconds,
+      errors: Number(m[3]),
+      p50Ms: Number(m[4]) / 1000,
+      p99Ms: Number(m[5]) / 1000,
+    };
   });
 }
