@@ -27,6 +27,7 @@ import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { countUpstreamErrors, upstreamErrorKind } from "./ops/upstream-errors.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
+import { createFastLane, type FastLane, fastLaneSupports } from "./upstream/fast-lane.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
 import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
@@ -112,24 +113,22 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     : null;
   const tracker = createRequestTracker({ metrics, access: createAccessLogger(logger) });
   const ownedWork = new Set<Promise<unknown>>();
+  const upstreamFailed = (
+    err: NodeJS.ErrnoException,
+    method: string | undefined,
+    path: string,
+    requestId: unknown,
+  ) => {
+    const kind = upstreamErrorKind(err);
+    metrics.upstreamErrors.inc({ kind });
+    logger.warn({ code: err.code, kind, method, path, requestId }, "upstream exchange failed");
+  };
   const passthrough = createPassthrough({
     target,
     trustForwarded: caller.trustForwarded,
     publicUrl,
-    onUpstreamError: (err, req) => {
-      const kind = upstreamErrorKind(err);
-      metrics.upstreamErrors.inc({ kind });
-      logger.warn(
-        {
-          code: err.code,
-          kind,
-          method: req.method,
-          path: splitPathQuery(req.url ?? "/").path,
-          requestId: req.headers[REQUEST_ID_HEADER],
-        },
-        "upstream exchange failed",
-      );
-    },
+    onUpstreamError: (err, req) =>
+      upstreamFailed(err, req.method, splitPathQuery(req.url ?? "/").path, req.headers[REQUEST_ID_HEADER]),
     onResponse: (req, proxyRes) => {
       // While draining, the connection closes after this response.
       if (readiness.draining) proxyRes.headers.connection = "close";
@@ -212,6 +211,32 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       )
     : http.createServer(serverOptions, listener)) as unknown as http.Server;
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
+  const fastLane = tls || !config.proxy.fastLane || !fastLaneSupports(target) ? null : installFastLane();
+
+  /**
+   * Connections start in the fast lane (src/upstream/fast-lane.ts), which hands
+   * whatever it does not serve to Node's own connection handling.
+   */
+  function installFastLane(): FastLane {
+    const httpConnection = server.listeners("connection")[0] as (socket: Duplex) => void;
+    server.removeListener("connection", httpConnection);
+    const lane = createFastLane({
+      target,
+      tracker,
+      readiness,
+      trustForwarded: caller.trustForwarded,
+      publicUrl,
+      ownership,
+      clientIdleTimeoutMs: config.proxy.clientIdleTimeoutMs,
+      keepAliveTimeoutMs: serverOptions.keepAliveTimeout ?? 65_000,
+      repositoryLabel: metrics.repositoryLabel,
+      handoff: (socket) => httpConnection.call(server, socket),
+      onUpstreamError: (err, r) => upstreamFailed(err, r.method, r.path, r.requestId),
+      onSpliced: (bytes) => metrics.splicedBytes.inc(bytes),
+    });
+    server.on("connection", (socket) => lane.accept(socket));
+    return lane;
+  }
   // CONNECT never reaches the request listener: refuse it here (no tunnels).
   server.on("connect", (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket));
   const metricsServer = config.metrics.port === null ? null : createMetricsServer(metrics, logger);
@@ -223,11 +248,13 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       tracker,
       readiness,
       ownedWork,
+      lane: fastLane,
       logger,
       graceMs: o.graceMs ?? config.shutdown.graceMs,
       drainDelayMs: o.drainDelayMs ?? 0,
     }).then(async (result) => {
       passthrough.close();
+      fastLane?.close();
       target.agent.destroy();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {

@@ -24,6 +24,8 @@ export interface Metrics {
    * socket counters): `in` = received from clients, `out` = sent to clients.
    */
   readonly bytes: Counter<"direction">;
+  /** Of the `out` bytes: body bytes the fast lane moved in the kernel with splice(2). */
+  readonly splicedBytes: Counter;
   readonly tagDeletes: Counter<"path" | "outcome">;
   /** Tags a failed swap could not put back: each needs `restore` or a hand fix (see the log line). */
   readonly restoreFailures: Counter;
@@ -77,6 +79,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_proxied_bytes_total",
       help: "Bytes on client connections (headers included): in = from clients, out = to clients",
       labelNames: ["direction"] as const,
+      registers,
+    }),
+    splicedBytes: new Counter({
+      name: "rcp_spliced_bytes_total",
+      help: "Response body bytes moved from upstream to client sockets in the kernel (splice), part of rcp_proxied_bytes_total",
       registers,
     }),
     tagDeletes: new Counter({

@@ -31,10 +31,38 @@ type AccountedSocket = Socket & { [kRead]?: number; [kWritten]?: number };
 
 const MAX_LOGGED_PATH = 1024;
 
+/**
+ * Marks the socket's bytes so far as counted, when a connection served by the
+ * fast lane (which counts its own) moves to Node's server; `unreadBytes` were
+ * read from the socket but go back to it for Node's server to count.
+ */
+export function markAccounted(socket: Socket, unreadBytes: number): void {
+  const s = socket as AccountedSocket;
+  s[kRead] = s.bytesRead - unreadBytes;
+  s[kWritten] = s.bytesWritten;
+}
+
 export interface RequestTrackerOptions {
   metrics: Metrics;
   /** The access logger (see createAccessLogger). */
   access: Logger;
+}
+
+/** One finished request, as the access log and the metrics see it. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  requestId: string;
+  /** Route label (see TrackedResponse.rcpRoute). */
+  route: string;
+  repository: string | undefined;
+  status: number;
+  /** False when the response did not complete (client gone, upstream broke). */
+  finished: boolean;
+  ms: number;
+  bytesIn: number;
+  bytesOut: number;
+  remote: string | undefined;
 }
 
 export interface RequestTracker {
@@ -42,6 +70,10 @@ export interface RequestTracker {
   begin(req: IncomingMessage, res: TrackedResponse, path: string): void;
   /** Labels the request with its parsed route. */
   label(res: TrackedResponse, route: RouteMatch, owned: boolean): void;
+  /** A request served outside ServerResponse (the fast lane): counts it in flight. */
+  open(): void;
+  /** Ends a request opened with open(): in flight, metrics, access log, afterResponse. */
+  close(record: RequestRecord): void;
   /** Requests started and not yet closed. */
   readonly inFlight: number;
   /** Called after every response while set (the shutdown closes idle connections there). */
@@ -69,6 +101,11 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
       res.rcpRoute = owned && route.kind === "non-api" ? "ops" : route.kind;
       if (repositoryLabel && "name" in route) res.rcpRepository = route.name;
     },
+    open() {
+      inFlight++;
+      metrics.inFlight.inc();
+    },
+    close: record,
     get inFlight() {
       return inFlight;
     },
@@ -77,17 +114,6 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
 
   function onClose(this: TrackedResponse): void {
     const req = this.req;
-    inFlight--;
-    metrics.inFlight.dec();
-    const ms = performance.now() - this.rcpStart;
-    const method = API_METHODS.has(req.method ?? "") ? (req.method as string) : "other";
-    const finished = this.writableFinished;
-    const status = finished ? statusClass(this.statusCode) : "aborted";
-    const route = this.rcpRoute;
-    if (this.rcpRepository === undefined) metrics.requests.inc({ route, method, status });
-    else metrics.requests.inc({ route, method, status, repository: this.rcpRepository });
-    metrics.duration.observe({ route, method }, ms / 1000);
-
     const socket = req.socket as AccountedSocket;
     const read = socket.bytesRead;
     const written = socket.bytesWritten;
@@ -95,24 +121,48 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
     const bytesOut = written - (socket[kWritten] ?? 0);
     socket[kRead] = read;
     socket[kWritten] = written;
-    if (bytesIn > 0) metrics.bytes.inc({ direction: "in" }, bytesIn);
-    if (bytesOut > 0) metrics.bytes.inc({ direction: "out" }, bytesOut);
+    record({
+      method: req.method ?? "GET",
+      path: this.rcpPath,
+      requestId: this.rcpRequestId,
+      route: this.rcpRoute,
+      repository: this.rcpRepository,
+      status: this.statusCode,
+      finished: this.writableFinished,
+      ms: performance.now() - this.rcpStart,
+      bytesIn,
+      bytesOut,
+      remote: socket.remoteAddress,
+    });
+  }
+
+  function record(r: RequestRecord): void {
+    inFlight--;
+    metrics.inFlight.dec();
+    const method = API_METHODS.has(r.method) ? r.method : "other";
+    const status = r.finished ? statusClass(r.status) : "aborted";
+    const route = r.route;
+    if (r.repository === undefined) metrics.requests.inc({ route, method, status });
+    else metrics.requests.inc({ route, method, status, repository: r.repository });
+    metrics.duration.observe({ route, method }, r.ms / 1000);
+    if (r.bytesIn > 0) metrics.bytes.inc({ direction: "in" }, r.bytesIn);
+    if (r.bytesOut > 0) metrics.bytes.inc({ direction: "out" }, r.bytesOut);
 
     const level = route === "ops" ? "debug" : "info";
     if (access.isLevelEnabled(level)) {
-      const path = this.rcpPath;
+      const path = r.path;
       access[level](
         {
-          requestId: this.rcpRequestId,
-          method: req.method,
+          requestId: r.requestId,
+          method: r.method,
           path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}...` : path,
-          status: this.statusCode,
-          ms: Math.round(ms * 100) / 100,
-          bytesIn,
-          bytesOut,
+          status: r.status,
+          ms: Math.round(r.ms * 100) / 100,
+          bytesIn: r.bytesIn,
+          bytesOut: r.bytesOut,
           route,
-          remote: socket.remoteAddress,
-          aborted: finished ? undefined : true,
+          remote: r.remote,
+          aborted: r.finished ? undefined : true,
         },
         "request",
       );

@@ -25,6 +25,8 @@ export interface DrainOptions {
   readiness: Readiness;
   /** Promises of requests the proxy answers itself (Hono handlers). */
   ownedWork: ReadonlySet<Promise<unknown>>;
+  /** Connections still in the fast lane (Node's server does not know them). */
+  lane?: { closeIdle(): void; closeAll(): void } | null;
   logger: Logger;
   graceMs: number;
   drainDelayMs: number;
@@ -48,11 +50,15 @@ export async function drainServer(o: DrainOptions): Promise<DrainResult> {
     await sleep(o.drainDelayMs);
   }
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  tracker.afterResponse = () => server.closeIdleConnections();
-  server.closeIdleConnections();
+  const closeIdle = () => {
+    server.closeIdleConnections();
+    o.lane?.closeIdle();
+  };
+  tracker.afterResponse = closeIdle;
+  closeIdle();
   // Connections that go idle between two checks (a response ending without the
   // tracker noticing, for example a socket upgrade) are swept regularly.
-  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  const sweep = setInterval(closeIdle, IDLE_SWEEP_MS);
   logger.info({ inFlight: tracker.inFlight, graceMs: o.graceMs }, "listener closed, waiting for requests");
   try {
     const inTime = await Promise.race([
@@ -63,6 +69,7 @@ export async function drainServer(o: DrainOptions): Promise<DrainResult> {
     const cutRequests = tracker.inFlight;
     logger.warn({ inFlight: cutRequests, graceMs: o.graceMs }, "grace period over, closing connections");
     server.closeAllConnections();
+    o.lane?.closeAll();
     if (!(await whenSettled(o.ownedWork, HANDLER_SETTLE_MS)))
       logger.warn({ pending: o.ownedWork.size }, "handlers still running after the grace period");
     return { cutRequests };

@@ -1,0 +1,623 @@
+/**
+ * The fast lane: pulls (GET and HEAD of blobs, manifests, catalog, `/v2/`) relayed
+ * between raw sockets, without Node's HTTP server and client objects.
+ *
+ * Node's http module costs ~200 µs of CPU per proxied request on this class of
+ * machine, more than the whole request costs nginx (issue 7). Here a connection's
+ * bytes are read by the lane itself; a clean HTTP/1.1 GET or HEAD head that the
+ * proxy does not own is rewritten (the passthrough's forwarding headers, Host,
+ * request id) and written to a pooled keep-alive upstream socket; the response
+ * head is rewritten (Location/Link, API version, request id, Connection) and the
+ * body relayed by its framing (Content-Length, chunked, or to the end), in the
+ * kernel with splice(2) for large bodies when the native addon is built.
+ *
+ * Everything else is handed to Node's HTTP server with the bytes read so far, and
+ * the connection stays there: other methods, bodies, owned routes (tags API, tag
+ * delete, referrers, ops endpoints), uploads, hostile or unusual heads, a head
+ * split across reads. Those paths keep every rule they have (400/405/431, Hono,
+ * http-proxy-3, the upload guard).
+ */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import { type OwnershipOptions, ownsRequest } from "../handlers/ownership.js";
+import {
+  ChunkedScanner,
+  parseRequestHead,
+  parseResponseHead,
+  type RequestHead,
+  responseHasBody,
+} from "../http/wire-head.js";
+import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
+import { errorBody, type OciErrorCode } from "../oci/errors.js";
+import { parseRoute, splitPathQuery } from "../oci/routes.js";
+import type { Readiness } from "../ops/health.js";
+import { requestIdFrom } from "../ops/request-id.js";
+import { markAccounted, type RequestTracker } from "../ops/request-tracker.js";
+import { clientOrigin } from "./forwarding.js";
+import { rewriteLink, rewriteUrl } from "./rewrite.js";
+import { type PooledSocket, SocketPool, type UpstreamUser } from "./socket-pool.js";
+import { spliceAvailable, spliceBody } from "./splice.js";
+import { STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./target.js";
+
+/** Bodies at least this large (after the first read) move with splice(2) when available. */
+export const SPLICE_MIN_BYTES = 1024 * 1024;
+const MAX_REQUEST_HEAD = 16 * 1024;
+const MAX_RESPONSE_HEAD = 64 * 1024;
+/** Pipelined bytes buffered while a request is served before reading pauses. */
+const MAX_PENDING = 64 * 1024;
+
+/** Request headers that never go upstream (hop-by-hop, or replaced by the proxy's own). */
+const DROPPED_REQUEST = new Set([
+  "host",
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authorization",
+  "te",
+  "upgrade",
+  "forwarded",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-for",
+  "x-forwarded-port",
+  "x-forwarded-prefix",
+  "x-real-ip",
+  "x-request-id",
+]);
+/** Response headers the proxy sets itself. */
+const DROPPED_RESPONSE = new Set(["connection", "keep-alive", "proxy-connection", "x-request-id"]);
+
+export interface FastLaneOptions {
+  target: UpstreamTarget;
+  tracker: RequestTracker;
+  readiness: Readiness;
+  trustForwarded: boolean;
+  publicUrl: URL | null;
+  ownership: OwnershipOptions;
+  clientIdleTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  /** metrics.repositoryLabel: requests carry their repository. */
+  repositoryLabel: boolean;
+  /** Gives a connection (and the bytes already read, unshifted) to Node's HTTP server. */
+  handoff(socket: Socket): void;
+  onUpstreamError(
+    err: NodeJS.ErrnoException,
+    info: { method: string; path: string; requestId: string },
+  ): void;
+  /** Bytes moved by splice(2), which the sockets' own counters do not see. */
+  onSpliced?(bytes: number): void;
+}
+
+export interface FastLane {
+  accept(socket: Socket): void;
+  /** Closes connections waiting for their next request (shutdown). */
+  closeIdle(): void;
+  /** Destroys every connection (end of the shutdown grace). */
+  closeAll(): void;
+  close(): void;
+  readonly connections: number;
+}
+
+/** Whether the lane can serve this upstream (plain http, no path prefix). */
+export function fastLaneSupports(target: UpstreamTarget): boolean {
+  return (
+    !target.isHttps && (target.url.pathname === "/" || target.url.pathname === "") && target.url.search === ""
+  );
+}
+
+enum Phase {
+  Idle,
+  Connecting,
+  AwaitHead,
+  Body,
+  Splicing,
+  Closed,
+}
+
+enum Mode {
+  None,
+  Length,
+  Chunked,
+  UntilClose,
+}
+
+export function createFastLane(o: FastLaneOptions): FastLane {
+  const pool = new SocketPool({
+    host: o.target.url.hostname.replace(/^\[|\]$/g, ""),
+    port: Number(o.target.url.port || 80),
+    maxSockets: Number.MAX_SAFE_INTEGER,
+    maxFreeSockets: 256,
+    busyIdleMs: o.target.idleTimeoutMs,
+    highWaterMark: STREAM_HIGH_WATER_MARK,
+  });
+  const upstreamHost = o.target.url.host;
+  const conns = new Set<Connection>();
+  const splicing = spliceAvailable();
+
+  class Connection implements UpstreamUser {
+    phase = Phase.Idle;
+    pending: Buffer | null = null;
+    clientEnded = false;
+    // The request being served.
+    method = "GET";
+    path = "";
+    route = "";
+    repository: string | undefined = undefined;
+    requestId = "";
+    start = 0;
+    origin = "";
+    upstreamHead = "";
+    retried = false;
+    keepAlive = true;
+    // Its response.
+    up: PooledSocket | null = null;
+    responseHead: Buffer | null = null;
+    status = 0;
+    headWritten = false;
+    mode = Mode.None;
+    remaining = 0;
+    scanner: ChunkedScanner | null = null;
+    upstreamReusable = true;
+    spliced = 0;
+    readMark = 0;
+    writtenMark = 0;
+
+    constructor(readonly socket: Socket) {
+      this.readMark = socket.bytesRead;
+      this.writtenMark = socket.bytesWritten;
+    }
+
+    onData(chunk: Buffer): void {
+      this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+      if (this.phase === Phase.Idle) this.next();
+      else if (this.pending.length > MAX_PENDING) this.socket.pause();
+    }
+
+    onEnd(): void {
+      this.clientEnded = true;
+      if (this.phase === Phase.Idle) this.socket.end();
+    }
+
+    onClientClose(): void {
+      conns.delete(this);
+      const busy = this.phase !== Phase.Idle && this.phase !== Phase.Closed;
+      this.phase = Phase.Closed;
+      if (busy) {
+        // The client went away mid-exchange: stop the upstream transfer too.
+        const up = this.up;
+        this.up = null;
+        if (up !== null) pool.discard(up);
+        this.record(false);
+      }
+    }
+
+    onDrain(): void {
+      if (this.phase === Phase.Body) this.up?.resume();
+    }
+
+    /** Serves the next request in `pending`, or hands the connection over. */
+    next(): void {
+      const buf = this.pending;
+      if (buf === null) return;
+      const r = parseRequestHead(buf, MAX_REQUEST_HEAD);
+      if (r.kind !== "head") {
+        this.handoff();
+        return;
+      }
+      const head = r.head;
+      const { path } = splitPathQuery(head.target);
+      const route = parseRoute(head.method, path);
+      if (
+        route.kind === "invalid" ||
+        route.kind === "upload" ||
+        route.kind === "upload-start" ||
+        ownsRequest(route, head.method, o.ownership)
+      ) {
+        this.handoff();
+        return;
+      }
+      this.pending = r.end === buf.length ? null : buf.subarray(r.end);
+      this.begin(head, path, route.kind, "name" in route ? route.name : undefined);
+    }
+
+    handoff(): void {
+      const s = this.socket;
+      conns.delete(this);
+      this.phase = Phase.Closed;
+      detachClient(s);
+      s.setTimeout(0);
+      s.pause();
+      markAccounted(s, this.pending?.length ?? 0);
+      if (this.pending !== null) s.unshift(this.pending);
+      this.pending = null;
+      // Node's server then reads through 'data' events, so the unshifted bytes come first.
+      const handle = (s as Socket & { _handle?: { _consumed?: boolean } })._handle;
+      if (handle) handle._consumed = true;
+      o.handoff(s);
+      s.resume();
+    }
+
+    begin(head: RequestHead, path: string, route: string, repository: string | undefined): void {
+      this.phase = Phase.Connecting;
+      this.start = performance.now();
+      o.tracker.open();
+      this.method = head.method;
+      this.path = path;
+      this.route = route;
+      this.repository = o.repositoryLabel ? repository : undefined;
+      const id = requestIdFrom(head.requestId);
+      this.requestId = id;
+      this.keepAlive = !head.close && !this.clientEnded;
+      const origin = clientOrigin(
+        {
+          host: head.host,
+          forwarded: head.forwarded,
+          "x-forwarded-host": head.xForwardedHost,
+          "x-forwarded-proto": head.xForwardedProto,
+        },
+        false,
+        o.trustForwarded,
+        o.publicUrl,
+      );
+      this.origin = `${origin.proto}://${origin.host}`;
+      let out = `${head.method} ${head.target} HTTP/1.1\r\nHost: ${upstreamHost}\r\n`;
+      const { names, values } = head;
+      for (let i = 0; i < names.length; i++) {
+        if (!DROPPED_REQUEST.has(names[i]!.toLowerCase())) out += `${names[i]}: ${values[i]}\r\n`;
+      }
+      const remote = this.socket.remoteAddress;
+      const prior = o.trustForwarded ? firstValue(head.xForwardedFor) : undefined;
+      out += `X-Forwarded-Host: ${origin.host}\r\nX-Forwarded-Proto: ${origin.proto}\r\n`;
+      if (remote) out += `X-Forwarded-For: ${prior ? `${prior}, ${remote}` : remote}\r\n`;
+      out += `X-Request-Id: ${id}\r\nConnection: keep-alive\r\n\r\n`;
+      this.upstreamHead = out;
+      this.retried = false;
+      this.socket.setTimeout(o.clientIdleTimeoutMs);
+      this.send(false);
+    }
+
+    send(fresh: boolean): void {
+      this.responseHead = null;
+      this.headWritten = false;
+      this.upstreamReusable = true;
+      this.spliced = 0;
+      pool.acquire(
+        this,
+        (err, up) => {
+          if (err !== null || up === null) {
+            this.fail(err as NodeJS.ErrnoException);
+            return;
+          }
+          if (this.phase === Phase.Closed) {
+            pool.discard(up);
+            return;
+          }
+          this.up = up;
+          this.phase = Phase.AwaitHead;
+          up.write(this.upstreamHead, "latin1");
+        },
+        fresh,
+      );
+    }
+
+    onUpstreamData(chunk: Buffer): void {
+      if (this.phase === Phase.Body) {
+        this.relay(chunk, 0);
+        return;
+      }
+      if (this.phase !== Phase.AwaitHead) return;
+      const buf = this.responseHead === null ? chunk : Buffer.concat([this.responseHead, chunk]);
+      const r = parseResponseHead(buf, MAX_RESPONSE_HEAD);
+      if (r.kind === "incomplete") {
+        this.responseHead = buf;
+        return;
+      }
+      this.responseHead = null;
+      if (r.kind === "invalid") {
+        this.fail(Object.assign(new Error(r.reason), { code: "EPROTO" }) as NodeJS.ErrnoException);
+        return;
+      }
+      const h = r.head;
+      if (h.status < 200) {
+        // Interim response (103 Early Hints and the like): not relayed, the final one follows.
+        if (r.end < buf.length) this.onUpstreamData(buf.subarray(r.end));
+        return;
+      }
+      this.status = h.status;
+      const hasBody = responseHasBody(this.method, h.status);
+      this.mode = !hasBody
+        ? Mode.None
+        : h.chunked
+          ? Mode.Chunked
+          : h.contentLength >= 0
+            ? Mode.Length
+            : Mode.UntilClose;
+      this.remaining = this.mode === Mode.Length ? h.contentLength : 0;
+      this.scanner = this.mode === Mode.Chunked ? new ChunkedScanner() : null;
+      this.upstreamReusable = !h.close && this.mode !== Mode.UntilClose;
+      if (o.readiness.draining || this.mode === Mode.UntilClose) this.keepAlive = false;
+
+      let out = `${h.statusLine}\r\n`;
+      let apiVersion = false;
+      const { names, values } = h;
+      for (let i = 0; i < names.length; i++) {
+        const name = names[i]!;
+        const lower = name.toLowerCase();
+        if (DROPPED_RESPONSE.has(lower)) continue;
+        let value = values[i]!;
+        if (lower === "location") value = rewriteUrl(value, o.target.origins, this.origin);
+        else if (lower === "link") value = rewriteLink(value, o.target.origins, this.origin);
+        else if (lower === API_VERSION_HEADER) apiVersion = true;
+        else if (lower === "content-length" && h.chunked) continue;
+        out += `${name}: ${value}\r\n`;
+      }
+      if (!apiVersion && this.path.startsWith("/v2")) out += `${API_VERSION_HEADER}: ${API_VERSION}\r\n`;
+      out += `x-request-id: ${this.requestId}\r\nconnection: ${this.keepAlive ? "keep-alive" : "close"}\r\n\r\n`;
+      this.headWritten = true;
+      this.phase = Phase.Body;
+
+      const bodyStart = r.end;
+      if (
+        splicing &&
+        this.mode === Mode.Length &&
+        this.remaining - (buf.length - bodyStart) >= SPLICE_MIN_BYTES &&
+        this.up !== null
+      ) {
+        const first = buf.subarray(bodyStart, Math.min(buf.length, bodyStart + this.remaining));
+        this.remaining -= first.length;
+        this.socket.write(first.length === 0 ? out : Buffer.concat([Buffer.from(out, "latin1"), first]));
+        this.spliceRest(this.up);
+        return;
+      }
+      const socket = this.socket;
+      if (this.mode === Mode.None) {
+        socket.write(out, "latin1");
+        if (bodyStart < buf.length) this.upstreamReusable = false;
+        this.finish();
+        return;
+      }
+      if (bodyStart < buf.length) {
+        // Head and first body bytes leave in one write (writev).
+        socket.cork();
+        socket.write(out, "latin1");
+        this.relay(buf, bodyStart);
+        socket.uncork();
+      } else {
+        socket.write(out, "latin1");
+        if (this.mode === Mode.Length && this.remaining === 0) this.finish();
+      }
+    }
+
+    /** Relays body bytes of `chunk` from `start` by the response's framing. */
+    relay(chunk: Buffer, start: number): void {
+      let end = chunk.length;
+      let complete = false;
+      if (this.mode === Mode.Length) {
+        end = Math.min(chunk.length, start + this.remaining);
+        this.remaining -= end - start;
+        complete = this.remaining === 0;
+      } else if (this.mode === Mode.Chunked) {
+        const scanner = this.scanner as ChunkedScanner;
+        end = scanner.feed(chunk, start);
+        if (scanner.error !== null) {
+          this.fail(Object.assign(new Error(scanner.error), { code: "EPROTO" }) as NodeJS.ErrnoException);
+          return;
+        }
+        complete = scanner.done;
+      }
+      if (end < chunk.length) this.upstreamReusable = false;
+      if (end > start) {
+        const part = start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end);
+        if (!this.socket.write(part) && !complete) this.up?.pause();
+      }
+      if (complete) this.finish();
+    }
+
+    spliceRest(up: PooledSocket): void {
+      this.phase = Phase.Splicing;
+      const total = this.remaining;
+      const start = () =>
+        spliceBody(up, this.socket, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
+          (moved) => {
+            this.spliced += moved;
+            o.onSpliced?.(moved);
+            if (this.phase !== Phase.Splicing) return;
+            this.remaining = 0;
+            this.phase = Phase.Body;
+            this.finish();
+          },
+          (err: NodeJS.ErrnoException & { bytesMoved?: number }) => {
+            const moved = err.bytesMoved ?? 0;
+            this.spliced += moved;
+            o.onSpliced?.(moved);
+            if (this.phase !== Phase.Splicing) return;
+            this.fail(err);
+          },
+        );
+      start();
+    }
+
+    onUpstreamGone(err: NodeJS.ErrnoException): void {
+      const up = this.up;
+      this.up = null;
+      if (up !== null) pool.discard(up);
+      if (this.phase === Phase.Body && this.mode === Mode.UntilClose && err.code === "EOF") {
+        this.finish();
+        return;
+      }
+      if (this.phase === Phase.Splicing) return; // the splice reports its own failure
+      // A reused socket the upstream had closed: try once more on a new connection.
+      const stale = err.code === "EOF" || err.code === "ECONNRESET" || err.code === "EPIPE";
+      if (
+        this.phase === Phase.AwaitHead &&
+        this.responseHead === null &&
+        stale &&
+        up?.rcpReused &&
+        !this.retried
+      ) {
+        this.retried = true;
+        this.phase = Phase.Connecting;
+        this.send(true);
+        return;
+      }
+      this.fail(err);
+    }
+
+    fail(err: NodeJS.ErrnoException): void {
+      if (this.phase === Phase.Closed || this.phase === Phase.Idle) return;
+      o.onUpstreamError(err, { method: this.method, path: this.path, requestId: this.requestId });
+      const up = this.up;
+      this.up = null;
+      if (up !== null) pool.discard(up);
+      if (this.headWritten) {
+        // Mid-body: the client must see a broken transfer, not a short one.
+        this.phase = Phase.Closed;
+        this.record(false);
+        conns.delete(this);
+        this.socket.destroy();
+        return;
+      }
+      const refused = err.code === "ECONNREFUSED" || err.code === "ENOTFOUND" || err.code === "EHOSTUNREACH";
+      this.status = refused ? 503 : 502;
+      this.socket.write(
+        errorResponse(
+          this.status,
+          "UNAVAILABLE",
+          refused ? "upstream registry unreachable" : "upstream registry connection failed",
+          { reason: err.code ?? "error" },
+          this.requestId,
+          this.keepAlive && !o.readiness.draining,
+          this.method === "HEAD",
+        ),
+      );
+      this.keepAlive = this.keepAlive && !o.readiness.draining;
+      this.finish();
+    }
+
+    finish(): void {
+      const up = this.up;
+      this.up = null;
+      if (up !== null) {
+        if (this.upstreamReusable) {
+          up.resume();
+          pool.release(up);
+        } else pool.discard(up);
+      }
+      this.record(true);
+      this.phase = Phase.Idle;
+      if (!this.keepAlive || o.readiness.draining) {
+        this.socket.end();
+        return;
+      }
+      this.socket.setTimeout(o.keepAliveTimeoutMs);
+      if (this.socket.isPaused()) this.socket.resume();
+      if (this.pending !== null) this.next();
+    }
+
+    record(finished: boolean): void {
+      const s = this.socket;
+      const read = s.bytesRead;
+      const written = s.bytesWritten;
+      o.tracker.close({
+        method: this.method,
+        path: this.path,
+        requestId: this.requestId,
+        route: this.route,
+        repository: this.repository,
+        status: this.status,
+        finished,
+        ms: performance.now() - this.start,
+        bytesIn: read - this.readMark,
+        bytesOut: written - this.writtenMark + this.spliced,
+        remote: s.remoteAddress,
+      });
+      this.readMark = read;
+      this.writtenMark = written;
+      this.spliced = 0;
+    }
+  }
+
+  type LaneSocket = Socket & { rcpLane?: Connection };
+  function onData(this: LaneSocket, chunk: Buffer) {
+    this.rcpLane?.onData(chunk);
+  }
+  function onEnd(this: LaneSocket) {
+    this.rcpLane?.onEnd();
+  }
+  function onClose(this: LaneSocket) {
+    this.rcpLane?.onClientClose();
+  }
+  function onDrain(this: LaneSocket) {
+    this.rcpLane?.onDrain();
+  }
+  function onError(this: LaneSocket) {
+    this.destroy();
+  }
+  function onTimeout(this: LaneSocket) {
+    this.destroy();
+  }
+  function detachClient(s: LaneSocket) {
+    s.rcpLane = undefined;
+    s.removeListener("data", onData);
+    s.removeListener("end", onEnd);
+    s.removeListener("close", onClose);
+    s.removeListener("drain", onDrain);
+    s.removeListener("error", onError);
+    s.removeListener("timeout", onTimeout);
+  }
+
+  return {
+    accept(socket: LaneSocket) {
+      const conn = new Connection(socket);
+      conns.add(conn);
+      socket.rcpLane = conn;
+      socket.setTimeout(o.keepAliveTimeoutMs);
+      socket.on("data", onData);
+      socket.on("end", onEnd);
+      socket.on("close", onClose);
+      socket.on("drain", onDrain);
+      socket.on("error", onError);
+      socket.on("timeout", onTimeout);
+    },
+    closeIdle() {
+      for (const c of conns) if (c.phase === Phase.Idle && c.pending === null) c.socket.destroy();
+    },
+    closeAll() {
+      for (const c of conns) c.socket.destroy();
+    },
+    close() {
+      pool.close();
+    },
+    get connections() {
+      return conns.size;
+    },
+  };
+}
+
+function firstValue(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const first = v.split(",")[0]!.trim();
+  return first === "" ? undefined : first;
+}
+
+function errorResponse(
+  status: number,
+  code: OciErrorCode,
+  message: string,
+  detail: unknown,
+  requestId: string,
+  keepAlive: boolean,
+  head: boolean,
+): string {
+  const body = errorBody(code, message, detail);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
+    "content-type: application/json; charset=utf-8\r\n" +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    `${API_VERSION_HEADER}: ${API_VERSION}\r\n` +
+    `x-request-id: ${requestId}\r\n` +
+    `connection: ${keepAlive ? "keep-alive" : "close"}\r\n\r\n` +
+    (head ? "" : body)
+  );
+}
