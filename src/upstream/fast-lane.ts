@@ -377,6 +377,20 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         this.finish();
         return;
       }
+      const inBuffer = buf.length - bodyStart;
+      if (this.mode === Mode.Length && inBuffer >= this.remaining) {
+        // The whole (small) response is here: one buffer, one write.
+        const bodyEnd = bodyStart + this.remaining;
+        const headLength = out.length;
+        const whole = Buffer.allocUnsafe(headLength + this.remaining);
+        whole.write(out, 0, headLength, "latin1");
+        buf.copy(whole, headLength, bodyStart, bodyEnd);
+        this.remaining = 0;
+        if (bodyEnd < buf.length) this.upstreamReusable = false;
+        socket.write(whole);
+        this.finish();
+        return;
+      }
       if (bodyStart < buf.length) {
         // Head and first body bytes leave in one write (writev).
         socket.cork();
