@@ -92,11 +92,19 @@ export class RawConn {
     });
   }
 
+  /** Waits until `what` is in the unread bytes (from `from`); returns its index. */
+  private async find(what: string, from: number, deadline: number, reading: string): Promise<number> {
+    for (;;) {
+      const i = this.buf.indexOf(what, from);
+      if (i !== -1) return i;
+      await this.more(deadline, reading);
+    }
+  }
+
   /** Reads the next response (for a request of `method`). */
   async read(method = "GET", timeoutMs = 15_000): Promise<RawResponse> {
     const deadline = Date.now() + timeoutMs;
-    let end = -1;
-    while ((end = this.buf.indexOf("\r\n\r\n")) === -1) await this.more(deadline, "a response head");
+    const end = await this.find("\r\n\r\n", 0, deadline, "a response head");
     const headText = this.buf.toString("latin1", 0, end);
     const [statusLine, ...lines] = headText.split("\r\n");
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? "")?.[1] ?? 0);
@@ -114,14 +122,13 @@ export class RawConn {
       // nothing
     } else if ((headers["transfer-encoding"] ?? "").toLowerCase() === "chunked") {
       for (;;) {
-        let lineEnd: number;
-        while ((lineEnd = this.buf.indexOf("\r\n", at)) === -1) await this.more(deadline, "a chunk size");
+        let lineEnd = await this.find("\r\n", at, deadline, "a chunk size");
         const size = Number.parseInt(this.buf.toString("latin1", at, lineEnd).split(";")[0]!, 16);
         at = lineEnd + 2;
         if (size === 0) {
           // Trailers, then the blank line.
           for (;;) {
-            while ((lineEnd = this.buf.indexOf("\r\n", at)) === -1) await this.more(deadline, "a trailer");
+            lineEnd = await this.find("\r\n", at, deadline, "a trailer");
             const empty = lineEnd === at;
             at = lineEnd + 2;
             if (empty) break;
