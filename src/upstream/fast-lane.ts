@@ -344,6 +344,16 @@ export function createFastLane(o: FastLaneOptions): FastLane {
             : Mode.UntilClose;
       this.remaining = this.mode === Mode.Length ? h.contentLength : 0;
       this.scanner = this.mode === Mode.Chunked ? new ChunkedScanner() : null;
+      if (this.scanner !== null && r.end < buf.length) {
+        // Head and first body bytes leave corked together: a malformed chunk in them would
+        // destroy the socket before the head is sent (an empty reply). Answer 502 instead.
+        const probe = new ChunkedScanner();
+        probe.feed(buf, r.end);
+        if (probe.error !== null) {
+          this.fail(Object.assign(new Error(probe.error), { code: "EPROTO" }) as NodeJS.ErrnoException);
+          return;
+        }
+      }
       this.upstreamReusable = !h.close && this.mode !== Mode.UntilClose;
       if (o.readiness.draining || this.mode === Mode.UntilClose) this.keepAlive = false;
 
