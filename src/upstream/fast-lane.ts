@@ -223,6 +223,14 @@ export function createFastLane(o: FastLaneOptions): FastLane {
 
     handoff(): void {
       const s = this.socket;
+      if (this.clientEnded) {
+        // The client's FIN was read while a request was served: its bytes cannot go back
+        // (unshift after 'end' destroys the socket), and Node's server aborts requests
+        // that come before a FIN anyway. End the connection cleanly instead.
+        this.pending = null;
+        s.end();
+        return;
+      }
       conns.delete(this);
       this.phase = Phase.Closed;
       detachClient(s);
@@ -248,7 +256,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.repository = o.repositoryLabel ? repository : undefined;
       const id = requestIdFrom(head.requestId);
       this.requestId = id;
-      this.keepAlive = !head.close && !this.clientEnded;
+      // After the client's FIN, the last pipelined request closes the connection.
+      this.keepAlive = !head.close && !(this.clientEnded && this.pending === null);
       const origin = clientOrigin(
         {
           host: head.host,
@@ -335,6 +344,16 @@ export function createFastLane(o: FastLaneOptions): FastLane {
             : Mode.UntilClose;
       this.remaining = this.mode === Mode.Length ? h.contentLength : 0;
       this.scanner = this.mode === Mode.Chunked ? new ChunkedScanner() : null;
+      if (this.scanner !== null && r.end < buf.length) {
+        // Head and first body bytes leave corked together: a malformed chunk in them would
+        // destroy the socket before the head is sent (an empty reply). Answer 502 instead.
+        const probe = new ChunkedScanner();
+        probe.feed(buf, r.end);
+        if (probe.error !== null) {
+          this.fail(Object.assign(new Error(probe.error), { code: "EPROTO" }) as NodeJS.ErrnoException);
+          return;
+        }
+      }
       this.upstreamReusable = !h.close && this.mode !== Mode.UntilClose;
       if (o.readiness.draining || this.mode === Mode.UntilClose) this.keepAlive = false;
 
@@ -527,6 +546,7 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.socket.setTimeout(o.keepAliveTimeoutMs);
       if (this.socket.isPaused()) this.socket.resume();
       if (this.pending !== null) this.next();
+      else if (this.clientEnded) this.socket.end(); // a FIN read mid-request: nothing more will come
     }
 
     record(finished: boolean): void {

@@ -21,13 +21,19 @@ import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const exec = promisify(execFile);
 
-describe("passthrough to a real docker-registry 2.8", () => {
+// Both data paths: GET/HEAD through the fast lane (the default), and everything
+// through Node's server and http-proxy-3 with the lane off.
+describe("passthrough to a real docker-registry 2.8 (fast lane on)", () => passthroughCases({}));
+describe("passthrough to a real docker-registry 2.8 (fast lane off)", () =>
+  passthroughCases({ proxy: { fastLane: false } }));
+
+function passthroughCases(overrides: Record<string, unknown>): void {
   let registry: TestRegistry;
   let proxy: TestProxy;
 
   before(async () => {
     registry = await startRegistry();
-    proxy = await startProxy(registry.url);
+    proxy = await startProxy(registry.url, overrides);
   });
   after(async () => {
     await proxy.stop();
@@ -188,7 +194,7 @@ describe("passthrough to a real docker-registry 2.8", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
-});
+}
 
 describe("Location rewrite when the upstream has http.host set", () => {
   let registry: TestRegistry;

@@ -1,0 +1,394 @@
+/**
+ * The fast lane's wire parsers (src/http/wire-head.ts): what the request parser
+ * accepts (only clean HTTP/1.1 GET/HEAD heads; everything else goes to Node's
+ * server as `other`), how upstream response heads are read, and that the chunked
+ * scanner finds the exact end of a chunked body however the bytes are split.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import {
+  ChunkedScanner,
+  parseRequestHead,
+  parseResponseHead,
+  type RequestHeadResult,
+  responseHasBody,
+} from "../../src/http/wire-head.js";
+
+const LIMIT = 16 * 1024;
+
+function req(text: string, limit = LIMIT): RequestHeadResult {
+  return parseRequestHead(Buffer.from(text, "latin1"), limit);
+}
+
+function head(lines: string[]): string {
+  return `${lines.join("\r\n")}\r\n\r\n`;
+}
+
+describe("parseRequestHead", () => {
+  it("accepts a clean GET with names and values kept in order, host, request id and forwarded fields", () => {
+    const text = head([
+      "GET /v2/a/b/manifests/v1?x=1 HTTP/1.1",
+      "Host: registry.example:5000",
+      "Accept: application/vnd.oci.image.manifest.v1+json",
+      "accept:  text/plain  ",
+      "X-Request-Id: abc-123",
+      "Forwarded: for=1.2.3.4;proto=https",
+      "X-Forwarded-Host: a.example",
+      "X-Forwarded-Host: b.example",
+      "X-Forwarded-Proto: https",
+      "X-Forwarded-For: 1.2.3.4",
+      "Empty:",
+    ]);
+    const r = req(`${text}GET / HTTP/1.1\r\n`);
+    assert.equal(r.kind, "head");
+    if (r.kind !== "head") return;
+    assert.equal(r.end, Buffer.byteLength(text));
+    const h = r.head;
+    assert.equal(h.method, "GET");
+    assert.equal(h.target, "/v2/a/b/manifests/v1?x=1");
+    assert.deepEqual(h.names, [
+      "Host",
+      "Accept",
+      "accept",
+      "X-Request-Id",
+      "Forwarded",
+      "X-Forwarded-Host",
+      "X-Forwarded-Host",
+      "X-Forwarded-Proto",
+      "X-Forwarded-For",
+      "Empty",
+    ]);
+    assert.deepEqual(h.values, [
+      "registry.example:5000",
+      "application/vnd.oci.image.manifest.v1+json",
+      "text/plain",
+      "abc-123",
+      "for=1.2.3.4;proto=https",
+      "a.example",
+      "b.example",
+      "https",
+      "1.2.3.4",
+      "",
+    ]);
+    assert.equal(h.host, "registry.example:5000");
+    assert.equal(h.requestId, "abc-123");
+    assert.equal(h.close, false);
+    assert.equal(h.forwarded, "for=1.2.3.4;proto=https");
+    assert.equal(h.xForwardedHost, "a.example, b.example");
+    assert.equal(h.xForwardedProto, "https");
+    assert.equal(h.xForwardedFor, "1.2.3.4");
+  });
+
+  it("accepts HEAD, Content-Length: 0 and Connection: close (close flagged)", () => {
+    const r = req(
+      head(["HEAD /v2/ HTTP/1.1", "host: x", "Content-Length: 0", "Connection: keep-alive, Close"]),
+    );
+    assert.equal(r.kind, "head");
+    if (r.kind !== "head") return;
+    assert.equal(r.head.method, "HEAD");
+    assert.equal(r.head.close, true);
+    assert.equal(r.head.requestId, undefined);
+  });
+
+  const others: Array<[string, string]> = [
+    ["POST", head(["POST /v2/ HTTP/1.1", "Host: x"])],
+    ["PUT", head(["PUT /v2/ HTTP/1.1", "Host: x"])],
+    ["DELETE", head(["DELETE /v2/ HTTP/1.1", "Host: x"])],
+    ["OPTIONS", head(["OPTIONS /v2/ HTTP/1.1", "Host: x"])],
+    ["lowercase method", head(["get /v2/ HTTP/1.1", "Host: x"])],
+    ["HTTP/1.0", head(["GET /v2/ HTTP/1.0", "Host: x"])],
+    ["HTTP/2.0", head(["GET /v2/ HTTP/2.0", "Host: x"])],
+    ["absolute-form target", head(["GET http://x/v2/ HTTP/1.1", "Host: x"])],
+    ["asterisk target", head(["GET * HTTP/1.1", "Host: x"])],
+    ["two spaces in the request line", head(["GET  /v2/ HTTP/1.1", "Host: x"])],
+    ["space in the target", head(["GET /v2/a b HTTP/1.1", "Host: x"])],
+    ["leading empty line", `\r\n${head(["GET /v2/ HTTP/1.1", "Host: x"])}`],
+    ["Content-Length: 5", head(["GET /v2/ HTTP/1.1", "Host: x", "Content-Length: 5"])],
+    ["Content-Length: 00", head(["GET /v2/ HTTP/1.1", "Host: x", "Content-Length: 00"])],
+    ["Transfer-Encoding", head(["GET /v2/ HTTP/1.1", "Host: x", "Transfer-Encoding: chunked"])],
+    ["Expect", head(["GET /v2/ HTTP/1.1", "Host: x", "Expect: 100-continue"])],
+    ["Upgrade", head(["GET /v2/ HTTP/1.1", "Host: x", "Upgrade: websocket"])],
+    ["Connection: upgrade", head(["GET /v2/ HTTP/1.1", "Host: x", "Connection: keep-alive, Upgrade"])],
+    ["HTTP2-Settings", head(["GET /v2/ HTTP/1.1", "Host: x", "HTTP2-Settings: AAMAAABkAAQAAP__"])],
+    ["obs-fold", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a", " b"])],
+    ["obs-fold with a colon", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a", "\tX-Y: b"])],
+    ["bare LF between headers", "GET /v2/ HTTP/1.1\r\nHost: x\nAccept: a\r\n\r\n"],
+    ["bare LF in the request line", "GET /v2/ HTTP/1.1\nHost: x\r\n\r\n"],
+    ["bare CR in a value", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a\rb"])],
+    ["NUL in a value", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a\0b"])],
+    ["DEL in a value", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a\x7fb"])],
+    ["control byte in a value", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a\x01b"])],
+    ["NUL in the target", head(["GET /v2/\0 HTTP/1.1", "Host: x"])],
+    ["non-ASCII in a value", head(["GET /v2/ HTTP/1.1", "Host: x", "X-Name: caf\xe9"])],
+    ["non-ASCII in the target", head(["GET /v2/caf\xe9 HTTP/1.1", "Host: x"])],
+    ["space before the colon", head(["GET /v2/ HTTP/1.1", "Host : x"])],
+    ["bad header name", head(["GET /v2/ HTTP/1.1", "Host: x", "X(Y): z"])],
+    ["empty header name", head(["GET /v2/ HTTP/1.1", "Host: x", ": z"])],
+    ["header line without a colon", head(["GET /v2/ HTTP/1.1", "Host: x", "Accept"])],
+    ["missing Host", head(["GET /v2/ HTTP/1.1", "Accept: a"])],
+    ["two Hosts", head(["GET /v2/ HTTP/1.1", "Host: x", "Host: x"])],
+    ["two X-Request-Id", head(["GET /v2/ HTTP/1.1", "Host: x", "X-Request-Id: a", "x-request-id: b"])],
+  ];
+  for (const [what, text] of others) {
+    it(`GET/HEAD parse: ${what} → other (Node's server takes it)`, () => {
+      assert.deepEqual(req(text), { kind: "other" });
+    });
+  }
+
+  it("a head over the limit → other; the same head under a larger limit parses", () => {
+    const text = head(["GET /v2/ HTTP/1.1", "Host: x", `X-Pad: ${"a".repeat(200)}`]);
+    assert.deepEqual(req(text, 100), { kind: "other" });
+    // Not terminated yet but already as long as the limit.
+    assert.deepEqual(req(text.slice(0, 120), 100), { kind: "other" });
+    assert.equal(req(text, text.length).kind, "head");
+    assert.deepEqual(req(text, text.length - 1), { kind: "other" });
+  });
+
+  it("a partial head under the limit → incomplete, at every cut", () => {
+    const text = head(["GET /v2/ HTTP/1.1", "Host: x", "Accept: a"]);
+    for (let cut = 0; cut < text.length; cut++) {
+      assert.deepEqual(req(text.slice(0, cut)), { kind: "incomplete" }, `cut at ${cut}`);
+    }
+    assert.equal(req(text).kind, "head");
+  });
+});
+
+describe("parseResponseHead", () => {
+  function res(text: string, limit = 64 * 1024) {
+    return parseResponseHead(Buffer.from(text, "latin1"), limit);
+  }
+
+  it("status line forms: with and without a reason, HTTP/1.0 and 1.1", () => {
+    for (const [line, status, http10] of [
+      ["HTTP/1.1 200 OK", 200, false],
+      ["HTTP/1.1 404 Not Found", 404, false],
+      ["HTTP/1.1 204", 204, false],
+      ["HTTP/1.1 200 ", 200, false],
+      ["HTTP/1.0 200 OK", 200, true],
+      ["HTTP/1.1 103 Early Hints", 103, false],
+    ] as const) {
+      const r = res(head([line, "Content-Length: 0"]));
+      assert.equal(r.kind, "head", line);
+      if (r.kind !== "head") continue;
+      assert.equal(r.head.status, status);
+      assert.equal(r.head.statusLine, line);
+      assert.equal(r.head.http10, http10);
+    }
+  });
+
+  it("malformed status lines → invalid", () => {
+    for (const line of [
+      "HTTP/1.1 20 OK",
+      "HTTP/1.1 099 X",
+      "HTTP/1.1 2000 OK",
+      "HTTP/2 200 OK",
+      "HTTP/1.1  200 OK",
+      "http/1.1 200 OK",
+      "HTTP/1.1 200OK",
+      "ICY 200 OK",
+      "",
+    ]) {
+      const r = res(head([line, "Content-Length: 0"]));
+      assert.equal(r.kind, "invalid", JSON.stringify(line));
+    }
+  });
+
+  it("Content-Length: parsed, duplicates equal ok, conflicting or non-digits invalid", () => {
+    const one = res(head(["HTTP/1.1 200 OK", "Content-Length: 1234"]));
+    assert.equal(one.kind === "head" && one.head.contentLength, 1234);
+    const dup = res(head(["HTTP/1.1 200 OK", "Content-Length: 7", "content-length: 7"]));
+    assert.equal(dup.kind === "head" && dup.head.contentLength, 7);
+    const none = res(head(["HTTP/1.1 200 OK", "Content-Type: a/b"]));
+    assert.equal(none.kind === "head" && none.head.contentLength, -1);
+    for (const bad of [
+      ["Content-Length: 7", "Content-Length: 8"],
+      ["Content-Length: 7a"],
+      ["Content-Length: -1"],
+      ["Content-Length: +7"],
+      ["Content-Length: 7, 7"],
+      ["Content-Length:"],
+      ["Content-Length: 0x10"],
+      ["Content-Length: 1234567890123456"],
+    ]) {
+      const r = res(head(["HTTP/1.1 200 OK", ...bad]));
+      assert.equal(r.kind, "invalid", bad.join(" | "));
+    }
+  });
+
+  it("Transfer-Encoding: chunked flagged, any other coding invalid", () => {
+    const r = res(head(["HTTP/1.1 200 OK", "Transfer-Encoding: Chunked"]));
+    assert.equal(r.kind === "head" && r.head.chunked, true);
+    assert.equal(res(head(["HTTP/1.1 200 OK", "Transfer-Encoding: gzip, chunked"])).kind, "invalid");
+    assert.equal(res(head(["HTTP/1.1 200 OK", "Transfer-Encoding: gzip"])).kind, "invalid");
+  });
+
+  it("Connection: close flags close; HTTP/1.0 closes unless keep-alive", () => {
+    const close = res(head(["HTTP/1.1 200 OK", "Connection: Close"]));
+    assert.equal(close.kind === "head" && close.head.close, true);
+    const keep11 = res(head(["HTTP/1.1 200 OK", "Content-Length: 0"]));
+    assert.equal(keep11.kind === "head" && keep11.head.close, false);
+    const old = res(head(["HTTP/1.0 200 OK", "Content-Length: 0"]));
+    assert.equal(old.kind === "head" && old.head.close, true);
+    const oldKeep = res(head(["HTTP/1.0 200 OK", "Connection: Keep-Alive", "Content-Length: 0"]));
+    assert.equal(oldKeep.kind === "head" && oldKeep.head.close, false);
+  });
+
+  it("malformed header lines → invalid; partial → incomplete; too large → invalid", () => {
+    assert.equal(res(head(["HTTP/1.1 200 OK", "No colon here"])).kind, "invalid");
+    assert.equal(res(head(["HTTP/1.1 200 OK", "Bad Name: x"])).kind, "invalid");
+    assert.equal(res(head(["HTTP/1.1 200 OK", " folded: x"])).kind, "invalid");
+    assert.deepEqual(res("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"), { kind: "incomplete" });
+    const big = head(["HTTP/1.1 200 OK", `X-Pad: ${"a".repeat(500)}`]);
+    assert.equal(res(big, 100).kind, "invalid");
+    assert.equal(res(big.slice(0, 200), 100).kind, "invalid");
+    assert.equal(res(big.slice(0, 50), 100).kind, "incomplete");
+  });
+
+  it("the head ends just after its blank line; body bytes are not part of it", () => {
+    const text = head(["HTTP/1.1 200 OK", "Content-Length: 5"]);
+    const r = res(`${text}hello`);
+    assert.equal(r.kind === "head" && r.end, Buffer.byteLength(text));
+  });
+
+  it("responseHasBody: none for HEAD, 1xx, 204 and 304", () => {
+    assert.equal(responseHasBody("GET", 200), true);
+    assert.equal(responseHasBody("GET", 404), true);
+    assert.equal(responseHasBody("HEAD", 200), false);
+    assert.equal(responseHasBody("GET", 204), false);
+    assert.equal(responseHasBody("GET", 304), false);
+    assert.equal(responseHasBody("GET", 101), false);
+  });
+});
+
+/** A chunked encoding of `data` in pieces of the given sizes, with optional extensions and trailers. */
+function encodeChunked(
+  data: Buffer,
+  sizes: number[],
+  o: { ext?: boolean; trailers?: string[]; upper?: boolean } = {},
+): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  let k = 0;
+  while (at < data.length) {
+    const n = Math.min(sizes[k++ % sizes.length] || 1, data.length - at);
+    let size = n.toString(16);
+    if (o.upper) size = size.toUpperCase();
+    parts.push(Buffer.from(`${size}${o.ext ? ';name="v;x" ; flag' : ""}\r\n`, "latin1"));
+    parts.push(data.subarray(at, at + n), Buffer.from("\r\n"));
+    at += n;
+  }
+  parts.push(Buffer.from(`0${o.ext ? ";last" : ""}\r\n`));
+  for (const t of o.trailers ?? []) parts.push(Buffer.from(`${t}\r\n`));
+  parts.push(Buffer.from("\r\n"));
+  return Buffer.concat(parts);
+}
+
+/** Feeds `buf` to a fresh scanner in pieces cut at `cuts`; returns the absolute end index (or the error). */
+function scanIn(buf: Buffer, cuts: number[]): { end: number; error: string | null; done: boolean } {
+  const s = new ChunkedScanner();
+  const edges = [0, ...cuts.filter((c) => c > 0 && c < buf.length).sort((a, b) => a - b), buf.length];
+  for (let j = 0; j + 1 < edges.length; j++) {
+    const piece = buf.subarray(edges[j], edges[j + 1]);
+    const used = s.feed(piece, 0);
+    if (s.error !== null) return { end: -1, error: s.error, done: false };
+    if (s.done) return { end: edges[j]! + used, error: null, done: true };
+    assert.equal(used, piece.length, "a scanner that is not done consumes every byte it is fed");
+  }
+  return { end: -1, error: null, done: false };
+}
+
+describe("ChunkedScanner", () => {
+  const data = Buffer.from("The quick brown fox jumps over the lazy dog, 0123456789.");
+  const body = encodeChunked(data, [5, 17, 1, 40], {
+    ext: true,
+    trailers: ["Digest: sha-256=abc", "X-T: 1"],
+  });
+  const extra = Buffer.from("HTTP/1.1 200 OK\r\n\r\n");
+  const stream = Buffer.concat([body, extra]);
+
+  it("a chunked body with extensions and trailers, fed whole, ends exactly; extra bytes are not consumed", () => {
+    const s = new ChunkedScanner();
+    assert.equal(s.feed(stream), body.length);
+    assert.equal(s.done, true);
+    assert.equal(s.error, null);
+    // Fed from an offset (the head before it), it still ends at the right index.
+    const withHead = Buffer.concat([Buffer.from("HEAD-BYTES"), stream]);
+    const t = new ChunkedScanner();
+    assert.equal(t.feed(withHead, 10), 10 + body.length);
+    // Once done, it consumes nothing more.
+    assert.equal(t.feed(extra, 0), 0);
+  });
+
+  it("split at every byte boundary, it ends exactly at the body's end", () => {
+    for (let cut = 1; cut < stream.length; cut++) {
+      assert.deepEqual(scanIn(stream, [cut]), { end: body.length, error: null, done: true }, `cut ${cut}`);
+    }
+  });
+
+  it("fed byte by byte, it ends exactly at the body's end", () => {
+    const cuts = Array.from({ length: stream.length }, (_, i) => i);
+    assert.deepEqual(scanIn(stream, cuts), { end: body.length, error: null, done: true });
+  });
+
+  it("an empty body (just the last chunk) and upper-case hex sizes end exactly", () => {
+    const empty = Buffer.from("0\r\n\r\nrest");
+    assert.deepEqual(scanIn(empty, []), { end: 5, error: null, done: true });
+    const big = Buffer.alloc(300, 1);
+    const upper = encodeChunked(big, [0xab, 0xff], { upper: true });
+    assert.deepEqual(scanIn(Buffer.concat([upper, extra]), [3]), {
+      end: upper.length,
+      error: null,
+      done: true,
+    });
+  });
+
+  it("an unfinished body is not done and consumes every byte", () => {
+    const part = body.subarray(0, body.length - 1);
+    assert.deepEqual(scanIn(part, [7]), { end: -1, error: null, done: false });
+  });
+
+  const malformed: Array<[string, string]> = [
+    ["non-hex size", "zz\r\nabc\r\n0\r\n\r\n"],
+    ["0x prefix", "0x3\r\nabc\r\n0\r\n\r\n"],
+    ["empty size", "\r\nabc\r\n0\r\n\r\n"],
+    ["negative size", "-3\r\nabc\r\n0\r\n\r\n"],
+    ["size too long", "1000000000000\r\n"],
+    ["bare LF after the size", "3\nabc\r\n0\r\n\r\n"],
+    ["CR not followed by LF after the size", "3\rXabc\r\n0\r\n\r\n"],
+    ["data not followed by CRLF", "3\r\nabcd\r\n0\r\n\r\n"],
+    ["data followed by a bare LF", "3\r\nabc\n0\r\n\r\n"],
+    ["data followed by CR and no LF", "3\r\nabc\rX0\r\n\r\n"],
+    ["trailer with a bare CR", "0\r\nX: a\rb\r\n\r\n"],
+    ["last chunk with CR not followed by LF", "0\r\n\rX"],
+  ];
+  for (const [what, text] of malformed) {
+    it(`malformed chunked body: ${what} → error (whole and byte by byte)`, () => {
+      const buf = Buffer.from(text, "latin1");
+      assert.notEqual(scanIn(buf, []).error, null);
+      const cuts = Array.from({ length: buf.length }, (_, i) => i);
+      assert.notEqual(scanIn(buf, cuts).error, null);
+    });
+  }
+
+  it("property: random bodies, chunk sizes, trailers and splits always end exactly at the body's end", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 2000 }),
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        fc.array(fc.stringMatching(/^[A-Za-z-]{1,10}: [ -~]{0,20}$/), { maxLength: 3 }),
+        fc.uint8Array({ minLength: 0, maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 10 }),
+        (bytes, sizes, ext, trailers, after, rawCuts) => {
+          const body = encodeChunked(Buffer.from(bytes), sizes, { ext, trailers });
+          const all = Buffer.concat([body, Buffer.from(after)]);
+          const cuts = rawCuts.map((c) => c % (all.length + 1));
+          const r = scanIn(all, cuts);
+          assert.deepEqual(r, { end: body.length, error: null, done: true });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
