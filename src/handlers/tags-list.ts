@@ -16,15 +16,10 @@ import type { IncomingMessage } from "node:http";
 import type { AppDeps } from "../app.js";
 import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
 import { firstErrorCode, OciError } from "../oci/errors.js";
-import {
-  type ListVariant,
-  nextPageLink,
-  type PageQuery,
-  paginate,
-  parsePageQuery,
-} from "../oci/pagination.js";
+import { type ListVariant, nextPageLink, type PageQuery, parsePageQuery } from "../oci/pagination.js";
 import { splitPathQuery } from "../oci/routes.js";
-import { type FetchFailure, fetchUpstreamTags } from "../tags/fetch-tags.js";
+import { type FetchFailure, fetchUpstreamTagList } from "../tags/fetch-tags.js";
+import type { TagList } from "../tags/tag-list.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { UpstreamError } from "../upstream/client.js";
 import type { V2Handler } from "./index.js";
@@ -55,14 +50,19 @@ export const handleTagsList: V2Handler<"tags-list"> = async (c, route, deps) => 
   const page = parsePageQuery(query, deps.config.tags.maxPageSize);
   const loaded = await loadTags(req, route.name, deps);
   if ("failure" in loaded) return failureResponse(loaded.failure, route.name);
-  return listResponse(route.name, route.variant, loaded.tags, page);
+  const response = listResponse(route.name, route.variant, loaded.tags, page);
+  // A first page picked without sorting (tag-list.ts): sort the whole list once the
+  // answer is out, for the cache and the next pages (a page asked for sooner sorts
+  // on demand). Without the cache, the list is dropped unsorted.
+  if (!loaded.tags.isSorted && deps.config.tags.cacheTtlMs > 0) setImmediate(() => loaded.tags.sorted());
+  return response;
 };
 
 async function loadTags(req: IncomingMessage, name: string, deps: AppDeps) {
   const headers = callerHeaders(req, deps.caller);
   try {
     return await deps.tagLists.load(name, req.headers.authorization, () =>
-      fetchUpstreamTags(deps.upstream, name, headers),
+      fetchUpstreamTagList(deps.upstream, name, headers),
     );
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
@@ -101,13 +101,8 @@ function baseHeaders(extra: Record<string, string> = {}): Record<string, string>
   return { [API_VERSION_HEADER]: API_VERSION, ...extra };
 }
 
-function listResponse(
-  name: string,
-  variant: ListVariant,
-  sorted: readonly string[],
-  query: PageQuery,
-): Response {
-  const page = paginate(sorted, query);
+function listResponse(name: string, variant: ListVariant, list: TagList, query: PageQuery): Response {
+  const page = list.page(query);
   const body = `${JSON.stringify({ name, tags: page.tags })}\n`;
   const headers = baseHeaders({
     "content-type": "application/json; charset=utf-8",

@@ -2,7 +2,8 @@
  * Fetching a repository's complete tag list from the upstream with the caller's
  * own headers: `GET /v2/<name>/tags/list`, `"tags": null` read as no tags, and an
  * upstream that paginates itself (a `Link: <...>; rel="next"`, as distribution 3
- * sends) followed to the end. The result is sorted (byte-wise) and duplicate-free.
+ * sends) followed to the end. The result is sorted (byte-wise) and duplicate-free,
+ * at once (fetchUpstreamTags) or when first needed (fetchUpstreamTagList).
  *
  * Upstream failures are returned, not thrown, so the handler can relay them;
  * transport errors (UpstreamError) are thrown.
@@ -11,6 +12,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import { parseNextLink, sortTags } from "../oci/pagination.js";
 import type { UpstreamClient, UpstreamResponse } from "../upstream/client.js";
 import type { ListLoad } from "./list-cache.js";
+import { TagList } from "./tag-list.js";
 
 /** Pages followed at most before giving up on an upstream that never stops. */
 export const MAX_UPSTREAM_PAGES = 10_000;
@@ -56,11 +58,32 @@ export function nextUpstreamPath(link: string, name: string, upstream: UpstreamC
   return path + url.search;
 }
 
+/** The complete list, sorted and duplicate-free. */
 export async function fetchUpstreamTags(
   upstream: UpstreamClient,
   name: string,
   headers: OutgoingHttpHeaders,
 ): Promise<ListLoad<FetchFailure>> {
+  const loaded = await collectUpstreamTags(upstream, name, headers);
+  return "tags" in loaded ? { tags: sortTags(loaded.tags) } : loaded;
+}
+
+/** The complete list as a TagList, sorted when first needed (see tag-list.ts). */
+export async function fetchUpstreamTagList(
+  upstream: UpstreamClient,
+  name: string,
+  headers: OutgoingHttpHeaders,
+): Promise<ListLoad<FetchFailure, TagList>> {
+  const loaded = await collectUpstreamTags(upstream, name, headers);
+  return "tags" in loaded ? { tags: new TagList(loaded.tags) } : loaded;
+}
+
+/** Every page's tags in the upstream's order, duplicates kept. */
+export async function collectUpstreamTags(
+  upstream: UpstreamClient,
+  name: string,
+  headers: OutgoingHttpHeaders,
+): Promise<ListLoad<FetchFailure, string[]>> {
   const collected: string[] = [];
   const seen = new Set<string>();
   let path: string | null = `/v2/${name}/tags/list`;
@@ -79,7 +102,7 @@ export async function fetchUpstreamTags(
     path = nextUpstreamPath(link, name, upstream);
     if (path === null) return { failure: { kind: "invalid", reason: "upstream next Link points elsewhere" } };
   }
-  return { tags: sortTags(collected) };
+  return { tags: collected };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -21,16 +21,27 @@ import type { ChangeFeed } from "../ops/change-feed.js";
 /** Upper bound on tags held across all entries (about 50 MiB of strings at worst). */
 export const MAX_CACHED_TAGS = 1_000_000;
 
-/** A loaded list (sorted, without duplicates) or the loader's failure, passed through untouched. */
-export type ListLoad<F> = { tags: readonly string[] } | { failure: F };
+/** What a list entry must offer: its size in tags (counted against MAX_CACHED_TAGS). */
+export interface CachedList {
+  readonly length: number;
+}
+
+/**
+ * A loaded list (sorted, without duplicates, or a TagList that sorts itself when
+ * needed) or the loader's failure, passed through untouched.
+ */
+export type ListLoad<F, T extends CachedList = readonly string[]> = { tags: T } | { failure: F };
 
 export interface TagListCache {
-  /** The list for `name` as seen with `authorization`: from the cache, a load in flight, or `loader`. */
-  load<F>(
+  /**
+   * The list for `name` as seen with `authorization`: from the cache, a load in
+   * flight, or `loader`. One caller's loaders should all return one list type.
+   */
+  load<F, T extends CachedList = readonly string[]>(
     name: string,
     authorization: string | undefined,
-    loader: () => Promise<ListLoad<F>>,
-  ): Promise<ListLoad<F>>;
+    loader: () => Promise<ListLoad<F, T>>,
+  ): Promise<ListLoad<F, T>>;
   /** Drops every entry of a repository (all credentials) and detaches loads in flight. */
   invalidate(name: string): void;
   /** Entries held (for tests and metrics). */
@@ -63,14 +74,14 @@ export function cacheKey(name: string, authorization: string | undefined): strin
 
 interface InFlight {
   readonly name: string;
-  readonly promise: Promise<ListLoad<unknown>>;
+  readonly promise: Promise<ListLoad<unknown, CachedList>>;
   /** Set when the repository changed while loading: the result must not be stored. */
   stale: boolean;
 }
 
 export function createTagListCache(options: TagListCacheOptions): TagListCache {
   const enabled = options.ttlMs > 0;
-  const entries = new LRUCache<string, readonly string[]>({
+  const entries = new LRUCache<string, CachedList>({
     max: options.maxEntries,
     ttl: Math.max(options.ttlMs, 1),
     ttlResolution: options.perf ? 0 : 1,
@@ -93,22 +104,22 @@ export function createTagListCache(options: TagListCacheOptions): TagListCache {
 
   const unsubscribe = options.changes?.subscribe(invalidate);
 
-  async function load<F>(
+  async function load<F, T extends CachedList = readonly string[]>(
     name: string,
     authorization: string | undefined,
-    loader: () => Promise<ListLoad<F>>,
-  ): Promise<ListLoad<F>> {
+    loader: () => Promise<ListLoad<F, T>>,
+  ): Promise<ListLoad<F, T>> {
     if (!enabled) return loader();
     const key = cacheKey(name, authorization);
     const cached = entries.get(key);
     if (cached !== undefined) {
       count("hit");
-      return { tags: cached };
+      return { tags: cached as T };
     }
     const joined = inFlight.get(key);
     if (joined !== undefined) {
       count("hit");
-      return joined.promise as Promise<ListLoad<F>>;
+      return joined.promise as Promise<ListLoad<F, T>>;
     }
     count("miss");
     const flight: InFlight = { name, promise: loader(), stale: false };
@@ -116,7 +127,7 @@ export function createTagListCache(options: TagListCacheOptions): TagListCache {
     try {
       const result = await flight.promise;
       if ("tags" in result && !flight.stale) entries.set(key, result.tags);
-      return result as ListLoad<F>;
+      return result as ListLoad<F, T>;
     } finally {
       if (inFlight.get(key) === flight) inFlight.delete(key);
     }
