@@ -104,14 +104,32 @@ export function createLogger(
         err: pino.stdSerializers.err,
       },
       hooks: { streamWrite: maskCredentials },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimestamp,
     },
     destination ?? logDestination(format),
   );
 }
 
+let isoSecond = -1;
+let isoPrefix = "";
+
+/**
+ * pino's `,"time":"<ISO 8601>"` with the date formatted once per second: the
+ * access log writes a line per request, and `toISOString()` on each was about
+ * 5% of the proxy's CPU per small request.
+ */
+export function isoTimestamp(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const ms = now - second * 1000;
+  return `,"time":"${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z"`;
+}
+
 /** A logger for access lines on `logger`'s destination and level, without redaction. */
 export function createAccessLogger(logger: Logger): Logger {
   const destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
-  return pino({ level: logger.level, base: BASE, timestamp: pino.stdTimeFunctions.isoTime }, destination);
+  return pino({ level: logger.level, base: BASE, timestamp: isoTimestamp }, destination);
 }
