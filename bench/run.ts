@@ -123,26 +123,29 @@ try {
     rmSync(blob.path);
     const big = writeBlobFile(join(dir, "big.bin"), bigMiB);
     extras.big = { mib: bigMiB, pull: {}, push: {} };
-    // A fresh proxy process, so that its peak RSS is that of moving the blob (the main one
-    // has held 10,000-tag lists by now). Direct and proxy only: nginx would spool 1 GiB to disk.
-    const fresh = await startProxyProcess(registry.url, {
-      env: { DELETE_JOURNAL: join(dir, "journal-big.jsonl"), ...proxyEnv },
-      nodeArgs,
+    // Fresh proxy processes, so that a peak RSS is that of moving the blob (the main one
+    // has held 10,000-tag lists by now): one pulls it, another pushes it, so each peak is
+    // that of one direction. Direct and proxy only: nginx would spool 1 GiB to disk.
+    const env = { DELETE_JOURNAL: join(dir, "journal-big.jsonl"), ...proxyEnv };
+    await metered(ctx, { target: "direct", url: registry.url, meter: null }, "big", "big", async () => {
+      extras.big!.push["direct"] = await pushBlob(registry.url, "bench/big", big);
+      extras.big!.pull["direct"] = await pullBlob(registry.url, "bench/big", big);
+      return (2 * big.size) / 1024 ** 3;
     });
-    const bigTargets: Endpoint[] = [
-      { target: "direct", url: registry.url, meter: null },
-      { target: "proxy", url: fresh.url, meter: meterOf(() => [fresh.child.pid!]) },
-    ];
-    try {
-      for (const ep of bigTargets) {
-        await metered(ctx, ep, "big", "big", async () => {
-          extras.big!.push[ep.target] = await pushBlob(ep.url, `bench/big-${ep.target}`, big);
-          extras.big!.pull[ep.target] = await pullBlob(ep.url, `bench/big-${ep.target}`, big);
-          return (2 * big.size) / 1024 ** 3;
+    for (const direction of ["pull", "push"] as const) {
+      const fresh = await startProxyProcess(registry.url, { env, nodeArgs });
+      const ep: Endpoint = { target: "proxy", url: fresh.url, meter: meterOf(() => [fresh.child.pid!]) };
+      try {
+        await metered(ctx, ep, `big-${direction}`, "big", async () => {
+          extras.big![direction]["proxy"] =
+            direction === "pull"
+              ? await pullBlob(fresh.url, "bench/big", big)
+              : await pushBlob(fresh.url, "bench/big-proxy", big);
+          return big.size / 1024 ** 3;
         });
+      } finally {
+        await fresh.stop();
       }
-    } finally {
-      await fresh.stop();
     }
   }
 

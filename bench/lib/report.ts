@@ -157,18 +157,20 @@ export function buildRows(ctx: BenchContext, extras: Extras): Row[] {
   rows.push(plain("peak RSS over the whole run (every test)", "MiB", ctx.peaks["run"] ?? {}));
   if (extras.big) {
     const b = extras.big;
-    const peak = ctx.peaks["big"] ?? {};
     rows.push(plain(`blob pull, ${b.mib} MiB (one pass)`, "MiB/s", b.pull));
     rows.push(plain(`blob push, ${b.mib} MiB (one pass)`, "MiB/s", b.push));
-    rows.push(
-      plain(
-        `peak RSS, fresh proxy moving a ${b.mib} MiB blob up and down`,
-        "MiB",
-        peak,
-        "proxy < 100 MiB",
-        peak.proxy === undefined ? null : peak.proxy < 100,
-      ),
-    );
+    for (const direction of ["pull", "push"] as const) {
+      const peak = ctx.peaks[`big-${direction}`] ?? {};
+      rows.push(
+        plain(
+          `peak RSS, fresh proxy ${direction === "pull" ? "pulling" : "pushing"} a ${b.mib} MiB blob`,
+          "MiB",
+          peak,
+          "proxy < 100 MiB",
+          peak.proxy === undefined ? null : peak.proxy < 100,
+        ),
+      );
+    }
   }
   if (extras.deletes) {
     const d = extras.deletes;

@@ -76,7 +76,7 @@ export async function metered(
   if (!meter) return;
   ctx.cpu[ep.target].add(kind, meter.cpuSeconds() - cpu0, work);
   notePeak(ctx, phase, ep.target, meter.peakRssMiB());
-  if (phase !== "big") notePeak(ctx, "run", ep.target, meter.peakRssMiB());
+  if (!phase.startsWith("big")) notePeak(ctx, "run", ep.target, meter.peakRssMiB());
 }
 
 /** Keeps the highest peak RSS seen for a phase ("run": the whole run, between resets too). */
