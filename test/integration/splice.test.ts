@@ -47,9 +47,9 @@ async function openRig(): Promise<Rig> {
     to,
     receiver,
     close: async () => {
-      await Promise.all(
-        all.map((s) => (s.closed ? undefined : (s.destroy(), once(s, "close").then(() => undefined)))),
-      );
+      const closing = all.filter((s) => !s.closed).map((s) => once(s, "close"));
+      for (const s of all) s.destroy();
+      await Promise.all(closing);
     },
   };
 }
