@@ -1,0 +1,323 @@
+/**
+ * spliceBody (src/upstream/splice.ts + native/splice.cc) over real loopback TCP:
+ *   sender ──TCP── from ══splice══ to ──TCP── receiver
+ * Skipped only when the addon is not built (`npm run build:native`).
+ */
+import assert from "node:assert/strict";
+import { createHash, randomFillSync } from "node:crypto";
+import { once } from "node:events";
+import { readdirSync } from "node:fs";
+import net from "node:net";
+import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type SpliceError, spliceAvailable, spliceBody } from "../../src/upstream/splice.js";
+
+const skip = spliceAvailable() ? false : "rcp_splice addon not built (npm run build:native)";
+const MiB = 1024 * 1024;
+const NOISE = randomFillSync(Buffer.alloc(4 * MiB));
+
+interface Rig {
+  sender: net.Socket;
+  from: net.Socket;
+  to: net.Socket;
+  receiver: net.Socket;
+  close(): Promise<void>;
+}
+
+async function connectedPair(): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const accepted = once(server, "connection") as Promise<[net.Socket]>;
+  const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
+  await once(client, "connect");
+  const [serverSide] = await accepted;
+  server.close();
+  return [client, serverSide];
+}
+
+async function openRig(): Promise<Rig> {
+  const [sender, from] = await connectedPair();
+  const [to, receiver] = await connectedPair();
+  const all = [sender, from, to, receiver];
+  for (const s of all) s.on("error", () => {});
+  return {
+    sender,
+    from,
+    to,
+    receiver,
+    close: async () => {
+      const closing = all.filter((s) => !s.closed).map((s) => once(s, "close"));
+      for (const s of all) s.destroy();
+      await Promise.all(closing);
+    },
+  };
+}
+
+function drainOrClose(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  });
+}
+
+/** Writes `size` pseudo-random bytes with backpressure; resolves with their sha256. */
+async function sendBytes(socket: net.Socket, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  for (let off = 0; off < size; off += NOISE.length) {
+    const chunk = Buffer.from(NOISE.subarray(0, Math.min(NOISE.length, size - off)));
+    chunk[0] = (off / NOISE.length) & 0xff;
+    hash.update(chunk);
+    if (!socket.write(chunk)) await drainOrClose(socket);
+    if (socket.destroyed) break;
+  }
+  return hash.digest("hex");
+}
+
+/** Hashes what `socket` receives; `until(n)` resolves once n bytes arrived. */
+function collect(socket: net.Socket) {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  socket.on("data", (chunk: Buffer) => {
+    hash.update(chunk);
+    bytes += chunk.length;
+    for (const w of waiters.filter((w) => bytes >= w.n)) w.resolve();
+  });
+  return {
+    bytes: () => bytes,
+    digest: () => hash.copy().digest("hex"),
+    until: (n: number) =>
+      bytes >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })),
+  };
+}
+
+function fdCount(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+async function rejection(p: Promise<unknown>): Promise<SpliceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as SpliceError;
+  }
+  assert.fail("expected spliceBody to reject");
+}
+
+for (const size of [1, 64 * 1024, MiB + 1, 256 * MiB]) {
+  test(`spliceBody moves exactly ${size} bytes intact (sha256)`, { skip, timeout: 60_000 }, async () => {
+    const rig = await openRig();
+    try {
+      const received = collect(rig.receiver);
+      const moved = spliceBody(rig.from, rig.to, size, { idleTimeoutMs: 10_000 });
+      const sent = await sendBytes(rig.sender, size);
+      assert.equal(await moved, size);
+      await received.until(size);
+      assert.equal(received.bytes(), size);
+      assert.equal(received.digest(), sent);
+    } finally {
+      await rig.close();
+    }
+  });
+}
+
+test("spliceBody leaves bytes after length on the input socket, which reads its next message", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const received = collect(rig.receiver);
+    const body = randomFillSync(Buffer.alloc(2 * MiB));
+    const moved = spliceBody(rig.from, rig.to, body.length, { idleTimeoutMs: 10_000 });
+    rig.sender.write(Buffer.concat([body, Buffer.from("NEXT MESSAGE")]));
+    assert.equal(await moved, body.length);
+    const [next] = (await once(rig.from, "data")) as [Buffer];
+    assert.equal(next.toString(), "NEXT MESSAGE");
+    await received.until(body.length);
+    await sleep(50);
+    assert.equal(received.bytes(), body.length);
+    assert.equal(received.digest(), createHash("sha256").update(body).digest("hex"));
+    // Keep-alive: a second body over the same two sockets.
+    const again = spliceBody(rig.from, rig.to, 1000, { idleTimeoutMs: 10_000 });
+    rig.sender.write(Buffer.alloc(1000, 7));
+    assert.equal(await again, 1000);
+    await received.until(body.length + 1000);
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody waits for pending writes on the output socket and keeps the order", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    rig.receiver.pause();
+    const prefix = randomFillSync(Buffer.alloc(8 * MiB));
+    rig.to.write(prefix);
+    const body = randomFillSync(Buffer.alloc(3 * MiB));
+    const moved = spliceBody(rig.from, rig.to, body.length, { idleTimeoutMs: 10_000 });
+    rig.sender.write(body);
+    await sleep(100);
+    const received = collect(rig.receiver);
+    rig.receiver.resume();
+    assert.equal(await moved, body.length);
+    await received.until(prefix.length + body.length);
+    const expected = createHash("sha256").update(prefix).update(body).digest("hex");
+    assert.equal(received.digest(), expected);
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody completes when the receiver pauses for a while, then reads", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    rig.receiver.pause();
+    const size = 16 * MiB;
+    const moved = spliceBody(rig.from, rig.to, size, { idleTimeoutMs: 10_000 });
+    const sent = sendBytes(rig.sender, size);
+    await sleep(300);
+    const received = collect(rig.receiver);
+    rig.receiver.resume();
+    assert.equal(await moved, size);
+    await received.until(size);
+    assert.equal(received.digest(), await sent);
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody rejects ERR_PREMATURE_EOF with bytesMoved when the sender ends early", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const received = collect(rig.receiver);
+    const moved = spliceBody(rig.from, rig.to, MiB, { idleTimeoutMs: 10_000 });
+    rig.sender.end(Buffer.alloc(100_000, 1));
+    const err = await rejection(moved);
+    assert.equal(err.code, "ERR_PREMATURE_EOF");
+    assert.equal(err.bytesMoved, 100_000);
+    await received.until(100_000);
+    assert.equal(rig.to.destroyed, false, "the output socket stays open");
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody rejects ECONNRESET/EPIPE soon after the receiver resets mid-way", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const received = collect(rig.receiver);
+    const moved = spliceBody(rig.from, rig.to, 256 * MiB, { idleTimeoutMs: 30_000 });
+    void sendBytes(rig.sender, 256 * MiB);
+    await received.until(MiB);
+    const t0 = Date.now();
+    rig.receiver.resetAndDestroy();
+    const err = await rejection(moved);
+    assert.ok(["ECONNRESET", "EPIPE"].includes(err.code), `code ${err.code}`);
+    assert.ok(err.bytesMoved >= MiB && err.bytesMoved < 256 * MiB, `bytesMoved ${err.bytesMoved}`);
+    assert.ok(Date.now() - t0 < 5_000, "fails within seconds");
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody rejects ETIMEDOUT when nothing moves for idleTimeoutMs", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const moved = spliceBody(rig.from, rig.to, MiB, { idleTimeoutMs: 200 });
+    rig.sender.write(Buffer.alloc(1024, 2));
+    const err = await rejection(moved);
+    assert.equal(err.code, "ETIMEDOUT");
+    assert.equal(err.bytesMoved, 1024);
+  } finally {
+    await rig.close();
+  }
+});
+
+for (const side of ["from", "to"] as const) {
+  test(`spliceBody rejects ECANCELED when the ${side} socket is destroyed in JS`, {
+    skip,
+    timeout: 60_000,
+  }, async () => {
+    const rig = await openRig();
+    try {
+      const moved = spliceBody(rig.from, rig.to, 64 * MiB, { idleTimeoutMs: 0 });
+      rig.sender.write(Buffer.alloc(64 * 1024, 3));
+      await sleep(50);
+      rig[side].destroy();
+      const err = await rejection(moved);
+      assert.equal(err.code, "ECANCELED");
+      assert.equal(err.bytesMoved, 64 * 1024);
+    } finally {
+      await rig.close();
+    }
+  });
+}
+
+test("spliceBody refuses an input socket with body bytes already buffered in JS", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    rig.from.pause();
+    rig.sender.write("early");
+    await once(rig.from, "readable");
+    const err = await rejection(spliceBody(rig.from, rig.to, 10, { idleTimeoutMs: 0 }));
+    assert.equal(err.code, "ERR_SPLICE_BUFFERED");
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody closes every descriptor it opened, on success and on failure", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const before = fdCount();
+    const moved = spliceBody(rig.from, rig.to, 5 * MiB, { idleTimeoutMs: 10_000 });
+    collect(rig.receiver);
+    await sendBytes(rig.sender, 5 * MiB);
+    assert.equal(await moved, 5 * MiB);
+    assert.equal(fdCount(), before, "after a complete transfer");
+    const failing = spliceBody(rig.from, rig.to, MiB, { idleTimeoutMs: 100 });
+    assert.equal((await rejection(failing)).code, "ETIMEDOUT");
+    assert.equal(fdCount(), before, "after a failed transfer");
+  } finally {
+    await rig.close();
+  }
+});
+
+test("RCP_SPLICE=off makes spliceAvailable() false", () => {
+  const saved = process.env["RCP_SPLICE"];
+  process.env["RCP_SPLICE"] = "off";
+  try {
+    assert.equal(spliceAvailable(), false);
+  } finally {
+    if (saved === undefined) delete process.env["RCP_SPLICE"];
+    else process.env["RCP_SPLICE"] = saved;
+  }
+});
