@@ -154,6 +154,32 @@ test("spliceBody leaves bytes after length on the input socket, which reads its 
   }
 });
 
+test("spliceBody started from a 'data' handler (head read in JS) gets the whole body", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const received = collect(rig.receiver);
+    const size = 32 * MiB;
+    // As a relay does: the response head arrives in JS, the body is spliced from inside the handler.
+    const moved = new Promise<number>((resolve, reject) => {
+      rig.from.once("data", () =>
+        spliceBody(rig.from, rig.to, size, { idleTimeoutMs: 10_000 }).then(resolve, reject),
+      );
+    });
+    rig.sender.write("HTTP/1.1 200 OK\r\n\r\n");
+    await sleep(20);
+    const sent = await sendBytes(rig.sender, size);
+    assert.equal(await moved, size);
+    await received.until(size);
+    assert.equal(received.digest(), sent);
+    assert.equal(rig.from.readableLength, 0, "no body bytes were read in JS");
+  } finally {
+    await rig.close();
+  }
+});
+
 test("spliceBody waits for pending writes on the output socket and keeps the order", {
   skip,
   timeout: 60_000,
