@@ -139,29 +139,48 @@ export async function spliceBody(
     throw spliceError("ECANCELED", "spliceBody: a socket is closed or not a TCP/pipe socket");
   }
 
-  // Stop Node reading `from` at the handle: pause() alone keeps filling the JS buffer.
-  // Leave a `readableFlowing === null` stream as it is: pause() would make a later 'data' listener inert.
-  const wasFlowing = from.readableFlowing === true;
-  const wasReading = inHandle.reading;
-  if (wasFlowing) from.pause();
-  inHandle.reading = false;
-  inHandle.readStop();
-  const restore = () => {
-    if (options.restoreReading === false || from.destroyed || tcpHandle(from) !== inHandle) return;
-    if (wasReading) {
-      inHandle.reading = true;
-      inHandle.readStart();
-    }
-    if (wasFlowing) from.resume();
-  };
-
+  const release = holdReading(from, inHandle, options.restoreReading !== false);
   try {
     await waitWritesFlushed(to, outHandle);
     if (from.destroyed || to.destroyed) throw spliceError("ECANCELED", "spliceBody: a socket closed");
+    const buffered = checkPreconditions(from, to, length); // nothing may have slipped in meanwhile
+    if (buffered) throw buffered;
     return await runTransfer(addon, from, to, inHandle.fd, outHandle.fd, length, options.idleTimeoutMs);
   } finally {
-    restore();
+    release();
   }
+}
+
+/**
+ * Stops Node reading `from` at the handle until the returned function is called.
+ * pause() alone is not enough: Node keeps reading into the JS buffer up to the
+ * high-water mark, and the stream machinery (maybeReadMore after a push, a read(0))
+ * calls `_read`, which restarts the handle; so `readStart` is shadowed by a no-op
+ * for the duration. A `readableFlowing === null` stream is left as it is (pause()
+ * would make a later 'data' listener inert). Release restores the reading state
+ * (when `restore` and the socket is still open), so a keep-alive socket sees its
+ * next response or its close.
+ */
+function holdReading(from: net.Socket, handle: TcpHandle, restore: boolean): () => void {
+  const wasFlowing = from.readableFlowing === true;
+  let wantsReading = handle.reading;
+  if (wasFlowing) from.pause();
+  handle.reading = false;
+  handle.readStop();
+  handle.readStart = () => {
+    wantsReading = true;
+    handle.reading = false;
+    return 0;
+  };
+  return () => {
+    delete (handle as Partial<TcpHandle>).readStart; // the prototype's method again
+    if (!restore || from.destroyed || tcpHandle(from) !== handle) return;
+    if (wantsReading) {
+      handle.reading = true;
+      handle.readStart();
+    }
+    if (wasFlowing) from.resume();
+  };
 }
 
 function runTransfer(

@@ -7,96 +7,13 @@ import assert from "node:assert/strict";
 import { createHash, randomFillSync } from "node:crypto";
 import { once } from "node:events";
 import { readdirSync } from "node:fs";
-import net from "node:net";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type SpliceError, spliceAvailable, spliceBody } from "../../src/upstream/splice.js";
+import { collect, openRig, sendBytes } from "../helpers/socket-rig.js";
 
 const skip = spliceAvailable() ? false : "rcp_splice addon not built (npm run build:native)";
 const MiB = 1024 * 1024;
-const NOISE = randomFillSync(Buffer.alloc(4 * MiB));
-
-interface Rig {
-  sender: net.Socket;
-  from: net.Socket;
-  to: net.Socket;
-  receiver: net.Socket;
-  close(): Promise<void>;
-}
-
-async function connectedPair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const accepted = once(server, "connection") as Promise<[net.Socket]>;
-  const client = net.connect((server.address() as net.AddressInfo).port, "127.0.0.1");
-  await once(client, "connect");
-  const [serverSide] = await accepted;
-  server.close();
-  return [client, serverSide];
-}
-
-async function openRig(): Promise<Rig> {
-  const [sender, from] = await connectedPair();
-  const [to, receiver] = await connectedPair();
-  const all = [sender, from, to, receiver];
-  for (const s of all) s.on("error", () => {});
-  return {
-    sender,
-    from,
-    to,
-    receiver,
-    close: async () => {
-      const closing = all.filter((s) => !s.closed).map((s) => once(s, "close"));
-      for (const s of all) s.destroy();
-      await Promise.all(closing);
-    },
-  };
-}
-
-function drainOrClose(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      socket.off("drain", done);
-      socket.off("close", done);
-      resolve();
-    };
-    socket.on("drain", done);
-    socket.on("close", done);
-  });
-}
-
-/** Writes `size` pseudo-random bytes with backpressure; resolves with their sha256. */
-async function sendBytes(socket: net.Socket, size: number): Promise<string> {
-  const hash = createHash("sha256");
-  for (let off = 0; off < size; off += NOISE.length) {
-    const chunk = Buffer.from(NOISE.subarray(0, Math.min(NOISE.length, size - off)));
-    chunk[0] = (off / NOISE.length) & 0xff;
-    hash.update(chunk);
-    if (!socket.write(chunk)) await drainOrClose(socket);
-    if (socket.destroyed) break;
-  }
-  return hash.digest("hex");
-}
-
-/** Hashes what `socket` receives; `until(n)` resolves once n bytes arrived. */
-function collect(socket: net.Socket) {
-  const hash = createHash("sha256");
-  let bytes = 0;
-  const waiters: Array<{ n: number; resolve: () => void }> = [];
-  socket.on("data", (chunk: Buffer) => {
-    hash.update(chunk);
-    bytes += chunk.length;
-    for (const w of waiters.filter((w) => bytes >= w.n)) w.resolve();
-  });
-  return {
-    bytes: () => bytes,
-    digest: () => hash.copy().digest("hex"),
-    until: (n: number) =>
-      bytes >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })),
-  };
-}
-
 function fdCount(): number {
   return readdirSync("/proc/self/fd").length;
 }
@@ -149,6 +66,32 @@ test("spliceBody leaves bytes after length on the input socket, which reads its 
     rig.sender.write(Buffer.alloc(1000, 7));
     assert.equal(await again, 1000);
     await received.until(body.length + 1000);
+  } finally {
+    await rig.close();
+  }
+});
+
+test("spliceBody started from a 'data' handler (head read in JS) gets the whole body", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const rig = await openRig();
+  try {
+    const received = collect(rig.receiver);
+    const size = 32 * MiB;
+    // As a relay does: the response head arrives in JS, the body is spliced from inside the handler.
+    const moved = new Promise<number>((resolve, reject) => {
+      rig.from.once("data", () =>
+        spliceBody(rig.from, rig.to, size, { idleTimeoutMs: 10_000 }).then(resolve, reject),
+      );
+    });
+    rig.sender.write("HTTP/1.1 200 OK\r\n\r\n");
+    await sleep(20);
+    const sent = await sendBytes(rig.sender, size);
+    assert.equal(await moved, size);
+    await received.until(size);
+    assert.equal(received.digest(), sent);
+    assert.equal(rig.from.readableLength, 0, "no body bytes were read in JS");
   } finally {
     await rig.close();
   }
