@@ -447,31 +447,37 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       if (complete) this.finish();
     }
 
+    /**
+     * The rest of a large body moves in the kernel. Socket timers see no activity
+     * meanwhile, so they are off; the addon's own idle limit takes their place.
+     */
     spliceRest(up: PooledSocket): void {
       this.phase = Phase.Splicing;
       const total = this.remaining;
-      const start = () =>
-        spliceBody(up, this.socket, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
-          (moved) => {
-            this.spliced += moved;
-            o.onSpliced?.(moved);
-            if (this.phase !== Phase.Splicing) return;
-            this.remaining = 0;
-            this.phase = Phase.Body;
-            this.finish();
-          },
-          (err: NodeJS.ErrnoException & { bytesMoved?: number }) => {
-            const moved = err.bytesMoved ?? 0;
-            this.spliced += moved;
-            o.onSpliced?.(moved);
-            if (this.phase !== Phase.Splicing) return;
-            this.fail(err);
-          },
-        );
-      start();
+      this.socket.setTimeout(0);
+      up.setTimeout(0);
+      spliceBody(up, this.socket, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
+        (moved) => {
+          this.spliced += moved;
+          o.onSpliced?.(moved);
+          if (this.phase !== Phase.Splicing) return;
+          this.remaining = 0;
+          this.phase = Phase.Body;
+          this.finish();
+        },
+        (err: NodeJS.ErrnoException & { bytesMoved?: number }) => {
+          const moved = err.bytesMoved ?? 0;
+          this.spliced += moved;
+          o.onSpliced?.(moved);
+          if (this.phase !== Phase.Splicing) return;
+          this.fail(err);
+        },
+      );
     }
 
     onUpstreamGone(err: NodeJS.ErrnoException): void {
+      // The splice owns both sockets until it settles, and reports its own failure.
+      if (this.phase === Phase.Splicing) return;
       const up = this.up;
       this.up = null;
       if (up !== null) pool.discard(up);
@@ -479,7 +485,6 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         this.finish();
         return;
       }
-      if (this.phase === Phase.Splicing) return; // the splice reports its own failure
       // A reused socket the upstream had closed: try once more on a new connection.
       const stale = err.code === "EOF" || err.code === "ECONNRESET" || err.code === "EPIPE";
       if (
