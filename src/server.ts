@@ -18,7 +18,7 @@ import { refuseConnect, writeOciError } from "./http/write-error.js";
 import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
 import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
-import { createAccessLogger, type Logger } from "./ops/logger.js";
+import { createAccessLog, type Logger } from "./ops/logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
@@ -111,7 +111,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const uploads = config.oci.strictUploads
     ? createUploadSessions({ max: config.oci.uploadSessionsMax, ttlMs: config.oci.uploadSessionTtlMs })
     : null;
-  const tracker = createRequestTracker({ metrics, access: createAccessLogger(logger) });
+  const tracker = createRequestTracker({ metrics, access: createAccessLog(logger) });
   const ownedWork = new Set<Promise<unknown>>();
   const upstreamFailed = (
     err: NodeJS.ErrnoException,

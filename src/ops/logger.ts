@@ -59,27 +59,53 @@ export function maskCredentials(line: string): string {
 const BASE = { service: "registry-compat-proxy" };
 
 /** Lines are written in batches of this many bytes, or after FLUSH_INTERVAL_MS at the latest. */
-export const LOG_BATCH_BYTES = 4096;
+export const LOG_BATCH_BYTES = 8192;
 export const FLUSH_INTERVAL_MS = 250;
 
 /**
  * Asynchronous JSON lines on stdout, written in batches: one write per line costs a
  * system call and a thread-pool round trip per request (measured: +25 to +90 µs of
- * CPU per proxied request); batches of 4 KiB flushed every 250 ms cost almost nothing.
- * pino flushes what is left when the process exits.
+ * CPU per proxied request). Lines are collected in an array and handed to pino's
+ * asynchronous destination (sonic-boom: ordered writes, EAGAIN retries) one batch at
+ * a time: sonic-boom's own buffering appends every line to a growing string, which
+ * cost 3.5 µs per line; the array costs about 0.5 µs. Batches leave at
+ * LOG_BATCH_BYTES, every FLUSH_INTERVAL_MS, on flush() and when the process exits.
  */
-export function batchedStdout(): pino.DestinationStream {
-  const dest = pino.destination({ fd: 1, sync: false, minLength: LOG_BATCH_BYTES });
-  const pending = dest as unknown as { _len?: number };
-  setInterval(() => {
-    if (pending._len === 0) return;
+export function batchedStdout(fd = 1): pino.DestinationStream & { flush(cb?: (err?: Error) => void): void } {
+  const dest = pino.destination({ fd, sync: false });
+  let lines: string[] = [];
+  let bytes = 0;
+  const hand = () => {
+    if (bytes === 0) return;
+    const batch = lines.join("");
+    lines = [];
+    bytes = 0;
     try {
-      dest.flush();
+      dest.write(batch);
     } catch {
-      // destroyed at exit: nothing left to flush
+      // destroyed at exit: nothing can be written any more
     }
-  }, FLUSH_INTERVAL_MS).unref();
-  return dest;
+  };
+  setInterval(hand, FLUSH_INTERVAL_MS).unref();
+  process.once("exit", () => {
+    hand();
+    try {
+      dest.flushSync();
+    } catch {
+      // a write still in flight or the descriptor gone: nothing more to do
+    }
+  });
+  return {
+    write(line: string) {
+      lines.push(line);
+      bytes += line.length;
+      if (bytes >= LOG_BATCH_BYTES) hand();
+    },
+    flush(cb?: (err?: Error) => void) {
+      hand();
+      dest.flush(cb);
+    },
+  };
 }
 
 /** The destination for a format: pretty on a terminal (or when asked), batched JSON otherwise. */
@@ -128,8 +154,52 @@ export function isoTimestamp(now = Date.now()): string {
   return `,"time":"${isoPrefix}${ms < 10 ? "00" : ms < 100 ? "0" : ""}${ms}Z"`;
 }
 
-/** A logger for access lines on `logger`'s destination and level, without redaction. */
-export function createAccessLogger(logger: Logger): Logger {
-  const destination = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
-  return pino({ level: logger.level, base: BASE, timestamp: isoTimestamp }, destination);
+/** The fields of an access line (one per request). */
+export interface AccessFields {
+  requestId: string;
+  method: string;
+  path: string;
+  status: number;
+  ms: number;
+  bytesIn: number;
+  bytesOut: number;
+  route: string;
+  remote: string | undefined;
+  aborted: true | undefined;
+}
+
+/** Writes access lines: `info` for API requests, `debug` for the ops endpoints. */
+export interface AccessLog {
+  isLevelEnabled(level: "info" | "debug"): boolean;
+  write(level: "info" | "debug", fields: AccessFields): void;
+}
+
+/**
+ * One access line, exactly as pino would write it with the access logger's
+ * options (`{"level":30,"time":…,"service":…,…,"msg":"request"}`), formatted
+ * directly: pino's generic serialisation was most of the line's cost.
+ */
+export function formatAccessLine(level: number, time: string, f: AccessFields): string {
+  let line = `{"level":${level}${time},"service":"${BASE.service}","requestId":${JSON.stringify(f.requestId)}`;
+  line += `,"method":${JSON.stringify(f.method)},"path":${JSON.stringify(f.path)},"status":${f.status}`;
+  line += `,"ms":${f.ms},"bytesIn":${f.bytesIn},"bytesOut":${f.bytesOut},"route":${JSON.stringify(f.route)}`;
+  if (f.remote !== undefined) line += `,"remote":${JSON.stringify(f.remote)}`;
+  if (f.aborted) line += `,"aborted":true`;
+  return `${line},"msg":"request"}\n`;
+}
+
+const LEVEL_VALUES = { info: 30, debug: 20 } as const;
+
+/** Access lines on `logger`'s destination and level, without redaction (the fields hold no secrets). */
+export function createAccessLog(logger: Logger): AccessLog {
+  const destination = (logger as unknown as Record<symbol, pino.DestinationStream | undefined>)[
+    pino.symbols.streamSym
+  ];
+  if (destination === undefined) throw new Error("logger has no destination stream");
+  return {
+    isLevelEnabled: (level) => logger.isLevelEnabled(level),
+    write(level, fields) {
+      destination.write(formatAccessLine(LEVEL_VALUES[level], isoTimestamp(), fields));
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { API_METHODS, type RouteMatch } from "../oci/routes.js";
-import type { Logger } from "./logger.js";
+import type { AccessLog } from "./logger.js";
 import { type Metrics, statusClass } from "./metrics.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
 
@@ -44,8 +44,8 @@ export function markAccounted(socket: Socket, unreadBytes: number): void {
 
 export interface RequestTrackerOptions {
   metrics: Metrics;
-  /** The access logger (see createAccessLogger). */
-  access: Logger;
+  /** The access log (see createAccessLog). */
+  access: AccessLog;
 }
 
 /** One finished request, as the access log and the metrics see it. */
@@ -151,21 +151,18 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
     const level = route === "ops" ? "debug" : "info";
     if (access.isLevelEnabled(level)) {
       const path = r.path;
-      access[level](
-        {
-          requestId: r.requestId,
-          method: r.method,
-          path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}...` : path,
-          status: r.status,
-          ms: Math.round(r.ms * 100) / 100,
-          bytesIn: r.bytesIn,
-          bytesOut: r.bytesOut,
-          route,
-          remote: r.remote,
-          aborted: r.finished ? undefined : true,
-        },
-        "request",
-      );
+      access.write(level, {
+        requestId: r.requestId,
+        method: r.method,
+        path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}...` : path,
+        status: r.status,
+        ms: Math.round(r.ms * 100) / 100,
+        bytesIn: r.bytesIn,
+        bytesOut: r.bytesOut,
+        route,
+        remote: r.remote,
+        aborted: r.finished ? undefined : true,
+      });
     }
     tracker.afterResponse?.();
   }

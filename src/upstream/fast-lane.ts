@@ -160,6 +160,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     scanner: ChunkedScanner | null = null;
     upstreamReusable = true;
     spliced = 0;
+    /** When the connection last became idle (the keep-alive sweep closes it after keepAliveTimeoutMs). */
+    idleSince = performance.now();
     readMark = 0;
     writtenMark = 0;
 
@@ -282,7 +284,6 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       out += `X-Request-Id: ${id}\r\nConnection: keep-alive\r\n\r\n`;
       this.upstreamHead = out;
       this.retried = false;
-      this.socket.setTimeout(o.clientIdleTimeoutMs);
       this.send(false);
     }
 
@@ -458,6 +459,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       up.setTimeout(0);
       spliceBody(up, this.socket, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
         (moved) => {
+          this.socket.setTimeout(o.clientIdleTimeoutMs);
+          pool.rearm(up);
           this.spliced += moved;
           o.onSpliced?.(moved);
           if (this.phase !== Phase.Splicing) return;
@@ -548,7 +551,7 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         this.socket.end();
         return;
       }
-      this.socket.setTimeout(o.keepAliveTimeoutMs);
+      this.idleSince = performance.now();
       if (this.socket.isPaused()) this.socket.resume();
       if (this.pending !== null) this.next();
       else if (this.clientEnded) this.socket.end(); // a FIN read mid-request: nothing more will come
@@ -575,6 +578,24 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.writtenMark = written;
       this.spliced = 0;
     }
+  }
+
+  let sweeper: NodeJS.Timeout | null = null;
+  /** Closes keep-alive connections idle for keepAliveTimeoutMs, checked every second at most. */
+  function startSweeper(): NodeJS.Timeout | null {
+    const limit = o.keepAliveTimeoutMs;
+    if (limit <= 0) return null;
+    const timer = setInterval(
+      () => {
+        const now = performance.now();
+        for (const c of conns) {
+          if (c.phase === Phase.Idle && c.pending === null && now - c.idleSince > limit) c.socket.destroy();
+        }
+      },
+      Math.min(1000, limit),
+    );
+    timer.unref();
+    return timer;
   }
 
   type LaneSocket = Socket & { rcpLane?: Connection };
@@ -611,7 +632,9 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       const conn = new Connection(socket);
       conns.add(conn);
       socket.rcpLane = conn;
-      socket.setTimeout(o.keepAliveTimeoutMs);
+      // Inactivity of a busy connection; idle keep-alive ones are swept (no timer per request).
+      socket.setTimeout(o.clientIdleTimeoutMs);
+      sweeper ??= startSweeper();
       socket.on("data", onData);
       socket.on("end", onEnd);
       socket.on("close", onClose);
@@ -627,6 +650,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     },
     close() {
       pool.close();
+      if (sweeper !== null) clearInterval(sweeper);
+      sweeper = null;
     },
     get connections() {
       return conns.size;

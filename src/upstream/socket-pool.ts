@@ -1,8 +1,8 @@
 /**
  * Keep-alive TCP connections to the upstream for the fast lane: a LIFO list of
- * free sockets, a cap on open ones with a wait queue, and an idle limit for
- * free sockets (shorter than any sane server's, so a reused socket is rarely
- * one the upstream is closing).
+ * free sockets, a cap on open ones with a wait queue, and an inactivity limit.
+ * A free socket the upstream closed meanwhile is dropped when its close
+ * arrives; one closing just as it is reused is the caller's retry.
  *
  * Each socket has one permanent `data`/`end`/`close`/`error`/`timeout` handler
  * set that dispatches to its current user (no listeners added per request). A
@@ -27,16 +27,16 @@ export interface SocketPoolOptions {
   port: number;
   maxSockets: number;
   maxFreeSockets: number;
-  /** Inactivity limit while a request is in flight (0: none). */
+  /**
+   * Inactivity limit of a socket, armed once at connect (a timer per request cost
+   * more than the rest of the pool): a request in flight, or a free socket, idle
+   * this long is dropped (0: none).
+   */
   busyIdleMs: number;
-  /** How long a free socket is kept. */
-  freeIdleMs?: number;
   highWaterMark: number;
 }
 
 type Waiter = (err: Error | null, socket: PooledSocket | null) => void;
-
-const FREE_IDLE_MS = 15_000;
 
 function goneError(code: string, message: string): NodeJS.ErrnoException {
   const e = new Error(message) as NodeJS.ErrnoException;
@@ -49,11 +49,8 @@ export class SocketPool {
   private readonly waiters: Waiter[] = [];
   private open = 0;
   private closed = false;
-  private readonly freeIdleMs: number;
 
-  constructor(private readonly o: SocketPoolOptions) {
-    this.freeIdleMs = o.freeIdleMs ?? FREE_IDLE_MS;
-  }
+  constructor(private readonly o: SocketPoolOptions) {}
 
   /** Hands out a socket (connected or connecting) for `user`. */
   acquire(user: UpstreamUser, done: Waiter, fresh = false): void {
@@ -65,7 +62,6 @@ export class SocketPool {
       const s = this.free.pop();
       if (s !== undefined) {
         s.rcpUser = user;
-        s.setTimeout(this.o.busyIdleMs);
         done(null, s);
         return;
       }
@@ -90,7 +86,6 @@ export class SocketPool {
     }
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
-      s.setTimeout(this.o.busyIdleMs);
       waiter(null, s);
       return;
     }
@@ -98,7 +93,6 @@ export class SocketPool {
       this.discard(s);
       return;
     }
-    s.setTimeout(this.freeIdleMs);
     this.free.push(s);
   }
 
@@ -107,6 +101,11 @@ export class SocketPool {
     s.rcpUser = null;
     this.removeFree(s);
     if (!s.destroyed) s.destroy();
+  }
+
+  /** Re-arms the inactivity limit after a caller turned it off (a splice). */
+  rearm(s: PooledSocket): void {
+    s.setTimeout(this.o.busyIdleMs);
   }
 
   get openSockets(): number {

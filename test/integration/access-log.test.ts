@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import http, { type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { createLogger } from "../../src/ops/logger.js";
+import { createAccessLog, createLogger } from "../../src/ops/logger.js";
 import { createMetrics } from "../../src/ops/metrics.js";
 import { createRequestTracker, TrackedResponse } from "../../src/ops/request-tracker.js";
 import { callerHeaders } from "../../src/upstream/caller-headers.js";
@@ -119,7 +119,7 @@ describe("request id for the proxy's own upstream calls", () => {
   it("callerHeaders() carries the id the tracker put on the incoming request", async () => {
     const tracker = createRequestTracker({
       metrics: createMetrics({ defaultMetrics: false }),
-      access: createLogger("silent"),
+      access: createAccessLog(createLogger("silent")),
     });
     let forwarded: unknown;
     const server = http.createServer({ ServerResponse: TrackedResponse }, (req, res) => {
