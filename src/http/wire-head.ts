@@ -15,6 +15,8 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Visible ASCII and horizontal tab only: no other control bytes, no obs-text. */
 const FIELD_VALUE_RE = /^[\t\x20-\x7e]*$/;
 const REQUEST_LINE_RE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+/** Control bytes a response header value must not carry (a bare CR or LF would split the response). */
+const BAD_RESPONSE_VALUE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const STATUS_LINE_RE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 
 /** Where a head ends (just after its blank line), or -1 when it has not all arrived. */
@@ -128,7 +130,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
 
 export interface ResponseHead {
   status: number;
-  /** The status line as received. */
+  /** The status line as relayed: as received, with the version always HTTP/1.1. */
   statusLine: string;
   /** HTTP/1.0 upstream: no keep-alive. */
   http10: boolean;
@@ -161,7 +163,7 @@ export function parseResponseHead(buf: Buffer, maxHeadBytes: number): ResponseHe
   const http10 = m[1] === "0";
   const head: ResponseHead = {
     status: Number(m[2]),
-    statusLine,
+    statusLine: http10 ? `HTTP/1.1${statusLine.slice(8)}` : statusLine,
     http10,
     names: [],
     values: [],
@@ -176,6 +178,8 @@ export function parseResponseHead(buf: Buffer, maxHeadBytes: number): ResponseHe
     const name = line.slice(0, colon);
     if (!TOKEN_RE.test(name)) return { kind: "invalid", reason: "malformed header name" };
     const value = line.slice(colon + 1).trim();
+    if (BAD_RESPONSE_VALUE_RE.test(value))
+      return { kind: "invalid", reason: "control character in a header value" };
     switch (name.toLowerCase()) {
       case "content-length": {
         if (!/^\d{1,15}$/.test(value)) return { kind: "invalid", reason: "malformed Content-Length" };

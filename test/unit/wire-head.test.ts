@@ -159,7 +159,7 @@ describe("parseResponseHead", () => {
     return parseResponseHead(Buffer.from(text, "latin1"), limit);
   }
 
-  it("status line forms: with and without a reason, HTTP/1.0 and 1.1", () => {
+  it("status line forms: with and without a reason, HTTP/1.0 (relayed as HTTP/1.1) and 1.1", () => {
     for (const [line, status, http10] of [
       ["HTTP/1.1 200 OK", 200, false],
       ["HTTP/1.1 404 Not Found", 404, false],
@@ -172,9 +172,18 @@ describe("parseResponseHead", () => {
       assert.equal(r.kind, "head", line);
       if (r.kind !== "head") continue;
       assert.equal(r.head.status, status);
-      assert.equal(r.head.statusLine, line);
+      assert.equal(r.head.statusLine, line.replace(/^HTTP\/1\.0/, "HTTP/1.1"));
       assert.equal(r.head.http10, http10);
     }
+  });
+
+  it("header values with a bare CR, bare LF, NUL or another control byte → invalid (no response splitting)", () => {
+    for (const bad of ["a\rb", "a\nSet-Cookie: x=1", "a\u0000b", "a\u001bb", "a\u007fb"]) {
+      const r = res(`HTTP/1.1 200 OK\r\nX-Evil: ${bad}\r\nContent-Length: 0\r\n\r\n`);
+      assert.equal(r.kind, "invalid", JSON.stringify(bad));
+    }
+    const ok = res("HTTP/1.1 200 OK\r\nX-Fine: a\tb \u00e9\r\nContent-Length: 0\r\n\r\n");
+    assert.equal(ok.kind, "head");
   });
 
   it("malformed status lines → invalid", () => {
