@@ -15,8 +15,8 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Visible ASCII and horizontal tab only: no other control bytes, no obs-text. */
 const FIELD_VALUE_RE = /^[\t\x20-\x7e]*$/;
 const REQUEST_LINE_RE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
-/** Control bytes a response header value must not carry (a bare CR or LF would split the response). */
-const BAD_RESPONSE_VALUE_RE = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** A response header value: no control bytes but tab (a bare CR or LF would split the response). */
+const RESPONSE_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS_LINE_RE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
 
 /** Where a head ends (just after its blank line), or -1 when it has not all arrived. */
@@ -178,7 +178,7 @@ export function parseResponseHead(buf: Buffer, maxHeadBytes: number): ResponseHe
     const name = line.slice(0, colon);
     if (!TOKEN_RE.test(name)) return { kind: "invalid", reason: "malformed header name" };
     const value = line.slice(colon + 1).trim();
-    if (BAD_RESPONSE_VALUE_RE.test(value))
+    if (!RESPONSE_VALUE_RE.test(value))
       return { kind: "invalid", reason: "control character in a header value" };
     switch (name.toLowerCase()) {
       case "content-length": {

@@ -10,6 +10,11 @@ export type DeleteOutcome = "ok" | "not_found" | "unsupported" | "rolled_back" |
 
 export interface Metrics {
   readonly registry: Registry;
+  /**
+   * Functions run before the registry is read (each scrape): the request tracker
+   * moves the requests it recorded since the last one into the metrics there.
+   */
+  readonly beforeCollect: Set<() => void>;
   /** True when rcp_requests_total carries a `repository` label (config metrics.repositoryLabel). */
   readonly repositoryLabel: boolean;
   /**
@@ -59,14 +64,20 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const repositoryLabel = options.repositoryLabel ?? false;
   const requestLabels = ["route", "method", "status"] as ("route" | "method" | "status" | "repository")[];
   if (repositoryLabel) requestLabels.push("repository");
+  const beforeCollect = new Set<() => void>();
+  const collect = () => {
+    for (const f of beforeCollect) f();
+  };
   return {
     registry,
+    beforeCollect,
     repositoryLabel,
     requests: new Counter({
       name: "rcp_requests_total",
       help: "Requests answered, by route kind, method and status class",
       labelNames: requestLabels,
       registers,
+      collect,
     }),
     duration: new Histogram({
       name: "rcp_request_duration_seconds",
@@ -74,12 +85,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["route", "method"] as const,
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
+      collect,
     }),
     bytes: new Counter({
       name: "rcp_proxied_bytes_total",
       help: "Bytes on client connections (headers included): in = from clients, out = to clients",
       labelNames: ["direction"] as const,
       registers,
+      collect,
     }),
     splicedBytes: new Counter({
       name: "rcp_spliced_bytes_total",
@@ -109,7 +122,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["cache", "result"] as const,
       registers,
     }),
-    inFlight: new Gauge({ name: "rcp_requests_in_flight", help: "Requests being served", registers }),
+    inFlight: new Gauge({
+      name: "rcp_requests_in_flight",
+      help: "Requests being served",
+      registers,
+      collect,
+    }),
     referrersUpdates: new Counter({
       name: "rcp_referrers_index_updates_total",
       help: "Referrers tag schema index changes made by the proxy, by op (add, remove) and outcome",
