@@ -29,8 +29,9 @@ export interface RequestHead {
   method: "GET" | "HEAD";
   /** The request target as sent (origin-form, still percent-encoded). */
   target: string;
-  /** Header names as sent and their values (OWS trimmed), in order. */
+  /** Header names as sent, the same lowercased, and their values (OWS trimmed), in order. */
   names: string[];
+  lower: string[];
   values: string[];
   host: string;
   requestId: string | undefined;
@@ -68,6 +69,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
     method: m[1] as "GET" | "HEAD",
     target: m[2]!,
     names: [],
+    lower: [],
     values: [],
     host: "",
     requestId: undefined,
@@ -86,7 +88,8 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
     if (!TOKEN_RE.test(name)) return OTHER;
     const value = line.slice(colon + 1).trim();
     if (!FIELD_VALUE_RE.test(value)) return OTHER;
-    switch (name.toLowerCase()) {
+    const lower = name.toLowerCase();
+    switch (lower) {
       case "host":
         hosts++;
         head.host = value;
@@ -122,6 +125,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
         break;
     }
     head.names.push(name);
+    head.lower.push(lower);
     head.values.push(value);
   }
   if (hosts !== 1) return OTHER;
@@ -135,6 +139,8 @@ export interface ResponseHead {
   /** HTTP/1.0 upstream: no keep-alive. */
   http10: boolean;
   names: string[];
+  /** The names lowercased. */
+  lower: string[];
   values: string[];
   /** Content-Length, or -1. */
   contentLength: number;
@@ -166,6 +172,7 @@ export function parseResponseHead(buf: Buffer, maxHeadBytes: number): ResponseHe
     statusLine: http10 ? `HTTP/1.1${statusLine.slice(8)}` : statusLine,
     http10,
     names: [],
+    lower: [],
     values: [],
     contentLength: -1,
     chunked: false,
@@ -180,7 +187,8 @@ export function parseResponseHead(buf: Buffer, maxHeadBytes: number): ResponseHe
     const value = line.slice(colon + 1).trim();
     if (!RESPONSE_VALUE_RE.test(value))
       return { kind: "invalid", reason: "control character in a header value" };
-    switch (name.toLowerCase()) {
+    const lower = name.toLowerCase();
+    switch (lower) {
       case "content-length": {
         if (!/^\d{1,15}$/.test(value)) return { kind: "invalid", reason: "malformed Content-Length" };
         const n = Number(value);
@@ -200,6 +208,7 @@ export function parseResponseHead(buf: Buffer, maxHeadBytes: number): ResponseHe
         break;
     }
     head.names.push(name);
+    head.lower.push(lower);
     head.values.push(value);
   }
   return { kind: "head", head, end };

@@ -273,9 +273,9 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       );
       this.origin = `${origin.proto}://${origin.host}`;
       let out = `${head.method} ${head.target} HTTP/1.1\r\nHost: ${upstreamHost}\r\n`;
-      const { names, values } = head;
+      const { names, lower, values } = head;
       for (let i = 0; i < names.length; i++) {
-        if (!DROPPED_REQUEST.has(names[i]!.toLowerCase())) out += `${names[i]}: ${values[i]}\r\n`;
+        if (!DROPPED_REQUEST.has(lower[i]!)) out += `${names[i]}: ${values[i]}\r\n`;
       }
       const remote = this.socket.remoteAddress;
       const prior = o.trustForwarded ? firstValue(head.xForwardedFor) : undefined;
@@ -292,24 +292,23 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.headWritten = false;
       this.upstreamReusable = true;
       this.spliced = 0;
-      pool.acquire(
-        this,
-        (err, up) => {
-          if (err !== null || up === null) {
-            this.fail(err as NodeJS.ErrnoException);
-            return;
-          }
-          if (this.phase === Phase.Closed) {
-            pool.discard(up);
-            return;
-          }
-          this.up = up;
-          this.phase = Phase.AwaitHead;
-          up.write(this.upstreamHead, "latin1");
-        },
-        fresh,
-      );
+      pool.acquire(this, this.acquired, fresh);
     }
+
+    /** The pool's answer to send(), bound once per connection (no closure per request). */
+    readonly acquired = (err: Error | null, up: PooledSocket | null): void => {
+      if (err !== null || up === null) {
+        this.fail(err as NodeJS.ErrnoException);
+        return;
+      }
+      if (this.phase === Phase.Closed) {
+        pool.discard(up);
+        return;
+      }
+      this.up = up;
+      this.phase = Phase.AwaitHead;
+      up.write(this.upstreamHead, "latin1");
+    };
 
     onUpstreamData(chunk: Buffer): void {
       if (this.phase === Phase.Body) {
@@ -363,7 +362,7 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       const { names, values } = h;
       for (let i = 0; i < names.length; i++) {
         const name = names[i]!;
-        const lower = name.toLowerCase();
+        const lower = h.lower[i]!;
         if (DROPPED_RESPONSE.has(lower)) continue;
         let value = values[i]!;
         if (lower === "location") value = rewriteUrl(value, o.target.origins, this.origin);
