@@ -233,6 +233,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       handoff: (socket) => httpConnection.call(server, socket),
       onUpstreamError: (err, r) => upstreamFailed(err, r.method, r.path, r.requestId),
       onSpliced: (bytes) => metrics.splicedBytes.inc(bytes),
+      uploads,
     });
     server.on("connection", (socket) => lane.accept(socket));
     return lane;

@@ -2,10 +2,11 @@
  * HTTP/1.1 message heads on the wire, for the fast lane (src/upstream/fast-lane.ts).
  *
  * The request parser is deliberately narrow: it accepts only a clean HTTP/1.1
- * GET or HEAD without a body, with well-formed header lines. Anything else
- * (another method, a body, Expect, Upgrade, obs-fold, bare LF, odd bytes, a
- * missing or repeated Host, a head over the limit) is `other`, and the connection
- * goes to Node's own HTTP server, which has every rule for it.
+ * GET, HEAD or DELETE without a body, or PUT, PATCH, POST with at most one plain
+ * Content-Length, with well-formed header lines. Anything else (another method,
+ * a chunked body, Expect, Upgrade, obs-fold, bare LF, odd bytes, a missing or
+ * repeated Host, a head over the limit) is `other`, and the connection goes to
+ * Node's own HTTP server, which has every rule for it.
  *
  * Pure functions over Buffers and strings; no I/O.
  */
@@ -14,7 +15,16 @@ const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Visible ASCII and horizontal tab only: no other control bytes, no obs-text. */
 const FIELD_VALUE_RE = /^[\t\x20-\x7e]*$/;
-const REQUEST_LINE_RE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+const REQUEST_LINE_RE = /^(GET|HEAD|PUT|PATCH|POST|DELETE) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
+const CONTENT_LENGTH_RE = /^\d{1,15}$/;
+
+/** Methods whose requests the lane relays with a Content-Length body. */
+export type BodyMethod = "PUT" | "PATCH" | "POST";
+export type LaneMethod = "GET" | "HEAD" | "DELETE" | BodyMethod;
+
+export function hasRequestBody(method: LaneMethod): method is BodyMethod {
+  return method === "PUT" || method === "PATCH" || method === "POST";
+}
 /** A response header value: no control bytes but tab (a bare CR or LF would split the response). */
 const RESPONSE_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS_LINE_RE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [\t\x20-\x7e\x80-\xff]*)?$/;
@@ -26,7 +36,10 @@ export function headEnd(buf: Buffer, from = 0, limit = buf.length): number {
 }
 
 export interface RequestHead {
-  method: "GET" | "HEAD";
+  method: LaneMethod;
+  /** The body's Content-Length (PUT, PATCH, POST; 0 otherwise). */
+  contentLength: number;
+  contentRange: string | undefined;
   /** The request target as sent (origin-form, still percent-encoded). */
   target: string;
   /** Header names as sent, the same lowercased, and their values (OWS trimmed), in order. */
@@ -66,7 +79,9 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
   const m = REQUEST_LINE_RE.exec(lines[0]!);
   if (m === null) return OTHER;
   const head: RequestHead = {
-    method: m[1] as "GET" | "HEAD",
+    method: m[1] as LaneMethod,
+    contentLength: 0,
+    contentRange: undefined,
     target: m[2]!,
     names: [],
     lower: [],
@@ -80,6 +95,7 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
     xForwardedFor: undefined,
   };
   let hosts = 0;
+  let lengths = 0;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     const colon = line.indexOf(":");
@@ -95,7 +111,15 @@ export function parseRequestHead(buf: Buffer, maxHeadBytes: number): RequestHead
         head.host = value;
         break;
       case "content-length":
-        if (value !== "0") return OTHER;
+        // A body only on PUT, PATCH and POST, with one plain length (no list, no sign).
+        if (lengths++ > 0) return OTHER;
+        if (value === "0") break;
+        if (!hasRequestBody(head.method) || !CONTENT_LENGTH_RE.test(value)) return OTHER;
+        head.contentLength = Number(value);
+        break;
+      case "content-range":
+        if (head.contentRange !== undefined) return OTHER;
+        head.contentRange = value;
         break;
       case "transfer-encoding":
       case "expect":

@@ -30,7 +30,7 @@ import {
 } from "../http/wire-head.js";
 import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
 import { errorBody, type OciErrorCode } from "../oci/errors.js";
-import { parseRoute, splitPathQuery } from "../oci/routes.js";
+import { parseRoute, type RouteMatch, splitPathQuery } from "../oci/routes.js";
 import type { Readiness } from "../ops/health.js";
 import { requestIdFrom } from "../ops/request-id.js";
 import { markAccounted, type RequestTracker } from "../ops/request-tracker.js";
@@ -39,6 +39,8 @@ import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import { type PooledSocket, SocketPool, type UpstreamUser } from "./socket-pool.js";
 import { spliceAvailable, spliceBody } from "./splice.js";
 import { STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./target.js";
+import { observeUploadResponse } from "./upload-guard.js";
+import { decideUploadRequest, type UploadSessions, uploadStateOf } from "./upload-sessions.js";
 
 /** Bodies at least this large (after the first read) move with splice(2) when available. */
 export const SPLICE_MIN_BYTES = 1024 * 1024;
@@ -87,6 +89,8 @@ export interface FastLaneOptions {
   ): void;
   /** Bytes moved by splice(2), which the sockets' own counters do not see. */
   onSpliced?(bytes: number): void;
+  /** Chunked-upload sessions (oci.strictUploads), or null: the lane asks and tells them as the passthrough does. */
+  uploads: UploadSessions | null;
 }
 
 export interface FastLane {
@@ -150,6 +154,14 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     upstreamHead = "";
     retried = false;
     keepAlive = true;
+    routeMatch: RouteMatch | null = null;
+    target = "";
+    contentLength = 0;
+    contentRange: string | undefined = undefined;
+    /** Request body bytes still to go upstream, and whether splice(2) is moving them. */
+    reqRemaining = 0;
+    reqSplicing = false;
+    reqSpliced = 0;
     // Its response.
     up: PooledSocket | null = null;
     responseHead: Buffer | null = null;
@@ -171,6 +183,10 @@ export function createFastLane(o: FastLaneOptions): FastLane {
     }
 
     onData(chunk: Buffer): void {
+      if (this.reqRemaining > 0 && this.up !== null && !this.reqSplicing && this.phase !== Phase.Closed) {
+        this.bodyData(chunk);
+        return;
+      }
       this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
       if (this.phase === Phase.Idle) this.next();
       else if (this.pending.length > MAX_PENDING) this.socket.pause();
@@ -178,6 +194,11 @@ export function createFastLane(o: FastLaneOptions): FastLane {
 
     onEnd(): void {
       this.clientEnded = true;
+      if (this.reqRemaining > 0 && !this.reqSplicing && this.phase !== Phase.Idle) {
+        // The body will never be complete: abandon the exchange.
+        this.socket.destroy();
+        return;
+      }
       if (this.phase === Phase.Idle) this.socket.end();
     }
 
@@ -208,18 +229,14 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         return;
       }
       const head = r.head;
-      const { path } = splitPathQuery(head.target);
+      const { path, query } = splitPathQuery(head.target);
       const route = parseRoute(head.method, path);
-      if (
-        route.kind === "invalid" ||
-        route.kind === "upload" ||
-        route.kind === "upload-start" ||
-        ownsRequest(route, head.method, o.ownership)
-      ) {
+      if (!laneServes(head, route, query)) {
         this.handoff();
         return;
       }
       this.pending = r.end === buf.length ? null : buf.subarray(r.end);
+      this.routeMatch = route;
       this.begin(head, path, route.kind, "name" in route ? route.name : undefined);
     }
 
@@ -253,6 +270,11 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.start = performance.now();
       o.tracker.open();
       this.method = head.method;
+      this.target = head.target;
+      this.contentLength = head.contentLength;
+      this.contentRange = head.contentRange;
+      this.reqRemaining = head.contentLength;
+      this.reqSpliced = 0;
       this.path = path;
       this.route = route;
       this.repository = o.repositoryLabel ? repository : undefined;
@@ -284,7 +306,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       out += `X-Request-Id: ${id}\r\nConnection: keep-alive\r\n\r\n`;
       this.upstreamHead = out;
       this.retried = false;
-      this.send(false);
+      // A body cannot be sent twice: requests with one get a new connection (no stale reuse to retry).
+      this.send(this.reqRemaining > 0);
     }
 
     send(fresh: boolean): void {
@@ -308,7 +331,81 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.up = up;
       this.phase = Phase.AwaitHead;
       up.write(this.upstreamHead, "latin1");
+      if (this.reqRemaining > 0) this.sendBody(up);
     };
+
+    /** The request body: what came with the head, then the rest (in the kernel when large). */
+    sendBody(up: PooledSocket): void {
+      const first = this.pending;
+      if (first !== null) {
+        const n = Math.min(first.length, this.reqRemaining);
+        up.write(n === first.length ? first : first.subarray(0, n));
+        this.pending = n === first.length ? null : first.subarray(n);
+        this.reqRemaining -= n;
+      }
+      if (this.reqRemaining >= SPLICE_MIN_BYTES && splicing) {
+        // The kernel needs the connected descriptor: until then the body goes on in JS.
+        if (up.connecting) up.once("connect", () => this.spliceRequestRest(up));
+        else this.spliceRequestRest(up);
+      }
+    }
+
+    /** Client bytes while a request body is still going upstream (the JS path). */
+    bodyData(chunk: Buffer): void {
+      const up = this.up as PooledSocket;
+      const n = Math.min(chunk.length, this.reqRemaining);
+      this.reqRemaining -= n;
+      if (n < chunk.length) {
+        // A pipelined next request: kept for after the response.
+        const rest = chunk.subarray(n);
+        this.pending = this.pending === null ? rest : Buffer.concat([this.pending, rest]);
+      }
+      if (!up.write(n === chunk.length ? chunk : chunk.subarray(0, n)) && this.reqRemaining > 0)
+        this.socket.pause();
+    }
+
+    onUpstreamDrain(): void {
+      if (this.reqRemaining > 0 && !this.reqSplicing && this.socket.isPaused()) this.socket.resume();
+    }
+
+    spliceRequestRest(up: PooledSocket): void {
+      if (this.up !== up || up.destroyed || this.socket.destroyed || this.reqRemaining < SPLICE_MIN_BYTES)
+        return;
+      // Bytes Node already read (a paused socket keeps reading up to its high-water mark) go
+      // first: read() hands them to the 'data' listener (onData → bodyData), in order.
+      while (this.socket.readableLength > 0 && this.socket.read() !== null) {
+        // each chunk went through onData
+      }
+      if (this.reqRemaining < SPLICE_MIN_BYTES) {
+        this.socket.resume();
+        return;
+      }
+      this.socket.resume();
+      this.reqSplicing = true;
+      const total = this.reqRemaining;
+      this.socket.setTimeout(0);
+      up.setTimeout(0);
+      spliceBody(this.socket, up, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
+        (moved) => {
+          this.reqSplicing = false;
+          this.reqSpliced += moved;
+          this.reqRemaining = 0;
+          o.onSpliced?.(moved);
+          if (!this.socket.destroyed) this.socket.setTimeout(o.clientIdleTimeoutMs);
+          if (!up.destroyed) pool.rearm(up);
+        },
+        (err: NodeJS.ErrnoException & { bytesMoved?: number }) => {
+          this.reqSplicing = false;
+          const moved = err.bytesMoved ?? 0;
+          this.reqSpliced += moved;
+          this.reqRemaining -= moved;
+          o.onSpliced?.(moved);
+          if (this.phase === Phase.Connecting || this.phase === Phase.AwaitHead || this.phase === Phase.Body)
+            this.fail(err);
+          else if (!this.socket.destroyed) this.socket.destroy();
+        },
+      );
+    }
 
     onUpstreamData(chunk: Buffer): void {
       if (this.phase === Phase.Body) {
@@ -358,6 +455,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       if (o.readiness.draining || this.mode === Mode.UntilClose) this.keepAlive = false;
 
       let out = `${h.statusLine}\r\n`;
+      let location: string | undefined;
+      let range: string | undefined;
       let apiVersion = false;
       const { names, values } = h;
       for (let i = 0; i < names.length; i++) {
@@ -369,7 +468,25 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         else if (lower === "link") value = rewriteLink(value, o.target.origins, this.origin);
         else if (lower === API_VERSION_HEADER) apiVersion = true;
         else if (lower === "content-length" && h.chunked) continue;
+        if (lower === "location") location = value;
+        else if (lower === "range") range = value;
         out += `${name}: ${value}\r\n`;
+      }
+      const route = this.routeMatch;
+      if (
+        o.uploads !== null &&
+        route !== null &&
+        (route.kind === "upload" || route.kind === "upload-start")
+      ) {
+        const request = {
+          method: this.method,
+          url: this.target,
+          headers: {
+            "content-length": String(this.contentLength),
+            "content-range": this.contentRange,
+          },
+        };
+        observeUploadResponse(o.uploads, request, route, h.status, { location, range });
       }
       if (!apiVersion && this.path.startsWith("/v2")) out += `${API_VERSION_HEADER}: ${API_VERSION}\r\n`;
       out += `x-request-id: ${this.requestId}\r\nconnection: ${this.keepAlive ? "keep-alive" : "close"}\r\n\r\n`;
@@ -520,6 +637,8 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       }
       const refused = err.code === "ECONNREFUSED" || err.code === "ENOTFOUND" || err.code === "EHOSTUNREACH";
       this.status = refused ? 503 : 502;
+      this.keepAlive =
+        this.keepAlive && !o.readiness.draining && this.reqRemaining === 0 && !this.reqSplicing;
       this.socket.write(
         errorResponse(
           this.status,
@@ -527,15 +646,20 @@ export function createFastLane(o: FastLaneOptions): FastLane {
           refused ? "upstream registry unreachable" : "upstream registry connection failed",
           { reason: err.code ?? "error" },
           this.requestId,
-          this.keepAlive && !o.readiness.draining,
+          this.keepAlive,
           this.method === "HEAD",
         ),
       );
-      this.keepAlive = this.keepAlive && !o.readiness.draining;
       this.finish();
     }
 
     finish(): void {
+      if (this.reqRemaining > 0 || this.reqSplicing) {
+        // Answered before the whole request body arrived (an early error): neither
+        // connection can be reused, the rest of the body must not be read as a request.
+        this.upstreamReusable = false;
+        this.keepAlive = false;
+      }
       const up = this.up;
       this.up = null;
       if (up !== null) {
@@ -547,7 +671,10 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       this.record(true);
       this.phase = Phase.Idle;
       if (!this.keepAlive || o.readiness.draining) {
-        this.socket.end();
+        if (this.reqRemaining > 0 || this.reqSplicing) {
+          this.phase = Phase.Closed;
+          this.socket.destroySoon();
+        } else this.socket.end();
         return;
       }
       this.idleSince = performance.now();
@@ -569,14 +696,37 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         status: this.status,
         finished,
         ms: performance.now() - this.start,
-        bytesIn: read - this.readMark,
+        bytesIn: read - this.readMark + this.reqSpliced,
         bytesOut: written - this.writtenMark + this.spliced,
         remote: s.remoteAddress,
       });
       this.readMark = read;
       this.writtenMark = written;
       this.spliced = 0;
+      this.reqSpliced = 0;
     }
+  }
+
+  /**
+   * The requests the lane serves: GET and HEAD passthrough outside uploads, and the
+   * upload requests of a push (POST to start, PATCH and PUT with a Content-Length body,
+   * DELETE to cancel) that the upload guard would forward untouched. Everything else is
+   * Node's (owned routes, other passthrough methods, upload status GETs, requests the
+   * guard answers itself or redirects).
+   */
+  function laneServes(head: RequestHead, route: RouteMatch, query: string): boolean {
+    if (route.kind === "invalid" || ownsRequest(route, head.method, o.ownership)) return false;
+    const method = head.method;
+    if (route.kind === "upload-start") return method === "POST";
+    if (route.kind === "upload") {
+      if (method !== "PATCH" && method !== "PUT" && method !== "DELETE") return false;
+      if (o.uploads === null) return true;
+      const session = o.uploads.get(route.name, route.uploadId);
+      if (session === undefined) return true;
+      const decision = decideUploadRequest(session, method, uploadStateOf(query), head.contentRange);
+      return decision.action === "forward";
+    }
+    return method === "GET" || method === "HEAD";
   }
 
   let sweeper: NodeJS.Timeout | null = null;

@@ -14,6 +14,8 @@ export interface UpstreamUser {
   onUpstreamData(chunk: Buffer): void;
   /** The upstream ended, closed, failed or timed out while this user held the socket. */
   onUpstreamGone(err: NodeJS.ErrnoException): void;
+  /** The socket's write buffer drained (a request body may go on). */
+  onUpstreamDrain?(): void;
 }
 
 export interface PooledSocket extends net.Socket {
@@ -150,6 +152,7 @@ export class SocketPool {
       }
     };
     // EOF: the end of a read-until-close body, or (before a response) a stale reuse.
+    s.on("drain", () => s.rcpUser?.onUpstreamDrain?.());
     s.on("end", () => gone(goneError("EOF", "upstream closed the connection")));
     s.on("error", (err: NodeJS.ErrnoException) => gone(err));
     s.on("timeout", () => {

@@ -46,7 +46,7 @@ function headerValue(v: string | string[] | undefined): string | undefined {
 /** Response hook: learns from the upstream's answers to upload requests. Cheap for everything else. */
 export function observeUploadResponse(
   sessions: UploadSessions,
-  req: IncomingMessage,
+  req: Pick<IncomingMessage, "method" | "url" | "headers">,
   route: RouteMatch,
   status: number,
   headers: IncomingHttpHeaders,

@@ -179,6 +179,123 @@ describe("fast lane blob pulls with splice(2) (real docker-registry 2.8)", () =>
   });
 });
 
+describe("fast lane uploads with Content-Length bodies (real docker-registry 2.8)", () => {
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+  const REPO_UP = "lane/uploads";
+
+  before(async () => {
+    registry = await startRegistry();
+    proxy = await startProxy(registry.url);
+  });
+  after(async () => {
+    await proxy?.stop();
+    await registry?.stop();
+  });
+
+  /** One request on `agent`; resolves with status, headers and body. */
+  function send(
+    agent: http.Agent,
+    method: string,
+    url: string,
+    body?: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method, agent, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  it("POST + monolithic PUT of a 12 MiB blob on one connection: 201, the bytes spliced upstream, pulled back intact", async () => {
+    const blob = blobOf(randomBytes(12 * 1024 * 1024 + 3));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const spliced0 = await metric(proxy, "rcp_spliced_bytes_total");
+      const in0 = await metric(proxy, "rcp_proxied_bytes_total", { direction: "in" });
+      const start = await send(agent, "POST", `${proxy.url}/v2/${REPO_UP}/blobs/uploads/`);
+      assert.equal(start.status, 202);
+      const loc = new URL(start.headers.location as string, proxy.url);
+      assert.equal(loc.origin, new URL(proxy.url).origin);
+      loc.searchParams.set("digest", blob.digest);
+      const put = await send(agent, "PUT", loc.toString(), blob.bytes, {
+        "content-type": "application/octet-stream",
+      });
+      assert.equal(put.status, 201, put.body.toString());
+      assert.equal(put.headers["docker-content-digest"], blob.digest);
+      const back = await download(`${proxy.url}/v2/${REPO_UP}/blobs/${blob.digest}`, agent);
+      assert.equal(back.digest, blob.digest);
+      if (spliceAvailable()) {
+        const spliced = (await metric(proxy, "rcp_spliced_bytes_total")) - spliced0;
+        assert.ok(spliced > 2 * (blob.bytes.length - 1024 * 1024), `spliced ${spliced}`);
+      }
+      const bytesIn = (await metric(proxy, "rcp_proxied_bytes_total", { direction: "in" })) - in0;
+      assert.ok(bytesIn >= blob.bytes.length && bytesIn < blob.bytes.length + 8192, `in ${bytesIn}`);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("chunked upload: POST, PATCH 3 MiB, PATCH 2 MiB, PUT → 201; an out-of-order PATCH gets the guard's 416", async () => {
+    const data = randomBytes(5 * 1024 * 1024);
+    const blob = blobOf(data);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const start = await send(agent, "POST", `${proxy.url}/v2/${REPO_UP}/blobs/uploads/`);
+      assert.equal(start.status, 202);
+      let loc = start.headers.location as string;
+      let offset = 0;
+      for (const part of [data.subarray(0, 3 * 1024 * 1024), data.subarray(3 * 1024 * 1024)]) {
+        const res = await send(agent, "PATCH", loc, part, {
+          "content-type": "application/octet-stream",
+          "content-range": `${offset}-${offset + part.length - 1}`,
+        });
+        assert.equal(res.status, 202, res.body.toString());
+        offset += part.length;
+        assert.equal(res.headers.range, `0-${offset - 1}`);
+        loc = res.headers.location as string;
+      }
+      const wrong = await send(agent, "PATCH", loc, Buffer.from("xyz"), {
+        "content-type": "application/octet-stream",
+        "content-range": "0-2",
+      });
+      assert.equal(wrong.status, 416, wrong.body.toString());
+      assert.equal(wrong.headers.range, `0-${offset - 1}`);
+      const u = new URL(loc);
+      u.searchParams.set("digest", blob.digest);
+      const put = await send(agent, "PUT", u.toString(), undefined, { "content-length": "0" });
+      assert.equal(put.status, 201, put.body.toString());
+      const back = await download(`${proxy.url}/v2/${REPO_UP}/blobs/${blob.digest}`, agent);
+      assert.equal(back.digest, blob.digest);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("PUT with a digest that does not match the body → the registry's 400 reaches the client; the next request works", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const start = await send(agent, "POST", `${proxy.url}/v2/${REPO_UP}/blobs/uploads/`);
+      const u = new URL(start.headers.location as string, proxy.url);
+      u.searchParams.set("digest", `sha256:${"0".repeat(64)}`);
+      const put = await send(agent, "PUT", u.toString(), randomBytes(2 * 1024 * 1024));
+      assert.equal(put.status, 400, put.body.toString());
+      assert.match(put.body.toString(), /DIGEST_INVALID/);
+      const again = await send(agent, "GET", `${proxy.url}/v2/`);
+      assert.equal(again.status, 200);
+    } finally {
+      agent.destroy();
+    }
+  });
+});
+
 describe("fast lane blob pulls with RCP_SPLICE=off (the JS relay)", () => {
   let registry: TestRegistry;
   let proxy: TestProxy;

@@ -91,11 +91,49 @@ describe("parseRequestHead", () => {
     assert.equal(r.head.requestId, undefined);
   });
 
+  it("PUT, PATCH, POST with one plain Content-Length carry it; DELETE and the rest only 0", () => {
+    for (const method of ["PUT", "PATCH", "POST"]) {
+      const r = req(
+        head([
+          `${method} /v2/a/blobs/uploads/x HTTP/1.1`,
+          "Host: x",
+          "Content-Length: 1048577",
+          "Content-Range: 0-1048576",
+        ]),
+      );
+      assert.equal(r.kind, "head", method);
+      if (r.kind !== "head") continue;
+      assert.equal(r.head.method, method);
+      assert.equal(r.head.contentLength, 1048577);
+      assert.equal(r.head.contentRange, "0-1048576");
+    }
+    const del = req(head(["DELETE /v2/a/blobs/uploads/x HTTP/1.1", "Host: x"]));
+    assert.equal(del.kind, "head");
+    if (del.kind === "head") assert.equal(del.head.contentLength, 0);
+    const none = req(head(["PUT /v2/a/blobs/uploads/x HTTP/1.1", "Host: x"]));
+    assert.equal(none.kind, "head");
+    if (none.kind === "head") assert.equal(none.head.contentLength, 0);
+  });
+
   const others: Array<[string, string]> = [
-    ["POST", head(["POST /v2/ HTTP/1.1", "Host: x"])],
-    ["PUT", head(["PUT /v2/ HTTP/1.1", "Host: x"])],
-    ["DELETE", head(["DELETE /v2/ HTTP/1.1", "Host: x"])],
     ["OPTIONS", head(["OPTIONS /v2/ HTTP/1.1", "Host: x"])],
+    ["DELETE with a body", head(["DELETE /v2/ HTTP/1.1", "Host: x", "Content-Length: 5"])],
+    [
+      "PUT with two Content-Length",
+      head(["PUT /v2/ HTTP/1.1", "Host: x", "Content-Length: 5", "Content-Length: 5"]),
+    ],
+    ["PUT with a Content-Length list", head(["PUT /v2/ HTTP/1.1", "Host: x", "Content-Length: 5, 5"])],
+    ["PUT with a signed Content-Length", head(["PUT /v2/ HTTP/1.1", "Host: x", "Content-Length: +5"])],
+    ["PATCH chunked", head(["PATCH /v2/ HTTP/1.1", "Host: x", "Transfer-Encoding: chunked"])],
+    [
+      "PATCH chunked and Content-Length",
+      head(["PATCH /v2/ HTTP/1.1", "Host: x", "Content-Length: 3", "Transfer-Encoding: chunked"]),
+    ],
+    ["PUT with Expect", head(["PUT /v2/ HTTP/1.1", "Host: x", "Content-Length: 3", "Expect: 100-continue"])],
+    [
+      "two Content-Range",
+      head(["PATCH /v2/ HTTP/1.1", "Host: x", "Content-Range: 0-1", "Content-Range: 0-1"]),
+    ],
     ["lowercase method", head(["get /v2/ HTTP/1.1", "Host: x"])],
     ["HTTP/1.0", head(["GET /v2/ HTTP/1.0", "Host: x"])],
     ["HTTP/2.0", head(["GET /v2/ HTTP/2.0", "Host: x"])],
