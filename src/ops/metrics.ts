@@ -29,7 +29,7 @@ export interface Metrics {
    * socket counters): `in` = received from clients, `out` = sent to clients.
    */
   readonly bytes: Counter<"direction">;
-  /** Of the `out` bytes: body bytes the fast lane moved in the kernel with splice(2). */
+  /** Body bytes the fast lane moved in the kernel with splice(2), both directions (part of `bytes`). */
   readonly splicedBytes: Counter;
   readonly tagDeletes: Counter<"path" | "outcome">;
   /** Tags a failed swap could not put back: each needs `restore` or a hand fix (see the log line). */
@@ -96,7 +96,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     splicedBytes: new Counter({
       name: "rcp_spliced_bytes_total",
-      help: "Response body bytes moved from upstream to client sockets in the kernel (splice), part of rcp_proxied_bytes_total",
+      help: "Body bytes moved between client and upstream sockets in the kernel (splice: pulls and uploads), part of rcp_proxied_bytes_total",
       registers,
     }),
     tagDeletes: new Counter({
