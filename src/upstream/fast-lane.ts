@@ -1,6 +1,7 @@
 /**
- * The fast lane: pulls (GET and HEAD of blobs, manifests, catalog, `/v2/`) relayed
- * between raw sockets, without Node's HTTP server and client objects.
+ * The fast lane: pulls (GET and HEAD of blobs, manifests, catalog, `/v2/`) and the
+ * upload requests of a push (POST, PATCH/PUT with a Content-Length body, DELETE)
+ * relayed between raw sockets, without Node's HTTP server and client objects.
  *
  * Node's http module costs ~200 µs of CPU per proxied request on this class of
  * machine, more than the whole request costs nginx (issue 7). Here a connection's
@@ -8,14 +9,15 @@
  * proxy does not own is rewritten (the passthrough's forwarding headers, Host,
  * request id) and written to a pooled keep-alive upstream socket; the response
  * head is rewritten (Location/Link, API version, request id, Connection) and the
- * body relayed by its framing (Content-Length, chunked, or to the end), in the
- * kernel with splice(2) for large bodies when the native addon is built.
+ * body relayed by its framing (Content-Length, chunked, or to the end); request
+ * bodies go by their Content-Length. Large bodies move in the kernel with splice(2)
+ * when the native addon is built.
  *
  * Everything else is handed to Node's HTTP server with the bytes read so far, and
- * the connection stays there: other methods, bodies, owned routes (tags API, tag
- * delete, referrers, ops endpoints), uploads, hostile or unusual heads, a head
- * split across reads. Those paths keep every rule they have (400/405/431, Hono,
- * http-proxy-3, the upload guard).
+ * the connection stays there: other methods, chunked bodies, owned routes (tags API,
+ * tag delete, referrers, ops endpoints), upload requests the upload guard answers or
+ * redirects, hostile or unusual heads, a head split across reads. Those paths keep
+ * every rule they have (400/405/431, Hono, http-proxy-3, the upload guard).
  */
 import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
