@@ -19,7 +19,6 @@
  * redirects, hostile or unusual heads, a head split across reads. Those paths keep
  * every rule they have (400/405/431, Hono, http-proxy-3, the upload guard).
  */
-import { STATUS_CODES } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { type OwnershipOptions, ownsRequest } from "../handlers/ownership.js";
@@ -30,13 +29,12 @@ import {
   type RequestHead,
   responseHasBody,
 } from "../http/wire-head.js";
-import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
-import { errorBody, type OciErrorCode } from "../oci/errors.js";
+import { API_VERSION, API_VERSION_HEADER, rawOciError, upstreamFailureAnswer } from "../http/write-error.js";
 import { parseRoute, type RouteMatch, splitPathQuery } from "../oci/routes.js";
 import type { Readiness } from "../ops/health.js";
 import { requestIdFrom } from "../ops/request-id.js";
 import { markAccounted, type RequestTracker } from "../ops/request-tracker.js";
-import { clientOrigin } from "./forwarding.js";
+import { clientOrigin, forwardedFor } from "./forwarding.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import { type PooledSocket, SocketPool, type UpstreamUser } from "./socket-pool.js";
 import { spliceAvailable, spliceBody } from "./splice.js";
@@ -301,10 +299,9 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       for (let i = 0; i < names.length; i++) {
         if (!DROPPED_REQUEST.has(lower[i]!)) out += `${names[i]}: ${values[i]}\r\n`;
       }
-      const remote = this.socket.remoteAddress;
-      const prior = o.trustForwarded ? firstValue(head.xForwardedFor) : undefined;
+      const xff = forwardedFor(head.xForwardedFor, this.socket.remoteAddress, o.trustForwarded);
       out += `X-Forwarded-Host: ${origin.host}\r\nX-Forwarded-Proto: ${origin.proto}\r\n`;
-      if (remote) out += `X-Forwarded-For: ${prior ? `${prior}, ${remote}` : remote}\r\n`;
+      if (xff !== undefined) out += `X-Forwarded-For: ${xff}\r\n`;
       out += `X-Request-Id: ${id}\r\nConnection: keep-alive\r\n\r\n`;
       this.upstreamHead = out;
       this.retried = false;
@@ -384,29 +381,42 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       }
       this.socket.resume();
       this.reqSplicing = true;
-      const total = this.reqRemaining;
+      void this.transfer(this.socket, up, up, this.reqRemaining).then(({ moved, err }) => {
+        this.reqSplicing = false;
+        this.reqSpliced += moved;
+        this.reqRemaining -= moved;
+        if (err === null) return;
+        if (this.phase === Phase.Connecting || this.phase === Phase.AwaitHead || this.phase === Phase.Body)
+          this.fail(err);
+        else if (!this.socket.destroyed) this.socket.destroy();
+      });
+    }
+
+    /**
+     * Moves `total` bytes from `from` to `to` (the client and `up`, one way or the
+     * other) in the kernel. Socket timers see no activity meanwhile, so they are off,
+     * the addon's own idle limit in their place, and back on afterwards.
+     */
+    async transfer(
+      from: Socket,
+      to: Socket,
+      up: PooledSocket,
+      total: number,
+    ): Promise<{ moved: number; err: NodeJS.ErrnoException | null }> {
       this.socket.setTimeout(0);
       up.setTimeout(0);
-      spliceBody(this.socket, up, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
-        (moved) => {
-          this.reqSplicing = false;
-          this.reqSpliced += moved;
-          this.reqRemaining = 0;
-          o.onSpliced?.(moved);
-          if (!this.socket.destroyed) this.socket.setTimeout(o.clientIdleTimeoutMs);
-          if (!up.destroyed) pool.rearm(up);
-        },
-        (err: NodeJS.ErrnoException & { bytesMoved?: number }) => {
-          this.reqSplicing = false;
-          const moved = err.bytesMoved ?? 0;
-          this.reqSpliced += moved;
-          this.reqRemaining -= moved;
-          o.onSpliced?.(moved);
-          if (this.phase === Phase.Connecting || this.phase === Phase.AwaitHead || this.phase === Phase.Body)
-            this.fail(err);
-          else if (!this.socket.destroyed) this.socket.destroy();
-        },
-      );
+      try {
+        const moved = await spliceBody(from, to, total, { idleTimeoutMs: o.clientIdleTimeoutMs });
+        if (!this.socket.destroyed) this.socket.setTimeout(o.clientIdleTimeoutMs);
+        if (!up.destroyed) pool.rearm(up);
+        o.onSpliced?.(moved);
+        return { moved, err: null };
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException & { bytesMoved?: number };
+        const moved = err.bytesMoved ?? 0;
+        o.onSpliced?.(moved);
+        return { moved, err };
+      }
     }
 
     onUpstreamData(chunk: Buffer): void {
@@ -566,34 +576,20 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       if (complete) this.finish();
     }
 
-    /**
-     * The rest of a large body moves in the kernel. Socket timers see no activity
-     * meanwhile, so they are off; the addon's own idle limit takes their place.
-     */
+    /** The rest of a large response body moves in the kernel. */
     spliceRest(up: PooledSocket): void {
       this.phase = Phase.Splicing;
-      const total = this.remaining;
-      this.socket.setTimeout(0);
-      up.setTimeout(0);
-      spliceBody(up, this.socket, total, { idleTimeoutMs: o.clientIdleTimeoutMs }).then(
-        (moved) => {
-          this.socket.setTimeout(o.clientIdleTimeoutMs);
-          pool.rearm(up);
-          this.spliced += moved;
-          o.onSpliced?.(moved);
-          if (this.phase !== Phase.Splicing) return;
-          this.remaining = 0;
-          this.phase = Phase.Body;
-          this.finish();
-        },
-        (err: NodeJS.ErrnoException & { bytesMoved?: number }) => {
-          const moved = err.bytesMoved ?? 0;
-          this.spliced += moved;
-          o.onSpliced?.(moved);
-          if (this.phase !== Phase.Splicing) return;
+      void this.transfer(up, this.socket, up, this.remaining).then(({ moved, err }) => {
+        this.spliced += moved;
+        if (this.phase !== Phase.Splicing) return;
+        if (err !== null) {
           this.fail(err);
-        },
-      );
+          return;
+        }
+        this.remaining = 0;
+        this.phase = Phase.Body;
+        this.finish();
+      });
     }
 
     onUpstreamGone(err: NodeJS.ErrnoException): void {
@@ -637,18 +633,17 @@ export function createFastLane(o: FastLaneOptions): FastLane {
         this.socket.destroy();
         return;
       }
-      const refused = err.code === "ECONNREFUSED" || err.code === "ENOTFOUND" || err.code === "EHOSTUNREACH";
-      this.status = refused ? 503 : 502;
+      const answer = upstreamFailureAnswer(err.code);
+      this.status = answer.status;
       this.keepAlive =
         this.keepAlive && !o.readiness.draining && this.reqRemaining === 0 && !this.reqSplicing;
       this.socket.write(
-        errorResponse(
-          this.status,
+        rawOciError(
+          answer.status,
           "UNAVAILABLE",
-          refused ? "upstream registry unreachable" : "upstream registry connection failed",
-          { reason: err.code ?? "error" },
-          this.requestId,
-          this.keepAlive,
+          answer.message,
+          answer.detail,
+          { "x-request-id": this.requestId, connection: this.keepAlive ? "keep-alive" : "close" },
           this.method === "HEAD",
         ),
       );
@@ -768,14 +763,17 @@ export function createFastLane(o: FastLaneOptions): FastLane {
   function onTimeout(this: LaneSocket) {
     this.destroy();
   }
+  const CLIENT_LISTENERS: ReadonlyArray<[string, (this: LaneSocket, chunk: Buffer) => void]> = [
+    ["data", onData],
+    ["end", onEnd],
+    ["close", onClose],
+    ["drain", onDrain],
+    ["error", onError],
+    ["timeout", onTimeout],
+  ];
   function detachClient(s: LaneSocket) {
     s.rcpLane = undefined;
-    s.removeListener("data", onData);
-    s.removeListener("end", onEnd);
-    s.removeListener("close", onClose);
-    s.removeListener("drain", onDrain);
-    s.removeListener("error", onError);
-    s.removeListener("timeout", onTimeout);
+    for (const [event, listener] of CLIENT_LISTENERS) s.removeListener(event, listener);
   }
 
   return {
@@ -786,12 +784,7 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       // Inactivity of a busy connection; idle keep-alive ones are swept (no timer per request).
       socket.setTimeout(o.clientIdleTimeoutMs);
       sweeper ??= startSweeper();
-      socket.on("data", onData);
-      socket.on("end", onEnd);
-      socket.on("close", onClose);
-      socket.on("drain", onDrain);
-      socket.on("error", onError);
-      socket.on("timeout", onTimeout);
+      for (const [event, listener] of CLIENT_LISTENERS) socket.on(event, listener);
     },
     closeIdle() {
       for (const c of conns) if (c.phase === Phase.Idle && c.pending === null) c.socket.destroy();
@@ -808,31 +801,4 @@ export function createFastLane(o: FastLaneOptions): FastLane {
       return conns.size;
     },
   };
-}
-
-function firstValue(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const first = v.split(",")[0]!.trim();
-  return first === "" ? undefined : first;
-}
-
-function errorResponse(
-  status: number,
-  code: OciErrorCode,
-  message: string,
-  detail: unknown,
-  requestId: string,
-  keepAlive: boolean,
-  head: boolean,
-): string {
-  const body = errorBody(code, message, detail);
-  return (
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
-    "content-type: application/json; charset=utf-8\r\n" +
-    `content-length: ${Buffer.byteLength(body)}\r\n` +
-    `${API_VERSION_HEADER}: ${API_VERSION}\r\n` +
-    `x-request-id: ${requestId}\r\n` +
-    `connection: ${keepAlive ? "keep-alive" : "close"}\r\n\r\n` +
-    (head ? "" : body)
-  );
 }

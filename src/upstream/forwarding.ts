@@ -12,7 +12,8 @@ export interface PublicOrigin {
   host: string;
 }
 
-function firstValue(v: string | string[] | undefined): string | undefined {
+/** The first element of a comma-separated header value, trimmed (undefined when empty). */
+export function firstValue(v: string | string[] | undefined): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   if (s === undefined) return undefined;
   const first = s.split(",")[0]!.trim();
@@ -72,6 +73,20 @@ export function clientOrigin(
 }
 
 /**
+ * The X-Forwarded-For the upstream gets: the client's peer address, after the first
+ * address the client sent only when forwarding headers are trusted (undefined without a peer).
+ */
+export function forwardedFor(
+  prior: string | string[] | undefined,
+  remoteAddress: string | undefined,
+  trustForwarded: boolean,
+): string | undefined {
+  if (!remoteAddress) return undefined;
+  const first = trustForwarded ? firstValue(prior) : undefined;
+  return first ? `${first}, ${remoteAddress}` : remoteAddress;
+}
+
+/**
  * Replaces the client's forwarding headers with one clean set describing `origin`.
  * Mutates and returns `headers` (the passthrough hot path avoids a copy).
  */
@@ -81,14 +96,14 @@ export function applyForwardingHeaders(
   remoteAddress: string | undefined,
   trustForwarded: boolean,
 ): IncomingHttpHeaders {
-  const priorFor = trustForwarded ? firstValue(headers["x-forwarded-for"]) : undefined;
+  const xff = forwardedFor(headers["x-forwarded-for"], remoteAddress, trustForwarded);
   delete headers.forwarded;
   delete headers["x-forwarded-port"];
   delete headers["x-forwarded-prefix"];
   delete headers["x-real-ip"];
   headers["x-forwarded-host"] = origin.host;
   headers["x-forwarded-proto"] = origin.proto;
-  if (remoteAddress) headers["x-forwarded-for"] = priorFor ? `${priorFor}, ${remoteAddress}` : remoteAddress;
+  if (xff !== undefined) headers["x-forwarded-for"] = xff;
   else delete headers["x-forwarded-for"];
   return headers;
 }

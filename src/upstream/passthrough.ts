@@ -9,7 +9,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { createProxyServer } from "http-proxy-3";
-import { API_VERSION, API_VERSION_HEADER, writeOciError } from "../http/write-error.js";
+import {
+  API_VERSION,
+  API_VERSION_HEADER,
+  upstreamFailureAnswer,
+  writeOciError,
+} from "../http/write-error.js";
 import { applyForwardingHeaders, clientOrigin, type PublicOrigin } from "./forwarding.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
@@ -79,14 +84,11 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       sres.destroy();
       return;
     }
-    const refused = e.code === "ECONNREFUSED" || e.code === "ENOTFOUND" || e.code === "EHOSTUNREACH";
-    writeOciError(
-      sres,
-      "UNAVAILABLE",
-      refused ? "upstream registry unreachable" : "upstream registry connection failed",
-      { reason: e.code ?? "error" },
-      { status: refused ? 503 : 502, head: req.method === "HEAD" },
-    );
+    const answer = upstreamFailureAnswer(e.code);
+    writeOciError(sres, "UNAVAILABLE", answer.message, answer.detail, {
+      status: answer.status,
+      head: req.method === "HEAD",
+    });
   });
 
   return {

@@ -110,10 +110,6 @@ export class SocketPool {
     s.setTimeout(this.o.busyIdleMs);
   }
 
-  get openSockets(): number {
-    return this.open;
-  }
-
   close(): void {
     this.closed = true;
     for (const s of this.free.splice(0)) s.destroy();

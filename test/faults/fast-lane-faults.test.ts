@@ -6,9 +6,10 @@
  * never answers, a client leaving mid-download, and a refused connection.
  */
 import assert from "node:assert/strict";
-import net from "node:net";
+import type net from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { closedPort } from "../helpers/net.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { RawConn } from "../helpers/raw-conn.js";
 import { answer, type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.js";
@@ -17,14 +18,6 @@ const IDLE_TIMEOUT_MS = 1000;
 
 function get(path: string, method = "GET"): string {
   return `${method} ${path} HTTP/1.1\r\nHost: lane.test\r\n\r\n`;
-}
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function assertOciUnavailable(

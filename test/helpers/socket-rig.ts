@@ -61,6 +61,16 @@ function drainOrClose(socket: net.Socket): Promise<void> {
 }
 
 /** Writes `size` pseudo-random bytes with backpressure; resolves with their sha256. */
+/** Runs `fn` on a fresh rig and closes it afterwards, whatever happens. */
+export async function withRig<T>(fn: (rig: Rig) => Promise<T>): Promise<T> {
+  const rig = await openRig();
+  try {
+    return await fn(rig);
+  } finally {
+    await rig.close();
+  }
+}
+
 export async function sendBytes(socket: net.Socket, size: number): Promise<string> {
   const hash = createHash("sha256");
   for (let off = 0; off < size; off += NOISE.length) {

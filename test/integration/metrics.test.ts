@@ -1,20 +1,11 @@
 import assert from "node:assert/strict";
-import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { request } from "../helpers/http.js";
+import { closedPort } from "../helpers/net.js";
 import { MT, makeImage, pushImage } from "../helpers/oci.js";
 import { hasFamily, parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe("GET /metrics after passthrough traffic to a real docker-registry 2.8", () => {
   let registry: TestRegistry;

@@ -1,26 +1,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { closedPort } from "../helpers/net.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { tagsOf } from "../helpers/prune-run.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
-
-/** A loopback port nothing listens on (bound by the OS, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Exit {
   code: number;

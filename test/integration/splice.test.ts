@@ -10,7 +10,7 @@ import { readdirSync } from "node:fs";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type SpliceError, spliceAvailable, spliceBody } from "../../src/upstream/splice.js";
-import { collect, openRig, sendBytes } from "../helpers/socket-rig.js";
+import { collect, sendBytes, withRig } from "../helpers/socket-rig.js";
 
 const skip = spliceAvailable() ? false : "rcp_splice addon not built (npm run build:native)";
 const MiB = 1024 * 1024;
@@ -29,8 +29,7 @@ async function rejection(p: Promise<unknown>): Promise<SpliceError> {
 
 for (const size of [1, 64 * 1024, MiB + 1, 256 * MiB]) {
   test(`spliceBody moves exactly ${size} bytes intact (sha256)`, { skip, timeout: 60_000 }, async () => {
-    const rig = await openRig();
-    try {
+    await withRig(async (rig) => {
       const received = collect(rig.receiver);
       const moved = spliceBody(rig.from, rig.to, size, { idleTimeoutMs: 10_000 });
       const sent = await sendBytes(rig.sender, size);
@@ -38,9 +37,7 @@ for (const size of [1, 64 * 1024, MiB + 1, 256 * MiB]) {
       await received.until(size);
       assert.equal(received.bytes(), size);
       assert.equal(received.digest(), sent);
-    } finally {
-      await rig.close();
-    }
+    });
   });
 }
 
@@ -48,8 +45,7 @@ test("spliceBody leaves bytes after length on the input socket, which reads its 
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     const received = collect(rig.receiver);
     const body = randomFillSync(Buffer.alloc(2 * MiB));
     const moved = spliceBody(rig.from, rig.to, body.length, { idleTimeoutMs: 10_000 });
@@ -66,17 +62,14 @@ test("spliceBody leaves bytes after length on the input socket, which reads its 
     rig.sender.write(Buffer.alloc(1000, 7));
     assert.equal(await again, 1000);
     await received.until(body.length + 1000);
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody started from a 'data' handler (head read in JS) gets the whole body", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     const received = collect(rig.receiver);
     const size = 32 * MiB;
     // As a relay does: the response head arrives in JS, the body is spliced from inside the handler.
@@ -92,17 +85,14 @@ test("spliceBody started from a 'data' handler (head read in JS) gets the whole 
     await received.until(size);
     assert.equal(received.digest(), sent);
     assert.equal(rig.from.readableLength, 0, "no body bytes were read in JS");
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody waits for pending writes on the output socket and keeps the order", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     rig.receiver.pause();
     const prefix = randomFillSync(Buffer.alloc(8 * MiB));
     rig.to.write(prefix);
@@ -116,17 +106,14 @@ test("spliceBody waits for pending writes on the output socket and keeps the ord
     await received.until(prefix.length + body.length);
     const expected = createHash("sha256").update(prefix).update(body).digest("hex");
     assert.equal(received.digest(), expected);
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody completes when the receiver pauses for a while, then reads", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     rig.receiver.pause();
     const size = 16 * MiB;
     const moved = spliceBody(rig.from, rig.to, size, { idleTimeoutMs: 10_000 });
@@ -137,17 +124,14 @@ test("spliceBody completes when the receiver pauses for a while, then reads", {
     assert.equal(await moved, size);
     await received.until(size);
     assert.equal(received.digest(), await sent);
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody rejects ERR_PREMATURE_EOF with bytesMoved when the sender ends early", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     const received = collect(rig.receiver);
     const moved = spliceBody(rig.from, rig.to, MiB, { idleTimeoutMs: 10_000 });
     rig.sender.end(Buffer.alloc(100_000, 1));
@@ -156,17 +140,14 @@ test("spliceBody rejects ERR_PREMATURE_EOF with bytesMoved when the sender ends 
     assert.equal(err.bytesMoved, 100_000);
     await received.until(100_000);
     assert.equal(rig.to.destroyed, false, "the output socket stays open");
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody rejects ECONNRESET/EPIPE soon after the receiver resets mid-way", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     const received = collect(rig.receiver);
     const moved = spliceBody(rig.from, rig.to, 256 * MiB, { idleTimeoutMs: 30_000 });
     void sendBytes(rig.sender, 256 * MiB);
@@ -177,25 +158,20 @@ test("spliceBody rejects ECONNRESET/EPIPE soon after the receiver resets mid-way
     assert.ok(["ECONNRESET", "EPIPE"].includes(err.code), `code ${err.code}`);
     assert.ok(err.bytesMoved >= MiB && err.bytesMoved < 256 * MiB, `bytesMoved ${err.bytesMoved}`);
     assert.ok(Date.now() - t0 < 5_000, "fails within seconds");
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody rejects ETIMEDOUT when nothing moves for idleTimeoutMs", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     const moved = spliceBody(rig.from, rig.to, MiB, { idleTimeoutMs: 200 });
     rig.sender.write(Buffer.alloc(1024, 2));
     const err = await rejection(moved);
     assert.equal(err.code, "ETIMEDOUT");
     assert.equal(err.bytesMoved, 1024);
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 for (const side of ["from", "to"] as const) {
@@ -203,8 +179,7 @@ for (const side of ["from", "to"] as const) {
     skip,
     timeout: 60_000,
   }, async () => {
-    const rig = await openRig();
-    try {
+    await withRig(async (rig) => {
       const moved = spliceBody(rig.from, rig.to, 64 * MiB, { idleTimeoutMs: 0 });
       rig.sender.write(Buffer.alloc(64 * 1024, 3));
       await sleep(50);
@@ -212,9 +187,7 @@ for (const side of ["from", "to"] as const) {
       const err = await rejection(moved);
       assert.equal(err.code, "ECANCELED");
       assert.equal(err.bytesMoved, 64 * 1024);
-    } finally {
-      await rig.close();
-    }
+    });
   });
 }
 
@@ -222,24 +195,20 @@ test("spliceBody refuses an input socket with body bytes already buffered in JS"
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     rig.from.pause();
     rig.sender.write("early");
     await once(rig.from, "readable");
     const err = await rejection(spliceBody(rig.from, rig.to, 10, { idleTimeoutMs: 0 }));
     assert.equal(err.code, "ERR_SPLICE_BUFFERED");
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("spliceBody closes every descriptor it opened, on success and on failure", {
   skip,
   timeout: 60_000,
 }, async () => {
-  const rig = await openRig();
-  try {
+  await withRig(async (rig) => {
     const before = fdCount();
     const moved = spliceBody(rig.from, rig.to, 5 * MiB, { idleTimeoutMs: 10_000 });
     collect(rig.receiver);
@@ -249,9 +218,7 @@ test("spliceBody closes every descriptor it opened, on success and on failure", 
     const failing = spliceBody(rig.from, rig.to, MiB, { idleTimeoutMs: 100 });
     assert.equal((await rejection(failing)).code, "ETIMEDOUT");
     assert.equal(fdCount(), before, "after a failed transfer");
-  } finally {
-    await rig.close();
-  }
+  });
 });
 
 test("RCP_SPLICE=off makes spliceAvailable() false", () => {

@@ -5,11 +5,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
+import { closedPort } from "../helpers/net.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const docs = parseAllDocuments(readFileSync(join(ROOT, "deploy/kubernetes/prune-cronjob.yaml"), "utf8")).map(
@@ -31,15 +31,6 @@ const cron = docs.find((d) => d["kind"] === "CronJob") as {
 const secret = docs.find((d) => d["kind"] === "Secret") as { metadata: { name: string }; stringData: object };
 const container = cron.spec.jobTemplate.spec.template.spec.containers[0]!;
 const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
-
-function closedPort(): Promise<number> {
-  return new Promise((res) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => res(port));
-    });
-  });
-}
 
 /** Runs the CLI with the CronJob's args, `$(VAR)` expanded as Kubernetes does, against `registry`. */
 function runArgs(mode: string, registry: string): Promise<{ code: number; stderr: string }> {
