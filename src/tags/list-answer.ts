@@ -1,0 +1,139 @@
+/**
+ * The answer to `GET`/`HEAD /v2/<name>/tags/_list` (the new tags API) and
+ * `/v2/<name>/tags/list` (legacy), without any HTTP framework: the upstream's
+ * complete list, fetched with the caller's credentials (and cached per credentials
+ * for a moment), sorted and paginated by the proxy. Both the Hono handler
+ * (handlers/tags-list.ts) and the fast lane write what this returns.
+ *
+ * Answers:
+ * - 200 `{"name","tags"}` with `Link: <...>; rel="next"` when more tags remain;
+ * - 400 PAGINATION_NUMBER_INVALID for a bad `n` (checked before the upstream is asked);
+ * - 401/403 from the upstream relayed unchanged (challenge and body);
+ * - 404 NAME_UNKNOWN for an unknown repository (never the upstream's text 404);
+ * - other upstream errors relayed; an unreachable upstream 503 UNAVAILABLE;
+ * - 307 to `tags/_list` for legacy `list` when `tags.legacyList` is `redirect`.
+ * Errors the proxy states itself are thrown as OciError (rendered by the caller).
+ */
+import type { OutgoingHttpHeaders } from "node:http";
+import type { AppDeps } from "../app.js";
+import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
+import { firstErrorCode, OciError } from "../oci/errors.js";
+import { type ListVariant, nextPageLink, type PageQuery, parsePageQuery } from "../oci/pagination.js";
+import { UpstreamError } from "../upstream/client.js";
+import { type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
+import type { TagList } from "./tag-list.js";
+
+/** One list request: what the answer depends on. */
+export interface ListAsk {
+  name: string;
+  variant: ListVariant;
+  /** The raw query string (without `?`). */
+  query: string;
+  /** The caller's Authorization header (the cache key's credentials). */
+  authorization: string | undefined;
+  /** Headers for the upstream call (callerHeaders: credentials, forwarding, request id). */
+  upstreamHeaders: OutgoingHttpHeaders;
+}
+
+/** A complete answer; `body` is what a GET sends (a HEAD sends the same head, no body). */
+export interface ListAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Buffer;
+}
+
+export type ListDeps = Pick<AppDeps, "config" | "upstream" | "tagLists" | "metrics" | "logger">;
+
+/** Upstream response headers worth relaying with an upstream error. */
+const RELAYED_HEADERS = ["www-authenticate", "content-type", "retry-after"];
+
+export async function answerTagsList(ask: ListAsk, deps: ListDeps): Promise<ListAnswer> {
+  if (ask.variant === "list" && deps.config.tags.legacyList === "redirect") {
+    return redirectToNewList(ask.name, ask.query);
+  }
+  const page = parsePageQuery(ask.query, deps.config.tags.maxPageSize);
+  const loaded = await loadTags(ask, deps);
+  if ("failure" in loaded) return failureAnswer(loaded.failure, ask.name);
+  const answer = listAnswer(ask.name, ask.variant, loaded.tags, page);
+  // A first page picked without sorting (tag-list.ts): sort the whole list once the
+  // answer is out, for the cache and the next pages (a page asked for sooner sorts
+  // on demand). Without the cache, the list is dropped unsorted.
+  if (!loaded.tags.isSorted && deps.config.tags.cacheTtlMs > 0) setImmediate(() => loaded.tags.sorted());
+  return answer;
+}
+
+async function loadTags(ask: ListAsk, deps: ListDeps) {
+  try {
+    return await deps.tagLists.load(ask.name, ask.authorization, () =>
+      fetchUpstreamTagList(deps.upstream, ask.name, ask.upstreamHeaders),
+    );
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    deps.metrics.upstreamErrors.inc({ kind: err.kind });
+    deps.logger.warn({ kind: err.kind, err: err.message, repository: ask.name }, "upstream tags list failed");
+    throw transportError(err);
+  }
+}
+
+function transportError(err: UpstreamError): OciError {
+  switch (err.kind) {
+    case "unreachable":
+      return new OciError("UNAVAILABLE", "upstream registry unreachable", { reason: err.kind });
+    case "timeout":
+      return new OciError(
+        "UNAVAILABLE",
+        "upstream registry did not answer in time",
+        { reason: err.kind },
+        { status: 504 },
+      );
+    default:
+      return new OciError(
+        "UNAVAILABLE",
+        "upstream registry exchange failed",
+        { reason: err.kind },
+        { status: 502 },
+      );
+  }
+}
+
+function baseHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  return { [API_VERSION_HEADER]: API_VERSION, ...extra };
+}
+
+function listAnswer(name: string, variant: ListVariant, list: TagList, query: PageQuery): ListAnswer {
+  const page = list.page(query);
+  const body = `${JSON.stringify({ name, tags: page.tags })}\n`;
+  const headers = baseHeaders({
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(body)),
+  });
+  if (page.next !== null && query.n !== null)
+    headers["link"] = nextPageLink(name, variant, query.n, page.next);
+  return { status: 200, headers, body };
+}
+
+function redirectToNewList(name: string, query: string): ListAnswer {
+  const location = `/v2/${name}/tags/_list${query ? `?${query}` : ""}`;
+  return { status: 307, headers: baseHeaders({ location, "content-length": "0" }), body: "" };
+}
+
+function failureAnswer(failure: FetchFailure, name: string): ListAnswer {
+  if (failure.kind === "invalid") throw new OciError("UNKNOWN", failure.reason, undefined, { status: 502 });
+  const { status, headers, body } = failure.response;
+  if (status === 404) throw new OciError("NAME_UNKNOWN", "repository name not known to registry", { name });
+  const isOciJson = firstErrorCode(body) !== undefined;
+  if (status === 401 || status === 403 || (status >= 400 && isOciJson)) {
+    const relayed = baseHeaders({ "content-length": String(body.length) });
+    for (const h of RELAYED_HEADERS) {
+      const v = headers[h];
+      if (typeof v === "string") relayed[h] = v;
+    }
+    return { status, headers: relayed, body };
+  }
+  throw new OciError(
+    "UNKNOWN",
+    `upstream answered ${status} to the tags list`,
+    { status },
+    { status: status >= 400 ? status : 502 },
+  );
+}
