@@ -5,9 +5,12 @@
  * server at the first one it does not. Requests on a connection are served one at
  * a time; pipelined bytes wait in `pending`.
  *
- * Hot path: a Connection is allocated per client connection, never per request.
- * Its methods are on the prototype and the pool's callback (`acquired`) is bound
- * once per connection; what the lane's connections share comes in `lane`.
+ * Hot path: a Connection (and its `facts`) is allocated per client connection,
+ * never per request. Its methods are on the prototype and the pool's callback
+ * (`acquired`) is bound once per connection; the steps with a job of their own
+ * (bodies, response relay, failures, handoff, the tracker record) are plain
+ * functions in the sibling modules taking the connection, so no closures either.
+ * What the lane's connections share comes in `lane`.
  */
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
