@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
 import { type AppDeps, createApp } from "./app.js";
 import type { Config } from "./config.js";
+import { createLaneAnswers } from "./handlers/lane-answers.js";
 import { ownsRequest } from "./handlers/ownership.js";
 import { routeOf, setRoute } from "./http/route-context.js";
 import { refuseConnect, writeOciError } from "./http/write-error.js";
@@ -234,6 +235,12 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       onUpstreamError: (err, r) => upstreamFailed(err, r.method, r.path, r.requestId),
       onSpliced: (bytes) => metrics.splicedBytes.inc(bytes),
       uploads,
+      answers: createLaneAnswers(deps),
+      trackWork: (work) => {
+        ownedWork.add(work);
+        const forget = () => ownedWork.delete(work);
+        work.then(forget, forget);
+      },
     });
     server.on("connection", (socket) => lane.accept(socket));
     return lane;

@@ -28,6 +28,7 @@
  */
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import type { LaneAnswers } from "../handlers/lane-answers.js";
 import type { OwnershipOptions } from "../handlers/ownership.js";
 import type { Readiness } from "../ops/health.js";
 import type { RequestTracker } from "../ops/request-tracker.js";
@@ -62,6 +63,10 @@ export interface FastLaneOptions {
   onSpliced?(bytes: number): void;
   /** Chunked-upload sessions (oci.strictUploads), or null: the lane asks and tells them as the passthrough does. */
   uploads: UploadSessions | null;
+  /** Owned requests the lane answers itself (the tags lists), or null: all owned requests go to Node. */
+  answers: LaneAnswers | null;
+  /** Told of each owned answer in progress (the shutdown waits for them). */
+  trackWork?(work: Promise<unknown>): void;
 }
 
 export interface FastLane {

@@ -22,7 +22,7 @@ import {
 } from "../../http/wire-head.js";
 import { parseRoute, type RouteMatch, splitPathQuery } from "../../oci/routes.js";
 import { requestIdFrom } from "../../ops/request-id.js";
-import { clientOrigin, forwardedFor } from "../forwarding.js";
+import { clientOrigin, forwardedFor, type PublicOrigin } from "../forwarding.js";
 import type { PooledSocket, UpstreamUser } from "../socket-pool.js";
 import {
   type LaneContext,
@@ -35,6 +35,7 @@ import {
 } from "./context.js";
 import { handOff } from "./handoff.js";
 import { laneServes } from "./lane-serves.js";
+import { answerOwned } from "./owned-answer.js";
 import { recordExchange } from "./record.js";
 import { relayRequestBody, sendRequestBody } from "./request-body.js";
 import { buildRequestHead } from "./request-head.js";
@@ -140,6 +141,13 @@ export class Connection implements UpstreamUser {
     const { path, query } = splitPathQuery(head.target);
     const route = parseRoute(head.method, path);
     const o = this.lane.options;
+    const answers = o.answers;
+    if (answers !== null && answers.handles(route, head.method)) {
+      this.pending = r.end === buf.length ? null : buf.subarray(r.end);
+      this.routeMatch = route;
+      answerOwned(this, answers, head, path, query, route);
+      return;
+    }
     if (!laneServes(head, route, query, o.ownership, o.uploads)) {
       handOff(this);
       return;
@@ -149,9 +157,20 @@ export class Connection implements UpstreamUser {
     this.begin(head, path, route.kind, "name" in route ? route.name : undefined);
   }
 
+  /** Relays the request upstream (passthrough). */
   begin(head: RequestHead, path: string, route: string, repository: string | undefined): void {
-    const o = this.lane.options;
     this.phase = Phase.Connecting;
+    const origin = this.open(head, path, route, repository);
+    const xff = forwardedFor(head.xForwardedFor, this.socket.remoteAddress, this.lane.options.trustForwarded);
+    this.upstreamHead = buildRequestHead(head, this.lane.upstreamHost, origin, xff, this.requestId);
+    this.retried = false;
+    // A body cannot be sent twice: requests with one get a new connection (no stale reuse to retry).
+    this.send(this.reqRemaining > 0);
+  }
+
+  /** The bookkeeping every request starts with (tracker, request id, keep-alive); returns the client's origin. */
+  open(head: RequestHead, path: string, route: string, repository: string | undefined): PublicOrigin {
+    const o = this.lane.options;
     this.start = performance.now();
     o.tracker.open();
     this.method = head.method;
@@ -179,11 +198,7 @@ export class Connection implements UpstreamUser {
       o.publicUrl,
     );
     this.origin = `${origin.proto}://${origin.host}`;
-    const xff = forwardedFor(head.xForwardedFor, this.socket.remoteAddress, o.trustForwarded);
-    this.upstreamHead = buildRequestHead(head, this.lane.upstreamHost, origin, xff, id);
-    this.retried = false;
-    // A body cannot be sent twice: requests with one get a new connection (no stale reuse to retry).
-    this.send(this.reqRemaining > 0);
+    return origin;
   }
 
   send(fresh: boolean): void {

@@ -31,6 +31,8 @@ export enum Phase {
   AwaitHead,
   Body,
   Splicing,
+  /** An owned request the lane answers itself (lane-answers.ts), waiting for its answer. */
+  Answering,
   Closed,
 }
 
