@@ -336,6 +336,19 @@ describe("raw upstream client: keep-alive and retries", () => {
     );
   });
 
+  it("an upstream URL with a path prefix: the prefix goes before every path", async () => {
+    const up = await startRawUpstream(({ socket }) => answer(socket));
+    const target = targetFor(`${up.url}/mirror/`);
+    const client = createRawUpstreamClient(target);
+    try {
+      await client.request(GET);
+      assert.equal(up.seen[0]!.line, "GET /mirror/v2/a/tags/list HTTP/1.1");
+    } finally {
+      client.close();
+      await up.stop();
+    }
+  });
+
   it("close() closes the free sockets; later calls fail as reset", async () => {
     await withUpstream(
       ({ socket }) => answer(socket),
