@@ -7,10 +7,9 @@
  * server uses it where the fast lane runs (fastLaneSupports).
  *
  * Per call: one request head (raw-request-head.ts) and the body in one write on
- * a socket from the client's own SocketPool; the response head parsed by
- * wire-head.ts, 1xx skipped, the body read by Content-Length, chunked
- * (chunked-decoder.ts) or to the close, under the body cap; headers folded as
- * Node folds them (fold-headers.ts). Timeouts share one timer (DeadlineTimer).
+ * a socket from the client's own SocketPool; the response read by raw-response.ts
+ * (head, 1xx skipped, body by its framing under the cap, headers folded as Node
+ * folds them). Timeouts share one timer (DeadlineTimer), not one per call.
  *
  * Reuse and retries: a socket goes back to the pool only after a complete,
  * exactly framed response where neither side asked to close. GET and HEAD take
@@ -20,11 +19,7 @@
  * connection and is never retried: a tag swap's DELETE or PUT is sent exactly
  * once, and it cannot meet a stale keep-alive socket, so it is not failed by one.
  */
-import type { IncomingHttpHeaders } from "node:http";
 import { performance } from "node:perf_hooks";
-import { ChunkedDecoder } from "../http/chunked-decoder.js";
-import { foldHeaders } from "../http/fold-headers.js";
-import { parseResponseHead, responseHasBody } from "../http/wire-head.js";
 import { DeadlineTimer, type Expiring } from "../util/deadline-timer.js";
 import {
   MAX_BODY_BYTES,
@@ -34,32 +29,18 @@ import {
   type UpstreamResponse,
 } from "./client.js";
 import { buildRequestHead } from "./raw-request-head.js";
+import { ResponseReader } from "./raw-response.js";
 import { type PooledSocket, SocketPool, type UpstreamUser } from "./socket-pool.js";
 import { STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./target.js";
-
-/** Node's default maxHeaderSize: a larger response head is an error there too. */
-export const MAX_RESPONSE_HEAD = 16 * 1024;
 
 export interface RawUpstreamClient extends UpstreamClient {
   /** Closes the free sockets and refuses new calls (calls in flight finish). */
   close(): void;
 }
 
-enum Mode {
-  None,
-  Length,
-  Chunked,
-  UntilClose,
-}
-
 function classify(code: string | undefined): UpstreamError["kind"] {
   if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH") return "unreachable";
   return "reset";
-}
-
-/** A malformed response: reported by its reason, as kind "reset". */
-function protocolError(reason: string): NodeJS.ErrnoException {
-  return new Error(reason);
 }
 
 /** Whether a raw client can serve this upstream (plain http). */
@@ -88,17 +69,7 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
     socket: PooledSocket | null = null;
     settled = false;
     retried = false;
-    // The response being read.
-    headBytes: Buffer | null = null;
-    inBody = false;
-    status = 0;
-    headers: IncomingHttpHeaders = {};
-    mode = Mode.None;
-    remaining = 0;
-    decoder: ChunkedDecoder | null = null;
-    parts: Buffer[] = [];
-    size = 0;
-    reusable = true;
+    reader: ResponseReader;
 
     constructor(
       readonly req: UpstreamRequest,
@@ -109,6 +80,7 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
       readonly reject: (err: unknown) => void,
     ) {
       this.deadline = performance.now() + timeoutMs;
+      this.reader = new ResponseReader(req.method, limit);
       this.retryable = (req.method === "GET" || req.method === "HEAD") && req.body === undefined;
     }
 
@@ -119,9 +91,6 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
     }
 
     send(fresh: boolean): void {
-      this.headBytes = null;
-      this.inBody = false;
-      this.reusable = true;
       pool.acquire(this, this.acquired, fresh);
     }
 
@@ -161,98 +130,20 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
 
     onUpstreamData(chunk: Buffer): void {
       if (this.settled) return;
-      if (this.inBody) {
-        this.readBody(chunk, 0);
-        return;
-      }
-      const buf = this.headBytes === null ? chunk : Buffer.concat([this.headBytes, chunk]);
-      this.readHead(buf);
-    }
-
-    readHead(buf: Buffer): void {
-      const r = parseResponseHead(buf, MAX_RESPONSE_HEAD);
-      if (r.kind === "incomplete") {
-        this.headBytes = buf;
-        return;
-      }
-      if (r.kind === "invalid") {
-        this.transportFailed(protocolError(r.reason));
-        return;
-      }
-      const h = r.head;
-      if (h.status < 200) {
-        if (h.status === 101) {
-          this.transportFailed(protocolError("unexpected protocol switch"));
+      const r = this.reader.feed(chunk);
+      switch (r.kind) {
+        case "more":
           return;
-        }
-        // Interim response (100 Continue, 103 Early Hints): the final one follows.
-        this.headBytes = null;
-        if (r.end < buf.length) this.readHead(buf.subarray(r.end));
-        else this.headBytes = Buffer.alloc(0);
-        return;
-      }
-      this.status = h.status;
-      this.headers = foldHeaders(h.lower, h.values);
-      this.reusable = !h.close && !(h.chunked && h.contentLength !== -1);
-      this.inBody = true;
-      if (!responseHasBody(this.req.method, h.status)) this.mode = Mode.None;
-      else if (h.chunked) {
-        this.mode = Mode.Chunked;
-        this.decoder = new ChunkedDecoder();
-      } else if (h.contentLength >= 0) {
-        if (h.contentLength > this.limit) {
-          this.tooLarge();
+        case "done":
+          this.complete(r.response, r.reusable);
           return;
-        }
-        this.mode = Mode.Length;
-        this.remaining = h.contentLength;
-      } else {
-        this.mode = Mode.UntilClose;
-        this.reusable = false;
-      }
-      if (this.mode === Mode.None || (this.mode === Mode.Length && this.remaining === 0)) {
-        if (r.end < buf.length) this.reusable = false;
-        this.complete();
-        return;
-      }
-      if (r.end < buf.length) this.readBody(buf, r.end);
-    }
-
-    /** Body bytes of `chunk` from `start`, by the response's framing. */
-    readBody(chunk: Buffer, start: number): void {
-      if (this.mode === Mode.Chunked) {
-        const decoder = this.decoder as ChunkedDecoder;
-        const end = decoder.feed(chunk, start);
-        if (decoder.error !== null) {
-          this.transportFailed(protocolError(decoder.error));
+        case "malformed":
+          this.transportFailed(new Error(r.reason));
           return;
-        }
-        if (decoder.bytes > this.limit) {
-          this.tooLarge();
+        case "too-large":
+          this.fail(new UpstreamError(`upstream body exceeds ${this.limit} bytes`, "too-large"));
           return;
-        }
-        if (!decoder.done) return;
-        if (end < chunk.length) this.reusable = false;
-        this.parts = decoder.parts;
-        this.size = decoder.bytes;
-        this.complete();
-        return;
       }
-      let end = chunk.length;
-      if (this.mode === Mode.Length) end = Math.min(end, start + this.remaining);
-      const n = end - start;
-      if (n > 0) {
-        this.parts.push(start === 0 && end === chunk.length ? chunk : chunk.subarray(start, end));
-        this.size += n;
-      }
-      if (this.mode === Mode.UntilClose) {
-        if (this.size > this.limit) this.tooLarge();
-        return;
-      }
-      this.remaining -= n;
-      if (this.remaining > 0) return;
-      if (end < chunk.length) this.reusable = false;
-      this.complete();
     }
 
     onUpstreamGone(err: NodeJS.ErrnoException): void {
@@ -260,21 +151,16 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
       this.socket = null;
       if (s !== null) pool.discard(s);
       if (this.settled) return;
-      if (this.inBody && this.mode === Mode.UntilClose && err.code === "EOF") {
-        this.complete();
+      const ended = err.code === "EOF" ? this.reader.end() : null;
+      if (ended?.kind === "done") {
+        this.complete(ended.response, false);
         return;
       }
       // A reused socket the upstream closed just as it was reused: once more on a new one.
       const stale = err.code === "EOF" || err.code === "ECONNRESET" || err.code === "EPIPE";
-      if (
-        stale &&
-        this.retryable &&
-        !this.retried &&
-        !this.inBody &&
-        this.headBytes === null &&
-        s?.rcpReused === true
-      ) {
+      if (stale && this.retryable && !this.retried && !this.reader.started && s?.rcpReused === true) {
         this.retried = true;
+        this.reader = new ResponseReader(this.req.method, this.limit);
         this.send(true);
         return;
       }
@@ -284,12 +170,8 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
     /** A socket error or a malformed response: before the head "failed", after it "broke". */
     transportFailed(err: NodeJS.ErrnoException): void {
       const what = err.code ?? err.message;
-      if (this.inBody) this.fail(new UpstreamError(`upstream response broke: ${what}`, "reset"));
+      if (this.reader.inBody) this.fail(new UpstreamError(`upstream response broke: ${what}`, "reset"));
       else this.fail(new UpstreamError(`upstream ${this.req.method} failed: ${what}`, classify(err.code)));
-    }
-
-    tooLarge(): void {
-      this.fail(new UpstreamError(`upstream body exceeds ${this.limit} bytes`, "too-large"));
     }
 
     settle(): void {
@@ -307,25 +189,18 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
       this.reject(e);
     }
 
-    complete(): void {
+    complete(response: UpstreamResponse, reusable: boolean): void {
       if (this.settled) return;
       this.settle();
       const s = this.socket;
       this.socket = null;
       if (s !== null) {
-        if (this.reusable) {
+        if (reusable) {
           s.unref();
           pool.release(s);
         } else pool.discard(s);
       }
-      const parts = this.parts;
-      const body =
-        parts.length === 0
-          ? Buffer.alloc(0)
-          : parts.length === 1
-            ? parts[0]!
-            : Buffer.concat(parts, this.size);
-      this.resolve({ status: this.status, headers: this.headers, body });
+      this.resolve(response);
     }
   }
 

@@ -63,6 +63,8 @@ export class DeadlineTimer {
     }
     for (const item of due) this.live.delete(item);
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
+    // A late wake-up finds several due: they expire in deadline order.
+    if (due.length > 1) due.sort((a, b) => a.deadline - b.deadline);
     for (const item of due) item.expire();
   };
 }
