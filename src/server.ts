@@ -30,6 +30,7 @@ import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createFastLane, type FastLane, fastLaneSupports } from "./upstream/fast-lane.js";
 import { createPassthrough } from "./upstream/passthrough.js";
+import { createRawUpstreamClient, type RawUpstreamClient } from "./upstream/raw-client.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
 import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
 import { createUploadSessions } from "./upstream/upload-sessions.js";
@@ -84,7 +85,10 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const { config, logger } = options;
   const target = createUpstreamTarget(config, options.upstreamUrl);
   const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
-  const upstream = countUpstreamErrors(createUpstreamClient(target), metrics);
+  // The proxy's own upstream calls on raw sockets where the fast lane runs (plain http, no prefix).
+  const rawClient: RawUpstreamClient | null =
+    config.proxy.fastLane && fastLaneSupports(target) ? createRawUpstreamClient(target) : null;
+  const upstream = countUpstreamErrors(rawClient ?? createUpstreamClient(target), metrics);
   const publicUrl = config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null;
   const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
   const changes = createChangeFeed();
@@ -263,6 +267,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }).then(async (result) => {
       passthrough.close();
       fastLane?.close();
+      rawClient?.close();
       target.agent.destroy();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {
