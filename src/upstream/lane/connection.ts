@@ -142,7 +142,7 @@ export class Connection implements UpstreamUser {
     const route = parseRoute(head.method, path);
     const o = this.lane.options;
     const answers = o.answers;
-    if (answers !== null && answers.handles(route, head.method)) {
+    if (answers?.handles(route, head.method)) {
       this.pending = r.end === buf.length ? null : buf.subarray(r.end);
       this.routeMatch = route;
       answerOwned(this, answers, head, path, query, route);
