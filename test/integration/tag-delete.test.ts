@@ -20,7 +20,14 @@ import {
 
 const exec = promisify(execFile);
 
-describe("tag delete against a real docker-registry 2.8 (deletes enabled)", () => {
+// The proxy's own upstream calls: the raw client (fast lane on, the default) and Node's
+// HTTP client (fast lane off).
+describe("tag delete against a real docker-registry 2.8 (deletes enabled, raw upstream client)", () =>
+  deleteCases({}));
+describe("tag delete against a real docker-registry 2.8 (deletes enabled, Node's upstream client)", () =>
+  deleteCases({ proxy: { fastLane: false } }));
+
+function deleteCases(overrides: Record<string, unknown>): void {
   let registry: TestRegistry;
   let proxy: TestProxy;
   let dir: string;
@@ -28,7 +35,10 @@ describe("tag delete against a real docker-registry 2.8 (deletes enabled)", () =
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rcp-td-"));
     registry = await startRegistry();
-    proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "journal.jsonl") } });
+    proxy = await startProxy(registry.url, {
+      ...overrides,
+      delete: { journalPath: join(dir, "journal.jsonl") },
+    });
   });
   after(async () => {
     await proxy.stop();
@@ -187,7 +197,7 @@ describe("tag delete against a real docker-registry 2.8 (deletes enabled)", () =
     assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="ok"\} \d+/);
     assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="not_found"\} 3/);
   });
-});
+}
 
 describe("tag delete when the upstream cannot delete", () => {
   it("deletes disabled: 405 UNSUPPORTED, and the tag's bytes and the revisions are untouched", async () => {
