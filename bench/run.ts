@@ -42,7 +42,7 @@ const settings = {
   wrkSeconds: Math.max(1, Math.round(Number(option("--seconds", "2")))),
   connections: Number(option("--connections", "32")),
   wrkThreads: 2,
-  listRuns: quick ? 1 : 3,
+  listRuns: quick ? 5 : 15,
   tests: new Set(option("--tests", TEST_NAMES.join(",")).split(",")),
 };
 const blobMiB = Number(option("--blob-mib", quick ? "128" : "256"));
