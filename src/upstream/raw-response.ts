@@ -3,13 +3,13 @@
  * upstream client (raw-client.ts): the head parsed by wire-head.ts (interim 1xx
  * skipped), headers folded as Node folds them (fold-headers.ts), the body read by
  * its framing (none for HEAD, 1xx, 204, 304; Content-Length; chunked, decoded by
- * chunked-decoder.ts; or to the close) under a size cap, and whether the
+ * chunked.ts; or to the close) under a size cap, and whether the
  * connection can carry another request afterwards.
  *
  * Pure state machine over Buffers; the caller owns the socket.
  */
 import type { IncomingHttpHeaders } from "node:http";
-import { ChunkedDecoder } from "../http/chunked-decoder.js";
+import { ChunkedDecoder } from "../http/chunked.js";
 import { foldHeaders } from "../http/fold-headers.js";
 import { parseResponseHead, responseHasBody } from "../http/wire-head.js";
 import type { UpstreamResponse } from "./client.js";

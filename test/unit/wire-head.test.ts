@@ -1,14 +1,12 @@
 /**
  * The fast lane's wire parsers (src/http/wire-head.ts): what the request parser
  * accepts (only clean HTTP/1.1 GET/HEAD heads; everything else goes to Node's
- * server as `other`), how upstream response heads are read, and that the chunked
- * scanner finds the exact end of a chunked body however the bytes are split.
+ * server as `other`) and how upstream response heads are read (the chunked body
+ * scanner: test/unit/chunked.test.ts).
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import fc from "fast-check";
 import {
-  ChunkedScanner,
   parseRequestHead,
   parseResponseHead,
   type RequestHeadResult,
@@ -305,137 +303,5 @@ describe("parseResponseHead", () => {
     assert.equal(responseHasBody("GET", 204), false);
     assert.equal(responseHasBody("GET", 304), false);
     assert.equal(responseHasBody("GET", 101), false);
-  });
-});
-
-/** A chunked encoding of `data` in pieces of the given sizes, with optional extensions and trailers. */
-function encodeChunked(
-  data: Buffer,
-  sizes: number[],
-  o: { ext?: boolean; trailers?: string[]; upper?: boolean } = {},
-): Buffer {
-  const parts: Buffer[] = [];
-  let at = 0;
-  let k = 0;
-  while (at < data.length) {
-    const n = Math.min(sizes[k++ % sizes.length] || 1, data.length - at);
-    let size = n.toString(16);
-    if (o.upper) size = size.toUpperCase();
-    parts.push(Buffer.from(`${size}${o.ext ? ';name="v;x" ; flag' : ""}\r\n`, "latin1"));
-    parts.push(data.subarray(at, at + n), Buffer.from("\r\n"));
-    at += n;
-  }
-  parts.push(Buffer.from(`0${o.ext ? ";last" : ""}\r\n`));
-  for (const t of o.trailers ?? []) parts.push(Buffer.from(`${t}\r\n`));
-  parts.push(Buffer.from("\r\n"));
-  return Buffer.concat(parts);
-}
-
-/** Feeds `buf` to a fresh scanner in pieces cut at `cuts`; returns the absolute end index (or the error). */
-function scanIn(buf: Buffer, cuts: number[]): { end: number; error: string | null; done: boolean } {
-  const s = new ChunkedScanner();
-  const edges = [0, ...cuts.filter((c) => c > 0 && c < buf.length).sort((a, b) => a - b), buf.length];
-  for (let j = 0; j + 1 < edges.length; j++) {
-    const piece = buf.subarray(edges[j], edges[j + 1]);
-    const used = s.feed(piece, 0);
-    if (s.error !== null) return { end: -1, error: s.error, done: false };
-    if (s.done) return { end: edges[j]! + used, error: null, done: true };
-    assert.equal(used, piece.length, "a scanner that is not done consumes every byte it is fed");
-  }
-  return { end: -1, error: null, done: false };
-}
-
-describe("ChunkedScanner", () => {
-  const data = Buffer.from("The quick brown fox jumps over the lazy dog, 0123456789.");
-  const body = encodeChunked(data, [5, 17, 1, 40], {
-    ext: true,
-    trailers: ["Digest: sha-256=abc", "X-T: 1"],
-  });
-  const extra = Buffer.from("HTTP/1.1 200 OK\r\n\r\n");
-  const stream = Buffer.concat([body, extra]);
-
-  it("a chunked body with extensions and trailers, fed whole, ends exactly; extra bytes are not consumed", () => {
-    const s = new ChunkedScanner();
-    assert.equal(s.feed(stream), body.length);
-    assert.equal(s.done, true);
-    assert.equal(s.error, null);
-    // Fed from an offset (the head before it), it still ends at the right index.
-    const withHead = Buffer.concat([Buffer.from("HEAD-BYTES"), stream]);
-    const t = new ChunkedScanner();
-    assert.equal(t.feed(withHead, 10), 10 + body.length);
-    // Once done, it consumes nothing more.
-    assert.equal(t.feed(extra, 0), 0);
-  });
-
-  it("split at every byte boundary, it ends exactly at the body's end", () => {
-    for (let cut = 1; cut < stream.length; cut++) {
-      assert.deepEqual(scanIn(stream, [cut]), { end: body.length, error: null, done: true }, `cut ${cut}`);
-    }
-  });
-
-  it("fed byte by byte, it ends exactly at the body's end", () => {
-    const cuts = Array.from({ length: stream.length }, (_, i) => i);
-    assert.deepEqual(scanIn(stream, cuts), { end: body.length, error: null, done: true });
-  });
-
-  it("an empty body (just the last chunk) and upper-case hex sizes end exactly", () => {
-    const empty = Buffer.from("0\r\n\r\nrest");
-    assert.deepEqual(scanIn(empty, []), { end: 5, error: null, done: true });
-    const big = Buffer.alloc(300, 1);
-    const upper = encodeChunked(big, [0xab, 0xff], { upper: true });
-    assert.deepEqual(scanIn(Buffer.concat([upper, extra]), [3]), {
-      end: upper.length,
-      error: null,
-      done: true,
-    });
-  });
-
-  it("an unfinished body is not done and consumes every byte", () => {
-    const part = body.subarray(0, body.length - 1);
-    assert.deepEqual(scanIn(part, [7]), { end: -1, error: null, done: false });
-  });
-
-  const malformed: Array<[string, string]> = [
-    ["non-hex size", "zz\r\nabc\r\n0\r\n\r\n"],
-    ["0x prefix", "0x3\r\nabc\r\n0\r\n\r\n"],
-    ["empty size", "\r\nabc\r\n0\r\n\r\n"],
-    ["negative size", "-3\r\nabc\r\n0\r\n\r\n"],
-    ["size too long", "1000000000000\r\n"],
-    ["bare LF after the size", "3\nabc\r\n0\r\n\r\n"],
-    ["CR not followed by LF after the size", "3\rXabc\r\n0\r\n\r\n"],
-    ["data not followed by CRLF", "3\r\nabcd\r\n0\r\n\r\n"],
-    ["data followed by a bare LF", "3\r\nabc\n0\r\n\r\n"],
-    ["data followed by CR and no LF", "3\r\nabc\rX0\r\n\r\n"],
-    ["trailer with a bare CR", "0\r\nX: a\rb\r\n\r\n"],
-    ["last chunk with CR not followed by LF", "0\r\n\rX"],
-  ];
-  for (const [what, text] of malformed) {
-    it(`malformed chunked body: ${what} → error (whole and byte by byte)`, () => {
-      const buf = Buffer.from(text, "latin1");
-      assert.notEqual(scanIn(buf, []).error, null);
-      const cuts = Array.from({ length: buf.length }, (_, i) => i);
-      assert.notEqual(scanIn(buf, cuts).error, null);
-    });
-  }
-
-  it("property: random bodies, chunk sizes, trailers and splits always end exactly at the body's end", () => {
-    fc.assert(
-      fc.property(
-        fc.uint8Array({ minLength: 0, maxLength: 2000 }),
-        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 8 }),
-        fc.boolean(),
-        fc.array(fc.stringMatching(/^[A-Za-z-]{1,10}: [ -~]{0,20}$/), { maxLength: 3 }),
-        fc.uint8Array({ minLength: 0, maxLength: 40 }),
-        fc.array(fc.nat(), { maxLength: 10 }),
-        (bytes, sizes, ext, trailers, after, rawCuts) => {
-          const body = encodeChunked(Buffer.from(bytes), sizes, { ext, trailers });
-          const all = Buffer.concat([body, Buffer.from(after)]);
-          const cuts = rawCuts.map((c) => c % (all.length + 1));
-          const r = scanIn(all, cuts);
-          assert.deepEqual(r, { end: body.length, error: null, done: true });
-        },
-      ),
-      { numRuns: 300 },
-    );
   });
 });

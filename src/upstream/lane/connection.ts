@@ -14,12 +14,8 @@
  */
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import {
-  type ChunkedScanner,
-  parseRequestHead,
-  parseResponseHead,
-  type RequestHead,
-} from "../../http/wire-head.js";
+import type { ChunkedScanner } from "../../http/chunked.js";
+import { parseRequestHead, parseResponseHead, type RequestHead } from "../../http/wire-head.js";
 import { parseRoute, type RouteMatch, splitPathQuery } from "../../oci/routes.js";
 import { requestIdFrom } from "../../ops/request-id.js";
 import { clientOrigin, forwardedFor, type PublicOrigin } from "../forwarding.js";

@@ -5,7 +5,8 @@
  * sessions told, then the body relayed by its framing, or moved in the kernel when
  * it is SPLICE_MIN_BYTES or more and splice(2) is available.
  */
-import { ChunkedScanner, type ResponseHead, responseHasBody } from "../../http/wire-head.js";
+import { ChunkedScanner } from "../../http/chunked.js";
+import { type ResponseHead, responseHasBody } from "../../http/wire-head.js";
 import type { PooledSocket } from "../socket-pool.js";
 import { observeUploadResponse } from "../upload-guard.js";
 import type { Connection } from "./connection.js";

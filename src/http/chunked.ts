@@ -1,11 +1,11 @@
 /**
- * Decoding a chunked HTTP/1.1 body as it arrives, for the raw upstream client
- * (src/upstream/raw-client.ts): only the data bytes are kept (as views of the
- * input buffers, no copy until the end); chunk extensions and trailers are read
- * and ignored. The grammar is the fast lane's ChunkedScanner's (wire-head.ts),
- * slightly stricter: no control bytes in an extension, bounded lines.
+ * Chunked HTTP/1.1 bodies read as they arrive: one state machine, two uses.
+ * ChunkedScanner finds where a body ends (the fast lane relays the bytes as they
+ * are); ChunkedDecoder also keeps the data bytes (the raw upstream client reads
+ * small bodies whole). Chunk extensions and trailers are read and ignored; no
+ * control bytes but tab in an extension; chunk-size and trailer lines bounded.
  *
- * Pure state machine over Buffers; no I/O.
+ * Pure state machines over Buffers; no I/O.
  */
 
 enum State {
@@ -34,17 +34,19 @@ function hexValue(c: number): number {
   return -1;
 }
 
-export class ChunkedDecoder {
+/**
+ * Finds the end of a chunked body in a stream of buffers without copying it:
+ * feed() returns how many bytes of `buf` (from `start`) belong to the body, and
+ * `done` says whether the terminating chunk and trailers are complete. The fast
+ * lane relays what it consumed as it is.
+ */
+export class ChunkedScanner {
   private state = State.Size;
   private size = 0;
   private sizeDigits = 0;
   private remaining = 0;
   private lineLength = 0;
   private trailerBytes = 0;
-  /** The data bytes so far, as views of the fed buffers. */
-  readonly parts: Buffer[] = [];
-  /** How many data bytes so far. */
-  bytes = 0;
   /** Why the body is malformed, or null. */
   error: string | null = null;
 
@@ -53,10 +55,8 @@ export class ChunkedDecoder {
     return this.state === State.Done;
   }
 
-  /** The decoded body (valid once done). */
-  body(): Buffer {
-    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
-  }
+  /** Data bytes `buf[from, to)` (a view, valid while `buf` is); the scanner ignores them. */
+  protected data(_buf: Buffer, _from: number, _to: number): void {}
 
   /**
    * Consumes bytes of `buf` from `start` until the body ends (or is malformed);
@@ -108,8 +108,7 @@ export class ChunkedDecoder {
           break;
         case State.Data: {
           const take = Math.min(this.remaining, n - i);
-          this.parts.push(i === 0 && take === n ? buf : buf.subarray(i, i + take));
-          this.bytes += take;
+          this.data(buf, i, i + take);
           this.remaining -= take;
           i += take;
           if (this.remaining === 0) this.state = State.DataCr;
@@ -151,5 +150,26 @@ export class ChunkedDecoder {
       }
     }
     return i;
+  }
+}
+
+/**
+ * A ChunkedScanner that keeps the data bytes (as views of the fed buffers, no copy
+ * until body()), for the raw upstream client (src/upstream/raw-response.ts).
+ */
+export class ChunkedDecoder extends ChunkedScanner {
+  /** The data bytes so far, as views of the fed buffers. */
+  readonly parts: Buffer[] = [];
+  /** How many data bytes so far. */
+  bytes = 0;
+
+  protected override data(buf: Buffer, from: number, to: number): void {
+    this.parts.push(from === 0 && to === buf.length ? buf : buf.subarray(from, to));
+    this.bytes += to - from;
+  }
+
+  /** The decoded body (valid once done). */
+  body(): Buffer {
+    return this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes);
   }
 }
