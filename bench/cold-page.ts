@@ -17,14 +17,10 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { launchRegistry } from "../src/registry/launch.js";
 import { request } from "../test/helpers/http.js";
+import { option } from "./lib/args.js";
 import { closeSeedAgent, seedTags } from "./lib/seed.js";
 import { startProxyProcess } from "./proxy-process.js";
 
-const argv = process.argv.slice(2);
-const option = (name: string, def: string) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? def : (argv[i + 1] ?? def);
-};
 const TAGS = Number(option("--tags", "1000"));
 const RUNS = Number(option("--runs", "400"));
 const cpuProf = option("--cpu-prof", "");

@@ -16,6 +16,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
+import { numberOption } from "./lib/args.js";
 import { runLoad } from "./lib/loadgen.js";
 import { readCpuSeconds } from "./lib/procfs.js";
 import { closeSeedAgent, MANIFEST_ACCEPT, seedImage, seedTags } from "./lib/seed.js";
@@ -23,14 +24,9 @@ import { startProxyProcess } from "./proxy-process.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-const argv = process.argv.slice(2);
-const option = (name: string, def: number) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? def : Number(argv[i + 1] ?? def);
-};
-const ROUNDS = option("--rounds", 5);
-const SECONDS = option("--seconds", 2);
-const LIST_RUNS = option("--list-runs", 300);
+const ROUNDS = numberOption("--rounds", 5);
+const SECONDS = numberOption("--seconds", 2);
+const LIST_RUNS = numberOption("--list-runs", 300);
 
 function startRelayProcess(upstream: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ["--import", "tsx", join(HERE, "lib", "relay-main.ts"), upstream], {

@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
+import { flag, option, options } from "./lib/args.js";
 import { curlVersion, pullBlob, pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { runDeletes } from "./lib/delete-phase.js";
 import { describeMachine, loadAverage, registryVersion } from "./lib/machine.js";
@@ -27,13 +28,6 @@ import { wrkVersion } from "./lib/wrk.js";
 import { startProxyProcess } from "./proxy-process.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const option = (name: string, def: string) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? def : (argv[i + 1] ?? def);
-};
-const options = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
 
 const quick = flag("--quick");
 const settings = {

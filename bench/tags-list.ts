@@ -13,15 +13,11 @@ import { request } from "../test/helpers/http.js";
 import { MT } from "../test/helpers/oci.js";
 import { startProxy } from "../test/helpers/proxy.js";
 import { startRegistry } from "../test/helpers/registry.js";
+import { numberOption } from "./lib/args.js";
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-const TAGS = option("--tags", 10_000);
-const N = option("--n", 100);
-const RUNS = option("--runs", 5);
+const TAGS = numberOption("--tags", 10_000);
+const N = numberOption("--n", 100);
+const RUNS = numberOption("--runs", 5);
 const REPO = "bench/many";
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 

@@ -21,13 +21,9 @@ import { launchRegistry } from "../src/registry/launch.js";
 import { createUpstreamClient, type UpstreamClient, type UpstreamRequest } from "../src/upstream/client.js";
 import { createRawUpstreamClient } from "../src/upstream/raw-client.js";
 import { createUpstreamTarget } from "../src/upstream/target.js";
+import { option } from "./lib/args.js";
 import { closeSeedAgent, MANIFEST_ACCEPT, seedTags, tagName } from "./lib/seed.js";
 
-const argv = process.argv.slice(2);
-const option = (name: string, def: string) => {
-  const i = argv.indexOf(name);
-  return i === -1 ? def : (argv[i + 1] ?? def);
-};
 const TAGS = Number(option("--tags", "1000"));
 const ROUNDS = Number(option("--rounds", "30"));
 const CALLS = Number(option("--calls", "40"));
