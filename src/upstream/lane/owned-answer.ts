@@ -40,7 +40,9 @@ export function answerOwned(
       authorization,
       upstreamHeaders,
     })
-    .then((answer) => writeAnswer(c, answer));
+    .then((answer) => writeAnswer(c, answer))
+    // answer() never rejects; a throw while writing leaves nothing sound to say on this connection.
+    .catch(() => c.socket.destroy());
   o.trackWork?.(work);
 }
 
