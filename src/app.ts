@@ -33,15 +33,17 @@ export interface AppDeps {
 
 export type AppEnv = { Bindings: HttpBindings };
 
+/** The headers of an OCI error answer: JSON, the API version, the error's own. */
+export function ociErrorHeaders(err: OciError): Record<string, string> {
+  return {
+    "content-type": "application/json; charset=utf-8",
+    [API_VERSION_HEADER]: API_VERSION,
+    ...err.headers,
+  };
+}
+
 export function ociErrorResponse(err: OciError, head = false): Response {
-  return new Response(head ? null : err.toBody(), {
-    status: err.status,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      [API_VERSION_HEADER]: API_VERSION,
-      ...err.headers,
-    },
-  });
+  return new Response(head ? null : err.toBody(), { status: err.status, headers: ociErrorHeaders(err) });
 }
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {

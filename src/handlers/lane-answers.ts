@@ -7,11 +7,10 @@
  * methods on `_list`) stays on Node's path.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import type { AppDeps } from "../app.js";
-import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
+import { ociErrorHeaders } from "../app.js";
 import { OciError } from "../oci/errors.js";
 import type { RouteMatch } from "../oci/routes.js";
-import { answerTagsList } from "../tags/list-answer.js";
+import { answerTagsList, type ListDeps } from "../tags/list-answer.js";
 
 /** A request the lane hands over: the route, and what the answer may depend on. */
 export interface LaneAsk {
@@ -42,19 +41,12 @@ export function ociErrorAnswer(err: OciError): LaneAnswer {
   const body = err.toBody();
   return {
     status: err.status,
-    headers: {
-      "content-type": "application/json; charset=utf-8",
-      [API_VERSION_HEADER]: API_VERSION,
-      ...err.headers,
-      "content-length": String(Buffer.byteLength(body)),
-    },
+    headers: { ...ociErrorHeaders(err), "content-length": String(Buffer.byteLength(body)) },
     body,
   };
 }
 
-export function createLaneAnswers(
-  deps: Pick<AppDeps, "config" | "upstream" | "tagLists" | "metrics" | "logger">,
-): LaneAnswers {
+export function createLaneAnswers(deps: ListDeps): LaneAnswers {
   return {
     handles(route, method): route is LaneAsk["route"] {
       return route.kind === "tags-list" && (method === "GET" || method === "HEAD");

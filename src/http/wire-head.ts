@@ -12,7 +12,8 @@
  */
 
 const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** An HTTP token (RFC 9110 tchar+): methods and header names. */
+export const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Visible ASCII and horizontal tab only: no other control bytes, no obs-text. */
 const FIELD_VALUE_RE = /^[\t\x20-\x7e]*$/;
 const REQUEST_LINE_RE = /^(GET|HEAD|PUT|PATCH|POST|DELETE) (\/[\x21-\x7e]*) HTTP\/1\.1$/;

@@ -5,6 +5,7 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERROR_CODES, errorBody, type OciErrorCode } from "../oci/errors.js";
+import { isUnreachable } from "../upstream/client.js";
 
 export const API_VERSION_HEADER = "docker-distribution-api-version";
 export const API_VERSION = "registry/2.0";
@@ -58,10 +59,10 @@ export function upstreamFailureAnswer(code: string | undefined): {
   message: string;
   detail: { reason: string };
 } {
-  const refused = code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH";
-  return refused
-    ? { status: 503, message: "upstream registry unreachable", detail: { reason: code } }
-    : { status: 502, message: "upstream registry connection failed", detail: { reason: code ?? "error" } };
+  const detail = { reason: code ?? "error" };
+  return isUnreachable(code)
+    ? { status: 503, message: "upstream registry unreachable", detail }
+    : { status: 502, message: "upstream registry connection failed", detail };
 }
 
 /** Answers a CONNECT (which Node hands over as a bare socket) with 405 and closes it. */

@@ -3,17 +3,15 @@
  * passthrough's socket errors and for the proxy's own upstream calls alike.
  * A client that went away ("aborted") is not an upstream error.
  */
-import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
+import { isUnreachable, type UpstreamClient, UpstreamError } from "../upstream/client.js";
 import type { Metrics } from "./metrics.js";
 
 export type UpstreamErrorKind = UpstreamError["kind"];
 
 /** The kind of a socket-level error from the passthrough. */
 export function upstreamErrorKind(err: NodeJS.ErrnoException): UpstreamErrorKind {
+  if (isUnreachable(err.code)) return "unreachable";
   switch (err.code) {
-    case "ECONNREFUSED":
-    case "ENOTFOUND":
-    case "EHOSTUNREACH":
     case "ENETUNREACH":
     case "EAI_AGAIN":
       return "unreachable";

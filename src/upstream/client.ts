@@ -8,7 +8,7 @@
  */
 import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from "node:http";
 import https from "node:https";
-import type { UpstreamTarget } from "./target.js";
+import { socketAddress, type UpstreamTarget } from "./target.js";
 
 /** distribution caps manifest bodies at 4 MiB; nothing the proxy reads is larger. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -45,16 +45,21 @@ export interface UpstreamClient {
   readonly target: UpstreamTarget;
 }
 
-function classify(err: NodeJS.ErrnoException): UpstreamError["kind"] {
-  if (err.code === "ECONNREFUSED" || err.code === "ENOTFOUND" || err.code === "EHOSTUNREACH")
-    return "unreachable";
-  return "reset";
+/** Whether a connect failed because the upstream cannot be reached (as opposed to a broken exchange). */
+export function isUnreachable(code: string | undefined): boolean {
+  return code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH";
+}
+
+/** The kind of a transport error of an upstream call. */
+export function classifyTransportError(code: string | undefined): UpstreamError["kind"] {
+  return isUnreachable(code) ? "unreachable" : "reset";
 }
 
 export function createUpstreamClient(target: UpstreamTarget): UpstreamClient {
   const mod = target.isHttps ? https : http;
   const base = target.url;
   const prefix = base.pathname.replace(/\/+$/, "");
+  const address = socketAddress(target);
 
   function request(req: UpstreamRequest): Promise<UpstreamResponse> {
     const limit = req.maxBodyBytes ?? MAX_BODY_BYTES;
@@ -69,8 +74,8 @@ export function createUpstreamClient(target: UpstreamTarget): UpstreamClient {
       else if (req.method !== "GET" && req.method !== "HEAD") headers["content-length"] = "0";
       const outgoing = mod.request({
         protocol: base.protocol,
-        hostname: base.hostname.replace(/^\[|\]$/g, ""),
-        port: base.port || (target.isHttps ? 443 : 80),
+        hostname: address.host,
+        port: address.port,
         method: req.method,
         path: prefix + req.path,
         headers,
@@ -97,7 +102,12 @@ export function createUpstreamClient(target: UpstreamTarget): UpstreamClient {
       const onAbort = () => fail(new UpstreamError("request aborted by the client", "aborted"));
       req.signal?.addEventListener("abort", onAbort, { once: true });
       outgoing.on("error", (err: NodeJS.ErrnoException) => {
-        fail(new UpstreamError(`upstream ${req.method} failed: ${err.code ?? err.message}`, classify(err)));
+        fail(
+          new UpstreamError(
+            `upstream ${req.method} failed: ${err.code ?? err.message}`,
+            classifyTransportError(err.code),
+          ),
+        );
       });
       outgoing.on("response", (res) => {
         const chunks: Buffer[] = [];

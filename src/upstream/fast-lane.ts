@@ -37,7 +37,7 @@ import { Connection } from "./lane/connection.js";
 import { type LaneContext, Phase } from "./lane/context.js";
 import { SocketPool } from "./socket-pool.js";
 import { spliceAvailable } from "./splice.js";
-import { STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./target.js";
+import { STREAM_HIGH_WATER_MARK, socketAddress, type UpstreamTarget } from "./target.js";
 import type { UploadSessions } from "./upload-sessions.js";
 
 export { SPLICE_MIN_BYTES } from "./lane/context.js";
@@ -88,8 +88,7 @@ export function fastLaneSupports(target: UpstreamTarget): boolean {
 
 export function createFastLane(o: FastLaneOptions): FastLane {
   const pool = new SocketPool({
-    host: o.target.url.hostname.replace(/^\[|\]$/g, ""),
-    port: Number(o.target.url.port || 80),
+    ...socketAddress(o.target),
     maxSockets: Number.MAX_SAFE_INTEGER,
     maxFreeSockets: 256,
     busyIdleMs: o.target.idleTimeoutMs,

@@ -22,6 +22,7 @@
 import { performance } from "node:perf_hooks";
 import { DeadlineTimer, type Expiring } from "../util/deadline-timer.js";
 import {
+  classifyTransportError,
   MAX_BODY_BYTES,
   type UpstreamClient,
   UpstreamError,
@@ -31,16 +32,11 @@ import {
 import { buildRequestHead } from "./raw-request-head.js";
 import { ResponseReader } from "./raw-response.js";
 import { type PooledSocket, SocketPool, type UpstreamUser } from "./socket-pool.js";
-import { STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./target.js";
+import { STREAM_HIGH_WATER_MARK, socketAddress, type UpstreamTarget } from "./target.js";
 
 export interface RawUpstreamClient extends UpstreamClient {
   /** Closes the free sockets and refuses new calls (calls in flight finish). */
   close(): void;
-}
-
-function classify(code: string | undefined): UpstreamError["kind"] {
-  if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH") return "unreachable";
-  return "reset";
 }
 
 /** Whether a raw client can serve this upstream (plain http). */
@@ -53,8 +49,7 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
   const host = target.url.host;
   const prefix = target.url.pathname.replace(/\/+$/, "");
   const pool = new SocketPool({
-    host: target.url.hostname.replace(/^\[|\]$/g, ""),
-    port: Number(target.url.port || 80),
+    ...socketAddress(target),
     maxSockets: target.agent.maxSockets,
     maxFreeSockets: target.agent.maxFreeSockets,
     // As Node's keep-alive agent: no socket inactivity limit; calls have their own timeout.
@@ -171,7 +166,10 @@ export function createRawUpstreamClient(target: UpstreamTarget): RawUpstreamClie
     transportFailed(err: NodeJS.ErrnoException): void {
       const what = err.code ?? err.message;
       if (this.reader.inBody) this.fail(new UpstreamError(`upstream response broke: ${what}`, "reset"));
-      else this.fail(new UpstreamError(`upstream ${this.req.method} failed: ${what}`, classify(err.code)));
+      else
+        this.fail(
+          new UpstreamError(`upstream ${this.req.method} failed: ${what}`, classifyTransportError(err.code)),
+        );
     }
 
     settle(): void {

@@ -8,8 +8,8 @@
  * Pure function; no I/O.
  */
 import type { OutgoingHttpHeaders } from "node:http";
+import { TOKEN_RE } from "../http/wire-head.js";
 
-const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Node's checkInvalidHeaderChar: anything but tab, visible ASCII, space and obs-text. */
 const INVALID_VALUE_RE = /[^\t\x20-\x7e\x80-\xff]/;
 /** Node's INVALID_PATH_REGEX. */

@@ -30,6 +30,12 @@ export interface UpstreamTarget {
   readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
 }
 
+/** Where to connect: the URL's host without IPv6 brackets, and its port (or the scheme's). */
+export function socketAddress(target: UpstreamTarget): { host: string; port: number } {
+  const u = target.url;
+  return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || (target.isHttps ? 443 : 80)) };
+}
+
 export function createUpstreamTarget(config: Config, url: string): UpstreamTarget {
   const u = new URL(url);
   const isHttps = u.protocol === "https:";

@@ -11,7 +11,7 @@ import { after, before, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closedPort } from "../helpers/net.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { RawConn } from "../helpers/raw-conn.js";
+import { RawConn, RawConns } from "../helpers/raw-conn.js";
 import { answer, type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.js";
 
 const IDLE_TIMEOUT_MS = 1000;
@@ -34,13 +34,8 @@ function assertOciUnavailable(
 describe("fast lane upstream faults (scripted raw upstream)", () => {
   let upstream: RawUpstream;
   let proxy: TestProxy;
-  const open: RawConn[] = [];
-
-  async function conn(): Promise<RawConn> {
-    const c = await RawConn.open(proxy.port);
-    open.push(c);
-    return c;
-  }
+  const conns = new RawConns();
+  const conn = () => conns.open(proxy.port);
 
   before(async () => {
     upstream = await startRawUpstream();
@@ -52,7 +47,7 @@ describe("fast lane upstream faults (scripted raw upstream)", () => {
       upstream.seen.find((x) => x.conn === i)?.socket.destroy();
   });
   after(async () => {
-    for (const c of open) c.destroy();
+    conns.destroyAll();
     await proxy.stop();
     await upstream.stop();
   });

@@ -60,17 +60,7 @@ export async function runPruneForTest(
   return { run, text, lines, stderr: err.join("") };
 }
 
-/** The tags of `repo` as the registry lists them now, sorted. */
-export async function tagsOf(base: string, repo: string, auth?: string): Promise<string[]> {
-  const res = await request(
-    "GET",
-    `${base}/v2/${repo}/tags/list`,
-    auth ? { headers: { authorization: auth } } : {},
-  );
-  if (res.status === 404) return [];
-  assert.equal(res.status, 200, res.text);
-  return [...((res.json<{ tags: string[] | null }>().tags ?? []) as string[])].sort();
-}
+export { tagsOf } from "./tag-delete.js";
 
 /** The digest `repo:tag` points at (HEAD with every manifest type accepted), or null. */
 export async function digestOf(base: string, repo: string, tag: string): Promise<string | null> {

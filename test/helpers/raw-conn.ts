@@ -168,3 +168,21 @@ export class RawConn {
     this.socket.destroy();
   }
 }
+
+/** The raw connections a test file opens, destroyed together in its `after`. */
+export class RawConns {
+  private readonly all: RawConn[] = [];
+
+  async open(port: number): Promise<RawConn> {
+    return this.track(await RawConn.open(port));
+  }
+
+  track(c: RawConn): RawConn {
+    this.all.push(c);
+    return c;
+  }
+
+  destroyAll(): void {
+    for (const c of this.all.splice(0)) c.destroy();
+  }
+}

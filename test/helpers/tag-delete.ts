@@ -2,6 +2,7 @@
  * Helpers for the tag delete tests: images of each manifest type with several
  * tags, and direct looks at the real registry's state (bypassing the proxy).
  */
+import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "./http.js";
@@ -73,6 +74,7 @@ export async function tagsOf(base: string, repo: string, auth?: string): Promise
     auth ? { headers: { authorization: auth } } : {},
   );
   if (res.status === 404) return [];
+  assert.equal(res.status, 200, res.text);
   return ((res.json<{ tags: string[] | null }>().tags ?? []) as string[]).sort();
 }
 

@@ -15,7 +15,7 @@ import { request } from "../helpers/http.js";
 import { MT, makeImage, pushImage } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { RawConn, type RawResponse } from "../helpers/raw-conn.js";
+import { RawConns, type RawResponse } from "../helpers/raw-conn.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const REPO = "lists/app";
@@ -42,13 +42,8 @@ describe("tags lists answered in the fast lane", () => {
   let registry: TestRegistry;
   let lane: TestProxy;
   let node: TestProxy;
-  const open: RawConn[] = [];
-
-  async function conn(p: TestProxy): Promise<RawConn> {
-    const c = await RawConn.open(p.port);
-    open.push(c);
-    return c;
-  }
+  const conns = new RawConns();
+  const conn = (p: TestProxy) => conns.open(p.port);
 
   before(async () => {
     registry = await startRegistry();
@@ -57,7 +52,7 @@ describe("tags lists answered in the fast lane", () => {
     await pushImage(registry.url, REPO, makeImage({ layerCount: 1, layerSize: 1000 }), TAGS);
   });
   after(async () => {
-    for (const c of open) c.destroy();
+    conns.destroyAll();
     await lane.stop();
     await node.stop();
     await registry.stop();

@@ -16,7 +16,7 @@ import { request } from "../helpers/http.js";
 import { blobOf, type Image, MT, makeImage, pushBlob, pushImage } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { RawConn, type RawResponse } from "../helpers/raw-conn.js";
+import { RawConn, RawConns, type RawResponse } from "../helpers/raw-conn.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const REPO = "lane/app";
@@ -39,13 +39,8 @@ describe("fast lane on raw sockets in front of a real docker-registry 2.8", () =
   let registry: TestRegistry;
   let proxy: TestProxy;
   let image: Image;
-  const open: RawConn[] = [];
-
-  async function conn(): Promise<RawConn> {
-    const c = await RawConn.open(proxy.port);
-    open.push(c);
-    return c;
-  }
+  const conns = new RawConns();
+  const conn = () => conns.open(proxy.port);
 
   before(async () => {
     registry = await startRegistry();
@@ -60,7 +55,7 @@ describe("fast lane on raw sockets in front of a real docker-registry 2.8", () =
     );
   });
   after(async () => {
-    for (const c of open) c.destroy();
+    conns.destroyAll();
     await proxy.stop();
     await registry.stop();
   });
@@ -202,8 +197,7 @@ describe("fast lane on raw sockets in front of a real docker-registry 2.8", () =
   });
 
   it("GET /v2/_catalog (chunked from the registry) arrives intact and the connection stays usable", async () => {
-    const direct = await RawConn.open(Number(new URL(registry.url).port));
-    open.push(direct);
+    const direct = await conns.open(Number(new URL(registry.url).port));
     direct.write(get("/v2/_catalog?n=1000"));
     const d = await direct.read();
     assert.equal(d.headers["transfer-encoding"], "chunked", "the registry answers this one chunked");

@@ -6,10 +6,10 @@
  * request id and Connection lines. A client that leaves meanwhile has its exchange
  * recorded as cut (onClientClose) and its answer dropped.
  */
-import { STATUS_CODES } from "node:http";
+import { type IncomingHttpHeaders, STATUS_CODES } from "node:http";
 import type { LaneAnswer, LaneAnswers, LaneAsk } from "../../handlers/lane-answers.js";
 import type { RequestHead } from "../../http/wire-head.js";
-import { forwardedFor } from "../forwarding.js";
+import { applyForwardingHeaders } from "../forwarding.js";
 import type { Connection } from "./connection.js";
 import { Phase } from "./context.js";
 
@@ -24,14 +24,13 @@ export function answerOwned(
   c.phase = Phase.Answering;
   const origin = c.open(head, path, route.kind, route.name);
   const o = c.lane.options;
-  const upstreamHeaders: Record<string, string> = {};
+  // What callerHeaders() gives Node's path: credentials, request id, one set of forwarding headers.
+  const upstreamHeaders: IncomingHttpHeaders = {};
   const authorization = headerValue(head, "authorization");
-  if (authorization) upstreamHeaders["authorization"] = authorization;
+  if (authorization) upstreamHeaders.authorization = authorization;
   upstreamHeaders["x-request-id"] = c.requestId;
-  upstreamHeaders["x-forwarded-host"] = origin.host;
-  upstreamHeaders["x-forwarded-proto"] = origin.proto;
-  const xff = forwardedFor(head.xForwardedFor, c.socket.remoteAddress, o.trustForwarded);
-  if (xff !== undefined) upstreamHeaders["x-forwarded-for"] = xff;
+  upstreamHeaders["x-forwarded-for"] = head.xForwardedFor;
+  applyForwardingHeaders(upstreamHeaders, origin, c.socket.remoteAddress, o.trustForwarded);
   const work = answers
     .answer({
       method: head.method === "HEAD" ? "HEAD" : "GET",
