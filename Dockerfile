@@ -1,8 +1,7 @@
 # registry-compat-proxy: multi-stage image.
-#   build:   npm ci (with dev dependencies; its install script builds the splice(2) addon
-#            build/Release/rcp_splice.node with python3, make and g++) and tsc → dist/
+#   build:   npm ci (with dev dependencies) and tsc → dist/
 #   deps:    production dependencies only (no scripts: nothing there needs one)
-#   runtime: Node 20 slim, dist/ + config/ + production node_modules + the addon, non-root
+#   runtime: Node 20 slim, dist/ + config/ + production node_modules, non-root
 # Build: docker build -t registry-compat-proxy .
 # Run:   docker run -e UPSTREAM_URL=http://registry:5000 -p 5080:5080 registry-compat-proxy
 # The image has no docker-registry binary: set UPSTREAM_URL (or upstream.url in a config file
@@ -10,15 +9,9 @@
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY package.json package-lock.json binding.gyp ./
-COPY scripts ./scripts
-COPY native ./native
-RUN npm ci --no-audit --no-fund \
- && test -f build/Release/rcp_splice.node
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
@@ -36,7 +29,6 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/build/Release/rcp_splice.node ./build/Release/rcp_splice.node
 COPY package.json ./
 COPY config ./config
 # The image's unprivileged "node" user (uid 1000).

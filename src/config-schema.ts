@@ -40,7 +40,6 @@ export const SCHEMA = {
     publicUrl: { type: "url", nullable: true, env: "PUBLIC_URL" },
     clientIdleTimeoutMs: ms,
     headersTimeoutMs: { ...ms, min: 1000 },
-    fastLane: { type: "bool", env: "FAST_LANE" },
   },
   embedded: {
     dataDir: { type: "string", env: "DATA_DIR" },

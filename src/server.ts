@@ -12,7 +12,6 @@ import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
 import { type AppDeps, createApp } from "./app.js";
 import type { Config } from "./config.js";
-import { createLaneAnswers } from "./handlers/lane-answers.js";
 import { ownsRequest } from "./handlers/ownership.js";
 import { routeOf, setRoute } from "./http/route-context.js";
 import { refuseConnect, writeOciError } from "./http/write-error.js";
@@ -28,9 +27,7 @@ import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { countUpstreamErrors, upstreamErrorKind } from "./ops/upstream-errors.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
-import { createFastLane, type FastLane, fastLaneSupports } from "./upstream/fast-lane.js";
 import { createPassthrough } from "./upstream/passthrough.js";
-import { createRawUpstreamClient, type RawUpstreamClient } from "./upstream/raw-client.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
 import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
 import { createUploadSessions } from "./upstream/upload-sessions.js";
@@ -85,10 +82,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const { config, logger } = options;
   const target = createUpstreamTarget(config, options.upstreamUrl);
   const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
-  // The proxy's own upstream calls on raw sockets where the fast lane runs (plain http, no prefix).
-  const rawClient: RawUpstreamClient | null =
-    config.proxy.fastLane && fastLaneSupports(target) ? createRawUpstreamClient(target) : null;
-  const upstream = countUpstreamErrors(rawClient ?? createUpstreamClient(target), metrics);
+  const upstream = countUpstreamErrors(createUpstreamClient(target), metrics);
   const publicUrl = config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null;
   const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
   const changes = createChangeFeed();
@@ -216,39 +210,6 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       )
     : http.createServer(serverOptions, listener)) as unknown as http.Server;
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
-  const fastLane = tls || !config.proxy.fastLane || !fastLaneSupports(target) ? null : installFastLane();
-
-  /**
-   * Connections start in the fast lane (src/upstream/fast-lane.ts), which hands
-   * whatever it does not serve to Node's own connection handling.
-   */
-  function installFastLane(): FastLane {
-    const httpConnection = server.listeners("connection")[0] as (socket: Duplex) => void;
-    server.removeListener("connection", httpConnection);
-    const lane = createFastLane({
-      target,
-      tracker,
-      readiness,
-      trustForwarded: caller.trustForwarded,
-      publicUrl,
-      ownership,
-      clientIdleTimeoutMs: config.proxy.clientIdleTimeoutMs,
-      keepAliveTimeoutMs: serverOptions.keepAliveTimeout ?? 65_000,
-      repositoryLabel: metrics.repositoryLabel,
-      handoff: (socket) => httpConnection.call(server, socket),
-      onUpstreamError: (err, r) => upstreamFailed(err, r.method, r.path, r.requestId),
-      onSpliced: (bytes) => metrics.splicedBytes.inc(bytes),
-      uploads,
-      answers: createLaneAnswers(deps),
-      trackWork: (work) => {
-        ownedWork.add(work);
-        const forget = () => ownedWork.delete(work);
-        work.then(forget, forget);
-      },
-    });
-    server.on("connection", (socket) => lane.accept(socket));
-    return lane;
-  }
   // CONNECT never reaches the request listener: refuse it here (no tunnels).
   server.on("connect", (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket));
   const metricsServer = config.metrics.port === null ? null : createMetricsServer(metrics, logger);
@@ -260,14 +221,11 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       tracker,
       readiness,
       ownedWork,
-      lane: fastLane,
       logger,
       graceMs: o.graceMs ?? config.shutdown.graceMs,
       drainDelayMs: o.drainDelayMs ?? 0,
     }).then(async (result) => {
       passthrough.close();
-      fastLane?.close();
-      rawClient?.close();
       target.agent.destroy();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {

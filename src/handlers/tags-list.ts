@@ -1,6 +1,6 @@
 /**
  * `GET`/`HEAD /v2/<name>/tags/_list` and `/v2/<name>/tags/list` through Hono (the
- * answer itself is tags/list-answer.ts, shared with the fast lane); 405 with Allow
+ * answer itself is tags/list-answer.ts); 405 with Allow
  * for other methods on `_list` (legacy `list` passes them through, ownership.ts).
  */
 import { OciError } from "../oci/errors.js";

@@ -33,7 +33,7 @@ export function writeOciError(
 
 /**
  * An OCI error as raw HTTP/1.1 response bytes, for sockets without a ServerResponse
- * (a CONNECT, the fast lane). `headers` follow the standard ones.
+ * (a CONNECT). `headers` follow the standard ones.
  */
 export function rawOciError(
   status: number,

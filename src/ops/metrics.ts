@@ -29,8 +29,6 @@ export interface Metrics {
    * socket counters): `in` = received from clients, `out` = sent to clients.
    */
   readonly bytes: Counter<"direction">;
-  /** Body bytes the fast lane moved in the kernel with splice(2), both directions (part of `bytes`). */
-  readonly splicedBytes: Counter;
   readonly tagDeletes: Counter<"path" | "outcome">;
   /** Tags a failed swap could not put back: each needs `restore` or a hand fix (see the log line). */
   readonly restoreFailures: Counter;
@@ -93,11 +91,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["direction"] as const,
       registers,
       collect,
-    }),
-    splicedBytes: new Counter({
-      name: "rcp_spliced_bytes_total",
-      help: "Body bytes moved between client and upstream sockets in the kernel (splice: pulls and uploads), part of rcp_proxied_bytes_total",
-      registers,
     }),
     tagDeletes: new Counter({
       name: "rcp_tag_deletes_total",

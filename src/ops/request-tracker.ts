@@ -33,17 +33,6 @@ const MAX_LOGGED_PATH = 1024;
 /** Recorded requests are moved into the metrics at least this often (and at every scrape). */
 const FLUSH_EVERY = 512;
 
-/**
- * Marks the socket's bytes so far as counted, when a connection served by the
- * fast lane (which counts its own) moves to Node's server; `unreadBytes` were
- * read from the socket but go back to it for Node's server to count.
- */
-export function markAccounted(socket: Socket, unreadBytes: number): void {
-  const s = socket as AccountedSocket;
-  s[kRead] = s.bytesRead - unreadBytes;
-  s[kWritten] = s.bytesWritten;
-}
-
 export interface RequestTrackerOptions {
   metrics: Metrics;
   /** The access log (see createAccessLog). */
@@ -72,10 +61,6 @@ export interface RequestTracker {
   begin(req: IncomingMessage, res: TrackedResponse, path: string): void;
   /** Labels the request with its parsed route. */
   label(res: TrackedResponse, route: RouteMatch, owned: boolean): void;
-  /** A request served outside ServerResponse (the fast lane): counts it in flight. */
-  open(): void;
-  /** Ends a request opened with open(): in flight, metrics, access log, afterResponse. */
-  close(record: RequestRecord): void;
   /** Requests started and not yet closed. */
   readonly inFlight: number;
   /** Called after every response while set (the shutdown closes idle connections there). */
@@ -102,10 +87,6 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
       res.rcpRoute = owned && route.kind === "non-api" ? "ops" : route.kind;
       if (repositoryLabel && "name" in route) res.rcpRepository = route.name;
     },
-    open() {
-      inFlight++;
-    },
-    close: record,
     get inFlight() {
       return inFlight;
     },

@@ -25,8 +25,6 @@ export interface DrainOptions {
   readiness: Readiness;
   /** Promises of requests the proxy answers itself (Hono handlers). */
   ownedWork: ReadonlySet<Promise<unknown>>;
-  /** Connections still in the fast lane (Node's server does not know them). */
-  lane?: { closeIdle(): void; closeAll(): void } | null;
   logger: Logger;
   graceMs: number;
   drainDelayMs: number;
@@ -50,10 +48,7 @@ export async function drainServer(o: DrainOptions): Promise<DrainResult> {
     await sleep(o.drainDelayMs);
   }
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  const closeIdle = () => {
-    server.closeIdleConnections();
-    o.lane?.closeIdle();
-  };
+  const closeIdle = () => server.closeIdleConnections();
   tracker.afterResponse = closeIdle;
   closeIdle();
   // Connections that go idle between two checks (a response ending without the
@@ -69,7 +64,6 @@ export async function drainServer(o: DrainOptions): Promise<DrainResult> {
     const cutRequests = tracker.inFlight;
     logger.warn({ inFlight: cutRequests, graceMs: o.graceMs }, "grace period over, closing connections");
     server.closeAllConnections();
-    o.lane?.closeAll();
     if (!(await whenSettled(o.ownedWork, HANDLER_SETTLE_MS)))
       logger.warn({ pending: o.ownedWork.size }, "handlers still running after the grace period");
     return { cutRequests };

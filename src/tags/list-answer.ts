@@ -3,7 +3,7 @@
  * `/v2/<name>/tags/list` (legacy), without any HTTP framework: the upstream's
  * complete list, fetched with the caller's credentials (and cached per credentials
  * for a moment), sorted and paginated by the proxy. Both the Hono handler
- * (handlers/tags-list.ts) and the fast lane write what this returns.
+ * (handlers/tags-list.ts) writes what this returns.
  *
  * Answers:
  * - 200 `{"name","tags"}` with `Link: <...>; rel="next"` when more tags remain;

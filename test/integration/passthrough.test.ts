@@ -21,11 +21,7 @@ import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const exec = promisify(execFile);
 
-// Both data paths: GET/HEAD through the fast lane (the default), and everything
-// through Node's server and http-proxy-3 with the lane off.
-describe("passthrough to a real docker-registry 2.8 (fast lane on)", () => passthroughCases({}));
-describe("passthrough to a real docker-registry 2.8 (fast lane off)", () =>
-  passthroughCases({ proxy: { fastLane: false } }));
+describe("passthrough to a real docker-registry 2.8", () => passthroughCases({}));
 
 function passthroughCases(overrides: Record<string, unknown>): void {
   let registry: TestRegistry;

@@ -20,12 +20,7 @@ import {
 
 const exec = promisify(execFile);
 
-// The proxy's own upstream calls: the raw client (fast lane on, the default) and Node's
-// HTTP client (fast lane off).
-describe("tag delete against a real docker-registry 2.8 (deletes enabled, raw upstream client)", () =>
-  deleteCases({}));
-describe("tag delete against a real docker-registry 2.8 (deletes enabled, Node's upstream client)", () =>
-  deleteCases({ proxy: { fastLane: false } }));
+describe("tag delete against a real docker-registry 2.8 (deletes enabled)", () => deleteCases({}));
 
 function deleteCases(overrides: Record<string, unknown>): void {
   let registry: TestRegistry;
