@@ -9,12 +9,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { createProxyServer } from "http-proxy-3";
-import {
-  API_VERSION,
-  API_VERSION_HEADER,
-  upstreamFailureAnswer,
-  writeOciError,
-} from "../http/write-error.js";
+import { upstreamFailureAnswer, writeOciError } from "../http/write-error.js";
+import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import { applyForwardingHeaders, clientOrigin, type PublicOrigin } from "./forwarding.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
