@@ -2,7 +2,7 @@
  * The answer to `GET`/`HEAD /v2/<name>/tags/_list` (the new tags API) and
  * `/v2/<name>/tags/list` (legacy), without any HTTP framework: the upstream's
  * complete list, fetched with the caller's credentials (and cached per credentials
- * for a moment), sorted and paginated by the proxy. Both the Hono handler
+ * for a moment), sorted and paginated by the proxy. The Hono handler
  * (handlers/tags-list.ts) writes what this returns.
  *
  * Answers:
