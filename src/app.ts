@@ -1,50 +1,16 @@
 /**
  * createApp(deps): the Hono application for the requests the proxy owns
  * (operational endpoints and the API it adds). It never listens; importing it
- * has no side effects. Passthrough traffic never enters it (see server.ts).
+ * has no side effects. Passthrough traffic never enters it (see listener.ts).
  */
-import type { HttpBindings } from "@hono/node-server";
 import { Hono } from "hono";
-import type { Config } from "./config.js";
-import { HANDLERS, type V2Handler } from "./handlers/index.js";
-import { routeOf } from "./http/route-context.js";
-import { API_VERSION, API_VERSION_HEADER } from "./http/write-error.js";
+import type { AppDeps, AppEnv, V2Handler } from "./deps.js";
+import { HANDLERS } from "./handlers/index.js";
+import { routeOf } from "./http/routing.js";
+import { ociErrorResponse } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
-import type { ChangeFeed } from "./ops/change-feed.js";
-import { checkReadiness, type Readiness } from "./ops/health.js";
-import type { Logger } from "./ops/logger.js";
-import type { Metrics } from "./ops/metrics.js";
+import { checkReadiness } from "./ops/health.js";
 import { renderMetrics } from "./ops/metrics-endpoint.js";
-import type { TagListCache } from "./tags/list-cache.js";
-import type { CallerContext } from "./upstream/caller-headers.js";
-import type { UpstreamClient } from "./upstream/client.js";
-
-export interface AppDeps {
-  config: Config;
-  upstream: UpstreamClient;
-  logger: Logger;
-  readiness: Readiness;
-  caller: CallerContext;
-  metrics: Metrics;
-  changes: ChangeFeed;
-  /** Complete upstream tag lists, per repository and caller credentials (short TTL). */
-  tagLists: TagListCache;
-}
-
-export type AppEnv = { Bindings: HttpBindings };
-
-/** The headers of an OCI error answer: JSON, the API version, the error's own. */
-export function ociErrorHeaders(err: OciError): Record<string, string> {
-  return {
-    "content-type": "application/json; charset=utf-8",
-    [API_VERSION_HEADER]: API_VERSION,
-    ...err.headers,
-  };
-}
-
-export function ociErrorResponse(err: OciError, head = false): Response {
-  return new Response(head ? null : err.toBody(), { status: err.status, headers: ociErrorHeaders(err) });
-}
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,8 +1,8 @@
 /**
- * The HTTP(S) server: one Node request listener that parses the route, hands the
- * requests the proxy owns to the Hono app and streams everything else straight
- * to the upstream. Creating is separate from listening, so tests bind port 0.
- * Every request is counted, timed and logged by the request tracker.
+ * The HTTP(S) server: builds the proxy's dependencies and parts once, hands
+ * every request to the request listener (listener.ts) and owns the lifecycle:
+ * listening, the admin listener, graceful shutdown. Creating is separate from
+ * listening, so tests bind port 0.
  */
 import { readFileSync } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
@@ -10,26 +10,24 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
-import { type AppDeps, createApp } from "./app.js";
+import { createApp } from "./app.js";
 import type { Config } from "./config.js";
-import { ownsRequest } from "./handlers/ownership.js";
-import { routeOf, setRoute } from "./http/route-context.js";
-import { refuseConnect, writeOciError } from "./http/write-error.js";
-import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
+import type { AppDeps } from "./deps.js";
+import { refuseConnect } from "./http/write-error.js";
+import { createRequestListener, passthroughHooks } from "./listener.js";
 import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
 import { createAccessLog, type Logger } from "./ops/logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
-import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
-import { countUpstreamErrors, upstreamErrorKind } from "./ops/upstream-errors.js";
+import { countUpstreamErrors } from "./ops/upstream-errors.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
-import { createUpstreamTarget, STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
-import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
+import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
+import { createUploadGuard } from "./upstream/upload-guard.js";
 import { createUploadSessions } from "./upstream/upload-sessions.js";
 
 export interface ProxyServer {
@@ -78,116 +76,69 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
   });
 }
 
-export function createProxyServer(options: CreateProxyOptions): ProxyServer {
+/** The dependencies every handler gets, and the upstream target they were built on. */
+function createAppDeps(options: CreateProxyOptions): { deps: AppDeps; target: UpstreamTarget } {
   const { config, logger } = options;
   const target = createUpstreamTarget(config, options.upstreamUrl);
   const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
-  const upstream = countUpstreamErrors(createUpstreamClient(target), metrics);
-  const publicUrl = config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null;
-  const caller = { trustForwarded: config.proxy.trustForwardedHeaders, publicUrl };
   const changes = createChangeFeed();
-  const tagLists = createTagListCache({
-    ttlMs: config.tags.cacheTtlMs,
-    maxEntries: config.tags.cacheMaxEntries,
-    changes,
-    lookups: metrics.cache,
-  });
-  const readiness = createReadiness();
   const deps: AppDeps = {
     config,
-    upstream,
+    upstream: countUpstreamErrors(createUpstreamClient(target), metrics),
     logger,
-    readiness,
-    caller,
+    readiness: createReadiness(),
+    caller: {
+      trustForwarded: config.proxy.trustForwardedHeaders,
+      publicUrl: config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null,
+    },
     metrics,
     changes,
-    tagLists,
+    tagLists: createTagListCache({
+      ttlMs: config.tags.cacheTtlMs,
+      maxEntries: config.tags.cacheMaxEntries,
+      changes,
+      lookups: metrics.cache,
+    }),
   };
-  const app = createApp(deps);
-  const honoListener = getRequestListener(app.fetch);
-  const ownership = { referrers: config.oci.referrers };
+  return { deps, target };
+}
+
+export function createProxyServer(options: CreateProxyOptions): ProxyServer {
+  const { config, logger } = options;
+  const { deps, target } = createAppDeps(options);
+  const { metrics, readiness, caller } = deps;
   // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
   const uploads = config.oci.strictUploads
     ? createUploadSessions({ max: config.oci.uploadSessionsMax, ttlMs: config.oci.uploadSessionTtlMs })
     : null;
   const tracker = createRequestTracker({ metrics, access: createAccessLog(logger) });
   const ownedWork = new Set<Promise<unknown>>();
-  const upstreamFailed = (
-    err: NodeJS.ErrnoException,
-    method: string | undefined,
-    path: string,
-    requestId: unknown,
-  ) => {
-    const kind = upstreamErrorKind(err);
-    metrics.upstreamErrors.inc({ kind });
-    logger.warn({ code: err.code, kind, method, path, requestId }, "upstream exchange failed");
-  };
   const passthrough = createPassthrough({
     target,
     trustForwarded: caller.trustForwarded,
-    publicUrl,
-    onUpstreamError: (err, req) =>
-      upstreamFailed(err, req.method, splitPathQuery(req.url ?? "/").path, req.headers[REQUEST_ID_HEADER]),
-    onResponse: (req, proxyRes) => {
-      // While draining, the connection closes after this response.
-      if (readiness.draining) proxyRes.headers.connection = "close";
-      const route = routeOf(req);
-      const status = proxyRes.statusCode ?? 0;
-      // A manifest written or deleted through the proxy changes the repository's tags.
-      const method = req.method;
-      if (route.kind === "manifest" && (method === "PUT" || method === "DELETE") && status < 300) {
-        changes.repositoryChanged(route.name);
-      }
-      if (uploads !== null) observeUploadResponse(uploads, req, route, status, proxyRes.headers);
-    },
+    publicUrl: caller.publicUrl,
+    ...passthroughHooks({ readiness, changes: deps.changes, uploads, metrics, logger }),
   });
   const uploadGuard =
     uploads === null
       ? null
       : createUploadGuard({
           sessions: uploads,
-          upstream,
+          upstream: deps.upstream,
           caller,
           forward: passthrough.forward,
           logger,
           metrics,
         });
-
-  function listener(req: IncomingMessage, res: TrackedResponse): void {
-    const method = req.method ?? "GET";
-    const path = splitPathQuery(req.url ?? "/").path;
-    tracker.begin(req, res, path);
-    if (readiness.draining) res.setHeader("connection", "close");
-    if (!API_METHODS.has(method)) {
-      writeOciError(res, "METHOD_UNKNOWN", `method ${method} is not allowed`, undefined, {
-        headers: { allow: [...API_METHODS].join(", ") },
-      });
-      return;
-    }
-    const route = parseRoute(method, path);
-    setRoute(req, route);
-    if (route.kind === "invalid") {
-      // Answered here, before any framework parses the target; the connection is
-      // closed so that an unread hostile body is not read as a next request.
-      tracker.label(res, route, true);
-      writeOciError(res, route.code, route.message, route.detail, {
-        head: method === "HEAD",
-        headers: { connection: "close" },
-      });
-      return;
-    }
-    const owned = ownsRequest(route, method, ownership);
-    tracker.label(res, route, owned);
-    if (owned) {
-      const work = honoListener(req, res);
-      ownedWork.add(work);
-      const forget = () => ownedWork.delete(work);
-      work.then(forget, forget);
-      return;
-    }
-    if (uploadGuard !== null && route.kind === "upload" && uploadGuard.intercept(req, res, route)) return;
-    passthrough.forward(req, res);
-  }
+  const listener = createRequestListener({
+    tracker,
+    readiness,
+    ownership: { referrers: config.oci.referrers },
+    answerOwned: getRequestListener(createApp(deps).fetch),
+    ownedWork,
+    uploadGuard,
+    forward: passthrough.forward,
+  });
 
   const tls = Boolean(config.listen.tlsCert && config.listen.tlsKey);
   const serverOptions: http.ServerOptions<typeof IncomingMessage, typeof TrackedResponse> = {

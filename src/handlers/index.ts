@@ -1,20 +1,13 @@
 /**
  * The handlers for the `/v2/` requests the proxy owns, by route kind. Which
- * requests are owned is decided in ownership.ts; this table says who answers.
+ * requests are owned is decided in http/routing.ts; this table says who answers.
  */
-import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../app.js";
+import type { V2Handler } from "../deps.js";
 import type { RouteMatch } from "../oci/routes.js";
 import { handleManifestWrite } from "./manifest-write.js";
 import { handleReferrers } from "./referrers.js";
 import { handleManifestTagDelete, handleTagResource } from "./tag-delete.js";
 import { handleTagsList } from "./tags-list.js";
-
-export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
-  c: Context<AppEnv>,
-  route: Extract<RouteMatch, { kind: K }>,
-  deps: AppDeps,
-) => Response | Promise<Response>;
 
 export type HandlerTable = { [K in RouteMatch["kind"]]?: V2Handler<K> };
 

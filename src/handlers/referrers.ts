@@ -8,10 +8,9 @@
  * HEAD arrives here as GET (Hono) and gets the same headers.
  */
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../app.js";
+import type { AppDeps, AppEnv } from "../deps.js";
 import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../http/relay.js";
-import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
-import { OciError } from "../oci/errors.js";
+import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import {
   emptyReferrersIndex,
   filterReferrers,

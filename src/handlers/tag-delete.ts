@@ -5,15 +5,13 @@
  * HTTP answers and metrics.
  */
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../app.js";
-import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
-import { firstErrorCode, OciError } from "../oci/errors.js";
+import type { AppDeps, AppEnv, V2Handler } from "../deps.js";
+import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
 import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
 import { authFailure } from "../tags/challenge.js";
 import { type DeleteResult, tagDeleterFor } from "../tags/tag-deleter.js";
 import { describeFailure, type Failed } from "../tags/upstream-calls.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
-import type { V2Handler } from "./index.js";
 
 function accepted(): Response {
   return new Response(null, {
@@ -167,7 +165,7 @@ export const handleTagResource: V2Handler<"tag"> = (c, route, deps) => {
   return deleteTag(c, deps, route.name, route.tag, "swap");
 };
 
-/** `DELETE /v2/<name>/manifests/<tag>` (ownership.ts routes nothing else here). */
+/** `DELETE /v2/<name>/manifests/<tag>` (http/routing.ts routes nothing else here). */
 export const handleManifestTagDelete: V2Handler<"manifest"> = (c, route, deps) => {
   if (c.req.method !== "DELETE" || route.by !== "tag") {
     throw new OciError("UNSUPPORTED", "not handled by the proxy", { reference: route.reference });

@@ -1,13 +1,13 @@
 /**
  * `GET`/`HEAD /v2/<name>/tags/_list` and `/v2/<name>/tags/list` through Hono (the
  * answer itself is tags/list-answer.ts); 405 with Allow
- * for other methods on `_list` (legacy `list` passes them through, ownership.ts).
+ * for other methods on `_list` (legacy `list` passes them through, http/routing.ts).
  */
+import type { V2Handler } from "../deps.js";
 import { OciError } from "../oci/errors.js";
 import { splitPathQuery } from "../oci/routes.js";
 import { answerTagsList } from "../tags/list-answer.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
-import type { V2Handler } from "./index.js";
 
 export const LIST_METHODS = "GET, HEAD";
 

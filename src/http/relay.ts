@@ -6,11 +6,10 @@
  * request body under a cap, and the OCI error for a failed upstream exchange.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { OciError } from "../oci/errors.js";
+import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { type CallerContext, callerOrigin } from "../upstream/caller-headers.js";
 import { UpstreamError, type UpstreamResponse } from "../upstream/client.js";
 import { rewriteLink, rewriteUrl } from "../upstream/rewrite.js";
-import { API_VERSION, API_VERSION_HEADER } from "./write-error.js";
 
 const HOP_BY_HOP = new Set([
   "connection",

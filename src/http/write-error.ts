@@ -1,15 +1,14 @@
 /**
- * Writing the proxy's own OCI error answers on a raw Node response (the paths
- * that never enter Hono: invalid routes, passthrough failures).
+ * The two adapters of the one OCI error renderer (oci/errors.ts): onto a raw
+ * Node response (the listener's own answers, passthrough and upload failures)
+ * and into a web Response (Hono's onError).
  */
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
-import { ERROR_CODES, errorBody, type OciErrorCode } from "../oci/errors.js";
+import { OciError, type OciErrorCode, renderOciError } from "../oci/errors.js";
 import { isUnreachable } from "../upstream/client.js";
 
-export const API_VERSION_HEADER = "docker-distribution-api-version";
-export const API_VERSION = "registry/2.0";
-
+/** Writes an OCI error on a Node response; destroys it when a head was already sent. */
 export function writeOciError(
   res: ServerResponse,
   code: OciErrorCode,
@@ -21,14 +20,16 @@ export function writeOciError(
     res.destroy();
     return;
   }
-  const body = errorBody(code, message, detail);
-  res.writeHead(options.status ?? ERROR_CODES[code].status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(body),
-    [API_VERSION_HEADER]: API_VERSION,
-    ...options.headers,
-  });
-  res.end(options.head ? undefined : body);
+  const err = new OciError(code, message, detail, options);
+  const answer = renderOciError(err, options.head);
+  res.writeHead(answer.status, answer.headers);
+  res.end(options.head ? undefined : answer.body);
+}
+
+/** An OCI error as a web Response (for Hono). */
+export function ociErrorResponse(err: OciError, head = false): Response {
+  const answer = renderOciError(err, head);
+  return new Response(head ? null : answer.body, { status: answer.status, headers: answer.headers });
 }
 
 /**
@@ -43,14 +44,10 @@ export function rawOciError(
   headers: Record<string, string>,
   head = false,
 ): string {
-  const body = errorBody(code, message, detail);
-  let out =
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
-    "content-type: application/json; charset=utf-8\r\n" +
-    `content-length: ${Buffer.byteLength(body)}\r\n` +
-    `${API_VERSION_HEADER}: ${API_VERSION}\r\n`;
-  for (const [name, value] of Object.entries(headers)) out += `${name}: ${value}\r\n`;
-  return `${out}\r\n${head ? "" : body}`;
+  const answer = renderOciError(new OciError(code, message, detail, { status, headers }), head);
+  let out = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
+  for (const [name, value] of Object.entries(answer.headers)) out += `${name}: ${value}\r\n`;
+  return `${out}\r\n${answer.body}`;
 }
 
 /** The proxy's answer to an upstream exchange that failed before any response. */

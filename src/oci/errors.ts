@@ -1,7 +1,13 @@
 /**
- * The one table of error codes the proxy answers with, and the OCI error envelope
- * `{"errors":[{"code","message","detail"}]}`.
+ * The one table of error codes the proxy answers with, the OCI error envelope
+ * `{"errors":[{"code","message","detail"}]}` and the one renderer of an error
+ * answer (status, headers, body). Writing it to a Node response or a web
+ * Response is the adapters' job (http/write-error.ts).
  */
+
+/** Every `/v2/` answer names the API version, as the registry itself does. */
+export const API_VERSION_HEADER = "docker-distribution-api-version";
+export const API_VERSION = "registry/2.0";
 
 export type OciErrorCode =
   | "BLOB_UNKNOWN"
@@ -83,6 +89,31 @@ export class OciError extends Error {
   toBody(): string {
     return errorBody(this.code, this.message, this.detail);
   }
+}
+
+/** An error answer ready to write. A HEAD answer has the GET's headers and no body. */
+export interface OciErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * The answer for `err`: JSON, its length, the API version, then the error's own
+ * headers (Allow, WWW-Authenticate, Retry-After, Location ...), which win.
+ */
+export function renderOciError(err: OciError, head = false): OciErrorAnswer {
+  const body = err.toBody();
+  return {
+    status: err.status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(Buffer.byteLength(body)),
+      [API_VERSION_HEADER]: API_VERSION,
+      ...err.headers,
+    },
+    body: head ? "" : body,
+  };
 }
 
 export function errorBody(code: OciErrorCode, message?: string, detail?: unknown): string {

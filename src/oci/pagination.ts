@@ -63,8 +63,8 @@ export function compareTags(a: string, b: string): number {
 /**
  * Whether `tags` is already in compareTags order without duplicates (strictly
  * increasing). O(n), and it stops at the first pair out of order: a distribution 3
- * upstream sends sorted lists, 2.8 sends directory order (measured unsorted on
- * ext4 and tmpfs), so the check costs nothing where the sort is needed.
+ * upstream sends sorted lists, 2.8 sends directory order (unsorted), so the check
+ * costs nothing where the sort is needed.
  */
 export function isSortedUnique(tags: readonly string[]): boolean {
   for (let i = 1; i < tags.length; i++) if (!(tags[i - 1]! < tags[i]!)) return false;
@@ -73,9 +73,8 @@ export function isSortedUnique(tags: readonly string[]): boolean {
 
 /**
  * A new sorted array without duplicates. The default sort orders strings by UTF-16
- * code units, the same order as compareTags, without a JS call per comparison
- * (measured: 1,000 tags 158 → 100 µs, 10,000 tags 2.9 → 2.3 ms). A list already in
- * order is copied, not sorted (1,000 tags: 5 µs to check).
+ * code units, the same order as compareTags, without a JS call per comparison. A
+ * list already in order is copied, not sorted.
  */
 export function sortTags(tags: readonly string[]): string[] {
   if (isSortedUnique(tags)) return tags.slice();

@@ -8,11 +8,10 @@
  * - as a last line of defence, anything that still looks like a credential in the
  *   finished line (`Basic …`, `Bearer …`, a JWT) is masked before it is written.
  *
- * The access log (one line per request, see access-log.ts) uses a second pino
+ * The access log (one line per request, createAccessLog) uses a second pino
  * instance on the same destination *without* redaction: its records are built
  * from known fields only (never headers, never the query), and pino's wildcard
- * redaction costs ~15 µs per line, more than everything else the proxy does per
- * request.
+ * redaction would cost more per line than the rest of the request's work.
  */
 import pino, { type Logger } from "pino";
 import { createPrettyDestination } from "./pretty.js";
@@ -63,13 +62,11 @@ export const LOG_BATCH_BYTES = 8192;
 export const FLUSH_INTERVAL_MS = 250;
 
 /**
- * Asynchronous JSON lines on stdout, written in batches: one write per line costs a
- * system call and a thread-pool round trip per request (measured: +25 to +90 µs of
- * CPU per proxied request). Lines are collected in an array and handed to pino's
- * asynchronous destination (sonic-boom: ordered writes, EAGAIN retries) one batch at
- * a time: sonic-boom's own buffering appends every line to a growing string, which
- * cost 3.5 µs per line; the array costs about 0.5 µs. Batches leave at
- * LOG_BATCH_BYTES, every FLUSH_INTERVAL_MS, on flush() and when the process exits.
+ * Asynchronous JSON lines on stdout, written in batches, since one write per line
+ * costs a system call and a thread-pool round trip per request. Lines are collected
+ * in an array (cheaper than sonic-boom's own growing string) and handed to pino's
+ * asynchronous destination (sonic-boom: ordered writes, EAGAIN retries) one batch
+ * at a time: at LOG_BATCH_BYTES, every FLUSH_INTERVAL_MS, on flush() and at exit.
  */
 export function batchedStdout(fd = 1): pino.DestinationStream & { flush(cb?: (err?: Error) => void): void } {
   const dest = pino.destination({ fd, sync: false });

@@ -1,11 +1,11 @@
 /**
- * Per-request instrumentation for the raw Node listener: request id, in-flight
+ * Per-request instrumentation for the request listener: request id, in-flight
  * gauge, counters, duration histogram, bytes each way and the access log line.
  *
- * Kept cheap for the passthrough hot path: the per-request state lives in fields of
- * a ServerResponse subclass (no WeakMap, no per-request closure), one shared `close`
- * listener does the accounting, and bytes come from the socket's own counters (the
- * delta since the previous response on the same connection), so no body is watched.
+ * Cheap on every passthrough request: the state lives in fields of a ServerResponse
+ * subclass (no WeakMap, no per-request closure), one shared `close` listener does
+ * the accounting, and bytes come from the socket's own counters (the delta since
+ * the previous response on the same connection), so no body is watched.
  */
 import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";

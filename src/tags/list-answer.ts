@@ -2,7 +2,7 @@
  * The answer to `GET`/`HEAD /v2/<name>/tags/_list` (the new tags API) and
  * `/v2/<name>/tags/list` (legacy), without any HTTP framework: the upstream's
  * complete list, fetched with the caller's credentials (and cached per credentials
- * for a moment), sorted and paginated by the proxy. Both the Hono handler
+ * for a moment), sorted and paginated by the proxy. The Hono handler
  * (handlers/tags-list.ts) writes what this returns.
  *
  * Answers:
@@ -15,12 +15,14 @@
  * Errors the proxy states itself are thrown as OciError (rendered by the caller).
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import type { AppDeps } from "../app.js";
-import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
-import { firstErrorCode, OciError } from "../oci/errors.js";
+import type { Config } from "../config.js";
+import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
 import { type ListVariant, nextPageLink, type PageQuery, parsePageQuery } from "../oci/pagination.js";
-import { UpstreamError } from "../upstream/client.js";
+import type { Logger } from "../ops/logger.js";
+import type { Metrics } from "../ops/metrics.js";
+import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
 import { type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
+import type { TagListCache } from "./list-cache.js";
 import type { TagList } from "./tag-list.js";
 
 /** One list request: what the answer depends on. */
@@ -42,7 +44,14 @@ export interface ListAnswer {
   body: string | Buffer;
 }
 
-export type ListDeps = Pick<AppDeps, "config" | "upstream" | "tagLists" | "metrics" | "logger">;
+/** What the list answer uses of the proxy's dependencies. */
+export interface ListDeps {
+  config: Pick<Config, "tags">;
+  upstream: UpstreamClient;
+  tagLists: TagListCache;
+  metrics: Pick<Metrics, "upstreamErrors">;
+  logger: Logger;
+}
 
 /** Upstream response headers worth relaying with an upstream error. */
 const RELAYED_HEADERS = ["www-authenticate", "content-type", "retry-after"];

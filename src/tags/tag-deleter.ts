@@ -5,7 +5,11 @@
  * test's proxy.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import type { AppDeps } from "../app.js";
+import type { Config } from "../config.js";
+import type { Readiness } from "../ops/health.js";
+import type { Logger } from "../ops/logger.js";
+import type { Metrics } from "../ops/metrics.js";
+import type { UpstreamClient } from "../upstream/client.js";
 import {
   type CapabilityCache,
   capabilityKey,
@@ -47,9 +51,18 @@ export interface TagDeleter {
   recover(): Promise<RecoveryReport>;
 }
 
-const deleters = new WeakMap<AppDeps, TagDeleter>();
+/** What the tag deleter uses of the proxy's dependencies (the handler passes them all). */
+export interface TagDeleterDeps {
+  config: Pick<Config, "delete">;
+  upstream: UpstreamClient;
+  logger: Logger;
+  metrics: Pick<Metrics, "cache" | "restoreFailures">;
+  readiness: Readiness;
+}
 
-export function tagDeleterFor(deps: AppDeps): TagDeleter {
+const deleters = new WeakMap<TagDeleterDeps, TagDeleter>();
+
+export function tagDeleterFor(deps: TagDeleterDeps): TagDeleter {
   let d = deleters.get(deps);
   if (!d) {
     d = createTagDeleter(deps);
@@ -58,7 +71,7 @@ export function tagDeleterFor(deps: AppDeps): TagDeleter {
   return d;
 }
 
-export function serviceCredentials(deps: AppDeps): ServiceCredentials | null {
+export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | null {
   const { recoveryUsername: username, recoveryPassword: password } = deps.config.delete;
   if (username === null && password === null) return null;
   if (username === null || password === null) {
@@ -70,7 +83,7 @@ export function serviceCredentials(deps: AppDeps): ServiceCredentials | null {
   return { username, password };
 }
 
-function createTagDeleter(deps: AppDeps): TagDeleter {
+function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const cfg = deps.config.delete;
   const journal = openJournal(cfg.journalPath);
   const phases = new PhaseLock();
@@ -159,6 +172,6 @@ function createTagDeleter(deps: AppDeps): TagDeleter {
 }
 
 /** For `serve` and tests: complete the journal of this proxy before it listens. */
-export function recoverTagDeletes(deps: AppDeps): Promise<RecoveryReport> {
+export function recoverTagDeletes(deps: TagDeleterDeps): Promise<RecoveryReport> {
   return tagDeleterFor(deps).recover();
 }

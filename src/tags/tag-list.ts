@@ -3,9 +3,9 @@
  *
  * The cold first page (`tags/_list?n=100` with no `last`, the list just fetched)
  * needs only the `n` smallest tags, not the whole list in order: a bounded heap
- * picks them in one pass (1,000 tags: about 27 µs, where the full sort takes about
- * 100 µs), and the handler sorts the whole list after the answer is written, for
- * the cache and the pages that follow. Every other page sorts (once) and slices.
+ * picks them in one pass, cheaper than the full sort, and the handler sorts the
+ * whole list after the answer is written, for the cache and the pages that
+ * follow. Every other page sorts (once) and slices.
  * The answers are the same as `paginate(sortTags(raw), query)` in every case.
  *
  * Pure apart from the memoised sort.

@@ -4,8 +4,7 @@
  * the upstream build URLs naming the proxy, and the request id.
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
-import { applyForwardingHeaders } from "./forwarding.js";
-import { requestOrigin } from "./passthrough.js";
+import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
 
 export interface CallerContext {
   trustForwarded: boolean;

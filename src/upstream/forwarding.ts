@@ -3,9 +3,10 @@
  * forwarding headers the upstream gets, so that the absolute URLs it builds
  * (upload and manifest `Location`) name the proxy (registry-2.8 notes §7).
  *
- * Pure functions over header records.
+ * Pure functions over header records, and requestOrigin, which reads them off a request.
  */
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { TLSSocket } from "node:tls";
 
 export interface PublicOrigin {
   proto: "http" | "https";
@@ -70,6 +71,16 @@ export function clientOrigin(
     if (fp) proto = fp;
   }
   return { proto, host };
+}
+
+/** The origin the client of `req` used (clientOrigin with the connection's TLS state). */
+export function requestOrigin(
+  req: IncomingMessage,
+  trustForwarded: boolean,
+  publicUrl: URL | null,
+): PublicOrigin {
+  const encrypted = Boolean((req.socket as TLSSocket).encrypted);
+  return clientOrigin(req.headers, encrypted, trustForwarded, publicUrl);
 }
 
 /**

@@ -7,15 +7,10 @@
  * uploads, which http-proxy-3's own rewrite skips).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { TLSSocket } from "node:tls";
 import { createProxyServer } from "http-proxy-3";
-import {
-  API_VERSION,
-  API_VERSION_HEADER,
-  upstreamFailureAnswer,
-  writeOciError,
-} from "../http/write-error.js";
-import { applyForwardingHeaders, clientOrigin, type PublicOrigin } from "./forwarding.js";
+import { upstreamFailureAnswer, writeOciError } from "../http/write-error.js";
+import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
+import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 
@@ -38,15 +33,6 @@ export interface Passthrough {
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "upgrade"];
 
 const originOf = new WeakMap<IncomingMessage, string>();
-
-export function requestOrigin(
-  req: IncomingMessage,
-  trustForwarded: boolean,
-  publicUrl: URL | null,
-): PublicOrigin {
-  const encrypted = Boolean((req.socket as TLSSocket).encrypted);
-  return clientOrigin(req.headers, encrypted, trustForwarded, publicUrl);
-}
 
 export function createPassthrough(options: PassthroughOptions): Passthrough {
   const { target, trustForwarded, publicUrl } = options;

@@ -19,7 +19,8 @@
  * carries is the upstream's truth. This costs one round trip, on errors only.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import { API_VERSION, API_VERSION_HEADER, writeOciError } from "../http/write-error.js";
+import { writeOciError } from "../http/write-error.js";
+import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import type { RouteMatch } from "../oci/routes.js";
 import { splitPathQuery } from "../oci/routes.js";
 import { formatRange, offsetAfter, parseContentRange } from "../oci/upload-range.js";

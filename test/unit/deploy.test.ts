@@ -12,7 +12,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
 import { loadConfig } from "../../src/config.js";
-import { OPS_PATHS } from "../../src/handlers/ownership.js";
+import { OPS_PATHS } from "../../src/http/routing.js";
 import { HANDLER_SETTLE_MS } from "../../src/ops/shutdown.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");

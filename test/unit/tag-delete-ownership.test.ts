@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ownsRequest } from "../../src/handlers/ownership.js";
+import { ownsRequest } from "../../src/http/routing.js";
 import { parseRoute } from "../../src/oci/routes.js";
 
 describe("tag delete ownership (with oci.referrers off, so only the tag delete owns manifests)", () => {

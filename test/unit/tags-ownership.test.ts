@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HANDLERS } from "../../src/handlers/index.js";
-import { ownsRequest } from "../../src/handlers/ownership.js";
+import { ownsRequest } from "../../src/http/routing.js";
 import { parseRoute } from "../../src/oci/routes.js";
 
 /** Which tags-list requests the proxy answers itself (true) or passes through (false). */

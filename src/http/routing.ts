@@ -1,8 +1,11 @@
 /**
- * Which requests the proxy answers itself. Everything else is passed through.
- * Pure: decided from the parsed route and the method, before Hono is involved.
+ * Routing a request: which requests the proxy answers itself (everything else
+ * passes through), and the parsed route carried with the raw request from the
+ * listener to the Hono handler, so the path is parsed once. The decision is
+ * pure: made from the parsed route and the method, before Hono is involved.
  */
-import type { RouteMatch } from "../oci/routes.js";
+import type { IncomingMessage } from "node:http";
+import { parseRoute, type RouteMatch, splitPathQuery } from "../oci/routes.js";
 
 /** Operational endpoints outside `/v2/`. */
 export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -21,9 +24,9 @@ export function ownsRequest(
   options: OwnershipOptions = DEFAULT_OWNERSHIP,
 ): boolean {
   switch (route.kind) {
-    // Tag delete (issue 4): `/tags/<tag>` is the proxy's on every method (405
-    // except DELETE); on `/manifests/<ref>` only DELETE by tag. DELETE by digest
-    // keeps passing through.
+    // Tag delete: `/tags/<tag>` is the proxy's on every method (405 except
+    // DELETE); on `/manifests/<ref>` only DELETE by tag. DELETE by digest keeps
+    // passing through.
     case "tag":
       return true;
     case "non-api":
@@ -42,4 +45,20 @@ export function ownsRequest(
     default:
       return false;
   }
+}
+
+const routes = new WeakMap<IncomingMessage, RouteMatch>();
+
+export function setRoute(req: IncomingMessage, route: RouteMatch): void {
+  routes.set(req, route);
+}
+
+/** The route the listener parsed for `req` (parsed now if it was not). */
+export function routeOf(req: IncomingMessage): RouteMatch {
+  let route = routes.get(req);
+  if (route === undefined) {
+    route = parseRoute(req.method ?? "GET", splitPathQuery(req.url ?? "/").path);
+    routes.set(req, route);
+  }
+  return route;
 }

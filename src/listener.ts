@@ -1,0 +1,113 @@
+/**
+ * The request listener: every client request enters here. It is counted and
+ * timed, refused when its method is outside the API, routed once; invalid routes
+ * are answered here, the requests the proxy owns go to the Hono app, and
+ * everything else streams through the passthrough (known upload sessions get the
+ * upload guard's look first). Also the passthrough's hooks: what the proxy learns
+ * from the upstream's answers and how it reports a failed exchange.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
+import { writeOciError } from "./http/write-error.js";
+import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
+import type { ChangeFeed } from "./ops/change-feed.js";
+import type { Readiness } from "./ops/health.js";
+import type { Logger } from "./ops/logger.js";
+import type { Metrics } from "./ops/metrics.js";
+import { REQUEST_ID_HEADER } from "./ops/request-id.js";
+import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
+import { upstreamErrorKind } from "./ops/upstream-errors.js";
+import type { PassthroughOptions } from "./upstream/passthrough.js";
+import { observeUploadResponse, type UploadGuard } from "./upstream/upload-guard.js";
+import type { UploadSessions } from "./upstream/upload-sessions.js";
+
+export interface ListenerParts {
+  tracker: RequestTracker;
+  readiness: Readiness;
+  ownership: OwnershipOptions;
+  /** The Hono app's Node listener, for the requests the proxy owns. */
+  answerOwned(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
+  /** Owned requests still being answered (the shutdown waits for them). */
+  ownedWork: Set<Promise<unknown>>;
+  uploadGuard: UploadGuard | null;
+  forward(req: IncomingMessage, res: ServerResponse): void;
+}
+
+export function createRequestListener(
+  parts: ListenerParts,
+): (req: IncomingMessage, res: TrackedResponse) => void {
+  const { tracker, readiness, ownership, answerOwned, ownedWork, uploadGuard, forward } = parts;
+  return function listener(req, res) {
+    const method = req.method ?? "GET";
+    const path = splitPathQuery(req.url ?? "/").path;
+    tracker.begin(req, res, path);
+    if (readiness.draining) res.setHeader("connection", "close");
+    if (!API_METHODS.has(method)) {
+      writeOciError(res, "METHOD_UNKNOWN", `method ${method} is not allowed`, undefined, {
+        headers: { allow: [...API_METHODS].join(", ") },
+      });
+      return;
+    }
+    const route = parseRoute(method, path);
+    setRoute(req, route);
+    if (route.kind === "invalid") {
+      // Answered here, before any framework parses the target; the connection is
+      // closed so that an unread hostile body is not read as a next request.
+      tracker.label(res, route, true);
+      writeOciError(res, route.code, route.message, route.detail, {
+        head: method === "HEAD",
+        headers: { connection: "close" },
+      });
+      return;
+    }
+    const owned = ownsRequest(route, method, ownership);
+    tracker.label(res, route, owned);
+    if (owned) {
+      const work = answerOwned(req, res);
+      ownedWork.add(work);
+      const forget = () => ownedWork.delete(work);
+      work.then(forget, forget);
+      return;
+    }
+    if (uploadGuard !== null && route.kind === "upload" && uploadGuard.intercept(req, res, route)) return;
+    forward(req, res);
+  };
+}
+
+export interface PassthroughHookParts {
+  readiness: Readiness;
+  changes: ChangeFeed;
+  /** Chunked-upload sessions (`oci.strictUploads`), or null. */
+  uploads: UploadSessions | null;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export function passthroughHooks(
+  parts: PassthroughHookParts,
+): Required<Pick<PassthroughOptions, "onResponse" | "onUpstreamError">> {
+  const { readiness, changes, uploads, metrics, logger } = parts;
+  return {
+    onUpstreamError(err, req) {
+      const kind = upstreamErrorKind(err);
+      metrics.upstreamErrors.inc({ kind });
+      const path = splitPathQuery(req.url ?? "/").path;
+      const requestId = req.headers[REQUEST_ID_HEADER];
+      logger.warn({ code: err.code, kind, method: req.method, path, requestId }, "upstream exchange failed");
+    },
+    onResponse(req, proxyRes) {
+      // While draining, the connection closes after this response.
+      if (readiness.draining) proxyRes.headers.connection = "close";
+      const route = routeOf(req);
+      const status = proxyRes.statusCode ?? 0;
+      // A manifest written or deleted through the proxy changes the repository's tags.
+      const method = req.method;
+      if (route.kind === "manifest" && (method === "PUT" || method === "DELETE") && status < 300) {
+        changes.repositoryChanged(route.name);
+      }
+      if (uploads !== null && (route.kind === "upload" || route.kind === "upload-start")) {
+        observeUploadResponse(uploads, req, route, status, proxyRes.headers);
+      }
+    },
+  };
+}
