@@ -24,9 +24,9 @@ import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
-import { countUpstreamErrors, upstreamErrorKind } from "./ops/upstream-errors.js";
 import { createTagListCache } from "./tags/list-cache.js";
-import { createUpstreamClient } from "./upstream/client.js";
+import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
+import { errorCode, failureKindOf } from "./upstream/http-client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
 import { createUploadGuard, observeUploadResponse } from "./upstream/upload-guard.js";
@@ -118,7 +118,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     path: string,
     requestId: unknown,
   ) => {
-    const kind = upstreamErrorKind(err);
+    const kind = failureKindOf(errorCode(err));
     metrics.upstreamErrors.inc({ kind });
     logger.warn({ code: err.code, kind, method, path, requestId }, "upstream exchange failed");
   };
@@ -227,6 +227,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }).then(async (result) => {
       passthrough.close();
       target.agent.destroy();
+      await upstream.close();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {
           metricsServer.close(() => resolve());

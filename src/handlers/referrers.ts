@@ -9,7 +9,6 @@
  */
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../app.js";
-import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../http/relay.js";
 import { API_VERSION, API_VERSION_HEADER } from "../http/write-error.js";
 import { OciError } from "../oci/errors.js";
 import {
@@ -22,6 +21,7 @@ import {
 import { type RouteMatch, splitPathQuery } from "../oci/routes.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { type IndexRead, readReferrersIndex } from "../upstream/referrers-index.js";
+import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../upstream/relay.js";
 
 type ReferrersRoute = Extract<RouteMatch, { kind: "referrers" }>;
 

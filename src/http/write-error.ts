@@ -5,7 +5,6 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { ERROR_CODES, errorBody, type OciErrorCode } from "../oci/errors.js";
-import { isUnreachable } from "../upstream/client.js";
 
 export const API_VERSION_HEADER = "docker-distribution-api-version";
 export const API_VERSION = "registry/2.0";
@@ -51,18 +50,6 @@ export function rawOciError(
     `${API_VERSION_HEADER}: ${API_VERSION}\r\n`;
   for (const [name, value] of Object.entries(headers)) out += `${name}: ${value}\r\n`;
   return `${out}\r\n${head ? "" : body}`;
-}
-
-/** The proxy's answer to an upstream exchange that failed before any response. */
-export function upstreamFailureAnswer(code: string | undefined): {
-  status: 502 | 503;
-  message: string;
-  detail: { reason: string };
-} {
-  const detail = { reason: code ?? "error" };
-  return isUnreachable(code)
-    ? { status: 503, message: "upstream registry unreachable", detail }
-    : { status: 502, message: "upstream registry connection failed", detail };
 }
 
 /** Answers a CONNECT (which Node hands over as a bare socket) with 405 and closes it. */

@@ -9,13 +9,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { createProxyServer } from "http-proxy-3";
-import {
-  API_VERSION,
-  API_VERSION_HEADER,
-  upstreamFailureAnswer,
-  writeOciError,
-} from "../http/write-error.js";
+import { API_VERSION, API_VERSION_HEADER, writeOciError } from "../http/write-error.js";
+import { upstreamFailureAnswer } from "../oci/upstream-failure.js";
 import { applyForwardingHeaders, clientOrigin, type PublicOrigin } from "./forwarding.js";
+import { errorCode, failureKindOf } from "./http-client.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 
@@ -84,7 +81,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       sres.destroy();
       return;
     }
-    const answer = upstreamFailureAnswer(e.code);
+    const answer = upstreamFailureAnswer(failureKindOf(errorCode(e)));
     writeOciError(sres, "UNAVAILABLE", answer.message, answer.detail, {
       status: answer.status,
       head: req.method === "HEAD",
