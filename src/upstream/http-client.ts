@@ -63,7 +63,7 @@ export interface HttpClientOptions {
   /** Most sockets open at once; further calls queue. Default: no limit. */
   connections?: number;
   /** For https: CA bundle (replaces the default roots), client certificate and key. */
-  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized?: boolean };
 }
 
 export interface HttpClient {

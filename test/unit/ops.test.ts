@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { healthUrl } from "../../src/commands/healthcheck.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { healthUrl } from "../../src/ops/healthcheck.js";
 import { statusClass } from "../../src/ops/metrics.js";
 import { formatLine } from "../../src/ops/pretty.js";
 import { isSaneRequestId, requestIdFrom } from "../../src/ops/request-id.js";
