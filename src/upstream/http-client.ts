@@ -195,7 +195,8 @@ async function exchange(pool: Dispatcher, req: HttpRequest, signal: AbortSignal)
   });
   const headers = res.headers as IncomingHttpHeaders;
   const chunks: Buffer[] = [];
-  let size = Number(headers["content-length"]);
+  // A HEAD answer announces the length of a body it does not have.
+  let size = req.method === "HEAD" ? 0 : Number(headers["content-length"]);
   if (!(size > limit)) {
     size = 0;
     try {
