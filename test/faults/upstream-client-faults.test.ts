@@ -11,7 +11,9 @@ import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
 import { createUpstreamClient, type UpstreamClient, UpstreamError } from "../../src/upstream/client.js";
 import { createUpstreamTarget } from "../../src/upstream/target.js";
+import { request } from "../helpers/http.js";
 import { closedPort } from "../helpers/net.js";
+import { startProxy } from "../helpers/proxy.js";
 import { answer, type RawScript, type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.js";
 
 function clientFor(url: string, upstream: Record<string, unknown> = {}): UpstreamClient {
@@ -121,6 +123,27 @@ describe("upstream client: connections", () => {
         assert.equal(up.connections(), 1, "one kept-alive connection for five calls");
       },
     );
+  });
+
+  it("the proxy closes its client's kept-alive connections at shutdown", async () => {
+    const up = await startRawUpstream(({ socket }) => answer(socket, '{"name":"a","tags":["x"]}'));
+    try {
+      const proxy = await startProxy(up.url);
+      let stopped = false;
+      try {
+        const res = await request("GET", `${proxy.url}/v2/a/tags/_list`);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(up.connections(), 1);
+        assert.equal(up.closedConnections(), 0, "kept alive after the call");
+        await proxy.stop();
+        stopped = true;
+        await until("the upstream connection closed", () => up.closedConnections() === 1);
+      } finally {
+        if (!stopped) await proxy.stop();
+      }
+    } finally {
+      await up.stop();
+    }
   });
 
   it("an upstream URL with a path prefix: the prefix goes before every path, with the upstream's Host", async () => {
