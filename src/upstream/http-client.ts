@@ -1,7 +1,7 @@
 /**
  * The one way the proxy makes an HTTP call of its own: undici, one `Pool` per
  * origin. Used for the upstream registry (client.ts adds its path prefix),
- * token realms, readiness, `restore` and `prune`. Blobs never go through it; the
+ * token realms, readiness, `restore`, `prune` and `healthcheck`. Blobs never go through it; the
  * passthrough streams them. Bodies here are small and read whole, under a cap.
  *
  * Every call has one deadline for the whole exchange (connect, answer and body)
@@ -11,7 +11,7 @@
  * Keep-alive and retries: the pool keeps sockets alive and sends one request at
  * a time per socket (pipelining 1); undici itself never resends. This module
  * resends a GET or HEAD once, and only when a socket that had carried earlier
- * exchanges (a kept-alive one) closed before any byte of the answer: the
+ * exchanges (a kept-alive one) closed before the answer's head arrived: the
  * upstream closed it as it was being reused. PUT, DELETE, POST and PATCH are
  * never resent: a tag swap's step is sent exactly once, and a stale socket
  * fails it with `reset` for the caller to decide.
@@ -218,7 +218,12 @@ async function exchange(pool: Dispatcher, req: HttpRequest, signal: AbortSignal)
   return { status: res.statusCode, headers, body: Buffer.concat(chunks, size) };
 }
 
-/** A GET or HEAD whose kept-alive socket closed before the answer (undici's socket info says it had read before). */
+/**
+ * A GET or HEAD whose socket closed before the answer's head arrived, on a socket
+ * that had read bytes before: an earlier answer, so a kept-alive socket. (Over
+ * TLS the handshake counts too, so a GET whose new TLS connection closes
+ * unanswered is also sent once more: harmless for GET and HEAD.)
+ */
 function isStaleSocket(method: string, err: unknown): boolean {
   if (method !== "GET" && method !== "HEAD") return false;
   const e = err as { code?: unknown; socket?: { bytesRead?: number } };
