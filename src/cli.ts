@@ -3,11 +3,12 @@
  * The command line: `registry-compat-proxy <command> [options]`. Each command is
  * one entry of COMMANDS; `serve` is the default.
  */
+
+import { runHealthcheck } from "./commands/healthcheck.js";
 import { pruneCommand } from "./commands/prune.js";
 import { restoreCommand } from "./commands/restore.js";
 import { ConfigError } from "./config.js";
 import { serve } from "./main.js";
-import { runHealthcheck } from "./ops/healthcheck.js";
 
 export interface Command {
   summary: string;

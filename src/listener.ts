@@ -16,7 +16,7 @@ import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
-import { upstreamErrorKind } from "./ops/upstream-errors.js";
+import { errorCode, failureKindOf } from "./upstream/http-client.js";
 import type { PassthroughOptions } from "./upstream/passthrough.js";
 import { observeUploadResponse, type UploadGuard } from "./upstream/upload-guard.js";
 import type { UploadSessions } from "./upstream/upload-sessions.js";
@@ -89,7 +89,7 @@ export function passthroughHooks(
   const { readiness, changes, uploads, metrics, logger } = parts;
   return {
     onUpstreamError(err, req) {
-      const kind = upstreamErrorKind(err);
+      const kind = failureKindOf(errorCode(err));
       metrics.upstreamErrors.inc({ kind });
       const path = splitPathQuery(req.url ?? "/").path;
       const requestId = req.headers[REQUEST_ID_HEADER];

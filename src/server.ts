@@ -22,9 +22,9 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
-import { countUpstreamErrors } from "./ops/upstream-errors.js";
 import { createTagListCache } from "./tags/list-cache.js";
-import { createUpstreamClient } from "./upstream/client.js";
+import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
+import { errorCode, failureKindOf } from "./upstream/http-client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
 import { createUploadGuard } from "./upstream/upload-guard.js";
@@ -178,6 +178,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }).then(async (result) => {
       passthrough.close();
       target.agent.destroy();
+      await deps.upstream.close();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {
           metricsServer.close(() => resolve());

@@ -136,21 +136,25 @@ export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks =
     credentials: o.credentials,
     ...(o.catalogPageSize ? { catalogPageSize: o.catalogPageSize } : {}),
   });
-  const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
-  const now = io.now();
-  const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
+  try {
+    const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
+    const now = io.now();
+    const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
 
-  const plans = await planRepositories(o, client, progress, now);
-  progress.clear();
-  for (const plan of plans) reporter.plan(plan);
+    const plans = await planRepositories(o, client, progress, now);
+    progress.clear();
+    for (const plan of plans) reporter.plan(plan);
 
-  await hooks.beforeDelete?.(plans);
-  const outcomes = o.apply ? await applyPlans(plans, o, client, progress, reporter) : [];
+    await hooks.beforeDelete?.(plans);
+    const outcomes = o.apply ? await applyPlans(plans, o, client, progress, reporter) : [];
 
-  const summary = summarize(plans, outcomes, !o.apply);
-  const exitCode = exitCodeOf(summary);
-  reporter.finish(summary, exitCode);
-  return { plans, outcomes, summary, exitCode };
+    const summary = summarize(plans, outcomes, !o.apply);
+    const exitCode = exitCodeOf(summary);
+    reporter.finish(summary, exitCode);
+    return { plans, outcomes, summary, exitCode };
+  } finally {
+    await client.close();
+  }
 }
 
 function isLoopback(host: string): boolean {

@@ -113,7 +113,7 @@ export async function runRestore(o: RestoreOptions): Promise<number> {
     try {
       return await restore(up, entry, journalPath, out);
     } finally {
-      client.target.agent.destroy();
+      await client.close();
     }
   } catch (e) {
     if (e instanceof Stop) {

@@ -16,13 +16,6 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
-import {
-  clientGoneSignal,
-  readRequestBody,
-  relayOptions,
-  relayResponse,
-  upstreamFailure,
-} from "../http/relay.js";
 import { OciError } from "../oci/errors.js";
 import { isValidDigest } from "../oci/grammar.js";
 import {
@@ -36,6 +29,13 @@ import type { RouteMatch } from "../oci/routes.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { MAX_BODY_BYTES, type UpstreamResponse } from "../upstream/client.js";
 import { type IndexChange, updateReferrersIndex } from "../upstream/referrers-index.js";
+import {
+  clientGoneSignal,
+  readRequestBody,
+  relayOptions,
+  relayResponse,
+  upstreamFailure,
+} from "../upstream/relay.js";
 
 /** distribution's manifest limit (`maxManifestBodySize`, 4 MiB); the spec asks for at least 4 MB. */
 export const MAX_MANIFEST_BYTES = MAX_BODY_BYTES;

@@ -9,7 +9,6 @@
  */
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
-import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../http/relay.js";
 import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import {
   emptyReferrersIndex,
@@ -21,6 +20,7 @@ import {
 import { type RouteMatch, splitPathQuery } from "../oci/routes.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { type IndexRead, readReferrersIndex } from "../upstream/referrers-index.js";
+import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../upstream/relay.js";
 
 type ReferrersRoute = Extract<RouteMatch, { kind: "referrers" }>;
 

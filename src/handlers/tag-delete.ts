@@ -7,6 +7,7 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv, V2Handler } from "../deps.js";
 import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
+import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
 import { authFailure } from "../tags/challenge.js";
 import { type DeleteResult, tagDeleterFor } from "../tags/tag-deleter.js";
@@ -33,9 +34,7 @@ function upstreamError(f: Failed, name: string, detail: Record<string, unknown>)
   const auth = authOf(f);
   if (auth) return authFailure(auth.status, auth.headers, name, detail);
   const d = { ...detail, reason: describeFailure(f) };
-  if (f.kind === "network" && f.error.kind === "unreachable") {
-    return new OciError("UNAVAILABLE", "upstream registry unreachable", d);
-  }
+  if (f.kind === "network") return upstreamFailureError(f.error.kind, d);
   return new OciError("UNAVAILABLE", "upstream registry failed", d, { status: 502 });
 }
 

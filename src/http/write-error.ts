@@ -6,7 +6,6 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { OciError, type OciErrorCode, renderOciError } from "../oci/errors.js";
-import { isUnreachable } from "../upstream/client.js";
 
 /** Writes an OCI error on a Node response; destroys it when a head was already sent. */
 export function writeOciError(
@@ -48,18 +47,6 @@ export function rawOciError(
   let out = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
   for (const [name, value] of Object.entries(answer.headers)) out += `${name}: ${value}\r\n`;
   return `${out}\r\n${answer.body}`;
-}
-
-/** The proxy's answer to an upstream exchange that failed before any response. */
-export function upstreamFailureAnswer(code: string | undefined): {
-  status: 502 | 503;
-  message: string;
-  detail: { reason: string };
-} {
-  const detail = { reason: code ?? "error" };
-  return isUnreachable(code)
-    ? { status: 503, message: "upstream registry unreachable", detail }
-    : { status: 502, message: "upstream registry connection failed", detail };
 }
 
 /** Answers a CONNECT (which Node hands over as a bare socket) with 405 and closes it. */

@@ -2,7 +2,16 @@
  * Liveness and readiness. Liveness: the process answers. Readiness: the proxy is
  * not shutting down and the upstream answers `/v2/` (200 and 401 both mean up).
  */
-import type { UpstreamClient } from "../upstream/client.js";
+
+/** What readiness needs of the upstream client: one small GET. */
+export interface UpstreamProbe {
+  request(req: {
+    method: "GET";
+    path: string;
+    timeoutMs: number;
+    maxBodyBytes: number;
+  }): Promise<{ status: number }>;
+}
 
 export interface Readiness {
   /** Turned on at shutdown: readiness fails at once. */
@@ -23,7 +32,7 @@ export interface ReadinessReport {
 }
 
 export async function checkReadiness(
-  upstream: UpstreamClient,
+  upstream: UpstreamProbe,
   readiness: Readiness,
 ): Promise<ReadinessReport> {
   const notes = Object.fromEntries(readiness.notes);

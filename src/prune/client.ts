@@ -63,6 +63,11 @@ export class RegistryClient {
     return this.transport.tokenFetches;
   }
 
+  /** Closes the connections; the client is not used after this. */
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
   url(path: string): URL {
     return new URL(this.prefix + path, this.base);
   }

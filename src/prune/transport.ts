@@ -8,6 +8,12 @@
  * credentials when they leave the registry's origin.
  */
 import { type Challenge, parseChallenges } from "../oci/auth-challenge.js";
+import {
+  createHttpClients,
+  type HttpClients,
+  type HttpResponse,
+  UpstreamError,
+} from "../upstream/http-client.js";
 import type { Credentials } from "./credentials.js";
 import { parseTokenResponse, TokenCache } from "./token-cache.js";
 
@@ -70,11 +76,13 @@ export class AuthTransport {
   private readonly tokens: TokenCache;
   private readonly pendingTokens = new Map<string, Promise<{ token: string; expiresIn?: number }>>();
   private basic = false;
+  private readonly http: HttpClients;
   /** How many token requests were made (tests check the cache with it). */
   tokenFetches = 0;
 
   constructor(private readonly o: TransportOptions) {
     this.tokens = new TokenCache(o.now);
+    this.http = createHttpClients({ timeoutMs: o.timeoutMs ?? 30_000 });
   }
 
   /** Sends one request, answering auth challenges; any status is returned. */
@@ -163,30 +171,42 @@ export class AuthTransport {
     return this.rawFetch(url, s.method, headers, s.maxBytes ?? MAX_JSON_BYTES);
   }
 
-  /** fetch with a timeout, a body cap, and redirects that drop credentials across origins. */
-  private async rawFetch(url: URL, method: string, headers: Record<string, string>, maxBytes: number) {
+  /** One call with a timeout and a body cap; redirects followed, dropping credentials across origins. */
+  private async rawFetch(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    maxBytes: number,
+  ): Promise<Reply> {
     let target = url;
     const h: Record<string, string> = {
       "user-agent": this.o.userAgent ?? "registry-compat-proxy-prune",
       ...headers,
     };
     for (let hop = 0; ; hop++) {
-      let res: Response;
+      let res: HttpResponse;
       try {
-        res = await fetch(target, {
+        res = await this.http.for(target).request({
           method,
+          path: target.pathname + target.search,
           headers: h,
-          redirect: "manual",
-          signal: AbortSignal.timeout(this.o.timeoutMs ?? 30_000),
+          timeoutMs: this.o.timeoutMs ?? 30_000,
+          maxBodyBytes: maxBytes,
         });
       } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        const why = cause?.code ?? cause?.message ?? (err as Error).message;
-        throw new RegistryError(`${method} ${target.origin}${target.pathname}: ${why}`, undefined, undefined);
+        if (!(err instanceof UpstreamError)) throw err;
+        const where = `${target.origin}${target.pathname}`;
+        if (err.kind === "too-large")
+          throw new RegistryError(
+            `${target.pathname}: body larger than ${maxBytes} bytes`,
+            undefined,
+            undefined,
+          );
+        throw new RegistryError(`${method} ${where}: ${err.reason}`, undefined, undefined);
       }
-      const location = res.headers.get("location");
+      const headersOut = webHeaders(res.headers);
+      const location = headersOut.get("location");
       if (res.status >= 300 && res.status < 400 && location && (method === "GET" || method === "HEAD")) {
-        await res.body?.cancel();
         if (hop >= MAX_REDIRECTS)
           throw new RegistryError(`${method} ${url.pathname}: too many redirects`, res.status, undefined);
         const next = new URL(location, target);
@@ -194,8 +214,13 @@ export class AuthTransport {
         target = next;
         continue;
       }
-      return { status: res.status, headers: res.headers, body: await readCapped(res, maxBytes, target) };
+      return { status: res.status, headers: headersOut, body: res.body };
     }
+  }
+
+  /** Closes the connections (to the registry, token realms and redirect targets). */
+  close(): Promise<void> {
+    return this.http.close();
   }
 }
 
@@ -203,17 +228,13 @@ function tokenKey(c: Challenge, scope: string): string {
   return `${c.params["realm"]} ${c.params["service"] ?? ""} ${scope}`;
 }
 
-async function readCapped(res: Response, maxBytes: number, url: URL): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      await res.body.cancel().catch(() => {});
-      throw new RegistryError(`${url.pathname}: body larger than ${maxBytes} bytes`, res.status, undefined);
-    }
-    chunks.push(Buffer.from(chunk));
+/** undici's header record as fetch's Headers (what the prune code reads). */
+function webHeaders(record: HttpResponse["headers"]): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(record)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else headers.set(name, value);
   }
-  return Buffer.concat(chunks, size);
+  return headers;
 }

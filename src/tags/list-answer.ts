@@ -18,6 +18,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
 import { type ListVariant, nextPageLink, type PageQuery, parsePageQuery } from "../oci/pagination.js";
+import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
@@ -78,30 +79,9 @@ async function loadTags(ask: ListAsk, deps: ListDeps) {
     );
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
-    deps.metrics.upstreamErrors.inc({ kind: err.kind });
+    // Counted in rcp_upstream_errors_total by the client (countUpstreamErrors).
     deps.logger.warn({ kind: err.kind, err: err.message, repository: ask.name }, "upstream tags list failed");
-    throw transportError(err);
-  }
-}
-
-function transportError(err: UpstreamError): OciError {
-  switch (err.kind) {
-    case "unreachable":
-      return new OciError("UNAVAILABLE", "upstream registry unreachable", { reason: err.kind });
-    case "timeout":
-      return new OciError(
-        "UNAVAILABLE",
-        "upstream registry did not answer in time",
-        { reason: err.kind },
-        { status: 504 },
-      );
-    default:
-      return new OciError(
-        "UNAVAILABLE",
-        "upstream registry exchange failed",
-        { reason: err.kind },
-        { status: 502 },
-      );
+    throw upstreamFailureError(err.kind);
   }
 }
 

@@ -10,6 +10,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { parseChallenge } from "../oci/auth-challenge.js";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "../upstream/client.js";
+import { createHttpClient } from "../upstream/http-client.js";
 
 export interface ServiceCredentials {
   username: string;
@@ -38,12 +39,25 @@ export async function fetchToken(
   for (const scope of (challenge["scope"] ?? "").split(" ").filter(Boolean)) {
     url.searchParams.append("scope", scope);
   }
-  const res = await fetch(url, {
-    headers: { authorization: basic(creds) },
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  if (!res.ok) throw new Error(`token realm answered ${res.status}`);
-  const body = (await res.json()) as { token?: string; access_token?: string; expires_in?: number };
+  // Tokens are fetched rarely (once per scope until they expire): a client for this call only.
+  const realmClient = createHttpClient(url.origin, { timeoutMs, connections: 1 });
+  let res: UpstreamResponse;
+  try {
+    res = await realmClient.request({
+      method: "GET",
+      path: url.pathname + url.search,
+      headers: { authorization: basic(creds), accept: "application/json" },
+      maxBodyBytes: 1024 * 1024,
+    });
+  } finally {
+    await realmClient.close();
+  }
+  if (res.status < 200 || res.status > 299) throw new Error(`token realm answered ${res.status}`);
+  const body = JSON.parse(res.body.toString("utf8")) as {
+    token?: string;
+    access_token?: string;
+    expires_in?: number;
+  };
   const token = body.token ?? body.access_token;
   if (!token) throw new Error("token realm answered without a token");
   const ttl = typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 60;
@@ -86,5 +100,5 @@ export function withServiceCredentials(client: UpstreamClient, creds: ServiceCre
     return send(`Bearer ${token.token}`);
   }
 
-  return { request, target: client.target };
+  return { request, target: client.target, close: () => client.close() };
 }

@@ -8,9 +8,11 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createProxyServer } from "http-proxy-3";
-import { upstreamFailureAnswer, writeOciError } from "../http/write-error.js";
+import { writeOciError } from "../http/write-error.js";
 import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
+import { upstreamFailureAnswer } from "../oci/upstream-failure.js";
 import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
+import { errorCode, failureKindOf } from "./http-client.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 
@@ -70,7 +72,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       sres.destroy();
       return;
     }
-    const answer = upstreamFailureAnswer(e.code);
+    const answer = upstreamFailureAnswer(failureKindOf(errorCode(e)));
     writeOciError(sres, "UNAVAILABLE", answer.message, answer.detail, {
       status: answer.status,
       head: req.method === "HEAD",

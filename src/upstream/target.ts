@@ -1,7 +1,8 @@
 /**
- * The upstream registry as a target: its URL, its keep-alive agent (with the
- * CA bundle or client certificate for https) and the origins it may name in
- * absolute URLs. Built once from the config.
+ * The upstream registry as a target: its URL, the passthrough's keep-alive agent
+ * (with the CA bundle or client certificate for https), the same TLS settings for
+ * the proxy's own client (client.ts), and the origins it may name in absolute
+ * URLs. Built once from the config.
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -24,14 +25,10 @@ export interface UpstreamTarget {
   readonly origins: ReadonlySet<string>;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  /** Most sockets open to the upstream, for the passthrough's agent and the client's pool each. */
+  readonly maxSockets: number;
   /** TLS options for requests when https. */
   readonly tls: { ca?: Buffer; cert?: Buffer; key?: Buffer };
-}
-
-/** Where to connect: the URL's host without IPv6 brackets, and its port (or the scheme's). */
-export function socketAddress(target: UpstreamTarget): { host: string; port: number } {
-  const u = target.url;
-  return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || (target.isHttps ? 443 : 80)) };
 }
 
 export function createUpstreamTarget(config: Config, url: string): UpstreamTarget {
@@ -58,6 +55,7 @@ export function createUpstreamTarget(config: Config, url: string): UpstreamTarge
     origins: originSet([u.origin, ...config.upstream.publicOrigins]),
     requestTimeoutMs: config.upstream.requestTimeoutMs,
     idleTimeoutMs: config.upstream.idleTimeoutMs,
+    maxSockets: config.upstream.maxSockets,
     tls,
   };
 }

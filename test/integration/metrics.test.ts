@@ -103,6 +103,18 @@ describe("GET /metrics with an unreachable upstream", () => {
     assert.equal(sampleValue(s, "rcp_upstream_errors_total", { kind: "unreachable" }), 2);
     assert.equal(sampleValue(s, "rcp_requests_total", { route: "ops", method: "GET", status: "5xx" }), 1);
   });
+
+  it("counts a failed tags list once, and answers it from the same map as the passthrough (503 unreachable)", async () => {
+    const res = await request("GET", `${proxy.url}/v2/some/repo/tags/list`);
+    assert.equal(res.status, 503);
+    assert.deepEqual(res.json<{ errors: unknown[] }>().errors[0], {
+      code: "UNAVAILABLE",
+      message: "upstream registry unreachable",
+      detail: { reason: "unreachable" },
+    });
+    const s = parseMetrics((await request("GET", `${proxy.url}/metrics`)).text);
+    assert.equal(sampleValue(s, "rcp_upstream_errors_total", { kind: "unreachable" }), 3);
+  });
 });
 
 describe("metrics on a separate admin port, with repository labels", () => {

@@ -10,6 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { loadConfig } from "../../src/config.js";
+import { createUpstreamClient, UpstreamError } from "../../src/upstream/client.js";
+import { createUpstreamTarget } from "../../src/upstream/target.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
@@ -115,6 +118,30 @@ describe("TLS", () => {
     it("the proxy's own upstream client (readiness probe) uses the CA bundle too", async () => {
       const ready = await request("GET", `${proxy.url}/readyz`);
       assert.equal(ready.status, 200, ready.text);
+    });
+
+    it("the proxy's own client (tags list) verifies the upstream with the CA bundle, and only with it", async () => {
+      await pushImage(proxy.url, "tlsup/list", image, ["a", "b"]);
+      const list = await request("GET", `${proxy.url}/v2/tlsup/list/tags/list?n=1`);
+      assert.equal(list.status, 200, list.text);
+      assert.deepEqual(list.json<{ tags: string[] }>().tags, ["a"]);
+      const withoutCa = createUpstreamClient(
+        createUpstreamTarget(
+          loadConfig({ env: {}, overrides: { upstream: { url: registry.url } } }),
+          registry.url,
+        ),
+      );
+      try {
+        const e = await withoutCa.request({ method: "GET", path: "/v2/" }).then(
+          () => assert.fail("an untrusted upstream answered"),
+          (err: unknown) => err,
+        );
+        assert.ok(e instanceof UpstreamError);
+        assert.equal(e.kind, "reset");
+        assert.match(e.message, /CERT|SIGNATURE|self.signed/i);
+      } finally {
+        await withoutCa.close();
+      }
     });
 
     it("skopeo copies through the plain-http proxy to the https upstream", async () => {

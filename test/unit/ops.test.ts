@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { healthUrl } from "../../src/commands/healthcheck.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import { healthUrl } from "../../src/ops/healthcheck.js";
 import { statusClass } from "../../src/ops/metrics.js";
 import { formatLine } from "../../src/ops/pretty.js";
 import { isSaneRequestId, requestIdFrom } from "../../src/ops/request-id.js";
-import { upstreamErrorKind } from "../../src/ops/upstream-errors.js";
 
 describe("ops configuration keys", () => {
   it("defaults: log.format auto, metrics on the main port without repository labels, 30 s grace", () => {
@@ -80,15 +79,6 @@ describe("labels and formatting", () => {
       "5xx",
       "5xx",
     ]);
-  });
-
-  it("upstreamErrorKind classifies socket errors", () => {
-    const kind = (code: string) => upstreamErrorKind(Object.assign(new Error(code), { code }));
-    assert.equal(kind("ECONNREFUSED"), "unreachable");
-    assert.equal(kind("ENOTFOUND"), "unreachable");
-    assert.equal(kind("ETIMEDOUT"), "timeout");
-    assert.equal(kind("ECONNRESET"), "reset");
-    assert.equal(kind("EPIPE"), "reset");
   });
 
   it("formatLine renders a pino JSON line readably", () => {

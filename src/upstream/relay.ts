@@ -7,9 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
-import { type CallerContext, callerOrigin } from "../upstream/caller-headers.js";
-import { UpstreamError, type UpstreamResponse } from "../upstream/client.js";
-import { rewriteLink, rewriteUrl } from "../upstream/rewrite.js";
+import { upstreamFailureError } from "../oci/upstream-failure.js";
+import { type CallerContext, callerOrigin } from "./caller-headers.js";
+import { UpstreamError, type UpstreamResponse } from "./client.js";
+import { rewriteLink, rewriteUrl } from "./rewrite.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -66,14 +67,8 @@ export function relayOptions(
 
 /** The OCI error for an upstream exchange that failed before any answer. */
 export function upstreamFailure(err: unknown): OciError {
-  if (!(err instanceof UpstreamError)) {
-    return new OciError("UNKNOWN", "internal proxy error");
-  }
-  const detail = { reason: err.kind };
-  if (err.kind === "unreachable") return new OciError("UNAVAILABLE", "upstream registry unreachable", detail);
-  if (err.kind === "timeout")
-    return new OciError("UNAVAILABLE", "upstream registry timed out", detail, { status: 504 });
-  return new OciError("UNAVAILABLE", "upstream registry connection failed", detail, { status: 502 });
+  if (!(err instanceof UpstreamError)) return new OciError("UNKNOWN", "internal proxy error");
+  return upstreamFailureError(err.kind);
 }
 
 /** Aborts when the client goes away before its response is finished. */

@@ -3,9 +3,8 @@
  * describes (loopback, its port, http or https) and exit 0 when it answers 200.
  * For container HEALTHCHECKs: slim images have no curl or wget.
  */
-import http from "node:http";
-import https from "node:https";
 import { loadConfig } from "../config.js";
+import { createHttpClient } from "../upstream/http-client.js";
 
 export function healthUrl(listen: { host: string; port: number; tlsCert: string | null }): string {
   const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
@@ -13,17 +12,18 @@ export function healthUrl(listen: { host: string; port: number; tlsCert: string 
   return `${listen.tlsCert ? "https" : "http"}://${h}:${listen.port}/healthz`;
 }
 
-export function checkHealth(url: string, timeoutMs = 3000): Promise<boolean> {
-  const mod = url.startsWith("https:") ? https : http;
-  return new Promise((resolve) => {
-    // Loopback to our own certificate: its name need not match, only the answer counts.
-    const req = mod.get(url, { timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-    req.on("error", () => resolve(false));
-  });
+export async function checkHealth(url: string, timeoutMs = 3000): Promise<boolean> {
+  const u = new URL(url);
+  // Loopback to our own certificate: its name need not match, only the answer counts.
+  const client = createHttpClient(u.origin, { timeoutMs, tls: { rejectUnauthorized: false } });
+  try {
+    const res = await client.request({ method: "GET", path: u.pathname + u.search, maxBodyBytes: 64 * 1024 });
+    return res.status === 200;
+  } catch {
+    return false;
+  } finally {
+    await client.close();
+  }
 }
 
 /** Exit code of the healthcheck command: 0 healthy, 1 not. */
