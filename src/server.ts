@@ -24,7 +24,6 @@ import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js"
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
-import { errorCode, failureKindOf } from "./upstream/http-client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
 import { createUploadGuard } from "./upstream/upload-guard.js";
