@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { OciError } from "../oci/errors.js";
 import { type CallerContext, callerOrigin } from "../upstream/caller-headers.js";
 import { UpstreamError, type UpstreamResponse } from "../upstream/client.js";
-import { rewriteLink, rewriteUrl } from "../upstream/rewrite.js";
+import { rewriteLink, rewriteLocation } from "../upstream/rewrite.js";
 import { API_VERSION, API_VERSION_HEADER } from "./write-error.js";
 
 const HOP_BY_HOP = new Set([
@@ -40,7 +40,8 @@ export function relayHeaders(res: UpstreamResponse, options: RelayOptions): Head
     else headers.set(name, value);
   }
   const location = headers.get("location");
-  if (location !== null) headers.set("location", rewriteUrl(location, options.origins, options.origin));
+  if (location !== null)
+    headers.set("location", rewriteLocation(location, res.status, options.origins, options.origin));
   const link = headers.get("link");
   if (link !== null) headers.set("link", rewriteLink(link, options.origins, options.origin));
   if (!headers.has(API_VERSION_HEADER)) headers.set(API_VERSION_HEADER, API_VERSION);

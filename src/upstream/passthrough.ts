@@ -16,7 +16,7 @@ import {
   writeOciError,
 } from "../http/write-error.js";
 import { applyForwardingHeaders, clientOrigin, type PublicOrigin } from "./forwarding.js";
-import { rewriteLink, rewriteUrl } from "./rewrite.js";
+import { rewriteLink, rewriteLocation } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 
 export interface PassthroughOptions {
@@ -67,7 +67,8 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
     const to = originOf.get(req);
     if (to !== undefined) {
-      if (typeof h.location === "string") h.location = rewriteUrl(h.location, target.origins, to);
+      if (typeof h.location === "string")
+        h.location = rewriteLocation(h.location, proxyRes.statusCode ?? 0, target.origins, to);
       if (typeof h.link === "string") h.link = rewriteLink(h.link, target.origins, to);
     }
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))
