@@ -163,10 +163,12 @@ async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: s
   } else if (result.kind === "failed" && !result.restored) {
     deps.changes.repositoryChanged(name);
   }
-  const notFound = result.kind === "not-found" || (result.kind === "native-answer" && result.status === 404);
-  if (notFound && (await repositoryUnknown({ client: deps.upstream, headers }, name))) {
-    throw new OciError("NAME_UNKNOWN", undefined, { name, tag });
-  }
+  // A native tag delete says itself which is unknown; after a swap's 404 the tags list tells.
+  const nameUnknown =
+    result.kind === "native-answer"
+      ? result.status === 404 && firstErrorCode(result.body) === "NAME_UNKNOWN"
+      : result.kind === "not-found" && (await repositoryUnknown({ client: deps.upstream, headers }, name));
+  if (nameUnknown) throw new OciError("NAME_UNKNOWN", undefined, { name, tag });
   return respond(result, name, tag);
 }
 
