@@ -4,7 +4,8 @@
 #   runtime: Node 24 LTS slim, dist/ + config/ + production node_modules, non-root,
 #            state (the tag delete journal) in the volume /var/lib/registry-compat-proxy
 # Build: docker build -t registry-compat-proxy .
-# Run:   docker run -e UPSTREAM_URL=http://registry:5000 -p 5080:5080 registry-compat-proxy
+# Run:   docker run -e UPSTREAM_URL=http://registry:5000 -p 5080:5080 \
+#          -v rcp-state:/var/lib/registry-compat-proxy registry-compat-proxy
 # The image has no docker-registry binary: set UPSTREAM_URL (or upstream.url in a config file
 # passed with `serve --config FILE` or RCP_CONFIG).
 ARG NODE_IMAGE=node:24-bookworm-slim
