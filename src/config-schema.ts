@@ -1,6 +1,6 @@
 /**
  * The configuration's keys: their types, limits and environment variables.
- * One table, so that validation, the environment overrides and the README agree.
+ * One table, so that validation, the environment overrides and docs/configuration.md agree (test/unit/docs.test.ts).
  */
 
 export type FieldSpec =
