@@ -13,7 +13,7 @@ import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import { upstreamFailureAnswer } from "../oci/upstream-failure.js";
 import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
 import { errorCode, failureKindOf } from "./http-client.js";
-import { rewriteLink, rewriteUrl } from "./rewrite.js";
+import { rewriteLink, rewriteLocation } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 
 export interface PassthroughOptions {
@@ -55,7 +55,8 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
     const to = originOf.get(req);
     if (to !== undefined) {
-      if (typeof h.location === "string") h.location = rewriteUrl(h.location, target.origins, to);
+      if (typeof h.location === "string")
+        h.location = rewriteLocation(h.location, proxyRes.statusCode ?? 0, target.origins, to);
       if (typeof h.link === "string") h.link = rewriteLink(h.link, target.origins, to);
     }
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))

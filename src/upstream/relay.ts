@@ -10,7 +10,7 @@ import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import { type CallerContext, callerOrigin } from "./caller-headers.js";
 import { UpstreamError, type UpstreamResponse } from "./client.js";
-import { rewriteLink, rewriteUrl } from "./rewrite.js";
+import { rewriteLink, rewriteLocation } from "./rewrite.js";
 
 const HOP_BY_HOP = new Set([
   "connection",
@@ -40,7 +40,8 @@ export function relayHeaders(res: UpstreamResponse, options: RelayOptions): Head
     else headers.set(name, value);
   }
   const location = headers.get("location");
-  if (location !== null) headers.set("location", rewriteUrl(location, options.origins, options.origin));
+  if (location !== null)
+    headers.set("location", rewriteLocation(location, res.status, options.origins, options.origin));
   const link = headers.get("link");
   if (link !== null) headers.set("link", rewriteLink(link, options.origins, options.origin));
   if (!headers.has(API_VERSION_HEADER)) headers.set(API_VERSION_HEADER, API_VERSION);
