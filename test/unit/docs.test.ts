@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { SCHEMA, type Schema } from "../../src/config-schema.js";
-import { OPS_PATHS, ownsRequest } from "../../src/handlers/ownership.js";
+import { OPS_PATHS, ownsRequest } from "../../src/http/routing.js";
 import { parseRoute } from "../../src/oci/routes.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
