@@ -1,20 +1,26 @@
 /**
  * The passthrough: every request the proxy does not own goes to the upstream
  * through http-proxy-3, streamed both ways, byte for byte. The only changes:
- * one clean set of forwarding headers on the way in, hop-by-hop headers dropped,
- * and absolute `Location`/`Link` URLs that name the upstream rewritten to the
- * proxy's origin on the way out (on every status, including the 202s of blob
- * uploads, which http-proxy-3's own rewrite skips).
+ * one clean set of forwarding headers on the way in, hop-by-hop headers dropped
+ * both ways (http/hop-by-hop.ts), and absolute `Location`/`Link` URLs that name
+ * the upstream rewritten to the proxy's origin on the way out (on every status,
+ * including the 202s of blob uploads, which http-proxy-3's own rewrite skips).
+ *
+ * An exchange that breaks is never left hanging: before the response head has
+ * left, the client gets a 502/503 in OCI JSON; after it, the client's connection
+ * is cut, so a short body can never pass for a complete one.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { createProxyServer } from "http-proxy-3";
+import { dropHopByHop } from "../http/hop-by-hop.js";
 import {
   API_VERSION,
   API_VERSION_HEADER,
   upstreamFailureAnswer,
   writeOciError,
 } from "../http/write-error.js";
+import { REQUEST_ID_HEADER } from "../ops/request-id.js";
 import { applyForwardingHeaders, clientOrigin, type PublicOrigin } from "./forwarding.js";
 import { rewriteLink, rewriteUrl } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
@@ -34,10 +40,9 @@ export interface Passthrough {
   close(): void;
 }
 
-/** Hop-by-hop and proxy-only request headers that never go upstream. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "upgrade"];
-
 const originOf = new WeakMap<IncomingMessage, string>();
+/** Requests whose body arrived chunked: it goes upstream chunked too. */
+const chunkedBody = new WeakSet<IncomingMessage>();
 
 export function requestOrigin(
   req: IncomingMessage,
@@ -59,11 +64,43 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     secure: true, // TLS settings (CA bundle, client certificate) live on the agent
   });
 
+  // http-proxy-3's `deleteLength` pass gives every DELETE and OPTIONS without a
+  // Content-Length a `Content-Length: 0` and drops its Transfer-Encoding; a chunked
+  // body would then follow as bare bytes, which the upstream reads as a next request
+  // (smuggling). Such a body goes upstream chunked, like every other chunked body.
+  proxy.before("web", "stream", (req) => {
+    if (!chunkedBody.has(req)) return;
+    delete req.headers["content-length"];
+    req.headers["transfer-encoding"] = "chunked";
+  });
+
+  /** The exchange broke: a 502/503 while nothing has been sent, else the client is cut. */
+  function failed(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void {
+    if (res.writableEnded || res.destroyed) return; // an error and a close can both report one break
+    options.onUpstreamError?.(err, req);
+    if (res.headersSent || req.socket.destroyed) {
+      res.destroy();
+      return;
+    }
+    // The upstream's headers may already be set on the response: none of them describe this answer.
+    for (const name of res.getHeaderNames()) {
+      if (name !== REQUEST_ID_HEADER && name !== "connection") res.removeHeader(name);
+    }
+    const answer = upstreamFailureAnswer(err.code);
+    writeOciError(res, "UNAVAILABLE", answer.message, answer.detail, {
+      status: answer.status,
+      head: req.method === "HEAD",
+      // A request body still arriving has nowhere to go: close once answered, so the
+      // client is not left sending into a connection nobody reads.
+      headers: req.complete ? {} : { connection: "close" },
+    });
+  }
+
   proxy.on("proxyRes", (proxyRes, req, res) => {
-    const h = proxyRes.headers;
-    // Connection is hop-by-hop: the client's own connection keeps alive only if the
-    // client asked for it (otherwise http-proxy-3 announces keep-alive and Node keeps
-    // the socket open after a client's `Connection: close`).
+    const h = dropHopByHop(proxyRes.headers);
+    // The client's own connection keeps alive only if the client asked for it
+    // (otherwise http-proxy-3 announces keep-alive and Node keeps the socket open
+    // after a client's `Connection: close`).
     h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
     const to = originOf.get(req);
     if (to !== undefined) {
@@ -73,22 +110,23 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))
       h[API_VERSION_HEADER] = API_VERSION;
     options.onResponse?.(req, proxyRes);
+    // A body that stops short (the upstream closed, reset or sent a malformed chunk)
+    // never completes the client's response: http-proxy-3 pipes it, and a pipe
+    // leaves the destination open when its source fails.
+    proxyRes.on("error", () => {});
+    proxyRes.once("close", () => {
+      if (proxyRes.complete || req.socket.destroyed) return;
+      const err: NodeJS.ErrnoException = new Error(
+        "the upstream response ended before its body was complete",
+      );
+      err.code = "ECONNRESET";
+      failed(err, req, res as ServerResponse);
+    });
   });
 
   proxy.on("error", (err, req, res) => {
-    const e = err as NodeJS.ErrnoException;
-    options.onUpstreamError?.(e, req);
     if (!res || !("writeHead" in res)) return;
-    const sres = res as ServerResponse;
-    if (sres.headersSent || req.socket.destroyed) {
-      sres.destroy();
-      return;
-    }
-    const answer = upstreamFailureAnswer(e.code);
-    writeOciError(sres, "UNAVAILABLE", answer.message, answer.detail, {
-      status: answer.status,
-      head: req.method === "HEAD",
-    });
+    failed(err as NodeJS.ErrnoException, req, res as ServerResponse);
   });
 
   return {
@@ -96,7 +134,15 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       const origin = requestOrigin(req, trustForwarded, publicUrl);
       originOf.set(req, `${origin.proto}://${origin.host}`);
       const headers = req.headers;
-      for (const h of HOP_BY_HOP) delete headers[h];
+      const id = headers[REQUEST_ID_HEADER];
+      // llhttp accepts a Transfer-Encoding only when chunked is its last coding.
+      const chunked = headers["transfer-encoding"] !== undefined;
+      dropHopByHop(headers);
+      if (id !== undefined) headers[REQUEST_ID_HEADER] = id;
+      if (chunked) {
+        headers["transfer-encoding"] = "chunked";
+        chunkedBody.add(req);
+      }
       applyForwardingHeaders(headers, origin, req.socket.remoteAddress, trustForwarded);
       proxy.web(req, res);
     },
