@@ -43,6 +43,8 @@ export interface Passthrough {
 const originOf = new WeakMap<IncomingMessage, string>();
 /** Requests whose body arrived chunked: it goes upstream chunked too. */
 const chunkedBody = new WeakSet<IncomingMessage>();
+/** The upstream response being relayed for a request. */
+const upstreamResponse = new WeakMap<IncomingMessage, IncomingMessage>();
 
 export function requestOrigin(
   req: IncomingMessage,
@@ -78,6 +80,12 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
   function failed(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void {
     if (res.writableEnded || res.destroyed) return; // an error and a close can both report one break
     options.onUpstreamError?.(err, req);
+    // Body bytes the upstream sent before it broke stay where they are.
+    const proxyRes = upstreamResponse.get(req);
+    if (proxyRes !== undefined) {
+      proxyRes.unpipe(res);
+      proxyRes.destroy();
+    }
     if (res.headersSent || req.socket.destroyed) {
       res.destroy();
       return;
@@ -110,6 +118,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))
       h[API_VERSION_HEADER] = API_VERSION;
     options.onResponse?.(req, proxyRes);
+    upstreamResponse.set(req, proxyRes);
     // A body that stops short (the upstream closed, reset or sent a malformed chunk)
     // never completes the client's response: http-proxy-3 pipes it, and a pipe
     // leaves the destination open when its source fails.
