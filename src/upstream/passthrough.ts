@@ -45,6 +45,8 @@ const originOf = new WeakMap<IncomingMessage, string>();
 const chunkedBody = new WeakSet<IncomingMessage>();
 /** The upstream response being relayed for a request. */
 const upstreamResponse = new WeakMap<IncomingMessage, IncomingMessage>();
+/** Exchanges whose break was handled (an error and a close can both report one). */
+const broken = new WeakSet<ServerResponse>();
 
 export function requestOrigin(
   req: IncomingMessage,
@@ -78,7 +80,8 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
 
   /** The exchange broke: a 502/503 while nothing has been sent, else the client is cut. */
   function failed(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void {
-    if (res.writableEnded || res.destroyed) return; // an error and a close can both report one break
+    if (res.writableEnded || res.destroyed || broken.has(res)) return;
+    broken.add(res);
     options.onUpstreamError?.(err, req);
     // Body bytes the upstream sent before it broke stay where they are.
     const proxyRes = upstreamResponse.get(req);
@@ -86,8 +89,14 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       proxyRes.unpipe(res);
       proxyRes.destroy();
     }
-    if (res.headersSent || req.socket.destroyed) {
+    if (req.socket.destroyed) {
       res.destroy();
+      return;
+    }
+    if (res.headersSent) {
+      // Cut, after what was written in this tick (Node corks the socket until the
+      // next one) has left: the client sees the bytes the upstream sent, then the cut.
+      setImmediate(() => res.destroy());
       return;
     }
     // The upstream's headers may already be set on the response: none of them describe this answer.

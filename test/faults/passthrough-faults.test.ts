@@ -170,6 +170,24 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
     assert.equal((await c.read()).status, 200);
   });
 
+  it("hop-by-hop response headers, and every header the upstream's Connection names, never reach the client", async () => {
+    upstream.script = ({ socket }) =>
+      answer(socket, "{}", [
+        "Connection: keep-alive, X-Hop",
+        "X-Hop: 1",
+        "Keep-Alive: timeout=1",
+        "X-End: 2",
+      ]);
+    const c = await conn();
+    c.write(get("/v2/?hop"));
+    const r = await c.read();
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["x-hop"], undefined);
+    assert.equal(r.headers["x-end"], "2");
+    assert.equal(r.headers.connection, "keep-alive");
+    assert.notEqual(r.headers["keep-alive"], "timeout=1", "the proxy's own keep-alive, not the upstream's");
+  });
+
   it("GET with a malformed upstream status line → 502 UNAVAILABLE in OCI JSON; HEAD gets the same without a body", async () => {
     upstream.script = ({ socket }) => socket.write("HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\n{}");
     const c = await conn();
@@ -195,20 +213,26 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
     assertOciUnavailable(await c.read(), 502);
   });
 
-  it("GET with a malformed chunk size after the head has left → the head and the good chunk, then the connection is cut", async () => {
-    upstream.script = ({ socket }) => {
-      socket.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
-      setTimeout(() => socket.write("2\r\n{}\r\n"), 50);
-      setTimeout(() => socket.write("zz\r\n"), 100);
-    };
-    const c = await conn();
-    c.write(get("/v2/_catalog?bad-chunk-later"));
-    await assert.rejects(c.read(), /connection (ended|failed)/);
-    await c.whenClosed;
-    const got = c.unread.toString("latin1");
-    assert.match(got, /^HTTP\/1\.1 200 OK\r\n[\s\S]*transfer-encoding: chunked\r\n/i);
-    assert.ok(got.endsWith("\r\n\r\n2\r\n{}\r\n"), JSON.stringify(got.slice(-30)));
-  });
+  for (const [how, later] of [
+    ["in its own write", ["2\r\n{}\r\n", "zz\r\n"]],
+    ["in the same write as the good chunk", ["2\r\n{}\r\nzz\r\n"]],
+  ] as const) {
+    it(`GET with a malformed chunk size after the head has left (${how}) → the head and the good chunk, then the connection is cut`, async () => {
+      upstream.script = ({ socket }) => {
+        socket.write(
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
+        for (const [i, bytes] of later.entries()) setTimeout(() => socket.write(bytes), 50 * (i + 1));
+      };
+      const c = await conn();
+      c.write(get("/v2/_catalog?bad-chunk-later"));
+      await assert.rejects(c.read(), /connection (ended|failed)/);
+      await c.whenClosed;
+      const got = c.unread.toString("latin1");
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n[\s\S]*transfer-encoding: chunked\r\n/i);
+      assert.ok(got.endsWith("\r\n\r\n2\r\n{}\r\n"), JSON.stringify(got.slice(-30)));
+    });
+  }
 
   it("GET whose upstream response head exceeds the 16 KiB head limit → 502 UNAVAILABLE", async () => {
     upstream.script = ({ socket }) => answer(socket, "{}", [`X-Big: ${"b".repeat(17 * 1024)}`]);
