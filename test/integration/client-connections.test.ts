@@ -7,8 +7,12 @@
  * request ids, and one request listener for plain and TLS servers.
  */
 import assert from "node:assert/strict";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import https from "node:https";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import tls from "node:tls";
 import { type FakeUpstream, startFakeUpstream } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
 import { blobOf, type Image, MT, makeImage, pushBlob, pushImage } from "../helpers/oci.js";
@@ -16,6 +20,7 @@ import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { RawConn, RawConns, type RawResponse } from "../helpers/raw-conn.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { makeCa, type TestCa } from "../helpers/tls.js";
 
 const REPO = "conn/app";
 const CATALOG_REPOS = 40;
@@ -368,5 +373,80 @@ describe("request ids through the passthrough (fake upstream recording headers, 
     c.write(get("/v2/?id=xff", ["X-Forwarded-For: 6.6.6.6", "X-Real-IP: 6.6.6.6"]));
     assert.equal((await c.read()).status, 200);
     assert.equal(seen.find((s) => s.path === "/v2/?id=xff")?.xff, "127.0.0.1");
+  });
+});
+
+describe("client connections over TLS (the proxy terminating TLS, real docker-registry 2.8)", () => {
+  let ca: TestCa;
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+
+  before(async () => {
+    ca = makeCa();
+    const server = ca.issueServer("proxy");
+    registry = await startRegistry();
+    proxy = await startProxy(registry.url, { listen: { tlsCert: server.cert, tlsKey: server.key } });
+  });
+  after(async () => {
+    await proxy.stop();
+    await registry.stop();
+    ca.cleanup();
+  });
+
+  function tlsConnect(): Promise<tls.TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const s = tls.connect({
+        port: proxy.port,
+        host: "127.0.0.1",
+        ca: readFileSync(ca.cert),
+        servername: "localhost",
+      });
+      s.once("secureConnect", () => resolve(s));
+      s.once("error", reject);
+    });
+  }
+
+  it("one request listener, no connect or upgrade listener, as on plain http", () => {
+    const server = proxy.proxy.server;
+    assert.equal(server.listenerCount("request"), 1);
+    assert.equal(server.listenerCount("connect"), 0);
+    assert.equal(server.listenerCount("upgrade"), 0);
+  });
+
+  it("two passthrough GETs and an owned one on one kept-alive TLS connection", async () => {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: readFileSync(ca.cert) });
+    try {
+      const sockets = new Set<unknown>();
+      for (const path of ["/v2/", "/v2/_catalog", "/healthz", "/v2/"]) {
+        const r = await new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
+          const req = https.get(
+            { host: "127.0.0.1", port: proxy.port, path, agent, servername: "localhost" },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));
+            },
+          );
+          req.on("error", reject);
+        });
+        assert.equal(r.status, 200, path);
+        sockets.add(r.socket);
+      }
+      assert.equal(sockets.size, 1, "every request on the same TLS connection");
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("CONNECT over TLS is closed without an answer", async () => {
+    const s = await tlsConnect();
+    let got = "";
+    s.on("data", (d: Buffer) => {
+      got += d.toString("latin1");
+    });
+    s.on("error", () => {});
+    const closed = once(s, "close");
+    s.write("CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: 127.0.0.1:1\r\n\r\n");
+    await closed;
+    assert.equal(got, "");
   });
 });
