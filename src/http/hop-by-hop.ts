@@ -33,18 +33,23 @@ const END_TO_END_ALWAYS: ReadonlySet<string> = new Set(["content-length", "host"
 
 const OWS = /^[ \t]+|[ \t]+$/g;
 
+/** The header names a `Connection` value lists (lower-cased; Content-Length and Host never). */
+function connectionOptions(connection: string | string[] | undefined): string[] {
+  if (connection === undefined) return [];
+  const out: string[] = [];
+  for (const value of Array.isArray(connection) ? connection : [connection]) {
+    for (const token of value.split(",")) {
+      const name = token.replace(OWS, "").toLowerCase();
+      if (name !== "" && !END_TO_END_ALWAYS.has(name)) out.push(name);
+    }
+  }
+  return out;
+}
+
 /** Lower-cased names of the hop-by-hop headers of `headers`: the fixed list plus every name `Connection` lists. */
 export function hopByHopNames(headers: HeaderMap): Set<string> {
   const names = new Set(HOP_BY_HOP_HEADERS);
-  const connection = headers["connection"];
-  if (connection === undefined) return names;
-  const values = Array.isArray(connection) ? connection : [connection];
-  for (const value of values) {
-    for (const token of value.split(",")) {
-      const name = token.replace(OWS, "").toLowerCase();
-      if (name !== "" && !END_TO_END_ALWAYS.has(name)) names.add(name);
-    }
-  }
+  for (const name of connectionOptions(headers["connection"])) names.add(name);
   return names;
 }
 
@@ -53,7 +58,9 @@ export function hopByHopNames(headers: HeaderMap): Set<string> {
  * header object, as on `IncomingMessage.headers`) and returns it.
  */
 export function dropHopByHop<T extends HeaderMap>(headers: T): T {
-  for (const name of hopByHopNames(headers)) delete headers[name];
+  // Per request on the passthrough: no Set unless Connection lists something.
+  for (const name of connectionOptions(headers["connection"])) delete headers[name];
+  for (const name of HOP_BY_HOP_HEADERS) delete headers[name];
   return headers;
 }
 

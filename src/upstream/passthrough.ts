@@ -118,7 +118,10 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     // The client's own connection keeps alive only if the client asked for it
     // (otherwise http-proxy-3 announces keep-alive and Node keeps the socket open
     // after a client's `Connection: close`).
-    h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
+    // An answer that comes before the request body is all in (an early 401 or 413)
+    // closes the connection: the rest of the body has nowhere to go.
+    const keepAlive = (res as ServerResponse).shouldKeepAlive !== false && req.complete;
+    h.connection = keepAlive ? "keep-alive" : "close";
     const to = originOf.get(req);
     if (to !== undefined) {
       if (typeof h.location === "string") h.location = rewriteUrl(h.location, target.origins, to);

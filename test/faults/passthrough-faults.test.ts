@@ -270,6 +270,26 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
     assert.equal(await c.waitEnd(30_000), true, "the proxy closed the connection");
   });
 
+  it("PATCH upload answered 401 before its body is in → the 401 reaches the client with Connection: close, then the connection ends", async () => {
+    upstream.script = ({ socket }) => {
+      socket.end(
+        "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 2\r\n" +
+          'WWW-Authenticate: Basic realm="r"\r\nConnection: close\r\n\r\n{}',
+      );
+    };
+    const c = await conn();
+    c.write(
+      "PATCH /v2/a/blobs/uploads/0b1c2d3e-aaaa-bbbb-cccc-0123456789ab HTTP/1.1\r\nHost: faults.test\r\n" +
+        `Content-Type: application/octet-stream\r\nContent-Length: ${64 * 1024 * 1024}\r\n\r\n`,
+    );
+    c.write(Buffer.alloc(1024 * 1024, 7)); // the rest is never sent
+    const r = await c.read();
+    assert.equal(r.status, 401);
+    assert.equal(r.headers["www-authenticate"], 'Basic realm="r"');
+    assert.equal(r.headers.connection, "close");
+    assert.equal(await c.waitEnd(30_000), true, "the proxy closed the connection");
+  });
+
   it("GET blob: a client that disconnects mid-download → the upstream connection is closed", async () => {
     let timer: NodeJS.Timeout | undefined;
     upstream.script = ({ socket }) => {
