@@ -139,8 +139,14 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
         });
       }, 50);
     };
+    const scrape = async () => parseMetrics((await request("GET", `${proxy.url}/metrics`)).text);
+    const resets = (m: ReturnType<typeof parseMetrics>) =>
+      sampleValue(m, "rcp_upstream_errors_total", { kind: "reset" }) ?? 0;
+    const aborted = (m: ReturnType<typeof parseMetrics>) =>
+      sampleValue(m, "rcp_requests_total", { route: "blob", method: "GET", status: "aborted" }) ?? 0;
+    const before = await scrape();
     const c = await conn();
-    c.write(get(BLOB));
+    c.write(`GET ${BLOB} HTTP/1.1\r\nHost: faults.test\r\nX-Request-Id: cut-short-1\r\n\r\n`);
     await assert.rejects(c.read(), /connection (ended|failed).*10-byte body/);
     await c.whenClosed;
     const cutAfterMs = performance.now() - closedAt;
@@ -149,6 +155,21 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
     assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(got, /content-length: 10\r\n/i);
     assert.ok(got.endsWith("\r\n\r\nabc"), JSON.stringify(got.slice(-20)));
+    // One access line (aborted) and one count; the break is one upstream error, not two.
+    await until(
+      () =>
+        proxy.logs().some((l) => l.includes('"requestId":"cut-short-1"') && l.includes('"msg":"request"')),
+      "the access line",
+    );
+    const lines = proxy
+      .logs()
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l["msg"] === "request" && l["requestId"] === "cut-short-1");
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!["aborted"], true);
+    const after = await scrape();
+    assert.equal(aborted(after) - aborted(before), 1);
+    assert.equal(resets(after) - resets(before), 1);
   });
 
   it("GET blob whose upstream sends the head and closes before any body byte → 502 UNAVAILABLE, none of the upstream's headers", async () => {
