@@ -47,6 +47,22 @@ const chunkedBody = new WeakSet<IncomingMessage>();
 const upstreamResponse = new WeakMap<IncomingMessage, IncomingMessage>();
 /** Exchanges whose break was handled (an error and a close can both report one). */
 const broken = new WeakSet<ServerResponse>();
+/** Requests sent on a kept-alive socket from the pool, and those already retried. */
+const onReusedSocket = new WeakSet<IncomingMessage>();
+const retried = new WeakSet<IncomingMessage>();
+
+/**
+ * A request without a body that died on a reused keep-alive socket before any
+ * answer met the upstream closing that idle socket as the request went out: it
+ * was not processed, and is sent once more on a fresh connection. GET and HEAD
+ * only (idempotent, no body to replay), once.
+ */
+function mayRetry(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): boolean {
+  if (err.code !== "ECONNRESET" || !onReusedSocket.has(req) || retried.has(req)) return false;
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  if (chunkedBody.has(req) || (req.headers["content-length"] ?? "0") !== "0") return false;
+  return !res.headersSent && !req.socket.destroyed && !upstreamResponse.has(req);
+}
 
 export function requestOrigin(
   req: IncomingMessage,
@@ -145,9 +161,20 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     });
   });
 
+  proxy.on("proxyReq", (proxyReq, req) => {
+    if (proxyReq.reusedSocket) onReusedSocket.add(req);
+    else onReusedSocket.delete(req);
+  });
+
   proxy.on("error", (err, req, res) => {
     if (!res || !("writeHead" in res)) return;
-    failed(err as NodeJS.ErrnoException, req, res as ServerResponse);
+    const e = err as NodeJS.ErrnoException;
+    if (mayRetry(e, req, res as ServerResponse)) {
+      retried.add(req);
+      proxy.web(req, res);
+      return;
+    }
+    failed(e, req, res as ServerResponse);
   });
 
   return {

@@ -95,29 +95,61 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
     assert.equal(used.size, 3, "three connections, one per request");
   });
 
-  it("GET on a reused socket the upstream closes unanswered → 502 UNAVAILABLE (Node's client does not retry), and the client connection survives", async () => {
-    // The fast lane retried once on a fresh connection here; Node's agent and
-    // http-proxy-3 do not retry, so the race of a keep-alive socket closing as a
-    // request goes out is a 502 the client may retry.
+  it("GET on a stale pooled socket (the upstream closes it on the next request, unanswered) → retried once on a fresh connection → 200", async () => {
     const firstConn = upstream.connections();
     upstream.script = ({ socket, index }) => {
       if (index === 0) answer(socket, '{"n":1}');
-      else socket.destroy();
+      else socket.destroy(); // a keep-alive socket the upstream was closing
     };
     const c = await conn();
     c.write(get("/v2/?stale=1"));
     assert.equal((await c.read()).status, 200);
     c.write(get("/v2/?stale=2"));
-    assertOciUnavailable(await c.read(), 502);
+    const r = await c.read();
+    assert.equal(r.status, 200, r.body.toString());
+    assert.equal(r.body.toString(), '{"n":1}');
     const attempts = upstream.seen.filter((x) => x.line.includes("?stale=2"));
     assert.deepEqual(
       attempts.map((x) => [x.conn - firstConn, x.index]),
-      [[0, 1]],
-      "sent once, on the reused socket",
+      [
+        [0, 1],
+        [1, 0],
+      ],
+      "the reused socket, then one fresh connection",
     );
-    upstream.script = ({ socket }) => answer(socket);
-    c.write(get("/v2/?stale=3"));
+  });
+
+  it("GET whose retry fails too → 502 UNAVAILABLE, not retried a second time; the client connection survives", async () => {
+    const firstConn = upstream.connections();
+    upstream.script = ({ socket, index, conn: n }) => {
+      if (index === 0 && n === firstConn) answer(socket);
+      else socket.destroy();
+    };
+    const c = await conn();
+    c.write(get("/v2/?twice=1"));
     assert.equal((await c.read()).status, 200);
+    c.write(get("/v2/?twice=2"));
+    assertOciUnavailable(await c.read(), 502);
+    const attempts = upstream.seen.filter((x) => x.line.includes("?twice=2"));
+    assert.equal(attempts.length, 2, "one request on the reused socket, one retry");
+    upstream.script = ({ socket }) => answer(socket);
+    c.write(get("/v2/?twice=3"));
+    assert.equal((await c.read()).status, 200);
+    assert.equal(upstream.seen.filter((x) => x.line.includes("?twice=2")).length, 2, "never a third attempt");
+  });
+
+  it("PUT with a body on a stale pooled socket → 502 UNAVAILABLE, never replayed", async () => {
+    const firstConn = upstream.connections();
+    upstream.script = ({ socket, index, conn: n }) => {
+      if (index === 0 && n === firstConn) answer(socket);
+      else socket.destroy();
+    };
+    const c = await conn();
+    c.write(get("/v2/?put=1"));
+    assert.equal((await c.read()).status, 200);
+    c.write("PUT /v2/a/manifests/t?put=2 HTTP/1.1\r\nHost: faults.test\r\nContent-Length: 2\r\n\r\n{}");
+    assertOciUnavailable(await c.read(), 502);
+    assert.equal(upstream.seen.filter((x) => x.line.includes("?put=2")).length, 1);
   });
 
   it("GET with a fresh socket the upstream closes unanswered → 502 UNAVAILABLE, sent once", async () => {
