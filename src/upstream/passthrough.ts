@@ -131,11 +131,10 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
 
   proxy.on("proxyRes", (proxyRes, req, res) => {
     const h = dropHopByHop(proxyRes.headers);
-    // The client's own connection keeps alive only if the client asked for it
-    // (otherwise http-proxy-3 announces keep-alive and Node keeps the socket open
-    // after a client's `Connection: close`).
-    // An answer that comes before the request body is all in (an early 401 or 413)
-    // closes the connection: the rest of the body has nowhere to go.
+    // The client's connection keeps alive only if the client asked for it (else
+    // http-proxy-3 announces keep-alive and Node keeps the socket open after a
+    // client's `Connection: close`) and its request is all in: after an answer that
+    // comes before the body is complete (an early 401), the rest has nowhere to go.
     const keepAlive = (res as ServerResponse).shouldKeepAlive !== false && req.complete;
     h.connection = keepAlive ? "keep-alive" : "close";
     const to = originOf.get(req);
