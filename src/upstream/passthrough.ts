@@ -41,8 +41,8 @@ export interface Passthrough {
 }
 
 const originOf = new WeakMap<IncomingMessage, string>();
-/** Requests whose body arrived chunked: it goes upstream chunked too. */
-const chunkedBody = new WeakSet<IncomingMessage>();
+/** Requests whose body arrived chunked, with their Transfer-Encoding: it goes upstream so too. */
+const chunkedBody = new WeakMap<IncomingMessage, string>();
 /** The upstream response being relayed for a request. */
 const upstreamResponse = new WeakMap<IncomingMessage, IncomingMessage>();
 /** Exchanges whose break was handled (an error and a close can both report one). */
@@ -89,9 +89,10 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
   // body would then follow as bare bytes, which the upstream reads as a next request
   // (smuggling). Such a body goes upstream chunked, like every other chunked body.
   proxy.before("web", "stream", (req) => {
-    if (!chunkedBody.has(req)) return;
+    const codings = chunkedBody.get(req);
+    if (codings === undefined) return;
     delete req.headers["content-length"];
-    req.headers["transfer-encoding"] = "chunked";
+    req.headers["transfer-encoding"] = codings;
   });
 
   /** The exchange broke: a 502/503 while nothing has been sent, else the client is cut. */
@@ -182,13 +183,15 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       originOf.set(req, `${origin.proto}://${origin.host}`);
       const headers = req.headers;
       const id = headers[REQUEST_ID_HEADER];
-      // llhttp accepts a Transfer-Encoding only when chunked is its last coding.
-      const chunked = headers["transfer-encoding"] !== undefined;
+      // llhttp accepts a Transfer-Encoding only when chunked is its last coding, so
+      // the body is chunked; Node's client chunks it again for the next hop, and
+      // any coding before chunked is announced as it came (the upstream decides).
+      const codings = headers["transfer-encoding"];
       dropHopByHop(headers);
       if (id !== undefined) headers[REQUEST_ID_HEADER] = id;
-      if (chunked) {
-        headers["transfer-encoding"] = "chunked";
-        chunkedBody.add(req);
+      if (codings !== undefined) {
+        headers["transfer-encoding"] = codings;
+        chunkedBody.set(req, codings);
       }
       applyForwardingHeaders(headers, origin, req.socket.remoteAddress, trustForwarded);
       proxy.web(req, res);

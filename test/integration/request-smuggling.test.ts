@@ -229,4 +229,16 @@ describe("request smuggling through the proxy (real docker-registry 2.8 behind a
       assert.deepEqual(seen, [line, `GET /v2/?probe=${encodeURIComponent(name)}`], name);
     }
   });
+
+  it("Transfer-Encoding: gzip, chunked (valid for llhttp) goes upstream as it came: the registry refuses the coding, nothing is smuggled", async () => {
+    const seen = await forwardedDuring(registry, proxy.url, async () => {
+      const c = await conns.open(proxy.port);
+      c.write(bytes(post("gzip", "Transfer-Encoding: gzip, chunked\r\n"), CHUNKED_TAIL));
+      const r = await c.read();
+      assert.equal(r.status, 501, r.body.toString());
+      c.write("GET /v2/?probe=gzip HTTP/1.1\r\nHost: x\r\n\r\n");
+      assert.equal((await c.read()).status, 200);
+    });
+    assert.deepEqual(seen, ["GET /v2/?probe=gzip"]);
+  });
 });
