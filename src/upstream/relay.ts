@@ -6,22 +6,12 @@
  * request body under a cap, and the OCI error for a failed upstream exchange.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { endToEndHeaders } from "../http/hop-by-hop.js";
 import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import { type CallerContext, callerOrigin } from "./caller-headers.js";
 import { UpstreamError, type UpstreamResponse } from "./client.js";
 import { rewriteLink, rewriteLocation } from "./rewrite.js";
-
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
 
 export interface RelayOptions {
   /** Origins the upstream may name (`deps.upstream.target.origins`). */
@@ -34,8 +24,8 @@ export interface RelayOptions {
 
 export function relayHeaders(res: UpstreamResponse, options: RelayOptions): Headers {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+  for (const [name, value] of Object.entries(endToEndHeaders(res.headers))) {
+    if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }

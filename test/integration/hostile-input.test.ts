@@ -199,7 +199,7 @@ describe("hostile input through the proxy", () => {
     assert.deepEqual(seen, []);
   });
 
-  it("unknown and odd methods (TRACE, PROPFIND, PURGE, CONNECT, made-up) answer 405 or 400 and are never forwarded", async () => {
+  it("unknown and odd methods (TRACE, PROPFIND, PURGE, made-up) answer 405 or 400, CONNECT is closed unanswered, and none is forwarded", async () => {
     const seen = await forwardedDuring(registry, proxy.url, async () => {
       for (const method of ["TRACE", "PROPFIND", "PURGE", "MKCOL", "SEARCH", "LINK"]) {
         const raw = await send(`${method} /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
@@ -207,11 +207,12 @@ describe("hostile input through the proxy", () => {
         assert.equal(codeOf(raw), "METHOD_UNKNOWN", method);
         assert.match(raw, /\r\nallow: GET, HEAD, PUT, POST, PATCH, DELETE, OPTIONS\r\n/i);
       }
+      // CONNECT: the proxy has no 'connect' listener, so Node's server closes the
+      // connection without an answer (no hand-written response on a bare socket).
       const connect = await send(
         `CONNECT 127.0.0.1:${bystander.port} HTTP/1.1\r\nHost: 127.0.0.1:${bystander.port}\r\n\r\n`,
       );
-      assert.equal(statusOf(connect), 405);
-      assert.equal(codeOf(connect), "METHOD_UNKNOWN");
+      assert.equal(connect, "", "no bytes answer a CONNECT; the connection is closed");
       const madeUp = await send("FROBNICATE /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       assert.equal(statusOf(madeUp), 400);
     });
