@@ -1,7 +1,8 @@
 /**
  * The one limit on the size of a message head (request line or status line plus
  * headers), for client requests (the server's `maxHeaderSize`: a larger head is
- * answered 431 by Node's server) and for upstream responses.
+ * answered 431 by Node's server) and for upstream responses (the proxy's own calls:
+ * undici's `maxHeaderSize`).
  *
  * Upstream responses through the passthrough are read by `http.request` inside
  * http-proxy-3, which takes no per-request head limit there: they get Node's
