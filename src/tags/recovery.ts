@@ -9,6 +9,11 @@
  * A crash can thus never leave a tag on a tombstone. Entries that cannot be
  * completed (upstream down, credentials missing or refused) are reported loudly:
  * in the log at error level and in the readiness notes.
+ *
+ * Only entries recorded against the upstream this proxy serves are touched: an
+ * entry of another upstream (a journal shared by mistake, or the upstream URL
+ * changed) is left open and listed in a warning, never checked against the
+ * wrong registry and closed.
  */
 import type { Logger } from "../ops/logger.js";
 import type { Journal, JournalRecord, Outcome } from "./journal.js";
@@ -43,10 +48,14 @@ export interface RecoveryReport {
   /** Entries closed without touching the tag. */
   closed: number;
   unfinished: UnfinishedDelete[];
+  /** Open entries of another upstream, left as they are. */
+  skipped: number;
 }
 
 export interface RecoveryOptions {
   journal: Journal;
+  /** The origin this proxy serves (as recorded in intents): other entries are skipped. */
+  upstreamOrigin: string;
   upstream: Upstream;
   phases: PhaseLock;
   maxRetries: number;
@@ -89,8 +98,27 @@ async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outc
 }
 
 export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport> {
-  const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [] };
-  const open = unfinished(await o.journal.read());
+  const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [], skipped: 0 };
+  const all = unfinished(await o.journal.read());
+  const open = all.filter((r) => sameOrigin(r.intent.upstream, o.upstreamOrigin));
+  const others = all.filter((r) => !open.includes(r));
+  report.skipped = others.length;
+  if (others.length > 0) {
+    o.logger.warn(
+      {
+        journal: o.journal.path,
+        upstream: o.upstreamOrigin,
+        skipped: others.slice(0, 20).map((r) => ({
+          id: r.intent.id,
+          upstream: r.intent.upstream,
+          repository: r.intent.repository,
+          tag: r.intent.tag,
+        })),
+      },
+      `tag delete journal: ${others.length} unfinished entr${others.length === 1 ? "y" : "ies"} of another ` +
+        "upstream left open (a proxy serving that upstream completes them)",
+    );
+  }
   let unreachable: Failed | null = null;
   for (const rec of open) {
     const { id, repository, tag, originalDigest, mediaType } = rec.intent;
@@ -139,6 +167,11 @@ export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport
     );
   }
   return report;
+}
+
+/** Origins compare without trailing slashes. */
+function sameOrigin(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
 
 /** The readiness note for unfinished entries (empty string when none). */
