@@ -17,11 +17,11 @@ export type FaultAction =
   /**
    * A fault point: call `until` when the request arrives (to hold it until a
    * test releases it, or to change the registry meanwhile), then forward it
-   * (default) or answer with `then`.
+   * (default) or answer with `answer`.
    */
   | {
       until: () => Promise<unknown>;
-      then?: { status: number; body?: string; headers?: Record<string, string> };
+      answer?: { status: number; body?: string; headers?: Record<string, string> };
     };
 
 export interface FaultRule {
@@ -137,8 +137,10 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
         void a.until().then(
           () => {
             hanging.delete(req);
-            if (!a.then) return forward(req, (up) => pipeBack(up, res), res);
-            const then = a.then;
+            // The caller gave up meanwhile (a killed proxy): its request never reaches the registry.
+            if (req.socket.destroyed) return;
+            if (!a.answer) return forward(req, (up) => pipeBack(up, res), res);
+            const then = a.answer;
             req.resume();
             const answer = () => {
               res.writeHead(then.status, {
