@@ -11,7 +11,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { request } from "../helpers/http.js";
-import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import {
+  ALL_MANIFEST_TYPES,
+  assertLayoutHolds,
+  makeImage,
+  pushImage,
+  writeOciLayout,
+} from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { makeCa, type TestCa } from "../helpers/tls.js";
@@ -27,6 +34,7 @@ describe("TLS", () => {
   let image: ReturnType<typeof makeImage>;
 
   before(() => {
+    requireTools("skopeo", "openssl");
     ca = makeCa();
     work = mkdtempSync(join(tmpdir(), "rcp-tls-work-"));
     certDir = join(work, "certs");
@@ -78,6 +86,7 @@ describe("TLS", () => {
       const ref = `docker://${host}/tls/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-cert-dir", certDir, `oci:${layout}:latest`, ref]);
       await exec("skopeo", ["copy", "--src-cert-dir", certDir, ref, `oci:${join(work, "back1")}:v1`]);
+      assertLayoutHolds(join(work, "back1"), "v1", image);
       const inspect = await exec("skopeo", ["inspect", "--cert-dir", certDir, ref]);
       assert.equal(JSON.parse(inspect.stdout).Digest, image.manifest.digest);
       await assert.rejects(exec("skopeo", ["inspect", ref]), /certificate|x509/i);
@@ -122,6 +131,7 @@ describe("TLS", () => {
       const ref = `docker://${host}/tlsup/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:latest`, ref]);
       await exec("skopeo", ["copy", "--src-tls-verify=false", ref, `oci:${join(work, "back2")}:v1`]);
+      assertLayoutHolds(join(work, "back2"), "v1", image);
     });
 
     it("without the CA bundle the upstream is not trusted: 502 UNAVAILABLE and readiness fails", async () => {
