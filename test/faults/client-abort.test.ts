@@ -64,8 +64,8 @@ describe("client disconnects", () => {
     proxy = await startProxy(upstream.url);
   });
   after(async () => {
-    await proxy.stop();
-    await upstream.stop();
+    await proxy?.stop();
+    await upstream?.stop();
   });
 
   it("GET blob: a client that hangs up mid-download aborts the upstream response", async () => {

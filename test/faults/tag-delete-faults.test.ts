@@ -67,10 +67,10 @@ describe("tag delete with upstream faults", () => {
     fake.clearRequests();
   });
   after(async () => {
-    await proxy.stop();
-    await fake.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await fake?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function seed(repo: string) {

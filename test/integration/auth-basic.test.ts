@@ -30,9 +30,9 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
     host = proxy.url.replace("http://", "");
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    htpasswd.cleanup();
+    await proxy?.stop();
+    await registry?.stop();
+    htpasswd?.cleanup();
   });
 
   /** The 401 as the registry itself answers it, for comparison. */

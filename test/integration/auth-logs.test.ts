@@ -55,13 +55,13 @@ describe("credentials never reach logs, metrics or error details", () => {
     writeOciLayout(join(dir, "src"), makeImage());
   });
   after(async () => {
-    await basicProxy.stop();
-    await tokenProxy.stop();
-    await basicRegistry.stop();
-    await tokenRegistry.stop();
-    await tokens.stop();
-    htpasswd.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    await basicProxy?.stop();
+    await tokenProxy?.stop();
+    await basicRegistry?.stop();
+    await tokenRegistry?.stop();
+    await tokens?.stop();
+    htpasswd?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("Basic: push and pull with skopeo and raw HTTP, then hostile and failing requests, leave no password in logs or answers", async () => {

@@ -52,10 +52,10 @@ describe("token (Bearer) registry behind the proxy", () => {
     writeOciLayout(join(dir, "src"), image);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    await tokens.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    await tokens?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const D0 = `sha256:${"0".repeat(64)}`;

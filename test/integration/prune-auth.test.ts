@@ -39,9 +39,9 @@ describe("prune with Basic auth (htpasswd) through the proxy", () => {
     );
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("reads the credentials from $REGISTRY_AUTH_FILE and answers the Basic challenge", async () => {
@@ -105,9 +105,9 @@ describe("prune with Bearer tokens (distribution token auth)", () => {
     }
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    await tokens.stop();
+    await proxy?.stop();
+    await registry?.stop();
+    await tokens?.stop();
   });
 
   it("fetches one token per scope from the challenge's realm and reuses it for every tag", async () => {

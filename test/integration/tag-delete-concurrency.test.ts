@@ -22,9 +22,9 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "journal.jsonl") } });
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function noTombstoneRevisions(repo: string): Promise<void> {
@@ -147,8 +147,8 @@ describe("tag delete cost", () => {
     registry = await startRegistry();
   });
   after(async () => {
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("steady state sends exactly 3 upstream requests per delete: GET, PUT, DELETE (probes are cached)", async () => {

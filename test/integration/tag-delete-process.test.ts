@@ -38,7 +38,7 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
   });
   afterEach(async () => {
     for (const c of children.splice(0)) {
-      c.kill();
+      c?.kill();
       await c.exited;
     }
     fake?.clearRules();

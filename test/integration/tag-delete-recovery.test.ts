@@ -60,8 +60,8 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
     registry = await startRegistry();
   });
   after(async () => {
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("proxy SIGKILLed between tombstone PUT and DELETE, restarted: the journal finishes the delete", async () => {

@@ -32,9 +32,9 @@ describe("tags list behind upstream Basic auth (htpasswd)", () => {
     await seed(registry.url, "auth/repo", ["v1", "v2"], alice);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("GET /v2/:name/tags/_list relays the upstream 401 challenge and body unchanged", async () => {

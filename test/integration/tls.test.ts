@@ -45,8 +45,8 @@ describe("TLS", () => {
     writeOciLayout(layout, image);
   });
   after(() => {
-    ca.cleanup();
-    rmSync(work, { recursive: true, force: true });
+    ca?.cleanup();
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   describe("the proxy terminating TLS in front of a plain-http registry", () => {
@@ -61,8 +61,8 @@ describe("TLS", () => {
       proxy = await startProxy(registry.url, { listen: { tlsCert: server.cert, tlsKey: server.key } });
     });
     after(async () => {
-      await proxy.stop();
-      await registry.stop();
+      await proxy?.stop();
+      await registry?.stop();
     });
 
     it("serves https with the configured certificate; a client that does not trust it is refused", async () => {
@@ -103,8 +103,8 @@ describe("TLS", () => {
       proxy = await startProxy(registry.url, { upstream: { caFile: ca.cert } });
     });
     after(async () => {
-      await proxy.stop();
-      await registry.stop();
+      await proxy?.stop();
+      await registry?.stop();
     });
 
     it("passes requests through over verified TLS; Locations from the https upstream name the proxy", async () => {
@@ -164,8 +164,8 @@ describe("TLS", () => {
       });
     });
     after(async () => {
-      await proxy.stop();
-      await registry.stop();
+      await proxy?.stop();
+      await registry?.stop();
     });
 
     it("the registry refuses a client without a certificate", async () => {
