@@ -25,7 +25,7 @@ export interface ProxyProcess {
   kill(): void;
 }
 
-export async function spawnProxy(env: Record<string, string>, timeoutMs = 30_000): Promise<ProxyProcess> {
+export async function spawnProxy(env: Record<string, string>, timeoutMs = 120_000): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), "rcp-serve-"));
   const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve"], {
     cwd: ROOT,
