@@ -12,8 +12,11 @@ import { promisify } from "node:util";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 

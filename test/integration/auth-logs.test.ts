@@ -14,9 +14,12 @@ import { requestWithToken } from "../helpers/bearer.js";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 const PASSWORD = "Sup3r-Secret-Passw0rd";

@@ -21,8 +21,11 @@ import {
 } from "../helpers/artifacts.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage, sha256 } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+requireTools("htpasswd");
 
 const exec = promisify(execFile);
 const SBOM = "application/vnd.example.sbom.v1";

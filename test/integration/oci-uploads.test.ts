@@ -12,8 +12,11 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type Res, request } from "../helpers/http.js";
 import { makeImage, sha256, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+requireTools("skopeo", "htpasswd");
 
 const exec = promisify(execFile);
 const OCTETS = "application/octet-stream";

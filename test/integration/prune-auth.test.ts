@@ -7,10 +7,13 @@ import { after, before, describe, it } from "node:test";
 import { RegistryError } from "../../src/prune/client.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { runPruneForTest, tagsOf } from "../helpers/prune-run.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
+
+requireTools("htpasswd");
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 const day = (n: number) => `2024-04-0${n}T00:00:00Z`;

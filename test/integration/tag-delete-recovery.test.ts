@@ -12,11 +12,14 @@ import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage, putManifest } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy } from "../helpers/proxy.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
+
+requireTools("htpasswd");
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parseJournal } from "../../src/tags/journal.js";
 import { request } from "../helpers/http.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import {
@@ -17,6 +18,8 @@ import {
   revisionsOf,
   tagsOf,
 } from "../helpers/tag-delete.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 

@@ -10,9 +10,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { request } from "../helpers/http.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, seed, type TagList } from "../helpers/tags.js";
+
+requireTools("htpasswd", "openssl");
 
 const exec = promisify(execFile);
 

@@ -4,9 +4,12 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { request } from "../helpers/http.js";
 import { MT, putManifest } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { emptyIndex, errorCode, seed, TAGS_SORTED, type TagList, walk } from "../helpers/tags.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 
