@@ -88,8 +88,9 @@ describe("tags list behind upstream token auth", () => {
         rootCertBundle: cert,
       },
     });
-    const proxy = await startProxy(registry.url);
+    let proxy: TestProxy | undefined;
     try {
+      proxy = await startProxy(registry.url);
       const res = await request("GET", `${proxy.url}/v2/tok/repo/tags/_list?n=5`);
       assert.equal(res.status, 401);
       assert.equal(
@@ -98,7 +99,7 @@ describe("tags list behind upstream token auth", () => {
       );
       assert.equal(errorCode(res), "UNAUTHORIZED");
     } finally {
-      await proxy.stop();
+      await proxy?.stop();
       await registry.stop();
       rmSync(dir, { recursive: true, force: true });
     }
