@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parseJournal } from "../../src/tags/journal.js";
 import { isTombstone } from "../../src/tags/tombstone.js";
 import { startFakeUpstream } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
@@ -27,6 +28,19 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  /** Every intent this proxy journaled for `repo` has an outcome. */
+  function everyIntentClosed(repo: string): void {
+    const records = parseJournal(readFileSync(join(dir, "journal.jsonl"), "utf8")).records.filter(
+      (r) => r.intent.repository === repo,
+    );
+    assert.ok(records.length > 0, `intents journaled for ${repo}`);
+    assert.deepEqual(
+      records.filter((r) => r.outcome === null).map((r) => r.intent.tag),
+      [],
+      `open journal entries for ${repo}`,
+    );
+  }
+
   async function noTombstoneRevisions(repo: string): Promise<void> {
     for (const digest of revisionsOf(registry.dir, repo)) {
       const m = await manifestOf(registry.url, repo, digest);
@@ -50,6 +64,7 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     assert.deepEqual(await tagsOf(registry.url, repo), ["keep"]);
     assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, pushed.digest);
     assert.deepEqual(revisionsOf(registry.dir, repo), revisions);
+    everyIntentClosed(repo);
   });
 
   it("the same tag DELETEd by 10 clients at once: one 202, nine 404, tag gone, no tombstone left", async () => {
@@ -106,6 +121,7 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     console.log(`# delete-vs-push outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
     assert.ok(seenBoth(), `both endings seen: ${JSON.stringify(Object.fromEntries(outcomes))}`);
     await noTombstoneRevisions(repo);
+    everyIntentClosed(repo);
     assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, first.digest);
   });
 
@@ -136,6 +152,7 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     assert.equal(left.length, 42);
     for (const t of left) assert.ok(await manifestOf(registry.url, repo, t), `${t} dangling`);
     await noTombstoneRevisions(repo);
+    everyIntentClosed(repo);
   });
 });
 
