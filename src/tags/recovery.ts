@@ -13,7 +13,8 @@
  * Only entries recorded against the upstream this proxy serves are touched: an
  * entry of another upstream (a journal shared by mistake, or the upstream URL
  * changed) is left open and listed in a warning, never checked against the
- * wrong registry and closed.
+ * wrong registry and closed. (The embedded registry gets a new loopback port at
+ * every start: for it, every loopback entry is its own; see tag-deleter.ts.)
  */
 import type { Logger } from "../ops/logger.js";
 import type { Journal, JournalRecord, Outcome } from "./journal.js";
@@ -54,8 +55,10 @@ export interface RecoveryReport {
 
 export interface RecoveryOptions {
   journal: Journal;
-  /** The origin this proxy serves (as recorded in intents): other entries are skipped. */
+  /** The origin this proxy serves (as recorded in intents), for the log. */
   upstreamOrigin: string;
+  /** Whether an entry's recorded upstream is the one served here; other entries are skipped. */
+  serves: (recordedUpstream: string) => boolean;
   upstream: Upstream;
   phases: PhaseLock;
   maxRetries: number;
@@ -100,7 +103,7 @@ async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outc
 export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport> {
   const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [], skipped: 0 };
   const all = unfinished(await o.journal.read());
-  const open = all.filter((r) => sameOrigin(r.intent.upstream, o.upstreamOrigin));
+  const open = all.filter((r) => o.serves(r.intent.upstream));
   const others = all.filter((r) => !open.includes(r));
   report.skipped = others.length;
   if (others.length > 0) {
@@ -170,8 +173,13 @@ export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport
 }
 
 /** Origins compare without trailing slashes. */
-function sameOrigin(a: string, b: string): boolean {
+export function sameOrigin(a: string, b: string): boolean {
   return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+}
+
+/** The embedded registry's origin shape (registry/launch.ts): plain http on 127.0.0.1, any port. */
+export function isLoopbackOrigin(origin: string): boolean {
+  return /^http:\/\/127\.0\.0\.1:\d+\/*$/.test(origin);
 }
 
 /** The readiness note for unfinished entries (empty string when none). */

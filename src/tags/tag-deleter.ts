@@ -14,7 +14,13 @@ import {
 } from "./capabilities.js";
 import { compactJournal, type Journal, openJournal } from "./journal.js";
 import { KeyedMutex, PhaseLock } from "./locks.js";
-import { type RecoveryReport, readinessNote, recoverJournal } from "./recovery.js";
+import {
+  isLoopbackOrigin,
+  type RecoveryReport,
+  readinessNote,
+  recoverJournal,
+  sameOrigin,
+} from "./recovery.js";
 import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
 import { swapDelete } from "./swap.js";
 import type { SwapResult } from "./swap-types.js";
@@ -135,6 +141,10 @@ function createTagDeleter(deps: AppDeps): TagDeleter {
       report = await recoverJournal({
         journal,
         upstreamOrigin,
+        // No upstream.url: the embedded registry, on a new loopback port at every start.
+        serves: (recorded) =>
+          sameOrigin(recorded, upstreamOrigin) ||
+          (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
         upstream: { client, headers: {} },
         phases,
         maxRetries: cfg.maxRetries,

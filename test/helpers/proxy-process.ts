@@ -27,19 +27,24 @@ export interface ProxyProcess {
 
 export async function spawnProxy(env: Record<string, string>, timeoutMs = 120_000): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), "rcp-serve-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_FORMAT: "json",
-      DATA_DIR: join(dir, "data"),
-      DELETE_JOURNAL: join(dir, "tag-delete-journal.jsonl"),
-      ...env,
+  // setpriv: the kernel kills the proxy when the test process dies, however it dies.
+  const child = spawn(
+    "setpriv",
+    ["--pdeathsig", "KILL", process.execPath, "--import", "tsx", "src/cli.ts", "serve"],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        LOG_FORMAT: "json",
+        DATA_DIR: join(dir, "data"),
+        DELETE_JOURNAL: join(dir, "tag-delete-journal.jsonl"),
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   const parsed: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buffer = "";

@@ -6,14 +6,16 @@
  * 2.8: its tombstone DELETE waits until the test releases it.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
-import { parseJournal } from "../../src/tags/journal.js";
-import { isTombstone } from "../../src/tags/tombstone.js";
+import { type IntentEntry, parseJournal } from "../../src/tags/journal.js";
+import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { type FakeUpstream, startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
+import { putManifest } from "../helpers/oci.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
@@ -134,5 +136,46 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
     assert.equal(res.status, 500, res.text);
     assert.equal(errorCode(res), "UNKNOWN");
     assert.equal((await manifestOf(registry!.url, repo, "victim"))?.digest, pushed.digest);
+  });
+
+  it("with the embedded registry (a new loopback port at every start), the next start still completes an open entry", async () => {
+    const home = mkdtempSync(join(dir!, "embedded-"));
+    const env = {
+      UPSTREAM_URL: "",
+      DATA_DIR: join(home, "data"),
+      DELETE_JOURNAL: join(home, "journal.jsonl"),
+      LOG_LEVEL: "info",
+    };
+    const first = await serve(env);
+    const firstUpstream = String((await first.waitForLog("embedded docker-registry started"))["upstream"]);
+    await pushKind(first.url, "emb/app", "docker-v2", ["victim", "sibling"]);
+    // A crash between the tombstone PUT and DELETE, as the journal and the registry would show it.
+    const original = await manifestOf(first.url, "emb/app", "victim");
+    assert.ok(original);
+    const tombstone = buildTombstone("victim");
+    const intent: IntentEntry = {
+      type: "intent",
+      id: randomUUID(),
+      time: new Date().toISOString(),
+      upstream: firstUpstream,
+      repository: "emb/app",
+      tag: "victim",
+      originalDigest: original.digest,
+      mediaType: original.mediaType,
+      tombstoneDigest: tombstone.digest,
+      tombstoneBytes: tombstone.bytes.toString("base64"),
+    };
+    appendFileSync(env.DELETE_JOURNAL, `${JSON.stringify(intent)}\n`);
+    await putManifest(first.url, "emb/app", "victim", tombstone.bytes, tombstone.mediaType);
+    first.child.kill("SIGTERM");
+    assert.equal(await first.exited, 0);
+
+    const second = await serve(env);
+    const secondUpstream = String((await second.waitForLog("embedded docker-registry started"))["upstream"]);
+    assert.notEqual(secondUpstream, firstUpstream, "the embedded registry moved to another port");
+    await second.waitForLog("tag delete journal: entry completed at start-up");
+    assert.equal(await manifestOf(second.url, "emb/app", "victim"), null);
+    assert.equal((await manifestOf(second.url, "emb/app", "sibling"))?.digest, original.digest);
+    assert.deepEqual(outcomes(env.DELETE_JOURNAL), ["deleted"]);
   });
 });
