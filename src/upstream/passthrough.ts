@@ -37,8 +37,6 @@ export interface Passthrough {
 /** Hop-by-hop and proxy-only request headers that never go upstream. */
 const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "upgrade"];
 
-const originOf = new WeakMap<IncomingMessage, string>();
-
 export function requestOrigin(
   req: IncomingMessage,
   trustForwarded: boolean,
@@ -65,8 +63,9 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     // client asked for it (otherwise http-proxy-3 announces keep-alive and Node keeps
     // the socket open after a client's `Connection: close`).
     h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
-    const to = originOf.get(req);
-    if (to !== undefined) {
+    if (typeof h.location === "string" || typeof h.link === "string") {
+      // The client's origin, as forward() sent it upstream (few responses carry a URL).
+      const to = `${req.headers["x-forwarded-proto"]}://${req.headers["x-forwarded-host"]}`;
       if (typeof h.location === "string") h.location = rewriteUrl(h.location, target.origins, to);
       if (typeof h.link === "string") h.link = rewriteLink(h.link, target.origins, to);
     }
@@ -94,7 +93,6 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
   return {
     forward(req, res) {
       const origin = requestOrigin(req, trustForwarded, publicUrl);
-      originOf.set(req, `${origin.proto}://${origin.host}`);
       const headers = req.headers;
       for (const h of HOP_BY_HOP) delete headers[h];
       applyForwardingHeaders(headers, origin, req.socket.remoteAddress, trustForwarded);

@@ -11,12 +11,12 @@ import { originSet } from "./rewrite.js";
 
 /**
  * Buffering allowed per stream (sockets both ways, requests, responses) before
- * backpressure pauses the other side. Node's default (16 KiB) is below the 64 KiB
- * a socket read delivers, so every chunk of a blob paused and resumed its source:
- * two epoll changes and a round of JS per 64 KiB. 256 KiB lets a few chunks queue;
- * measured on blob pulls: 0.19x → 0.27x of direct, 3.8 → 2.6 s of CPU per GiB.
+ * backpressure pauses the other side: one socket read (64 KiB). Node's default
+ * (16 KiB) is below what a read delivers, so every chunk of a blob paused and
+ * resumed its source; larger marks only let more chunks queue on the way, which
+ * costs memory and, measured, CPU per GiB (README "Performance").
  */
-export const STREAM_HIGH_WATER_MARK = 256 * 1024;
+export const STREAM_HIGH_WATER_MARK = 64 * 1024;
 
 export interface UpstreamTarget {
   readonly url: URL;
