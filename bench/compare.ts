@@ -132,8 +132,8 @@ try {
   console.log("|---|--:|--:|--:|--:|--:|--:|--:|");
   for (const t of targets) {
     console.log(
-      `| ${t.name} | ${f(med(t.getRps))} | ${f(ratio(t.getRps, direct.getRps), 2)}x | ${t.child ? f(med(t.getCpuUs)) : "–"} | ` +
-        `${f(med(t.pullMibs))} | ${f(ratio(t.pullMibs, direct.pullMibs), 2)}x | ${t.child ? f(med(t.pullCpuPerGib), 2) : "–"} | ${t.child ? f(med(t.pullPeakRss)) : "–"} |`,
+      `| ${t.name} | ${f(med(t.getRps))} | ${doGet ? `${f(ratio(t.getRps, direct.getRps), 2)}x` : "–"} | ${t.child ? f(med(t.getCpuUs)) : "–"} | ` +
+        `${f(med(t.pullMibs))} | ${blob ? `${f(ratio(t.pullMibs, direct.pullMibs), 2)}x` : "–"} | ${t.child ? f(med(t.pullCpuPerGib), 2) : "–"} | ${t.child ? f(med(t.pullPeakRss)) : "–"} |`,
     );
   }
   console.log(`\nmedians of ${rounds} rounds; load average after ${loadAverage().join(" ")}`);

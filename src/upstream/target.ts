@@ -14,7 +14,7 @@ import { originSet } from "./rewrite.js";
  * backpressure pauses the other side: one socket read (64 KiB). Node's default
  * (16 KiB) is below what a read delivers, so every chunk of a blob paused and
  * resumed its source; larger marks only let more chunks queue on the way, which
- * costs memory and, measured, CPU per GiB (README "Performance").
+ * holds more memory per stream and measured no faster (README "Performance").
  */
 export const STREAM_HIGH_WATER_MARK = 64 * 1024;
 
