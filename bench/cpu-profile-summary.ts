@@ -4,6 +4,10 @@
  *
  *   npx tsx bench/cpu-profile-summary.ts FILE.cpuprofile [--top 40]
  *
+ * Self time says where the CPU is spent (mostly in Node: system calls, the
+ * parsers); the inclusive view says who asked for it: the time under each of the
+ * proxy's own functions and under each package (callees included).
+ *
  * Profiles come from `npm run bench -- --cpu-prof DIR` (the proxy process is run
  * with `--cpu-prof --cpu-prof-dir DIR` and writes the file when it exits).
  */
@@ -83,5 +87,35 @@ for (const [o, us] of [...originSelf].sort((a, b) => b[1] - a[1]).slice(0, 25)) 
 }
 console.log(`\ntop ${top} functions by self time:`);
 for (const [k, us] of [...fnSelf].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+  console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+}
+
+/** Inclusive time: every sample counts once for each distinct function and package on its stack. */
+const parentOf = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+const fnTotal = new Map<string, number>();
+const originTotal = new Map<string, number>();
+for (const [id, us] of selfUs) {
+  if (byId.get(id)?.callFrame.functionName === "(idle)") continue;
+  const fns = new Set<string>();
+  const origins = new Set<string>();
+  for (let cur: number | undefined = id; cur !== undefined; cur = parentOf.get(cur)) {
+    const f = byId.get(cur)!.callFrame;
+    const o = originOf(f);
+    origins.add(o);
+    if (o.startsWith("proxy: ")) fns.add(`${f.functionName || "(anonymous)"}  ${o}:${f.lineNumber + 1}`);
+  }
+  for (const k of fns) fnTotal.set(k, (fnTotal.get(k) ?? 0) + us);
+  for (const o of origins) originTotal.set(o, (originTotal.get(o) ?? 0) + us);
+}
+console.log("\ninclusive time by package (callees included):");
+for (const [o, us] of [...originTotal]
+  .filter(([o]) => !o.startsWith("node:") && !o.startsWith("("))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 15)) {
+  console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${o}`);
+}
+console.log(`\ntop ${top} of the proxy's own functions by inclusive time:`);
+for (const [k, us] of [...fnTotal].sort((a, b) => b[1] - a[1]).slice(0, top)) {
   console.log(`  ${pct(us)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
 }

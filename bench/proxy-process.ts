@@ -1,10 +1,12 @@
 /**
  * Starting the proxy as its own process (so its CPU time and peak RSS can be
- * read from /proc), in front of a given upstream, on a free port.
+ * read from /proc), in front of a given upstream, on a free port. The proxy
+ * runs as an operator tuning it would run it: access lines off (`LOG_LEVEL=warn`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { accepts, freePort } from "./lib/ports.js";
 import { readCpuSeconds, readPeakRssMiB, resetPeakRss } from "./lib/procfs.js";
 
 export { readCpuSeconds, readPeakRssMiB } from "./lib/procfs.js";
@@ -30,8 +32,69 @@ export interface ProxyProcessOptions {
   nodeArgs?: string[];
 }
 
-/** Runs the built proxy (`dist/cli.js`; run `npm run build` first) with the given environment. */
-export function startProxyProcess(
+/** One start on `port`: resolves once the port accepts, null when the port was taken. */
+async function startOn(
+  port: number,
+  upstreamUrl: string,
+  o: ProxyProcessOptions,
+): Promise<ProxyProcess | null> {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, "dist", "cli.js"), "serve"], {
+    env: {
+      ...process.env,
+      UPSTREAM_URL: upstreamUrl,
+      HOST: "127.0.0.1",
+      LOG_FORMAT: "json",
+      // No access lines (nginx runs with its access log off too); warnings still show.
+      LOG_LEVEL: "warn",
+      ...o.env,
+      PORT: String(port),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const collect = (d: Buffer) => {
+    if (out.length < 64 * 1024) out += d.toString();
+  };
+  child.stdout!.on("data", collect);
+  child.stderr!.on("data", collect);
+  const deadline = Date.now() + 15_000;
+  while (!(await accepts(port))) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (/EADDRINUSE/.test(out)) return null;
+      throw new Error(`proxy exited (${child.exitCode ?? child.signalCode}):\n${out}`);
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`proxy did not accept on port ${port}:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  // Warnings and errors go on to the bench's stderr from here on.
+  child.stdout!.off("data", collect);
+  child.stderr!.off("data", collect);
+  child.stdout!.pipe(process.stderr, { end: false });
+  child.stderr!.pipe(process.stderr, { end: false });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    cpuSeconds: () => readCpuSeconds(child.pid!),
+    peakRssMiB: () => readPeakRssMiB(child.pid!),
+    resetPeak: () => void resetPeakRss(child.pid!),
+    stop: () =>
+      new Promise((res) => {
+        if (child.exitCode !== null || child.signalCode !== null) return res();
+        child.once("exit", () => res());
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+/**
+ * Runs the built proxy (`dist/cli.js`; run `npm run build` first) with the given
+ * environment (`LOG_LEVEL=warn` unless given), on a picked port.
+ */
+export async function startProxyProcess(
   upstreamUrl: string,
   options: ProxyProcessOptions | Record<string, string> = {},
 ): Promise<ProxyProcess> {
@@ -39,46 +102,9 @@ export function startProxyProcess(
     "env" in options || "nodeArgs" in options
       ? (options as ProxyProcessOptions)
       : { env: options as Record<string, string> };
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, "dist", "cli.js"), "serve"], {
-    env: {
-      ...process.env,
-      UPSTREAM_URL: upstreamUrl,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_FORMAT: "json",
-      ...o.env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`proxy did not start (it logs its port at level info):\n${out}`));
-    }, 15_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /"listen":"[^"]*:(\d+)"/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      child.stdout!.removeAllListeners("data");
-      child.stdout!.resume();
-      const port = Number(m[1]);
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        port,
-        child,
-        cpuSeconds: () => readCpuSeconds(child.pid!),
-        peakRssMiB: () => readPeakRssMiB(child.pid!),
-        resetPeak: () => void resetPeakRss(child.pid!),
-        stop: () =>
-          new Promise((res) => {
-            if (child.exitCode !== null || child.signalCode !== null) return res();
-            child.once("exit", () => res());
-            child.kill("SIGTERM");
-          }),
-      });
-    });
-    child.once("exit", (code) => reject(new Error(`proxy exited (${code}):\n${out}`)));
-  });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const started = await startOn(await freePort(), upstreamUrl, o);
+    if (started) return started;
+  }
+  throw new Error("proxy: no free port after 5 attempts");
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the proxy beside direct access and nginx (distribution's
- * recipe), in one interleaved run on this machine. Builds the proxy and runs it
- * from dist/ as its own process; starts the real registry on an ephemeral port;
+ * recipe with upstream keep-alive and no access log, bench/lib/nginx.ts), in one
+ * interleaved run on this machine. Builds the proxy and runs it from dist/ as its
+ * own process (LOG_LEVEL=warn); starts the real registry on an ephemeral port;
  * seeds it directly; prints a Markdown table and writes bench/results/latest.json.
  *
  *   npm run bench -- [--quick] [--rounds N] [--seconds S] [--blob-mib M] [--big-mib M|0]

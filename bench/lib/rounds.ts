@@ -143,7 +143,7 @@ export const TEST_NAMES = Object.keys(TESTS);
 
 async function manifestLoad(ctx: BenchContext, ep: Endpoint, method: "GET" | "HEAD"): Promise<void> {
   const s = ctx.settings;
-  await metered(ctx, ep, "manifests", "small", async () => {
+  await metered(ctx, ep, "manifests", method.toLowerCase(), async () => {
     const r = await runLoad(
       {
         url: `${ep.url}/v2/${ctx.manifestRepo}/manifests/latest`,

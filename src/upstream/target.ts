@@ -12,10 +12,12 @@ import { originSet } from "./rewrite.js";
 
 /**
  * Buffering allowed per stream (sockets both ways, requests, responses) before
- * backpressure pauses the other side: above the 64 KiB a socket read delivers, so
- * a blob's chunks queue instead of pausing and resuming the source on every one.
+ * backpressure pauses the other side: one socket read (64 KiB). Node's default
+ * (16 KiB) is below what a read delivers, so every chunk of a blob paused and
+ * resumed its source; larger marks only let more chunks queue on the way, which
+ * holds more memory per stream and measured no faster (docs/performance.md).
  */
-export const STREAM_HIGH_WATER_MARK = 256 * 1024;
+export const STREAM_HIGH_WATER_MARK = 64 * 1024;
 
 export interface UpstreamTarget {
   readonly url: URL;
