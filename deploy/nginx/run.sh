@@ -106,7 +106,7 @@ if "$nginx_bin" -h 2>&1 | grep -q -- '-e filename'; then args+=(-e stderr); fi
 
 "$nginx_bin" -t -q "${args[@]}" # prints nginx's message and fails when it refuses the configuration
 
-echo "run.sh: nginx on $listen -> registry $registry_hp, proxy $proxy_hp (strict uploads $strict)" >&2
+echo "run.sh: nginx on $listen -> registry $registry_hp, proxy $proxy_hp (strict uploads $strict; prefix $prefix)" >&2
 "$nginx_bin" "${args[@]}" &
 pid=$!
 stopping=0

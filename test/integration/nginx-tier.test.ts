@@ -7,14 +7,16 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type IndexDoc, makeArtifact, pushEmptyBlob, putRaw } from "../helpers/artifacts.js";
 import { request } from "../helpers/http.js";
-import { type NginxTier, startNginxTier } from "../helpers/nginx-tier.js";
+import { closedPort } from "../helpers/net.js";
+import { exited, type NginxTier, spawnRunSh, startNginxTier } from "../helpers/nginx-tier.js";
 import { blobOf, makeImage, pushBlob, pushImage, sha256, writeOciLayout } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -382,5 +384,72 @@ describe("nginx tier with the proxy stopped", () => {
       headers: { accept: image.mediaType },
     });
     assert.deepEqual(manifest.body, image.manifest.bytes);
+  });
+});
+
+describe("deploy/nginx/run.sh", () => {
+  it("stops on SIGTERM with status 0 and removes its temporary prefix", async () => {
+    const registry = await closedPort();
+    const tier = await startNginxTier({
+      registryUrl: `http://127.0.0.1:${registry}`,
+      proxyUrl: `http://127.0.0.1:${await closedPort()}`,
+    });
+    const prefix = /prefix (\S+)\)/.exec(tier.stderr())?.[1];
+    assert.ok(prefix && existsSync(join(prefix, "nginx.conf")), tier.stderr());
+    // Nothing listens behind it: the registry's answer is OCI JSON too.
+    const res = await request("GET", `${tier.url}/v2/app/blobs/sha256:${"0".repeat(64)}`);
+    assert.equal(res.status, 502);
+    assert.equal(assertOciError(res, "registry down"), "UNAVAILABLE");
+    assert.equal(await tier.stop(), 0, tier.stderr());
+    assert.equal(existsSync(prefix), false, "prefix removed");
+    assert.doesNotMatch(tier.stderr(), /\[(emerg|alert|crit)\]/);
+  });
+
+  it("exits non-zero with nginx's message when nginx refuses the configuration", async () => {
+    const { child, stderr } = spawnRunSh([
+      "--listen",
+      "127.0.0.1:99999",
+      "--registry",
+      "http://127.0.0.1:5000",
+      "--proxy",
+      "http://127.0.0.1:5080",
+    ]);
+    const code = await exited(child);
+    assert.notEqual(code, 0);
+    assert.match(stderr(), /\[emerg\].*invalid port/);
+  });
+
+  it("exits non-zero with nginx's message when the address is taken", async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const { child, stderr } = spawnRunSh([
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--registry",
+        "http://127.0.0.1:5000",
+        "--proxy",
+        "http://127.0.0.1:5080",
+      ]);
+      const code = await exited(child);
+      assert.notEqual(code, 0);
+      assert.match(stderr(), /\[emerg\].*Address already in use/);
+    } finally {
+      await new Promise((r) => taken.close(r));
+    }
+  });
+
+  it("refuses arguments it cannot render (exit 2, usage)", async () => {
+    for (const args of [
+      [],
+      ["--listen", "127.0.0.1:1", "--registry", "https://r:5000", "--proxy", "http://p:1"],
+      ["--listen", "127.0.0.1:1", "--registry", "http://r:5000/path", "--proxy", "http://p:1"],
+      ["--listen", "127.0.0.1:1;", "--registry", "http://r:5000", "--proxy", "http://p:1"],
+    ]) {
+      const { child, stderr } = spawnRunSh(args);
+      assert.equal(await exited(child), 2, `${args.join(" ")}: ${stderr()}`);
+      assert.match(stderr(), /run\.sh|--listen/);
+    }
   });
 });
