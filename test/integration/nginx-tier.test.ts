@@ -264,14 +264,15 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
   });
 
   it("a malformed reference or path answers 4xx OCI JSON from the proxy; the registry is not asked", async () => {
-    const cases: [string, string][] = [
-      ["GET", "/v2/tier/bad/manifests/-leading-dash"],
-      ["HEAD", "/v2/tier/bad/manifests/sha256:abc"],
-      ["PUT", "/v2/tier/bad/manifests/bad!tag"],
-      ["GET", "/v2/tier/bad/blobs/sha256:xyz"],
-      ["GET", "/v2/Tier/Bad/manifests/v1"],
-      ["GET", "/v2/tier/%2e%2e/manifests/v1"],
-      ["GET", "/v2/tier/bad/../../_catalog"],
+    // Each path carries a marker the registry's request log would show.
+    const cases: [string, string, string][] = [
+      ["GET", "/v2/tier/bad/manifests/-mark1", "mark1"],
+      ["HEAD", "/v2/tier/bad/manifests/sha256:mark2", "mark2"],
+      ["PUT", "/v2/tier/bad/manifests/mark3!", "mark3"],
+      ["GET", "/v2/tier/bad/blobs/sha256:mark4", "mark4"],
+      ["GET", "/v2/Tier/Mark5/manifests/v1", "Mark5"],
+      ["GET", "/v2/tier/mark6/%2e%2e/manifests/v1", "mark6"],
+      ["GET", "/v2/tier/mark7/../../_catalog", "mark7"],
     ];
     for (const [method, path] of cases) {
       const before = seenByProxy(proxy).length;
@@ -282,8 +283,18 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
         .slice(before)
         .find((l) => l.method === method);
       assert.ok(line, `${method} ${path} went to the proxy`);
-      assert.equal(line.route, "invalid", `${method} ${path}: answered by the proxy itself`);
+      assert.equal(line.status, res.status);
     }
+    // Control: a valid reference reaches the registry and shows in its log.
+    await request("GET", `${nginx.url}/v2/tier/bad/manifests/control-mark`);
+    const deadline = Date.now() + 30_000;
+    while (!registry.log().includes("control-mark") && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const log = registry.log();
+    assert.ok(log.includes("control-mark"), "the registry logs the requests it gets");
+    for (const [method, path, mark] of cases)
+      assert.ok(!log.includes(mark), `${method} ${path} reached the registry`);
   });
 
   it("a valid manifest GET, a blob GET, /v2/ and the catalog go straight to the registry", async () => {
