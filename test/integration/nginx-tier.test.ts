@@ -40,6 +40,15 @@ function seenByProxy(proxy: TestProxy): AccessLine[] {
     .map((l) => l as unknown as AccessLine);
 }
 
+/** Whether the registry's log shows `text` (its log arrives through a pipe: waits for it). */
+async function logged(registry: TestRegistry, text: string): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  while (!registry.log().includes(text) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return registry.log().includes(text);
+}
+
 function assertOciError(res: { headers: Record<string, unknown>; text: string }, what: string): string {
   assert.match(String(res.headers["content-type"]), /^application\/json/, `${what}: ${res.text}`);
   assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0", what);
@@ -226,6 +235,25 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
       viaProxy.headers.location,
       `http://registry.example:8443/v2/tier/loc/manifests/${sha256(index)}`,
     );
+    // Forwarding headers a client sends are replaced by nginx's, for both tiers.
+    const spoof = {
+      "x-forwarded-host": "evil.example",
+      "x-forwarded-proto": "https",
+      forwarded: "host=evil.example;proto=https",
+      "x-forwarded-for": "203.0.113.9",
+    };
+    const spoofedRegistry = await request("POST", `${nginx.url}/v2/tier/loc/blobs/uploads/`, {
+      headers: spoof,
+    });
+    assert.ok(String(spoofedRegistry.headers.location).startsWith(`${nginx.url}/v2/tier/loc/`));
+    const spoofedProxy = await request("PUT", `${nginx.url}/v2/tier/loc/manifests/v3`, {
+      headers: { ...spoof, "content-type": "application/vnd.oci.image.index.v1+json" },
+      body: index,
+    });
+    assert.equal(spoofedProxy.headers.location, `${nginx.url}/v2/tier/loc/manifests/${sha256(index)}`);
+    // The registry logs the first X-Forwarded-For address as the client's.
+    assert.ok(await logged(registry, "/v2/tier/loc/manifests/v3"), "the PUT reached the registry");
+    assert.ok(!registry.log().includes("203.0.113.9"), "the client's X-Forwarded-For is not passed on");
   });
 
   it("DELETE through /tags/<tag> and /manifests/<tag> removes only those tags; the sibling keeps its digest", async () => {
@@ -287,12 +315,8 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     }
     // Control: a valid reference reaches the registry and shows in its log.
     await request("GET", `${nginx.url}/v2/tier/bad/manifests/control-mark`);
-    const deadline = Date.now() + 30_000;
-    while (!registry.log().includes("control-mark") && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    assert.ok(await logged(registry, "control-mark"), "the registry logs the requests it gets");
     const log = registry.log();
-    assert.ok(log.includes("control-mark"), "the registry logs the requests it gets");
     for (const [method, path, mark] of cases)
       assert.ok(!log.includes(mark), `${method} ${path} reached the registry`);
   });
