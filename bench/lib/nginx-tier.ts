@@ -132,6 +132,8 @@ export interface TierRow {
   tier: number;
   /** tier / nginx, higher is better for every row with a ratio. */
   ratio: number | null;
+  /** Lowest and highest sample of each side, over the rounds. */
+  range: { nginx: [number, number] | null; tier: [number, number] };
 }
 
 function median(xs: number[]): number {
@@ -193,7 +195,12 @@ export async function benchNginxTier(o: TierBenchOptions): Promise<TierRow[]> {
     const tier = v ? median(v["nginx-tier"]) : Number.NaN;
     const ratio =
       nginx === null || ratioed === null ? null : ratioed === "higher" ? tier / nginx : nginx / tier;
-    return { test, unit, nginx, tier, ratio };
+    const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+    const range = {
+      nginx: v && v.nginx.length > 0 ? span(v.nginx) : null,
+      tier: span(v?.["nginx-tier"] ?? [Number.NaN]),
+    };
+    return { test, unit, nginx, tier, ratio, range };
   };
   const rows = [
     row("blob pull", "pull", "MiB/s", "higher"),
@@ -212,12 +219,13 @@ export async function benchNginxTier(o: TierBenchOptions): Promise<TierRow[]> {
 
 export function renderTierTable(rows: readonly TierRow[]): string {
   const f = (v: number | null) => (v === null ? "—" : v >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const span = (r: [number, number] | null) => (r === null ? "" : ` (${f(r[0])}–${f(r[1])})`);
   return [
-    "| nginx tier | plain nginx | nginx tier | tier vs plain |",
+    "| nginx tier, median (range) | plain nginx | nginx tier | tier vs plain |",
     "|---|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.test} (${r.unit}) | ${f(r.nginx)} | ${f(r.tier)} | ${r.ratio === null ? "—" : `${r.ratio.toFixed(2)}x`} |`,
+        `| ${r.test} (${r.unit}) | ${f(r.nginx)}${span(r.range.nginx)} | ${f(r.tier)}${span(r.range.tier)} | ${r.ratio === null ? "—" : `${r.ratio.toFixed(2)}x`} |`,
     ),
   ].join("\n");
 }
