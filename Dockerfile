@@ -1,12 +1,14 @@
 # registry-compat-proxy: multi-stage image.
 #   build:   npm ci (with dev dependencies) and tsc → dist/
 #   deps:    production dependencies only (no scripts: nothing there needs one)
-#   runtime: Node 20 slim, dist/ + config/ + production node_modules, non-root
+#   runtime: Node 24 LTS slim, dist/ + config/ + production node_modules, non-root,
+#            state (the tag delete journal) in the volume /var/lib/registry-compat-proxy
 # Build: docker build -t registry-compat-proxy .
-# Run:   docker run -e UPSTREAM_URL=http://registry:5000 -p 5080:5080 registry-compat-proxy
+# Run:   docker run -e UPSTREAM_URL=http://registry:5000 -p 5080:5080 \
+#          -v rcp-state:/var/lib/registry-compat-proxy registry-compat-proxy
 # The image has no docker-registry binary: set UPSTREAM_URL (or upstream.url in a config file
 # passed with `serve --config FILE` or RCP_CONFIG).
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -25,12 +27,20 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=5080 \
-    LOG_FORMAT=json
+    LOG_FORMAT=json \
+    DELETE_JOURNAL=/var/lib/registry-compat-proxy/tag-delete-journal.jsonl \
+    DATA_DIR=/var/lib/registry-compat-proxy/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
 COPY config ./config
+# The one folder the proxy writes: the tag delete journal (a tag delete is refused
+# without it, and the proxy will not start when it cannot write there). /app stays
+# root-owned and read-only for the proxy. Mount a volume here (compose: a named
+# volume; Kubernetes: a PVC): a new empty volume takes this folder's owner.
+RUN mkdir -p /var/lib/registry-compat-proxy && chown node:node /var/lib/registry-compat-proxy
+VOLUME ["/var/lib/registry-compat-proxy"]
 # The image's unprivileged "node" user (uid 1000).
 USER node
 EXPOSE 5080

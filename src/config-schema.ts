@@ -1,10 +1,12 @@
 /**
  * The configuration's keys: their types, limits and environment variables.
- * One table, so that validation, the environment overrides and the README agree.
+ * One table, so that validation, the environment overrides and docs/configuration.md agree (test/unit/docs.test.ts).
  */
 
 export type FieldSpec =
   | { type: "string"; nullable?: boolean; env?: string }
+  /** A file or folder: a relative path is resolved once, against the working directory at load. */
+  | { type: "path"; env?: string }
   | { type: "url"; nullable?: boolean; env?: string }
   | { type: "int"; min: number; max: number; nullable?: boolean; env?: string }
   | { type: "bool"; env?: string }
@@ -42,7 +44,7 @@ export const SCHEMA = {
     headersTimeoutMs: { ...ms, min: 1000 },
   },
   embedded: {
-    dataDir: { type: "string", env: "DATA_DIR" },
+    dataDir: { type: "path", env: "DATA_DIR" },
     binary: { type: "string", env: "REGISTRY_BINARY" },
     autoInstall: { type: "bool" },
   },
@@ -59,7 +61,7 @@ export const SCHEMA = {
     cacheMaxEntries: { type: "int", min: 1, max: 1_000_000 },
   },
   delete: {
-    journalPath: { type: "string", env: "DELETE_JOURNAL" },
+    journalPath: { type: "path", env: "DELETE_JOURNAL" },
     capabilityTtlMs: ms,
     maxRetries: { type: "int", min: 0, max: 10 },
     recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
@@ -92,7 +94,7 @@ type FieldValue<F> = F extends { type: "int"; nullable: true }
   ? number | null
   : F extends { type: "string" | "url"; nullable: true }
     ? string | null
-    : F extends { type: "string" | "url" }
+    : F extends { type: "string" | "url" | "path" }
       ? string
       : F extends { type: "int" }
         ? number

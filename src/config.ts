@@ -79,6 +79,9 @@ function checkField(key: string, spec: FieldSpec, v: unknown): unknown {
     case "string":
       if (typeof v !== "string" || v === "") fail("must be a non-empty string");
       return v;
+    case "path":
+      if (typeof v !== "string" || v === "") fail("must be a non-empty path");
+      return resolve(v as string);
     case "url": {
       if (typeof v !== "string") return fail("must be an http(s) URL");
       let u: URL;
@@ -90,6 +93,11 @@ function checkField(key: string, spec: FieldSpec, v: unknown): unknown {
       if (u.protocol !== "http:" && u.protocol !== "https:") fail("must use http or https");
       if (u.username || u.password) fail("must not carry credentials");
       if (u.search || u.hash) fail("must not have a query or fragment");
+      // The API's /v2/ is added to every path: a URL that already ends in it would be
+      // taken as a path prefix (/v2/v2/...) and every request would be a 404.
+      if (/\/v2\/*$/.test(u.pathname)) {
+        fail(`must be the registry's root URL without /v2 (e.g. ${u.origin}): the proxy adds /v2/ itself`);
+      }
       return v.replace(/\/+$/, "");
     }
     case "int":

@@ -1,12 +1,15 @@
 /**
- * `serve`: load the config, start the embedded registry when no upstream is
- * configured, listen, and shut down gracefully. Nothing else.
+ * `serve`: load the config, check that the tag delete journal can be written,
+ * start the embedded registry when no upstream is configured, listen, and shut
+ * down gracefully. A start that fails after the embedded registry started stops
+ * it again: no orphan keeps running on the same storage.
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Config, loadConfig } from "./config.js";
 import { tuneHeapForStreaming } from "./ops/heap-tuning.js";
+import { checkJournalWritable, journalProblem } from "./ops/journal-check.js";
 import { createLogger, type Logger } from "./ops/logger.js";
 import { ensureRegistryBinary } from "./registry/binary.js";
 import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
@@ -27,17 +30,21 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
     logger.fatal({ code, signal }, "embedded docker-registry exited");
     process.exit(1);
   });
-  logger.info({ upstream: registry.url, storage: join(dir, "storage") }, "embedded docker-registry started");
+  // Last resort (an uncaught error, process.exit): the registry never outlives the proxy.
+  process.once("exit", () => registry.process.kill("SIGTERM"));
+  logger.info(
+    { upstream: registry.url, storage: join(dir, "storage"), pid: registry.process.pid },
+    "embedded docker-registry started",
+  );
   return registry;
 }
 
-export async function serve(configFile?: string): Promise<void> {
-  tuneHeapForStreaming();
-  const config = loadConfig({ file: configFile });
-  const logger = createLogger(config.log.level, undefined, config.log.format);
-  const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;
+/** Everything of a start that can fail once the embedded registry runs. */
+async function start(config: Config, logger: Logger, embedded: RunningRegistry | null) {
   const upstreamUrl = config.upstream.url ?? embedded!.url;
   const proxy = createProxyServer({ config, upstreamUrl, logger });
+  const journal = config.delete.journalPath;
+  proxy.deps.readiness.checks.set("journal", () => journalProblem(journal));
   // Unfinished tag deletes (a crash between tombstone PUT and DELETE) are completed first.
   await recoverTagDeletes(proxy.deps);
   const address = await proxy.listen();
@@ -48,9 +55,33 @@ export async function serve(configFile?: string): Promise<void> {
       port: address.port,
       metrics: proxy.metricsUrl() ? `${proxy.metricsUrl()}/metrics` : `${url}/metrics`,
       upstream: upstreamUrl,
+      journal,
     },
     "proxy listening",
   );
+  return { proxy, url };
+}
+
+export async function serve(configFile?: string): Promise<void> {
+  tuneHeapForStreaming();
+  const config = loadConfig({ file: configFile });
+  const logger = createLogger(config.log.level, undefined, config.log.format);
+  const journal = config.delete.journalPath;
+  await checkJournalWritable(journal);
+  logger.info({ journal }, "tag delete journal");
+  const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;
+  let started: Awaited<ReturnType<typeof start>>;
+  try {
+    started = await start(config, logger, embedded);
+  } catch (err) {
+    if (embedded) {
+      embedded.process.removeAllListeners("exit");
+      await embedded.stop();
+      logger.info({ pid: embedded.process.pid }, "embedded docker-registry stopped");
+    }
+    throw err;
+  }
+  const { proxy, url } = started;
   if (embedded) {
     const hostPort = url.replace(/^https?:\/\//, "");
     process.stdout.write(

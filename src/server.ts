@@ -8,12 +8,11 @@ import { readFileSync } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
 import { getRequestListener } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import type { AppDeps } from "./deps.js";
-import { refuseConnect } from "./http/write-error.js";
+import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
 import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
@@ -146,7 +145,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     requestTimeout: 0,
     headersTimeout: config.proxy.headersTimeoutMs,
     keepAliveTimeout: 65_000,
-    maxHeaderSize: 16 * 1024,
+    maxHeaderSize: MAX_HEADER_SIZE,
     highWaterMark: STREAM_HIGH_WATER_MARK,
   };
   const server = (tls
@@ -160,8 +159,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       )
     : http.createServer(serverOptions, listener)) as unknown as http.Server;
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
-  // CONNECT never reaches the request listener: refuse it here (no tunnels).
-  server.on("connect", (req: IncomingMessage, socket: Duplex) => refuseConnect(req, socket));
+  // No 'connect' listener: Node's server closes a CONNECT's connection without an
+  // answer (no tunnels; CONNECT never reaches the request listener).
   const metricsServer = config.metrics.port === null ? null : createMetricsServer(metrics, logger);
 
   let stopping: Promise<DrainResult> | null = null;

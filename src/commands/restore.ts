@@ -6,9 +6,11 @@
  * pushed again (it exists and is not a tombstone).
  *
  * Exit codes: 0 restored (or already in place), 1 upstream or unexpected error,
- * 2 usage, 3 no usable journal entry, 4 refused (tag pushed again),
+ * 2 usage, 3 no journal file or no usable entry in it, 4 refused (tag pushed again),
  * 5 original manifest no longer in the registry, 6 credentials missing or refused.
  */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { loadConfig } from "../config.js";
 import { isValidName, isValidTag } from "../oci/grammar.js";
 import { type IntentEntry, openJournal, readJournalFile } from "../tags/journal.js";
@@ -101,7 +103,11 @@ export async function runRestore(o: RestoreOptions): Promise<number> {
   const err = o.err ?? ((l: string) => process.stderr.write(`${l}\n`));
   try {
     const config = loadConfig({ file: o.configFile });
-    const journalPath = o.journalPath ?? config.delete.journalPath;
+    // config paths are absolute already; --journal is resolved here, once.
+    const journalPath = resolve(o.journalPath ?? config.delete.journalPath);
+    if (!existsSync(journalPath)) {
+      throw new Stop(RESTORE_EXIT.noEntry, `journal file not found: ${journalPath}`);
+    }
     const entry = await findEntry(journalPath, o.repository, o.tag);
     const url = o.upstreamUrl ?? config.upstream.url ?? entry.upstream;
     let client: UpstreamClient = createUpstreamClient(createUpstreamTarget(config, url));
@@ -169,57 +175,53 @@ async function restore(
   return RESTORE_EXIT.ok;
 }
 
-const USAGE =
-  "restore --repository R --tag T [--journal FILE] [--upstream URL] [--username U --password P] [--config FILE]";
+export const RESTORE_USAGE =
+  "restore --repository R --tag T [--journal FILE] [--upstream URL] [--username U --password P] [--config FILE]\n" +
+  "      exit codes: 0 restored, 1 error, 2 usage, 3 no journal file or no entry in it, 4 tag pushed again\n" +
+  "      (refused), 5 original manifest gone (garbage-collected), 6 credentials missing or refused";
 
-function takeValue(args: string[], name: string): string | null {
-  const i = args.indexOf(name);
-  if (i === -1) return null;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith("--")) throw new Stop(RESTORE_EXIT.usage, `${name} needs a value`);
-  args.splice(i, 2);
-  return v;
-}
+/** The options of `restore` for node:util parseArgs (src/commands/command-line.ts). */
+export const RESTORE_OPTIONS = {
+  repository: { type: "string" },
+  tag: { type: "string" },
+  journal: { type: "string" },
+  upstream: { type: "string" },
+  username: { type: "string" },
+  password: { type: "string" },
+  config: { type: "string" },
+} as const;
 
-/** Parses the command line of `restore` (see USAGE). */
-export function parseRestoreArgs(argv: readonly string[]): RestoreOptions {
-  const args = [...argv];
-  const repository = takeValue(args, "--repository");
-  const tag = takeValue(args, "--tag");
-  const options: RestoreOptions = {
-    repository: repository ?? "",
-    tag: tag ?? "",
-    journalPath: takeValue(args, "--journal"),
-    upstreamUrl: takeValue(args, "--upstream"),
-    username: takeValue(args, "--username"),
-    password: takeValue(args, "--password"),
-    configFile: takeValue(args, "--config") ?? undefined,
-  };
-  if (args.length > 0) throw new Stop(RESTORE_EXIT.usage, `unexpected arguments: ${args.join(" ")}`);
+/** Validates parsed options into RestoreOptions; throws Stop (exit 2) on a usage error. */
+export function restoreOptionsOf(values: Record<string, unknown>): RestoreOptions {
+  const str = (key: string) => (typeof values[key] === "string" ? (values[key] as string) : null);
+  const repository = str("repository");
+  const tag = str("tag");
   if (!repository || !isValidName(repository))
     throw new Stop(RESTORE_EXIT.usage, "--repository NAME is required");
   if (!tag || !isValidTag(tag)) throw new Stop(RESTORE_EXIT.usage, "--tag TAG is required");
+  const options: RestoreOptions = {
+    repository,
+    tag,
+    journalPath: str("journal"),
+    upstreamUrl: str("upstream"),
+    username: str("username"),
+    password: str("password"),
+    configFile: str("config") ?? undefined,
+  };
   if ((options.username === null) !== (options.password === null)) {
     throw new Stop(RESTORE_EXIT.usage, "--username and --password go together");
   }
   return options;
 }
 
-/** The CLI entry (src/cli.ts COMMANDS). */
-export const restoreCommand = {
-  summary: "put a deleted tag back from the tag delete journal",
-  usage:
-    `${USAGE}\n` +
-    "      exit codes: 0 restored, 1 error, 2 usage, 3 no journal entry, 4 tag pushed again (refused),\n" +
-    "      5 original manifest gone (garbage-collected), 6 credentials missing or refused",
-  async run(args: string[]): Promise<number> {
-    let options: RestoreOptions;
-    try {
-      options = parseRestoreArgs(args);
-    } catch (e) {
-      process.stderr.write(`restore: ${(e as Error).message}\nusage: registry-compat-proxy ${USAGE}\n`);
-      return RESTORE_EXIT.usage;
-    }
-    return runRestore(options);
-  },
-};
+/** The CLI entry: parsed options in, exit code out. */
+export async function restoreFromValues(values: Record<string, unknown>): Promise<number> {
+  let options: RestoreOptions;
+  try {
+    options = restoreOptionsOf(values);
+  } catch (e) {
+    process.stderr.write(`restore: ${(e as Error).message}\nusage: registry-compat-proxy ${RESTORE_USAGE}\n`);
+    return RESTORE_EXIT.usage;
+  }
+  return runRestore(options);
+}

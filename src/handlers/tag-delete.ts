@@ -11,7 +11,7 @@ import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
 import { authFailure } from "../tags/challenge.js";
 import { type DeleteResult, tagDeleterFor } from "../tags/tag-deleter.js";
-import { describeFailure, type Failed } from "../tags/upstream-calls.js";
+import { describeFailure, type Failed, isFailed, send, type Upstream } from "../tags/upstream-calls.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 
 function accepted(): Response {
@@ -134,13 +134,23 @@ function respond(result: DeleteResult, name: string, tag: string): Response {
   }
 }
 
+/**
+ * 2.8 answers MANIFEST_UNKNOWN for a tag of a repository it does not know; its
+ * tags list tells the two apart (NAME_UNKNOWN: no repository, or one without tags).
+ */
+async function repositoryUnknown(upstream: Upstream, name: string): Promise<boolean> {
+  const res = await send(upstream, "GET", `/v2/${name}/tags/list`);
+  return !isFailed(res) && res.status === 404 && firstErrorCode(res.body) === "NAME_UNKNOWN";
+}
+
 async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string, path: DeletePath) {
   const incoming = c.env.incoming;
   const deleter = tagDeleterFor(deps);
+  const headers = callerHeaders(incoming, deps.caller);
   const result = await deleter.deleteTag({
     name,
     tag,
-    headers: callerHeaders(incoming, deps.caller),
+    headers,
     authorization: incoming.headers.authorization,
   });
   const native = result.kind === "native-answer" || result.kind === "native-failed";
@@ -150,6 +160,12 @@ async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: s
   } else if (result.kind === "failed" && !result.restored) {
     deps.changes.repositoryChanged(name);
   }
+  // A native tag delete says itself which is unknown; after a swap's 404 the tags list tells.
+  const nameUnknown =
+    result.kind === "native-answer"
+      ? result.status === 404 && firstErrorCode(result.body) === "NAME_UNKNOWN"
+      : result.kind === "not-found" && (await repositoryUnknown({ client: deps.upstream, headers }, name));
+  if (nameUnknown) throw new OciError("NAME_UNKNOWN", undefined, { name, tag });
   return respond(result, name, tag);
 }
 

@@ -3,8 +3,7 @@
  * Node response (the listener's own answers, passthrough and upload failures)
  * and into a web Response (Hono's onError).
  */
-import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
-import type { Duplex } from "node:stream";
+import type { ServerResponse } from "node:http";
 import { OciError, type OciErrorCode, renderOciError } from "../oci/errors.js";
 
 /** Writes an OCI error on a Node response; destroys it when a head was already sent. */
@@ -29,32 +28,4 @@ export function writeOciError(
 export function ociErrorResponse(err: OciError, head = false): Response {
   const answer = renderOciError(err, head);
   return new Response(head ? null : answer.body, { status: answer.status, headers: answer.headers });
-}
-
-/**
- * An OCI error as raw HTTP/1.1 response bytes, for sockets without a ServerResponse
- * (a CONNECT). `headers` follow the standard ones.
- */
-export function rawOciError(
-  status: number,
-  code: OciErrorCode,
-  message: string,
-  detail: unknown,
-  headers: Record<string, string>,
-  head = false,
-): string {
-  const answer = renderOciError(new OciError(code, message, detail, { status, headers }), head);
-  let out = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n`;
-  for (const [name, value] of Object.entries(answer.headers)) out += `${name}: ${value}\r\n`;
-  return `${out}\r\n${answer.body}`;
-}
-
-/** Answers a CONNECT (which Node hands over as a bare socket) with 405 and closes it. */
-export function refuseConnect(req: IncomingMessage, socket: Duplex): void {
-  socket.on("error", () => socket.destroy());
-  socket.end(
-    rawOciError(405, "METHOD_UNKNOWN", `method ${req.method ?? "CONNECT"} is not allowed`, undefined, {
-      connection: "close",
-    }),
-  );
 }

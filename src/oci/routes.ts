@@ -136,7 +136,14 @@ export function parseRoute(method: string, rawPath: string): RouteMatch {
         if (!isValidDigest(last)) return invalid("DIGEST_INVALID", "invalid digest", { digest: last });
         return { kind: "manifest", name, reference: last, by: "digest" };
       }
-      if (!isValidTag(last)) return invalid("TAG_INVALID", "invalid tag", { tag: last });
+      if (!isValidTag(last)) {
+        // A read of a reference that cannot exist finds nothing: 404, as the
+        // distribution spec (and its conformance suite) expects. Writes keep 400.
+        if (method === "GET" || method === "HEAD") {
+          return invalid("MANIFEST_UNKNOWN", "manifest unknown", { tag: last });
+        }
+        return invalid("TAG_INVALID", "invalid tag", { tag: last });
+      }
       return { kind: "manifest", name, reference: last, by: "tag" };
     }
     case "blobs":

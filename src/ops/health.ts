@@ -1,6 +1,7 @@
 /**
  * Liveness and readiness. Liveness: the process answers. Readiness: the proxy is
- * not shutting down and the upstream answers `/v2/` (200 and 401 both mean up).
+ * not shutting down, every local check passes (the tag delete journal is
+ * writable) and the upstream answers `/v2/` (200 and 401 both mean up).
  */
 
 /** What readiness needs of the upstream client: one small GET. */
@@ -18,10 +19,12 @@ export interface Readiness {
   draining: boolean;
   /** Extra problems to report (for example unfinished journal entries). */
   readonly notes: Map<string, string>;
+  /** Local checks run by every probe: a problem (non-null) makes the proxy not ready. */
+  readonly checks: Map<string, () => Promise<string | null>>;
 }
 
 export function createReadiness(): Readiness {
-  return { draining: false, notes: new Map() };
+  return { draining: false, notes: new Map(), checks: new Map() };
 }
 
 export interface ReadinessReport {
@@ -37,6 +40,13 @@ export async function checkReadiness(
 ): Promise<ReadinessReport> {
   const notes = Object.fromEntries(readiness.notes);
   if (readiness.draining) return { ready: false, upstream: { status: null }, draining: true, notes };
+  let localOk = true;
+  for (const [key, check] of readiness.checks) {
+    const problem = await check();
+    if (problem === null) continue;
+    localOk = false;
+    notes[key] = problem;
+  }
   try {
     const res = await upstream.request({
       method: "GET",
@@ -45,7 +55,7 @@ export async function checkReadiness(
       maxBodyBytes: 64 * 1024,
     });
     const up = res.status === 200 || res.status === 401;
-    return { ready: up, upstream: { status: res.status }, draining: false, notes };
+    return { ready: up && localOk, upstream: { status: res.status }, draining: false, notes };
   } catch (err) {
     return {
       ready: false,

@@ -19,6 +19,7 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { type Dispatcher, Pool } from "undici";
+import { MAX_HEADER_SIZE } from "../http/head-size.js";
 import type { UpstreamFailureKind } from "../oci/upstream-failure.js";
 
 /** distribution caps manifest bodies at 4 MiB; nothing the proxy reads is larger. */
@@ -109,6 +110,7 @@ export function createHttpClient(origin: string, options: HttpClientOptions): Ht
   const pool = new Pool(origin, {
     connections: options.connections ?? null,
     pipelining: 1,
+    maxHeaderSize: MAX_HEADER_SIZE,
     keepAliveTimeout: KEEP_ALIVE_MS,
     keepAliveMaxTimeout: KEEP_ALIVE_MS,
     // Each call has its own deadline for the whole exchange instead.

@@ -1,19 +1,25 @@
 /**
  * The passthrough: every request the proxy does not own goes to the upstream
  * through http-proxy-3, streamed both ways, byte for byte. The only changes:
- * one clean set of forwarding headers on the way in, hop-by-hop headers dropped,
- * and absolute `Location`/`Link` URLs that name the upstream rewritten to the
- * proxy's origin on the way out (on every status, including the 202s of blob
- * uploads, which http-proxy-3's own rewrite skips).
+ * one clean set of forwarding headers on the way in, hop-by-hop headers dropped
+ * both ways (http/hop-by-hop.ts), and absolute `Location`/`Link` URLs that name
+ * the upstream rewritten to the proxy's origin on the way out (on every status,
+ * including the 202s of blob uploads, which http-proxy-3's own rewrite skips).
+ *
+ * An exchange that breaks is never left hanging: before the response head has
+ * left, the client gets a 502/503 in OCI JSON; after it, the client's connection
+ * is cut, so a short body can never pass for a complete one.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createProxyServer } from "http-proxy-3";
+import { dropHopByHop } from "../http/hop-by-hop.js";
 import { writeOciError } from "../http/write-error.js";
 import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import { upstreamFailureAnswer } from "../oci/upstream-failure.js";
+import { REQUEST_ID_HEADER } from "../ops/request-id.js";
 import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
 import { errorCode, failureKindOf } from "./http-client.js";
-import { rewriteLink, rewriteUrl } from "./rewrite.js";
+import { rewriteLink, rewriteLocation } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 
 export interface PassthroughOptions {
@@ -31,10 +37,29 @@ export interface Passthrough {
   close(): void;
 }
 
-/** Hop-by-hop and proxy-only request headers that never go upstream. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "upgrade"];
-
 const originOf = new WeakMap<IncomingMessage, string>();
+/** Requests whose body arrived chunked, with their Transfer-Encoding: it goes upstream so too. */
+const chunkedBody = new WeakMap<IncomingMessage, string>();
+/** The upstream response being relayed for a request. */
+const upstreamResponse = new WeakMap<IncomingMessage, IncomingMessage>();
+/** Exchanges whose break was handled (an error and a close can both report one). */
+const broken = new WeakSet<ServerResponse>();
+/** Requests sent on a kept-alive socket from the pool, and those already retried. */
+const onReusedSocket = new WeakSet<IncomingMessage>();
+const retried = new WeakSet<IncomingMessage>();
+
+/**
+ * A request without a body that died on a reused keep-alive socket before any
+ * answer met the upstream closing that idle socket as the request went out: it
+ * was not processed, and is sent once more on a fresh connection. GET and HEAD
+ * only (idempotent, no body to replay), once.
+ */
+function mayRetry(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): boolean {
+  if (err.code !== "ECONNRESET" || !onReusedSocket.has(req) || retried.has(req)) return false;
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  if (chunkedBody.has(req) || (req.headers["content-length"] ?? "0") !== "0") return false;
+  return !res.headersSent && !req.socket.destroyed && !upstreamResponse.has(req);
+}
 
 export function createPassthrough(options: PassthroughOptions): Passthrough {
   const { target, trustForwarded, publicUrl } = options;
@@ -47,36 +72,98 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     secure: true, // TLS settings (CA bundle, client certificate) live on the agent
   });
 
+  // http-proxy-3's `deleteLength` pass gives every DELETE and OPTIONS without a
+  // Content-Length a `Content-Length: 0` and drops its Transfer-Encoding; a chunked
+  // body would then follow as bare bytes, which the upstream reads as a next request
+  // (smuggling). Such a body goes upstream chunked, like every other chunked body.
+  proxy.before("web", "stream", (req) => {
+    const codings = chunkedBody.get(req);
+    if (codings === undefined) return;
+    delete req.headers["content-length"];
+    req.headers["transfer-encoding"] = codings;
+  });
+
+  /** The exchange broke: a 502/503 while nothing has been sent, else the client is cut. */
+  function failed(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void {
+    if (res.writableEnded || res.destroyed || broken.has(res)) return;
+    broken.add(res);
+    options.onUpstreamError?.(err, req);
+    // Body bytes the upstream sent before it broke stay where they are.
+    const proxyRes = upstreamResponse.get(req);
+    if (proxyRes !== undefined) {
+      proxyRes.unpipe(res);
+      proxyRes.destroy();
+    }
+    if (req.socket.destroyed) {
+      res.destroy();
+      return;
+    }
+    if (res.headersSent) {
+      // Cut, after what was written in this tick (Node corks the socket until the
+      // next one) has left: the client sees the bytes the upstream sent, then the cut.
+      setImmediate(() => res.destroy());
+      return;
+    }
+    // The upstream's headers may already be set on the response: none of them describe this answer.
+    for (const name of res.getHeaderNames()) {
+      if (name !== REQUEST_ID_HEADER && name !== "connection") res.removeHeader(name);
+    }
+    const answer = upstreamFailureAnswer(failureKindOf(errorCode(err)));
+    writeOciError(res, "UNAVAILABLE", answer.message, answer.detail, {
+      status: answer.status,
+      head: req.method === "HEAD",
+      // A request body still arriving has nowhere to go: close once answered, so the
+      // client is not left sending into a connection nobody reads.
+      headers: req.complete ? {} : { connection: "close" },
+    });
+  }
+
   proxy.on("proxyRes", (proxyRes, req, res) => {
-    const h = proxyRes.headers;
-    // Connection is hop-by-hop: the client's own connection keeps alive only if the
-    // client asked for it (otherwise http-proxy-3 announces keep-alive and Node keeps
-    // the socket open after a client's `Connection: close`).
-    h.connection = (res as ServerResponse).shouldKeepAlive === false ? "close" : "keep-alive";
+    const h = dropHopByHop(proxyRes.headers);
+    // The client's connection keeps alive only if the client asked for it (else
+    // http-proxy-3 announces keep-alive and Node keeps the socket open after a
+    // client's `Connection: close`) and its request is all in: after an answer that
+    // comes before the body is complete (an early 401), the rest has nowhere to go.
+    const keepAlive = (res as ServerResponse).shouldKeepAlive !== false && req.complete;
+    h.connection = keepAlive ? "keep-alive" : "close";
     const to = originOf.get(req);
     if (to !== undefined) {
-      if (typeof h.location === "string") h.location = rewriteUrl(h.location, target.origins, to);
+      if (typeof h.location === "string")
+        h.location = rewriteLocation(h.location, proxyRes.statusCode ?? 0, target.origins, to);
       if (typeof h.link === "string") h.link = rewriteLink(h.link, target.origins, to);
     }
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))
       h[API_VERSION_HEADER] = API_VERSION;
     options.onResponse?.(req, proxyRes);
+    upstreamResponse.set(req, proxyRes);
+    // A body that stops short (the upstream closed, reset or sent a malformed chunk)
+    // never completes the client's response: http-proxy-3 pipes it, and a pipe
+    // leaves the destination open when its source fails.
+    proxyRes.on("error", () => {});
+    proxyRes.once("close", () => {
+      if (proxyRes.complete || req.socket.destroyed) return;
+      const err: NodeJS.ErrnoException = new Error(
+        "the upstream response ended before its body was complete",
+      );
+      err.code = "ECONNRESET";
+      failed(err, req, res as ServerResponse);
+    });
+  });
+
+  proxy.on("proxyReq", (proxyReq, req) => {
+    if (proxyReq.reusedSocket) onReusedSocket.add(req);
+    else onReusedSocket.delete(req);
   });
 
   proxy.on("error", (err, req, res) => {
-    const e = err as NodeJS.ErrnoException;
-    options.onUpstreamError?.(e, req);
     if (!res || !("writeHead" in res)) return;
-    const sres = res as ServerResponse;
-    if (sres.headersSent || req.socket.destroyed) {
-      sres.destroy();
+    const e = err as NodeJS.ErrnoException;
+    if (mayRetry(e, req, res as ServerResponse)) {
+      retried.add(req);
+      proxy.web(req, res);
       return;
     }
-    const answer = upstreamFailureAnswer(failureKindOf(errorCode(e)));
-    writeOciError(sres, "UNAVAILABLE", answer.message, answer.detail, {
-      status: answer.status,
-      head: req.method === "HEAD",
-    });
+    failed(e, req, res as ServerResponse);
   });
 
   return {
@@ -84,7 +171,17 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       const origin = requestOrigin(req, trustForwarded, publicUrl);
       originOf.set(req, `${origin.proto}://${origin.host}`);
       const headers = req.headers;
-      for (const h of HOP_BY_HOP) delete headers[h];
+      const id = headers[REQUEST_ID_HEADER];
+      // llhttp accepts a Transfer-Encoding only when chunked is its last coding, so
+      // the body is chunked; Node's client chunks it again for the next hop, and
+      // any coding before chunked is announced as it came (the upstream decides).
+      const codings = headers["transfer-encoding"];
+      dropHopByHop(headers);
+      if (id !== undefined) headers[REQUEST_ID_HEADER] = id;
+      if (codings !== undefined) {
+        headers["transfer-encoding"] = codings;
+        chunkedBody.set(req, codings);
+      }
       applyForwardingHeaders(headers, origin, req.socket.remoteAddress, trustForwarded);
       proxy.web(req, res);
     },

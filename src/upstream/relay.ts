@@ -6,22 +6,12 @@
  * request body under a cap, and the OCI error for a failed upstream exchange.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { endToEndHeaders } from "../http/hop-by-hop.js";
 import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import { type CallerContext, callerOrigin } from "./caller-headers.js";
 import { UpstreamError, type UpstreamResponse } from "./client.js";
-import { rewriteLink, rewriteUrl } from "./rewrite.js";
-
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-]);
+import { rewriteLink, rewriteLocation } from "./rewrite.js";
 
 export interface RelayOptions {
   /** Origins the upstream may name (`deps.upstream.target.origins`). */
@@ -34,13 +24,14 @@ export interface RelayOptions {
 
 export function relayHeaders(res: UpstreamResponse, options: RelayOptions): Headers {
   const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+  for (const [name, value] of Object.entries(endToEndHeaders(res.headers))) {
+    if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) headers.append(name, v);
     else headers.set(name, value);
   }
   const location = headers.get("location");
-  if (location !== null) headers.set("location", rewriteUrl(location, options.origins, options.origin));
+  if (location !== null)
+    headers.set("location", rewriteLocation(location, res.status, options.origins, options.origin));
   const link = headers.get("link");
   if (link !== null) headers.set("link", rewriteLink(link, options.origins, options.origin));
   if (!headers.has(API_VERSION_HEADER)) headers.set(API_VERSION_HEADER, API_VERSION);

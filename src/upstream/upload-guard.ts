@@ -28,7 +28,7 @@ import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type CallerContext, callerHeaders, callerOrigin } from "./caller-headers.js";
 import type { UpstreamClient } from "./client.js";
-import { rewriteUrl } from "./rewrite.js";
+import { rewriteLocation } from "./rewrite.js";
 import {
   decideUploadRequest,
   numericHeader,
@@ -162,7 +162,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
     const origin = callerOrigin(req, caller);
     const location = upstreamLocation.startsWith("/")
       ? origin + upstreamLocation
-      : rewriteUrl(upstreamLocation, upstream.target.origins, origin);
+      : rewriteLocation(upstreamLocation, status.status, upstream.target.origins, origin);
     const currentRange = range ?? (offset !== null ? formatRange(offset) : "0-0");
     metrics.uploadGuard.inc({ answer: reason === "stale-location" ? "stale_location" : "range_mismatch" });
     const headers: Record<string, string> = { location, range: currentRange };

@@ -102,10 +102,10 @@ describe("hostile input through the proxy", () => {
       ["GET", `/v2/${"a".repeat(256)}/tags/list`, "NAME_INVALID"],
       ["PUT", "/v2/Bad/manifests/latest", "NAME_INVALID"],
       ["POST", "/v2/a..b/blobs/uploads/", "NAME_INVALID"],
-      ["GET", "/v2/a/manifests/-bad", "TAG_INVALID"],
-      ["GET", "/v2/a/manifests/.hidden", "TAG_INVALID"],
+      ["PUT", "/v2/a/manifests/-bad", "TAG_INVALID"],
+      ["DELETE", "/v2/a/manifests/.hidden", "TAG_INVALID"],
       ["PUT", `/v2/a/manifests/${"t".repeat(129)}`, "TAG_INVALID"],
-      ["GET", "/v2/a/manifests/t%20ag", "TAG_INVALID"],
+      ["PUT", "/v2/a/manifests/t%20ag", "TAG_INVALID"],
       ["DELETE", "/v2/a/tags/.x", "TAG_INVALID"],
       ["GET", "/v2/a/manifests/sha256:abc", "DIGEST_INVALID"],
       ["GET", `/v2/a/manifests/sha256:${"A".repeat(64)}`, "DIGEST_INVALID"],
@@ -132,6 +132,30 @@ describe("hostile input through the proxy", () => {
             `${method} ${path}`,
           );
         }
+      }
+    });
+    assert.deepEqual(seen, []);
+  });
+
+  it("GET and HEAD /v2/:name/manifests/<not a tag> answer 404 MANIFEST_UNKNOWN in OCI JSON (the conformance suite's nonexistent manifest), never forwarded; PUT keeps 400 TAG_INVALID", async () => {
+    const refs = [".INVALID_MANIFEST_NAME", "-bad", "t%20ag", "x".repeat(129)];
+    const seen = await forwardedDuring(registry, proxy.url, async () => {
+      for (const ref of refs) {
+        for (const method of ["GET", "HEAD"]) {
+          const res = await request(method, `${proxy.url}/v2/a/b/manifests/${ref}`);
+          assert.equal(res.status, 404, `${method} ${ref}`);
+          assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
+          assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
+          if (method === "HEAD") assert.equal(res.body.length, 0);
+          else
+            assert.equal(res.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "MANIFEST_UNKNOWN");
+        }
+        const put = await request("PUT", `${proxy.url}/v2/a/b/manifests/${ref}`, {
+          headers: { "content-type": "application/vnd.oci.image.manifest.v1+json" },
+          body: "{}",
+        });
+        assert.equal(put.status, 400, `PUT ${ref}`);
+        assert.equal(put.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "TAG_INVALID");
       }
     });
     assert.deepEqual(seen, []);
@@ -175,7 +199,7 @@ describe("hostile input through the proxy", () => {
     assert.deepEqual(seen, []);
   });
 
-  it("unknown and odd methods (TRACE, PROPFIND, PURGE, CONNECT, made-up) answer 405 or 400 and are never forwarded", async () => {
+  it("unknown and odd methods (TRACE, PROPFIND, PURGE, made-up) answer 405 or 400, CONNECT is closed unanswered, and none is forwarded", async () => {
     const seen = await forwardedDuring(registry, proxy.url, async () => {
       for (const method of ["TRACE", "PROPFIND", "PURGE", "MKCOL", "SEARCH", "LINK"]) {
         const raw = await send(`${method} /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
@@ -183,11 +207,12 @@ describe("hostile input through the proxy", () => {
         assert.equal(codeOf(raw), "METHOD_UNKNOWN", method);
         assert.match(raw, /\r\nallow: GET, HEAD, PUT, POST, PATCH, DELETE, OPTIONS\r\n/i);
       }
+      // CONNECT: the proxy has no 'connect' listener, so Node's server closes the
+      // connection without an answer (no hand-written response on a bare socket).
       const connect = await send(
         `CONNECT 127.0.0.1:${bystander.port} HTTP/1.1\r\nHost: 127.0.0.1:${bystander.port}\r\n\r\n`,
       );
-      assert.equal(statusOf(connect), 405);
-      assert.equal(codeOf(connect), "METHOD_UNKNOWN");
+      assert.equal(connect, "", "no bytes answer a CONNECT; the connection is closed");
       const madeUp = await send("FROBNICATE /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
       assert.equal(statusOf(madeUp), 400);
     });

@@ -59,11 +59,12 @@ describe("malformed references through the proxy (2.8 upstream)", () => {
     });
   }
 
-  it("GET /v2/:name/manifests/<tag of 129 characters> answers 400 TAG_INVALID (2.8: text/plain 404)", async () => {
+  it("GET /v2/:name/manifests/<tag of 129 characters> answers 404 MANIFEST_UNKNOWN in OCI JSON (2.8: text/plain 404)", async () => {
     const path = `/v2/r/a/manifests/${"t".repeat(129)}`;
     const res = await request("GET", `${proxy.url}${path}`);
-    assert.equal(res.status, 400);
-    assert.equal(errorCode(res), "TAG_INVALID");
+    assert.equal(res.status, 404);
+    assert.equal(res.headers["content-type"], JSON_TYPE);
+    assert.equal(errorCode(res), "MANIFEST_UNKNOWN");
     const direct = await request("GET", `${registry.url}${path}`);
     assert.equal(direct.status, 404);
     assert.match(direct.headers["content-type"] as string, /^text\/plain/);

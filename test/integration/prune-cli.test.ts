@@ -58,7 +58,7 @@ describe("registry-compat-proxy prune as a child process", () => {
       [["--registry", proxy.url, "--keep", "many"], /--keep must be a whole number/],
       [["--registry", proxy.url, "--older-than", "30"], /--older-than: invalid duration "30"/],
       [["--registry", proxy.url, "--keep", "1", "--apply", "--dry-run"], /contradict/],
-      [["--registry", proxy.url, "--keep", "1", "--bogus"], /unexpected arguments: --bogus/],
+      [["--registry", proxy.url, "--keep", "1", "--bogus"], /Unknown option '--bogus'/],
     ];
     for (const [args, message] of cases) {
       const r = await cli(args);

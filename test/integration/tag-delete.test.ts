@@ -122,17 +122,18 @@ function deleteCases(overrides: Record<string, unknown>): void {
     assert.equal(rec.outcome?.outcome, "deleted");
   });
 
-  it("DELETE of an unknown tag or an unknown repository answers 404 MANIFEST_UNKNOWN", async () => {
+  it("DELETE of an unknown tag answers 404 MANIFEST_UNKNOWN, in an unknown repository 404 NAME_UNKNOWN", async () => {
     await pushKind(registry.url, "td/known", "docker-v2", ["here"]);
-    for (const path of [
-      "/v2/td/known/tags/nothere",
-      "/v2/td/known/manifests/nothere",
-      "/v2/td/nope/tags/x",
-    ]) {
+    for (const [path, code] of [
+      ["/v2/td/known/tags/nothere", "MANIFEST_UNKNOWN"],
+      ["/v2/td/known/manifests/nothere", "MANIFEST_UNKNOWN"],
+      ["/v2/td/nope/tags/x", "NAME_UNKNOWN"],
+      ["/v2/td/nope/manifests/x", "NAME_UNKNOWN"],
+    ] as const) {
       const res = await request("DELETE", `${proxy.url}${path}`);
       assert.equal(res.status, 404, path);
       assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
-      assert.equal(errorCode(res), "MANIFEST_UNKNOWN", path);
+      assert.equal(errorCode(res), code, path);
     }
     assert.deepEqual(await tagsOf(registry.url, "td/known"), ["here"]);
   });
@@ -190,7 +191,7 @@ function deleteCases(overrides: Record<string, unknown>): void {
   it("counts deletes by path and outcome", async () => {
     const text = await proxy.proxy.deps.metrics.registry.getSingleMetricAsString("rcp_tag_deletes_total");
     assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="ok"\} \d+/);
-    assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="not_found"\} 3/);
+    assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="not_found"\} 4/);
   });
 }
 

@@ -127,7 +127,8 @@ describe("Dockerfile and .dockerignore", () => {
     );
     assert.ok(!runtime.some((l) => /^COPY (src|test)\b/.test(l)), "no sources at runtime");
     const base = /^ARG NODE_IMAGE=(\S+)/m.exec(text)?.[1] ?? "";
-    assert.match(base, /^node:20[-.]/);
+    // A maintained LTS line (README "Supported Node.js versions").
+    assert.match(base, /^node:(22|24)[-.]/);
   });
 
   it("runs as a non-root user with a HEALTHCHECK, EXPOSE, ENTRYPOINT and CMD", () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { ociErrorResponse, rawOciError, writeOciError } from "../../src/http/write-error.js";
+import { ociErrorResponse, writeOciError } from "../../src/http/write-error.js";
 import { ERROR_CODES, OciError, type OciErrorCode, renderOciError } from "../../src/oci/errors.js";
 import { request } from "../helpers/http.js";
 
@@ -125,18 +125,6 @@ describe("the adapters write what renderOciError renders", () => {
     assert.equal(head.status, 405);
     assert.equal(head.body, null);
     assert.equal(head.headers.get("content-length"), String(body.length));
-  });
-
-  it("rawOciError (a bare socket): the status line, the same headers, then the body", () => {
-    assert.equal(
-      rawOciError(405, "METHOD_UNKNOWN", "no", undefined, { connection: "close" }),
-      "HTTP/1.1 405 Method Not Allowed\r\n" +
-        `content-type: ${JSON_TYPE}\r\n` +
-        `content-length: ${body.length}\r\n` +
-        "docker-distribution-api-version: registry/2.0\r\n" +
-        "connection: close\r\n\r\n" +
-        body,
-    );
   });
 
   describe("writeOciError (a Node response)", () => {

@@ -78,7 +78,12 @@ describe("parseRoute", () => {
     };
     assert.equal(code("/v2/UPPER/tags/list"), "NAME_INVALID");
     assert.equal(code("/v2/a/manifests/sha256:totallywrong"), "DIGEST_INVALID");
-    assert.equal(code("/v2/a/manifests/-bad"), "TAG_INVALID");
+    assert.equal(code("/v2/a/manifests/-bad"), "MANIFEST_UNKNOWN");
+    assert.equal(code("/v2/a/manifests/.INVALID_MANIFEST_NAME"), "MANIFEST_UNKNOWN");
+    const put = parseRoute("PUT", "/v2/a/manifests/-bad");
+    assert.equal(put.kind === "invalid" && put.code, "TAG_INVALID");
+    const del = parseRoute("DELETE", "/v2/a/manifests/-bad");
+    assert.equal(del.kind === "invalid" && del.code, "TAG_INVALID");
     assert.equal(code("/v2/a/blobs/uploads/bad$id"), "BLOB_UPLOAD_INVALID");
   });
 });

@@ -1,0 +1,157 @@
+/**
+ * The command line: `registry-compat-proxy <command> [options]`, `serve` by
+ * default. Each command declares its options for `node:util` parseArgs (strict:
+ * no unknown option, no stray argument). `--help`/`-h` prints the command's usage
+ * on stdout and exits 0; a parse error prints it on stderr and exits 2.
+ */
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ConfigError } from "../config.js";
+import { serve } from "../main.js";
+import { runHealthcheck } from "./healthcheck.js";
+import { pruneCommand } from "./prune.js";
+import { RESTORE_OPTIONS, RESTORE_USAGE, restoreFromValues } from "./restore.js";
+
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
+
+export interface Command {
+  summary: string;
+  /** Usage lines after `registry-compat-proxy `. */
+  usage: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  /** Returns the exit code, or null for a command that keeps running (serve). */
+  run(values: OptionValues): Promise<number | null>;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const str = (v: OptionValues[string]) => (typeof v === "string" ? v : undefined);
+const list = (v: OptionValues[string]) => (Array.isArray(v) ? v : []);
+const flag = (v: OptionValues[string]) => v === true;
+
+const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--match PATTERN]...
+        [--exclude PATTERN]... [--older-than DURATION] [--apply | --dry-run] [--concurrency N]
+        [--json] [--show-kept] [--quiet] [--username USER --password PASS]
+      delete old tags one by one through the single-tag delete; a dry run unless --apply.
+      PATTERN: a glob (* ? [..], ** crosses /) or /regex/; DURATION: 30d, 12h, 90m, 1w.
+      A tag is deleted when it matches no --exclude, matches a --match (if given), has a
+      created time, is not among the --keep N newest of those, and is older than --older-than.
+      Credentials: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the docker/podman auth file.
+      Exit code: 0 all done, 1 something failed, 2 usage error.`;
+
+export const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: "run the proxy (default)",
+    usage: "serve [--config FILE]   configuration file (also RCP_CONFIG), merged over config/default.yaml",
+    options: { config: { type: "string" } },
+    async run(values) {
+      await serve(str(values["config"]));
+      return null;
+    },
+  },
+  prune: {
+    summary: "delete old tags in bulk, one safe tag delete at a time (dry run unless --apply)",
+    usage: PRUNE_USAGE,
+    options: {
+      registry: { type: "string" },
+      repo: { type: "string", multiple: true },
+      keep: { type: "string" },
+      match: { type: "string", multiple: true },
+      exclude: { type: "string", multiple: true },
+      "older-than": { type: "string" },
+      concurrency: { type: "string" },
+      username: { type: "string" },
+      password: { type: "string" },
+      apply: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+      "show-kept": { type: "boolean" },
+      quiet: { type: "boolean" },
+    },
+    run(v) {
+      const optional = (key: string, value: string | undefined) =>
+        value === undefined ? {} : { [key]: value };
+      return pruneCommand({
+        ...optional("registry", str(v["registry"])),
+        ...optional("keep", str(v["keep"])),
+        ...optional("olderThan", str(v["older-than"])),
+        ...optional("concurrency", str(v["concurrency"])),
+        ...optional("username", str(v["username"])),
+        ...optional("password", str(v["password"])),
+        repos: list(v["repo"]),
+        match: list(v["match"]),
+        exclude: list(v["exclude"]),
+        apply: flag(v["apply"]),
+        dryRun: flag(v["dry-run"]),
+        json: flag(v["json"]),
+        showKept: flag(v["show-kept"]),
+        quiet: flag(v["quiet"]),
+        rest: [],
+      });
+    },
+  },
+  restore: {
+    summary: "put a deleted tag back from the tag delete journal",
+    usage: RESTORE_USAGE,
+    options: RESTORE_OPTIONS,
+    run: (values) => restoreFromValues(values),
+  },
+  healthcheck: {
+    summary: "exit 0 when the proxy's /healthz answers 200 (for container HEALTHCHECKs)",
+    usage: "healthcheck [--config FILE] [--url URL]   default URL from the config: loopback, listen.port",
+    options: { config: { type: "string" }, url: { type: "string" } },
+    run: (values) => runHealthcheck(str(values["config"]), str(values["url"])),
+  },
+};
+
+export function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return (
+    "usage: registry-compat-proxy <command> [options]   (registry-compat-proxy <command> --help)\n\n" +
+    `commands:\n${lines.join("\n")}\n`
+  );
+}
+
+function commandUsage(command: Command): string {
+  return `usage: registry-compat-proxy ${command.usage}\n`;
+}
+
+/** Runs one command line; returns the exit code (null: keep running). */
+export async function runCommandLine(argv: readonly string[], io: Io): Promise<number | null> {
+  const args = [...argv];
+  if (args[0] === "-h" || args[0] === "--help" || args[0] === "help") {
+    io.out(usage());
+    return 0;
+  }
+  const name = args[0] && !args[0].startsWith("-") ? args.shift()! : "serve";
+  const command = COMMANDS[name];
+  if (!command) {
+    io.err(`registry-compat-proxy: unknown command: ${name}\n\n${usage()}`);
+    return 2;
+  }
+  let values: OptionValues;
+  try {
+    values = parseArgs({
+      args,
+      options: { ...command.options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: false,
+    }).values as OptionValues;
+  } catch (err) {
+    io.err(`registry-compat-proxy ${name}: ${(err as Error).message}\n${commandUsage(command)}`);
+    return 2;
+  }
+  if (values["help"]) {
+    io.out(commandUsage(command));
+    return 0;
+  }
+  try {
+    return await command.run(values);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    io.err(`registry-compat-proxy: ${err.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * The shipped deployments as they run: the Dockerfile's runtime (its USER, ENV,
+ * VOLUME, WORKDIR, ENTRYPOINT/CMD) with `docker-compose.yml`'s proxy service, and
+ * the proxy container of `deploy/kubernetes/` (its securityContext, env, ConfigMap
+ * and volumes), each started as that unprivileged uid with a read-only root and
+ * only the writable paths the files declare (test/helpers/sandbox.ts), in front of
+ * a real docker-registry; then a tag is deleted through it. Read from the files,
+ * so a deployment that cannot write its journal fails here.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parse, parseAllDocuments } from "yaml";
+import { request } from "../helpers/http.js";
+import { makeImage, pushImage } from "../helpers/oci.js";
+import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import {
+  buildRuntimeLayout,
+  filesDir,
+  runSandboxed,
+  type SandboxSpec,
+  sandboxUnavailable,
+  volumeDir,
+} from "../helpers/sandbox.js";
+import { manifestOf, tagsOf } from "../helpers/tag-delete.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read by known paths inside assertions
+type Obj = Record<string, any>;
+
+/** Users of the node base image. */
+const IMAGE_USERS: Record<string, number> = { node: 1000, root: 0 };
+/** What the node image's PATH holds (node is in /usr/local/bin). */
+const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+interface ImageRuntime {
+  uid: number;
+  env: Record<string, string>;
+  volumes: string[];
+  /** Folders the image creates owned by its user. */
+  ownedByUser: string[];
+  workdir: string;
+  entrypoint: string[];
+  cmd: string[];
+}
+
+/** The Dockerfile's last stage, as an engine would run it. */
+function imageRuntime(): ImageRuntime {
+  const lines = readFileSync(join(ROOT, "Dockerfile"), "utf8")
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  const stage = lines.slice(lines.findLastIndex((l) => /^FROM /i.test(l)));
+  const arg = (kw: string) =>
+    stage.filter((l) => l.startsWith(`${kw} `)).map((l) => l.slice(kw.length + 1).trim());
+  const user = arg("USER").at(-1) ?? "root";
+  const env: Record<string, string> = { PATH: IMAGE_PATH };
+  for (const e of arg("ENV")) {
+    for (const pair of e.split(/\s+/)) {
+      const eq = pair.indexOf("=");
+      env[pair.slice(0, eq)] = pair.slice(eq + 1);
+    }
+  }
+  const ownedByUser = arg("RUN").flatMap((r) => {
+    const m = new RegExp(`chown (?:-R )?${user}(?::${user})? (\\S+)`).exec(r);
+    return m ? [m[1]!] : [];
+  });
+  assert.ok(user in IMAGE_USERS, `USER ${user}`);
+  return {
+    uid: IMAGE_USERS[user]!,
+    env,
+    volumes: arg("VOLUME").flatMap((v) => JSON.parse(v) as string[]),
+    ownedByUser,
+    workdir: arg("WORKDIR").at(-1) ?? "/",
+    entrypoint: JSON.parse(arg("ENTRYPOINT").at(-1) ?? "[]") as string[],
+    cmd: JSON.parse(arg("CMD").at(-1) ?? "[]") as string[],
+  };
+}
+
+/** Test-only overrides: the real registry, loopback, any free port. */
+function testEnv(registry: TestRegistry): Record<string, string> {
+  return { UPSTREAM_URL: registry.url, HOST: "127.0.0.1", PORT: "0", METRICS_PORT: "0" };
+}
+
+const cleanup: string[] = [];
+function track(dir: string): string {
+  cleanup.push(dir);
+  return dir;
+}
+
+/** docker compose's proxy service on the image: a named volume starts as the image's folder (owner included). */
+function composeSpec(app: string, image: ImageRuntime, registry: TestRegistry): SandboxSpec {
+  const compose = parse(readFileSync(join(ROOT, "docker-compose.yml"), "utf8")) as Obj;
+  const service = compose["services"].proxy as Obj;
+  const binds = new Map<string, string>();
+  for (const v of (service["volumes"] ?? []) as string[]) {
+    const [source, target] = v.split(":") as [string, string];
+    assert.ok(source in (compose["volumes"] ?? {}), `${source} is a named volume`);
+    const owned = image.ownedByUser.includes(target);
+    binds.set(target, track(volumeDir(owned ? image.uid : 0, owned ? image.uid : 0, 0o755)));
+  }
+  return {
+    app,
+    workdir: image.workdir,
+    uid: image.uid,
+    gid: image.uid,
+    groups: [],
+    env: { ...image.env, ...(service["environment"] as Record<string, string>), ...testEnv(registry) },
+    binds,
+    readOnly: new Map(),
+    // The image's own /tmp is world-writable; the rest of its root belongs to root.
+    tmpfs: ["/tmp"],
+    argv: [...image.entrypoint, ...((service["command"] as string[] | undefined) ?? image.cmd)],
+  };
+}
+
+/** The proxy container of deploy/kubernetes/deployment.yaml. */
+function kubernetesSpec(app: string, image: ImageRuntime, registry: TestRegistry): SandboxSpec {
+  const dir = join(ROOT, "deploy", "kubernetes");
+  const objects: Obj[] = readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), "utf8")).map((d) => d.toJS() as Obj));
+  const pod = objects.find((o) => o["kind"] === "Deployment")!["spec"].template.spec as Obj;
+  const container = (pod["containers"] as Obj[]).find((c) => c["name"] === "proxy")!;
+  const sc = container["securityContext"] as Obj;
+  assert.equal(sc["readOnlyRootFilesystem"], true);
+  const uid = sc["runAsUser"] as number;
+  const gid = (sc["runAsGroup"] as number | undefined) ?? 0;
+  const fsGroup = pod["securityContext"]?.fsGroup as number | undefined;
+  const binds = new Map<string, string>();
+  const readOnly = new Map<string, string>();
+  const tmpfs: string[] = [];
+  for (const m of container["volumeMounts"] as Obj[]) {
+    const volume = (pod["volumes"] as Obj[]).find((v) => v["name"] === m["name"])!;
+    if (volume["configMap"]) {
+      const cm = objects.find(
+        (o) => o["kind"] === "ConfigMap" && o["metadata"].name === volume["configMap"].name,
+      )!;
+      readOnly.set(m["mountPath"], track(filesDir(cm["data"])));
+    } else if (volume["emptyDir"]) {
+      tmpfs.push(m["mountPath"]); // an emptyDir is world-writable
+    } else if (volume["persistentVolumeClaim"]) {
+      // A new volume is root's; fsGroup makes it group-owned and group-writable (setgid).
+      const owner = fsGroup ?? 0;
+      binds.set(m["mountPath"], track(volumeDir(0, owner, fsGroup === undefined ? 0o755 : 0o2775)));
+    } else {
+      assert.fail(`volume ${m["name"]}: unknown kind`);
+    }
+  }
+  const env: Record<string, string> = { ...image.env };
+  for (const e of (container["env"] ?? []) as Obj[]) if ("value" in e) env[e["name"]] = String(e["value"]);
+  return {
+    app,
+    workdir: image.workdir,
+    uid,
+    gid,
+    groups: fsGroup === undefined ? [] : [fsGroup],
+    env: { ...env, ...testEnv(registry) },
+    binds,
+    readOnly,
+    tmpfs,
+    argv: [...image.entrypoint, ...((container["args"] as string[] | undefined) ?? image.cmd)],
+  };
+}
+
+/** Pushes one image as `a` and `b` through the proxy, deletes `a`, and checks `b` is intact. */
+async function deleteOneTag(url: string, repo: string): Promise<void> {
+  const image = makeImage({ layerCount: 1 });
+  const digest = await pushImage(url, repo, image, ["a", "b"]);
+  const del = await request("DELETE", `${url}/v2/${repo}/manifests/a`);
+  assert.equal(del.status, 202, del.text);
+  assert.deepEqual(await tagsOf(url, repo), ["b"]);
+  assert.equal((await manifestOf(url, repo, "b"))?.digest, digest);
+}
+
+function journalIn(spec: SandboxSpec): { sandboxPath: string; hostPath: string } {
+  const sandboxPath = spec.env["DELETE_JOURNAL"];
+  assert.ok(sandboxPath, "DELETE_JOURNAL is set");
+  for (const [to, from] of spec.binds) {
+    if (sandboxPath.startsWith(`${to}/`))
+      return { sandboxPath, hostPath: join(from, sandboxPath.slice(to.length)) };
+  }
+  return assert.fail(`the journal ${sandboxPath} is on no declared volume`);
+}
+
+const skip = sandboxUnavailable();
+
+describe("shipped deployments, run as they are declared", { skip: skip ?? false }, () => {
+  let registry: TestRegistry;
+  let app: string;
+  let image: ImageRuntime;
+
+  before(async () => {
+    image = imageRuntime();
+    app = buildRuntimeLayout();
+    registry = await startRegistry();
+  });
+  after(async () => {
+    await registry?.stop();
+    for (const d of [app, ...cleanup]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it("the image declares its state folder as a VOLUME owned by its user, with DELETE_JOURNAL in it", () => {
+    assert.notEqual(image.uid, 0);
+    const journal = image.env["DELETE_JOURNAL"] ?? "";
+    const volume = image.volumes.find((v) => journal.startsWith(`${v}/`));
+    assert.ok(volume, `DELETE_JOURNAL=${journal} is in a VOLUME (${image.volumes.join(", ")})`);
+    assert.ok(image.ownedByUser.includes(volume), `${volume} is chowned to the image's user`);
+  });
+
+  it("docker compose: uid 1000, read-only root, the proxy-state volume: DELETE through it → 202, the other tag survives", async () => {
+    const spec = composeSpec(app, image, registry);
+    const proxy = runSandboxed(spec);
+    try {
+      const url = await proxy.listening;
+      const ready = await request("GET", `${url}/readyz`);
+      assert.equal(ready.status, 200, ready.text);
+      await deleteOneTag(url, "deploy/compose");
+      const { hostPath } = journalIn(spec);
+      assert.equal(statSync(hostPath).uid, spec.uid, "the journal was written in the volume");
+      assert.match(readFileSync(hostPath, "utf8"), /"tag":"a"/);
+
+      // The volume turns read-only under the running proxy: not ready any more.
+      const volume = dirname(hostPath);
+      chmodSync(volume, 0o555);
+      chmodSync(hostPath, 0o444);
+      const notReady = await request("GET", `${url}/readyz`);
+      assert.equal(notReady.status, 503, notReady.text);
+      assert.match(notReady.json<{ notes: Record<string, string> }>().notes["journal"] ?? "", /not writable/);
+      chmodSync(volume, 0o755);
+      chmodSync(hostPath, 0o600);
+      assert.equal((await request("GET", `${url}/readyz`)).status, 200);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("kubernetes: runAsUser, readOnlyRootFilesystem, ConfigMap and volumes: DELETE through it → 202, the other tag survives", async () => {
+    const spec = kubernetesSpec(app, image, registry);
+    const proxy = runSandboxed(spec);
+    try {
+      const url = await proxy.listening;
+      assert.equal((await request("GET", `${url}/readyz`)).status, 200);
+      await deleteOneTag(url, "deploy/kubernetes");
+      const { hostPath } = journalIn(spec);
+      assert.match(readFileSync(hostPath, "utf8"), /"repository":"deploy\/kubernetes"/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("a journal where the user cannot write stops start-up, naming the path and the setting", async () => {
+    const spec = composeSpec(app, image, registry);
+    // The image before its state volume: the journal beside the root-owned /app.
+    spec.env["DELETE_JOURNAL"] = "./data/tag-delete-journal.jsonl";
+    const { code, stderr } = await runSandboxed(spec).exited;
+    assert.notEqual(code, 0);
+    assert.match(stderr, /tag delete journal \/app\/data\/tag-delete-journal\.jsonl cannot be written/);
+    assert.match(stderr, /delete\.journalPath \(env DELETE_JOURNAL\)/);
+  });
+});
