@@ -301,6 +301,8 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
       ["GET", "/v2/Tier/Mark5/manifests/v1", "Mark5"],
       ["GET", "/v2/tier/mark6/%2e%2e/manifests/v1", "mark6"],
       ["GET", "/v2/tier/mark7/../../_catalog", "mark7"],
+      ["GET", "/v2/tier/mark8\\x/manifests/v1", "mark8"],
+      ["GET", "/v2/tier//mark9/manifests/v1", "mark9"],
     ];
     for (const [method, path] of cases) {
       const before = seenByProxy(proxy).length;
