@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The test command (README, CI): lint and format check, type check, then every
-# test file under test/ with Node's test runner. Integration tests start the real
-# docker-registry binary; see test/helpers/registry.ts.
+# test file under test/ with Node's test runner. Unit tests need nothing but
+# Node; integration tests start the real docker-registry binary and check the
+# tools they need themselves (test/helpers/prereq.ts names the package).
 #   bash test/run.sh                 everything
 #   bash test/run.sh test/unit/x.test.ts ...   just those files
+# The tests never touch ./data (each proxy gets a temporary journal and data
+# dir); the run fails if ./data changed while it ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shopt -s globstar nullglob
@@ -16,8 +19,15 @@ else
   files=(test/**/*.test.ts)
 fi
 
-for bin in docker-registry skopeo; do
-  command -v "$bin" >/dev/null || { echo "missing $bin: sudo apt-get install -y docker-registry skopeo podman" >&2; exit 1; }
-done
-
-exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-4}" --test-timeout=180000 "${files[@]}"
+# A fingerprint of ./data (names, sizes, modification times), "absent" when there is none.
+data_state() {
+  if [ -e data ]; then find data -printf '%p %s %T@\n' 2>/dev/null | sort | sha256sum; else echo absent; fi
+}
+before=$(data_state)
+status=0
+node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-4}" --test-timeout=180000 "${files[@]}" || status=$?
+if [ "$(data_state)" != "$before" ]; then
+  echo "test/run.sh: ./data was created or changed while the tests ran (tests must use temporary directories)" >&2
+  [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"

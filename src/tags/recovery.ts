@@ -9,6 +9,12 @@
  * A crash can thus never leave a tag on a tombstone. Entries that cannot be
  * completed (upstream down, credentials missing or refused) are reported loudly:
  * in the log at error level and in the readiness notes.
+ *
+ * Only entries recorded against the upstream this proxy serves are touched: an
+ * entry of another upstream (a journal shared by mistake, or the upstream URL
+ * changed) is left open and listed in a warning, never checked against the
+ * wrong registry and closed. (The embedded registry gets a new loopback port at
+ * every start: for it, every loopback entry is its own; see tag-deleter.ts.)
  */
 import type { Logger } from "../ops/logger.js";
 import type { Journal, JournalRecord, Outcome } from "./journal.js";
@@ -43,10 +49,16 @@ export interface RecoveryReport {
   /** Entries closed without touching the tag. */
   closed: number;
   unfinished: UnfinishedDelete[];
+  /** Open entries of another upstream, left as they are. */
+  skipped: number;
 }
 
 export interface RecoveryOptions {
   journal: Journal;
+  /** The origin this proxy serves (as recorded in intents), for the log. */
+  upstreamOrigin: string;
+  /** Whether an entry's recorded upstream is the one served here; other entries are skipped. */
+  serves: (recordedUpstream: string) => boolean;
   upstream: Upstream;
   phases: PhaseLock;
   maxRetries: number;
@@ -89,8 +101,27 @@ async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outc
 }
 
 export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport> {
-  const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [] };
-  const open = unfinished(await o.journal.read());
+  const report: RecoveryReport = { completed: 0, closed: 0, unfinished: [], skipped: 0 };
+  const all = unfinished(await o.journal.read());
+  const open = all.filter((r) => o.serves(r.intent.upstream));
+  const others = all.filter((r) => !open.includes(r));
+  report.skipped = others.length;
+  if (others.length > 0) {
+    o.logger.warn(
+      {
+        journal: o.journal.path,
+        upstream: o.upstreamOrigin,
+        skipped: others.slice(0, 20).map((r) => ({
+          id: r.intent.id,
+          upstream: r.intent.upstream,
+          repository: r.intent.repository,
+          tag: r.intent.tag,
+        })),
+      },
+      `tag delete journal: ${others.length} unfinished entr${others.length === 1 ? "y" : "ies"} of another ` +
+        "upstream left open (a proxy serving that upstream completes them)",
+    );
+  }
   let unreachable: Failed | null = null;
   for (const rec of open) {
     const { id, repository, tag, originalDigest, mediaType } = rec.intent;
@@ -139,6 +170,16 @@ export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport
     );
   }
   return report;
+}
+
+/** Origins compare without trailing slashes. */
+export function sameOrigin(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+}
+
+/** The embedded registry's origin shape (registry/launch.ts): plain http on 127.0.0.1, any port. */
+export function isLoopbackOrigin(origin: string): boolean {
+  return /^http:\/\/127\.0\.0\.1:\d+\/*$/.test(origin);
 }
 
 /** The readiness note for unfinished entries (empty string when none). */

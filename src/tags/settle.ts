@@ -5,7 +5,7 @@
  * alone. Used by the swap and by start-up recovery.
  */
 import type { Outcome } from "./journal.js";
-import type { StepName, SwapFailure, SwapOptions } from "./swap.js";
+import type { StepName, SwapFailure, SwapOptions } from "./swap-types.js";
 import { describeFailure, type Failed, headTag, type Manifest, putManifest } from "./upstream-calls.js";
 
 /** 5xx, 404 (someone else deleted it), 429 and broken exchanges leave the state unknown: retry forward. */

@@ -39,8 +39,8 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../ops/logger.js";
 import type { IntentEntry, Journal, Outcome } from "./journal.js";
 import { MAX_STORED_BYTES } from "./journal.js";
-import type { PhaseLock } from "./locks.js";
 import { backoff, deleteForward, isTransient, restoreOriginal } from "./settle.js";
+import type { StepName, SwapFailure, SwapOptions, SwapResult } from "./swap-types.js";
 import { buildTombstone, isTombstone } from "./tombstone.js";
 import {
   deleteManifest,
@@ -52,41 +52,6 @@ import {
   putManifest,
   type Upstream,
 } from "./upstream-calls.js";
-
-export type StepName =
-  | "fetch-original"
-  | "journal-intent"
-  | "put-tombstone"
-  | "delete-tombstone"
-  | "restore-original";
-
-export type SwapResult =
-  | { kind: "deleted"; superseded: boolean }
-  | { kind: "not-found" }
-  | {
-      kind: "failed";
-      step: StepName;
-      /** The tag holds its original manifest (or was never changed). */
-      restored: boolean;
-      /** The tag was pushed again by someone else meanwhile (and left alone). */
-      superseded: boolean;
-      originalDigest: string | null;
-      failure: Failed | { ok: false; kind: "journal"; error: Error };
-      journalId: string | null;
-    };
-
-export type SwapFailure = Extract<SwapResult, { kind: "failed" }>;
-
-export interface SwapOptions {
-  upstream: Upstream;
-  upstreamOrigin: string;
-  journal: Journal;
-  phases: PhaseLock;
-  logger: Logger;
-  maxRetries: number;
-  /** Test-only pause between put-tombstone and delete-tombstone. */
-  pauseAfterTombstoneMs: number;
-}
 
 /** A PUT answered with a 4xx (other than 429) wrote nothing. */
 function wroteNothing(f: Failed): boolean {
@@ -161,7 +126,6 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
       }
       return restoreOriginal(o, name, tag, original, tombstone, "put-tombstone", res, id, close);
     }
-    if (o.pauseAfterTombstoneMs > 0) await new Promise((r) => setTimeout(r, o.pauseAfterTombstoneMs));
   }
 
   // delete-tombstone, retried forward while the outcome is unknown

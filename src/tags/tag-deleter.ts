@@ -18,13 +18,17 @@ import {
 } from "./capabilities.js";
 import { compactJournal, type Journal, openJournal } from "./journal.js";
 import { KeyedMutex, PhaseLock } from "./locks.js";
-import { type RecoveryReport, readinessNote, recoverJournal } from "./recovery.js";
+import {
+  isLoopbackOrigin,
+  type RecoveryReport,
+  readinessNote,
+  recoverJournal,
+  sameOrigin,
+} from "./recovery.js";
 import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
-import { type SwapResult, swapDelete } from "./swap.js";
+import { swapDelete } from "./swap.js";
+import type { SwapResult } from "./swap-types.js";
 import { type Failed, isFailed, send } from "./upstream-calls.js";
-
-/** Test-only: pause between the tombstone PUT and DELETE (the crash test kills the proxy there). */
-export const TEST_PAUSE_ENV = "RCP_TEST_PAUSE_AFTER_TOMBSTONE_MS";
 
 /** Start-up compaction keeps unfinished entries and the newest finished ones within this size. */
 const JOURNAL_KEEP_BYTES = 32 * 1024 * 1024;
@@ -53,7 +57,7 @@ export interface TagDeleter {
 
 /** What the tag deleter uses of the proxy's dependencies (the handler passes them all). */
 export interface TagDeleterDeps {
-  config: Pick<Config, "delete">;
+  config: Pick<Config, "delete" | "upstream">;
   upstream: UpstreamClient;
   logger: Logger;
   metrics: Pick<Metrics, "cache" | "restoreFailures">;
@@ -93,7 +97,6 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     ttlMs: cfg.capabilityTtlMs,
     onLookup: (result) => deps.metrics.cache.inc({ cache: "delete-capabilities", result }),
   });
-  const pauseMs = Number(process.env[TEST_PAUSE_ENV] ?? 0) || 0;
 
   async function deleteTag(r: Parameters<TagDeleter["deleteTag"]>[0]): Promise<DeleteResult> {
     const upstream = { client: deps.upstream, headers: r.headers };
@@ -122,7 +125,6 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
           phases,
           logger: deps.logger,
           maxRetries: cfg.maxRetries,
-          pauseAfterTombstoneMs: pauseMs,
         },
         r.name,
         r.tag,
@@ -151,6 +153,11 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     try {
       report = await recoverJournal({
         journal,
+        upstreamOrigin,
+        // No upstream.url: the embedded registry, on a new loopback port at every start.
+        serves: (recorded) =>
+          sameOrigin(recorded, upstreamOrigin) ||
+          (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
         upstream: { client, headers: {} },
         phases,
         maxRetries: cfg.maxRetries,
@@ -160,7 +167,7 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     } catch (err) {
       deps.logger.error({ err, journal: cfg.journalPath }, "tag delete journal: cannot be read");
       deps.readiness.notes.set(READINESS_NOTE_KEY, `journal ${cfg.journalPath} cannot be read`);
-      return { completed: 0, closed: 0, unfinished: [] };
+      return { completed: 0, closed: 0, unfinished: [], skipped: 0 };
     }
     const note = readinessNote(report);
     if (note) deps.readiness.notes.set(READINESS_NOTE_KEY, note);

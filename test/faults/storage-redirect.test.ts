@@ -56,12 +56,12 @@ describe("upstream redirects to object storage", () => {
     proxy = await startProxy(fakeUrl);
   });
   after(async () => {
-    await proxy.stop();
+    await proxy?.stop();
     await new Promise<void>((resolve) => {
-      fake.close(() => resolve());
+      fake?.close(() => resolve());
       fake.closeAllConnections();
     });
-    await storage.stop();
+    await storage?.stop();
   });
 
   it("GET and HEAD /v2/:name/blobs/:digest relay a 307 to storage unchanged and never follow it", async () => {

@@ -67,10 +67,10 @@ describe("tag delete with upstream faults", () => {
     fake.clearRequests();
   });
   after(async () => {
-    await proxy.stop();
-    await fake.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await fake?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function seed(repo: string) {
@@ -338,11 +338,12 @@ describe("tag delete with upstream faults", () => {
 describe("tag delete on an upstream with native tag delete (scripted like distribution 3.x)", () => {
   it("forwards DELETE /manifests/<tag> once and maps 202 and 404; no swap", async () => {
     const registry = await startRegistry();
-    const fake = await startFakeUpstream(registry.url);
-    const dir = mkdtempSync(join(tmpdir(), "rcp-tdn-"));
-    const proxy = await startProxy(fake.url, { delete: { journalPath: join(dir, "j.jsonl") } });
+    let fake: FakeUpstream | undefined;
+    let proxy: TestProxy | undefined;
     const unknown = '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}';
     try {
+      fake = await startFakeUpstream(registry.url);
+      proxy = await startProxy(fake.url);
       fake.addRule({
         method: "DELETE",
         path: /\/manifests\/rcp-probe-[a-f0-9]+$/,
@@ -371,10 +372,9 @@ describe("tag delete on an upstream with native tag delete (scripted like distri
       assert.match(metric, /path="native",outcome="ok"\} 1/);
       assert.match(metric, /path="native",outcome="not_found"\} 1/);
     } finally {
-      await proxy.stop();
-      await fake.stop();
+      await proxy?.stop();
+      await fake?.stop();
       await registry.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

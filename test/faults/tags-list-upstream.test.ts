@@ -72,7 +72,7 @@ describe("tags list: upstream faults (scripted fake upstream)", () => {
     proxy = await startProxy(`http://127.0.0.1:${port}`, { upstream: { requestTimeoutMs: 300 } });
   });
   after(async () => {
-    await proxy.stop();
+    await proxy?.stop();
     upstream.closeAllConnections();
     await new Promise((r) => upstream.close(r));
   });

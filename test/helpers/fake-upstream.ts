@@ -13,7 +13,16 @@ export type FaultAction =
   | { reset: true }
   | { hang: true }
   /** Forward to the registry (its effect happens), drop its answer, then act. */
-  | { forwardThen: { status: number; body?: string } | { reset: true } };
+  | { forwardThen: { status: number; body?: string } | { reset: true } }
+  /**
+   * A fault point: call `until` when the request arrives (to hold it until a
+   * test releases it, or to change the registry meanwhile), then forward it
+   * (default) or answer with `answer`.
+   */
+  | {
+      until: () => Promise<unknown>;
+      answer?: { status: number; body?: string; headers?: Record<string, string> };
+    };
 
 export interface FaultRule {
   method?: string;
@@ -39,6 +48,8 @@ export interface FakeUpstream {
   readonly requests: SeenRequest[];
   addRule(rule: FaultRule): void;
   clearRules(): void;
+  /** Resolves with the first request (already seen or future) matching `match`. */
+  waitFor(match: (r: SeenRequest) => boolean, timeoutMs?: number): Promise<SeenRequest>;
   clearRequests(): void;
   stop(): Promise<void>;
 }
@@ -82,6 +93,7 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
   let rules: Array<FaultRule & { left: number }> = [];
   const requests: SeenRequest[] = [];
   const hanging = new Set<IncomingMessage>();
+  const waiters: Array<{ match: (r: SeenRequest) => boolean; resolve: (r: SeenRequest) => void }> = [];
 
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0]!;
@@ -95,6 +107,10 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
     const seen: SeenRequest = { method: req.method ?? "", path, answer: rule ? "fault" : "forwarded" };
     if (typeof req.headers["content-type"] === "string") seen.contentType = req.headers["content-type"];
     requests.push(seen);
+    for (const w of waiters.filter((w) => w.match(seen))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(seen);
+    }
     if (rule) {
       rule.left--;
       const a = rule.action;
@@ -116,6 +132,30 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
         );
         return;
       }
+      if ("until" in a) {
+        hanging.add(req);
+        void a.until().then(
+          () => {
+            hanging.delete(req);
+            // The caller gave up meanwhile (a killed proxy): its request never reaches the registry.
+            if (req.socket.destroyed) return;
+            if (!a.answer) return forward(req, (up) => pipeBack(up, res), res);
+            const then = a.answer;
+            req.resume();
+            const answer = () => {
+              res.writeHead(then.status, {
+                "docker-distribution-api-version": "registry/2.0",
+                ...then.headers,
+              });
+              res.end(then.body);
+            };
+            if (req.readableEnded) answer();
+            else req.once("end", answer);
+          },
+          () => req.socket.destroy(),
+        );
+        return;
+      }
       req.resume();
       if ("reset" in a) {
         req.once("end", () => req.socket.destroy());
@@ -131,15 +171,13 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
       });
       return;
     }
-    forward(
-      req,
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-      res,
-    );
+    forward(req, (up) => pipeBack(up, res), res);
   });
+
+  function pipeBack(up: IncomingMessage, res: http.ServerResponse) {
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    up.pipe(res);
+  }
 
   function forward(
     req: IncomingMessage,
@@ -172,6 +210,23 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
     },
     clearRequests() {
       requests.length = 0;
+    },
+    waitFor(match, timeoutMs = 60_000) {
+      const seen = requests.find(match);
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no matching upstream request within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+        waiters.push({
+          match,
+          resolve: (r) => {
+            clearTimeout(timer);
+            resolve(r);
+          },
+        });
+      });
     },
     stop() {
       for (const r of hanging) r.socket.destroy();

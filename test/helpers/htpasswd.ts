@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireTools } from "./prereq.js";
 
 export interface Htpasswd {
   /** The file to pass as `startRegistry({ htpasswdFile })`. */
@@ -22,6 +23,7 @@ export interface Htpasswd {
 
 /** Creates an htpasswd file holding `users` (name → password) in a fresh temporary folder. */
 export function createHtpasswd(users: Readonly<Record<string, string>>): Htpasswd {
+  requireTools("htpasswd");
   const dir = mkdtempSync(join(tmpdir(), "rcp-htpasswd-"));
   const file = join(dir, "htpasswd");
   const passwords = new Map<string, string>();

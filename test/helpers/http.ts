@@ -85,7 +85,7 @@ export async function rawRequest(
       if (out !== "" && err.code === "ECONNRESET") resolve(out);
       else reject(err);
     });
-    socket.setTimeout(options.timeoutMs ?? 5000, () => {
+    socket.setTimeout(options.timeoutMs ?? 60_000, () => {
       socket.destroy();
       resolve(out);
     });

@@ -2,8 +2,9 @@
  * Test content: real image layers (gzip'd tar), configs and manifests of every
  * type, pushed over plain HTTP or written as an OCI layout for skopeo.
  */
+import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { request } from "./http.js";
@@ -198,4 +199,17 @@ export function writeOciLayout(dir: string, image: Image, ref = "latest"): void 
       ],
     }),
   );
+}
+
+/** Asserts that the OCI layout at `dir` holds `image` under `ref`: the same manifest digest and every blob byte for byte. */
+export function assertLayoutHolds(dir: string, ref: string, image: Image): void {
+  const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8")) as {
+    manifests: Array<{ digest: string; annotations?: Record<string, string> }>;
+  };
+  const entry = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === ref);
+  assert.equal(entry?.digest, image.manifest.digest, `${dir}:${ref} holds the pushed manifest`);
+  for (const b of [image.manifest, image.config, ...image.layers]) {
+    const bytes = readFileSync(join(dir, "blobs", "sha256", b.digest.slice(7)));
+    assert.equal(sha256(bytes), b.digest, `blob ${b.digest} intact`);
+  }
 }

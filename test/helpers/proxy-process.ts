@@ -1,10 +1,13 @@
 /**
  * The proxy as a child process (`node --import tsx src/cli.ts serve`), for what only
  * a real process shows: signals, exit codes, stdout logs. Port 0 via PORT; the port
- * is read from the "proxy listening" log line.
+ * is read from the "proxy listening" log line. Unless `env` names them, the
+ * process gets its own temporary DATA_DIR and DELETE_JOURNAL, removed once it exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { dirname, resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -22,12 +25,26 @@ export interface ProxyProcess {
   kill(): void;
 }
 
-export async function spawnProxy(env: Record<string, string>, timeoutMs = 30_000): Promise<ProxyProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", LOG_FORMAT: "json", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export async function spawnProxy(env: Record<string, string>, timeoutMs = 120_000): Promise<ProxyProcess> {
+  const dir = mkdtempSync(join(tmpdir(), "rcp-serve-"));
+  // setpriv: the kernel kills the proxy when the test process dies, however it dies.
+  const child = spawn(
+    "setpriv",
+    ["--pdeathsig", "KILL", process.execPath, "--import", "tsx", "src/cli.ts", "serve"],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        LOG_FORMAT: "json",
+        DATA_DIR: join(dir, "data"),
+        DELETE_JOURNAL: join(dir, "tag-delete-journal.jsonl"),
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   const parsed: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buffer = "";
@@ -51,7 +68,12 @@ export async function spawnProxy(env: Record<string, string>, timeoutMs = 30_000
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
+  const exited = new Promise<number | null>((res) =>
+    child.once("exit", (code) => {
+      rmSync(dir, { recursive: true, force: true });
+      res(code);
+    }),
+  );
 
   function waitForLog(msg: string, ms = timeoutMs): Promise<Record<string, unknown>> {
     const seen = parsed.find((l) => l["msg"] === msg);

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireTools } from "./prereq.js";
 
 export interface CertFiles {
   /** PEM certificate. */
@@ -39,6 +40,7 @@ export function makeSelfSigned(dir: string, name: string, subject = `/CN=${name}
 }
 
 export function makeCa(name = "rcp-test-ca"): TestCa {
+  requireTools("openssl");
   const dir = mkdtempSync(join(tmpdir(), "rcp-tls-"));
   const ca = makeSelfSigned(dir, "ca", `/CN=${name}`);
   let serial = 1;

@@ -38,7 +38,7 @@ describe("access log and X-Request-Id through the passthrough", () => {
     proxy = await startProxy(`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`);
   });
   after(async () => {
-    await proxy.stop();
+    await proxy?.stop();
     await new Promise((r) => upstream.close(r));
   });
 

@@ -12,8 +12,11 @@ import { promisify } from "node:util";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 
@@ -30,9 +33,9 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
     host = proxy.url.replace("http://", "");
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    htpasswd.cleanup();
+    await proxy?.stop();
+    await registry?.stop();
+    htpasswd?.cleanup();
   });
 
   /** The 401 as the registry itself answers it, for comparison. */

@@ -14,9 +14,12 @@ import { requestWithToken } from "../helpers/bearer.js";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 const PASSWORD = "Sup3r-Secret-Passw0rd";
@@ -55,13 +58,13 @@ describe("credentials never reach logs, metrics or error details", () => {
     writeOciLayout(join(dir, "src"), makeImage());
   });
   after(async () => {
-    await basicProxy.stop();
-    await tokenProxy.stop();
-    await basicRegistry.stop();
-    await tokenRegistry.stop();
-    await tokens.stop();
-    htpasswd.cleanup();
-    rmSync(dir, { recursive: true, force: true });
+    await basicProxy?.stop();
+    await tokenProxy?.stop();
+    await basicRegistry?.stop();
+    await tokenRegistry?.stop();
+    await tokens?.stop();
+    htpasswd?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("Basic: push and pull with skopeo and raw HTTP, then hostile and failing requests, leave no password in logs or answers", async () => {

@@ -41,10 +41,10 @@ describe("hostile input through the proxy", () => {
   const send = (text: string) => rawRequest(proxy.port, text, { keepOpen: true });
 
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    await bystander.stop();
-    assert.equal(bystander.connections(), 0, "the bystander was contacted");
+    await proxy?.stop();
+    await registry?.stop();
+    await bystander?.stop();
+    assert.equal(bystander?.connections(), 0, "the bystander was contacted");
   });
 
   it("path traversal, encoded separators, backslashes and empty segments answer 400 NAME_INVALID and are never forwarded", async () => {
@@ -256,9 +256,12 @@ describe("hostile input through the proxy", () => {
       const twoHosts = await send(
         `GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:${bystander.port}\r\nHost: evil.example\r\nConnection: close\r\n\r\n`,
       );
-      assert.ok([200, 400].includes(statusOf(twoHosts)), twoHosts);
+      // Node's server keeps the first Host line; the request goes to the upstream
+      // like any other (RFC 9112 3.2 would have a 400 here).
+      assert.equal(statusOf(twoHosts), 200, twoHosts);
+      assert.ok(twoHosts.endsWith("{}"), twoHosts);
     });
-    assert.ok(seen.length >= 5 && seen.every((l) => l === "GET /v2/"), seen.join("\n"));
+    assert.deepEqual(seen, Array(6).fill("GET /v2/"), seen.join("\n"));
   });
 
   it("an Upgrade request is served as a plain request, never switched to a tunnel", async () => {

@@ -16,8 +16,8 @@ describe("GET /metrics after passthrough traffic to a real docker-registry 2.8",
     proxy = await startProxy(registry.url);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("counts requests by route, method and status class, durations, bytes each way and in-flight", async () => {
@@ -85,7 +85,7 @@ describe("GET /metrics with an unreachable upstream", () => {
     proxy = await startProxy(`http://127.0.0.1:${await closedPort()}`);
   });
   after(async () => {
-    await proxy.stop();
+    await proxy?.stop();
   });
 
   it("counts the passthrough's upstream errors by kind and the 503 it answered", async () => {
@@ -126,8 +126,8 @@ describe("metrics on a separate admin port, with repository labels", () => {
     proxy = await startProxy(registry.url, { metrics: { port: 0, repositoryLabel: true } });
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("GET /metrics on the admin port answers 200 with repository labels; the main port answers 404", async () => {

@@ -25,9 +25,9 @@ describe("manifests without subject: exactly what a plain passthrough answers", 
     plain = await startProxy(registry.url, { oci: { referrers: false } });
   });
   after(async () => {
-    await owned.stop();
-    await plain.stop();
-    await registry.stop();
+    await owned?.stop();
+    await plain?.stop();
+    await registry?.stop();
   });
 
   /**

@@ -26,8 +26,8 @@ describe("malformed references through the proxy (2.8 upstream)", () => {
     proxy = await startProxy(registry.url);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   const digests = [

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import {
-  type Artifact,
   expectedDescriptor,
   type IndexDoc,
   makeArtifact,
@@ -22,8 +21,11 @@ import {
 } from "../helpers/artifacts.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage, sha256 } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+requireTools("htpasswd");
 
 const exec = promisify(execFile);
 const SBOM = "application/vnd.example.sbom.v1";
@@ -59,24 +61,34 @@ function digests(doc: IndexDoc | undefined): string[] {
 describe("referrers API through the proxy (2.8 upstream)", () => {
   let registry: TestRegistry;
   let proxy: TestProxy;
-  let subject: SubjectRef;
-  let sbom: Artifact;
-  let sig: Artifact;
-  const repo = "ref/app";
 
   before(async () => {
     registry = await startRegistry();
     proxy = await startProxy(registry.url);
-    subject = await pushSubject(proxy.url, repo);
-    sbom = makeArtifact(subject, { artifactType: SBOM, annotations: { "org.example.sbom.format": "json" } });
-    sig = makeArtifact(subject, { artifactType: SIG });
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
+  /** Each test its own repository: a subject with an SBOM and a signature pushed through the proxy. */
+  async function withReferrers(repo: string) {
+    const subject = await pushSubject(proxy.url, repo);
+    const sbom = makeArtifact(subject, {
+      artifactType: SBOM,
+      annotations: { "org.example.sbom.format": "json" },
+    });
+    const sig = makeArtifact(subject, { artifactType: SIG });
+    for (const a of [sbom, sig]) {
+      const res = await putRaw(proxy.url, repo, a.digest, a.bytes, a.mediaType);
+      assert.equal(res.status, 201, res.text);
+    }
+    return { subject, sbom, sig };
+  }
+
   it("GET /v2/:name/referrers/:digest with no referrers answers 200 and an empty OCI index", async () => {
+    const repo = "ref/empty";
+    const subject = await pushSubject(proxy.url, repo);
     const { res, doc } = await listReferrers(proxy.url, repo, subject.digest);
     assert.equal(res.status, 200);
     assert.equal(res.headers["content-type"], INDEX);
@@ -88,12 +100,16 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("GET referrers of an unknown repository answers 200 with an empty index, never 404", async () => {
-    const { res, doc } = await listReferrers(proxy.url, "no/such/repo", subject.digest);
+    const { res, doc } = await listReferrers(proxy.url, "no/such/repo", sha256("no subject"));
     assert.equal(res.status, 200);
     assert.deepEqual(doc?.manifests, []);
   });
 
   it("PUT /v2/:name/manifests/:digest with subject answers 201 with OCI-Subject and updates the tag schema", async () => {
+    const repo = "ref/put";
+    const subject = await pushSubject(proxy.url, repo);
+    const sbom = makeArtifact(subject, { artifactType: SBOM });
+    const sig = makeArtifact(subject, { artifactType: SIG });
     for (const a of [sbom, sig]) {
       const res = await putRaw(proxy.url, repo, a.digest, a.bytes, a.mediaType);
       assert.equal(res.status, 201, res.text);
@@ -107,6 +123,8 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("GET referrers lists both with artifactType, annotations, mediaType, size and digest", async () => {
+    const repo = "ref/list";
+    const { subject, sbom, sig } = await withReferrers(repo);
     const { res, doc } = await listReferrers(proxy.url, repo, subject.digest);
     assert.equal(res.status, 200);
     assert.equal(doc?.schemaVersion, 2);
@@ -118,6 +136,8 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("GET referrers?artifactType= filters and says so in OCI-Filters-Applied", async () => {
+    const repo = "ref/filter";
+    const { subject, sbom } = await withReferrers(repo);
     const q = `?artifactType=${encodeURIComponent(SBOM)}`;
     const { res, doc } = await listReferrers(proxy.url, repo, subject.digest, q);
     assert.equal(res.status, 200);
@@ -129,6 +149,8 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("HEAD referrers answers 200 with the index Content-Type and no body", async () => {
+    const repo = "ref/head";
+    const { subject } = await withReferrers(repo);
     const res = await request("HEAD", `${proxy.url}/v2/${repo}/referrers/${subject.digest}`);
     assert.equal(res.status, 200);
     assert.equal(res.headers["content-type"], INDEX);
@@ -136,18 +158,20 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("GET referrers with a malformed digest answers 400 DIGEST_INVALID in OCI JSON", async () => {
-    const res = await request("GET", `${proxy.url}/v2/${repo}/referrers/sha256:totallywrong`);
+    const res = await request("GET", `${proxy.url}/v2/ref/any/referrers/sha256:totallywrong`);
     assert.equal(res.status, 400);
     assert.equal(res.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "DIGEST_INVALID");
   });
 
   it("DELETE /v2/:name/referrers/:digest is refused with 405 and Allow", async () => {
-    const res = await request("DELETE", `${proxy.url}/v2/${repo}/referrers/${subject.digest}`);
+    const res = await request("DELETE", `${proxy.url}/v2/ref/any/referrers/${sha256("a subject")}`);
     assert.equal(res.status, 405);
     assert.equal(res.headers.allow, "GET, HEAD");
   });
 
   it("pushing the same referrer again (by tag this time) keeps it listed exactly once", async () => {
+    const repo = "ref/again";
+    const { subject, sbom, sig } = await withReferrers(repo);
     const res = await putRaw(proxy.url, repo, "sbom-again", sbom.bytes, sbom.mediaType);
     assert.equal(res.status, 201);
     assert.equal(res.headers["oci-subject"], subject.digest);
@@ -156,6 +180,8 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("DELETE /v2/:name/manifests/:digest of a referrer answers 202 and it leaves the index", async () => {
+    const repo = "ref/delete";
+    const { subject, sbom, sig } = await withReferrers(repo);
     const res = await request("DELETE", `${proxy.url}/v2/${repo}/manifests/${sig.digest}`);
     assert.equal(res.status, 202);
     const { doc } = await listReferrers(proxy.url, repo, subject.digest);
@@ -168,7 +194,9 @@ describe("referrers API through the proxy (2.8 upstream)", () => {
   });
 
   it("a referrer without artifactType is listed with its config mediaType", async () => {
-    // Config bytes are the `{}` blob already pushed; only its declared mediaType differs.
+    const repo = "ref/plain";
+    // pushSubject pushed the `{}` config blob; only its declared mediaType differs.
+    const subject = await pushSubject(proxy.url, repo);
     const plain = makeArtifact(subject, { configType: "application/vnd.example.config.v1+json" });
     const res = await putRaw(proxy.url, repo, plain.digest, plain.bytes, plain.mediaType);
     assert.equal(res.status, 201, res.text);
@@ -202,8 +230,8 @@ describe("referrers tag schema maintained by a client as well as by the proxy", 
     proxy = await startProxy(registry.url);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("an index pre-created by a client plus a referrer pushed through the proxy lists both, once each", async () => {
@@ -273,9 +301,9 @@ describe("referrers behind Basic auth", () => {
     proxy = await startProxy(registry.url);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("GET referrers without credentials relays the registry's 401 and challenge unchanged", async () => {

@@ -12,8 +12,11 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type Res, request } from "../helpers/http.js";
 import { makeImage, sha256, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+
+requireTools("skopeo", "htpasswd");
 
 const exec = promisify(execFile);
 const OCTETS = "application/octet-stream";
@@ -54,8 +57,8 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
     proxy = await startProxy(registry.url);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("PATCH whose Content-Range does not start at the offset answers 416 with Range and Location; the upload survives", async () => {
@@ -216,10 +219,10 @@ describe("uploads the proxy does not know pass through untouched", () => {
     lenient = await startProxy(registry.url, { oci: { strictUploads: false } });
   });
   after(async () => {
-    await replicaA.stop();
-    await replicaB.stop();
-    await lenient.stop();
-    await registry.stop();
+    await replicaA?.stop();
+    await replicaB?.stop();
+    await lenient?.stop();
+    await registry?.stop();
   });
 
   it("a session started on another replica gets 2.8's answers on this one", async () => {
@@ -251,9 +254,9 @@ describe("the 416 answer needs the upstream's authorisation", () => {
     proxy = await startProxy(registry.url);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("PATCH to an earlier Location without credentials gets the upstream's 401, not the session's Location", async () => {

@@ -7,10 +7,13 @@ import { after, before, describe, it } from "node:test";
 import { RegistryError } from "../../src/prune/client.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { runPruneForTest, tagsOf } from "../helpers/prune-run.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
+
+requireTools("htpasswd");
 
 const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 const day = (n: number) => `2024-04-0${n}T00:00:00Z`;
@@ -39,9 +42,9 @@ describe("prune with Basic auth (htpasswd) through the proxy", () => {
     );
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("reads the credentials from $REGISTRY_AUTH_FILE and answers the Basic challenge", async () => {
@@ -105,9 +108,9 @@ describe("prune with Bearer tokens (distribution token auth)", () => {
     }
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    await tokens.stop();
+    await proxy?.stop();
+    await registry?.stop();
+    await tokens?.stop();
   });
 
   it("fetches one token per scope from the challenge's realm and reuses it for every tag", async () => {

@@ -46,9 +46,9 @@ describe("registry-compat-proxy prune as a child process", () => {
     }
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(home, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (home) rmSync(home, { recursive: true, force: true });
   });
 
   it("exits 2 with a message on usage errors", async () => {

@@ -72,8 +72,8 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
     twelve = await seedTwelve(proxy.url, "prune/twelve");
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("--keep 5 dry run lists exactly the 7 oldest tags and deletes nothing", async () => {
@@ -205,8 +205,8 @@ describe("prune against a registry with deletes disabled", () => {
     proxy = await startProxy(registry.url, { log: { level: "warn" } });
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("--apply reports every selected tag failed with 405 UNSUPPORTED and deletes nothing (exit 1)", async () => {

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { parseJournal } from "../../src/tags/journal.js";
 import { isTombstone } from "../../src/tags/tombstone.js";
 import { startFakeUpstream } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
-import { makeImage, putManifest } from "../helpers/oci.js";
+import { makeImage, pushBlob, putManifest } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { manifestOf, pushKind, revisionsOf, tagsOf } from "../helpers/tag-delete.js";
@@ -22,10 +23,23 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "journal.jsonl") } });
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
+
+  /** Every intent this proxy journaled for `repo` has an outcome. */
+  function everyIntentClosed(repo: string): void {
+    const records = parseJournal(readFileSync(join(dir, "journal.jsonl"), "utf8")).records.filter(
+      (r) => r.intent.repository === repo,
+    );
+    assert.ok(records.length > 0, `intents journaled for ${repo}`);
+    assert.deepEqual(
+      records.filter((r) => r.outcome === null).map((r) => r.intent.tag),
+      [],
+      `open journal entries for ${repo}`,
+    );
+  }
 
   async function noTombstoneRevisions(repo: string): Promise<void> {
     for (const digest of revisionsOf(registry.dir, repo)) {
@@ -50,6 +64,7 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     assert.deepEqual(await tagsOf(registry.url, repo), ["keep"]);
     assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, pushed.digest);
     assert.deepEqual(revisionsOf(registry.dir, repo), revisions);
+    everyIntentClosed(repo);
   });
 
   it("the same tag DELETEd by 10 clients at once: one 202, nine 404, tag gone, no tombstone left", async () => {
@@ -75,11 +90,14 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     const second = makeImage({ layerCount: 1, layerSize: 32, docker: true });
     for (const b of [...second.layers, second.config]) {
       await putManifest(registry.url, repo, "other", first.bytes, first.mediaType); // keep the repo busy
-      const { pushBlob } = await import("../helpers/oci.js");
       await pushBlob(registry.url, repo, b);
     }
+    // Every round answers 202; which of the two endings a round gets depends on
+    // who wins the race, so the rounds go on (staggering the push) until both
+    // endings were seen, and the test fails if one never is.
     const outcomes = new Map<string, number>();
-    for (let round = 0; round < 12; round++) {
+    const seenBoth = () => outcomes.has("gone") && outcomes.has("pushed");
+    for (let round = 0; round < 12 || (!seenBoth() && round < 120); round++) {
       await putManifest(registry.url, repo, "r", first.bytes, first.mediaType);
       const [del] = await Promise.all([
         request("DELETE", `${proxy.url}/v2/${repo}/tags/r`),
@@ -94,20 +112,17 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
       const listed = (await tagsOf(registry.url, repo)).includes("r");
       assert.ok(now === null || !isTombstone(now.bytes), `round ${round}: tag left on a tombstone`);
       assert.equal(listed, now !== null, `round ${round}: tag dangling (listed without a manifest)`);
-      if (del?.status === 202) {
-        assert.ok(now === null || now.digest === second.manifest.digest, `round ${round}: ${now?.digest}`);
-      } else {
-        assert.ok(
-          now !== null && [first.digest, second.manifest.digest].includes(now.digest),
-          `round ${round}`,
-        );
-      }
-      const key = `${del?.status} ${now === null ? "gone" : now.digest === first.digest ? "original" : "pushed"}`;
+      assert.equal(del.status, 202, `round ${round}: ${del.text}`);
+      // The delete removed the original: the tag is gone, or holds the push that came after.
+      assert.ok(now === null || now.digest === second.manifest.digest, `round ${round}: ${now?.digest}`);
+      const key = now === null ? "gone" : "pushed";
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
     }
-    await noTombstoneRevisions(repo);
-    assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, first.digest);
     console.log(`# delete-vs-push outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    assert.ok(seenBoth(), `both endings seen: ${JSON.stringify(Object.fromEntries(outcomes))}`);
+    await noTombstoneRevisions(repo);
+    everyIntentClosed(repo);
+    assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, first.digest);
   });
 
   it("deletes racing pushes of other tags in the repository (notes §12) all end deleted, none dangling", async () => {
@@ -137,6 +152,7 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     assert.equal(left.length, 42);
     for (const t of left) assert.ok(await manifestOf(registry.url, repo, t), `${t} dangling`);
     await noTombstoneRevisions(repo);
+    everyIntentClosed(repo);
   });
 });
 
@@ -148,8 +164,8 @@ describe("tag delete cost", () => {
     registry = await startRegistry();
   });
   after(async () => {
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("steady state sends exactly 3 upstream requests per delete: GET, PUT, DELETE (probes are cached)", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,12 +9,17 @@ import { promisify } from "node:util";
 import { type IntentEntry, parseJournal } from "../../src/tags/journal.js";
 import { recoverTagDeletes } from "../../src/tags/tag-deleter.js";
 import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
+import { startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage, putManifest } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy } from "../helpers/proxy.js";
+import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
+
+requireTools("htpasswd");
 
 const exec = promisify(execFile);
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -50,48 +55,6 @@ function outcomes(journal: string): Record<string, string | null> {
   return out;
 }
 
-interface Child {
-  process: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-/** `registry-compat-proxy serve` as a child process on a free port; resolves once it logs "proxy listening". */
-function startChild(env: Record<string, string>): Promise<Child> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "serve"], {
-    cwd: ROOT,
-    env: { ...process.env, HOST: "127.0.0.1", PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start:\n${output}`)), 60_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const m =
-        /"listen":"127\.0\.0\.1:(\d+)".*"proxy listening"|"msg":"proxy listening".*"listen":"127\.0\.0\.1:(\d+)"/.exec(
-          output,
-        );
-      const port = m?.[1] ?? m?.[2];
-      if (port) {
-        clearTimeout(timer);
-        resolvePromise({ process: child, url: `http://127.0.0.1:${port}`, output: () => output });
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`proxy exited (${code}) before listening:\n${output}`));
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => child.once("exit", () => r()));
-}
-
 describe("tag delete journal recovery (real docker-registry 2.8)", () => {
   let registry: TestRegistry;
   let dir: string;
@@ -100,52 +63,48 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
     registry = await startRegistry();
   });
   after(async () => {
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("proxy SIGKILLed between tombstone PUT and DELETE, restarted: the journal finishes the delete", async () => {
     const journal = join(dir, "crash.jsonl");
     const pushed = await pushKind(registry.url, "crash/app", "docker-v2", ["victim", "sibling"]);
-    const env = { UPSTREAM_URL: registry.url, DELETE_JOURNAL: journal };
-    const first = await startChild({ ...env, RCP_TEST_PAUSE_AFTER_TOMBSTONE_MS: "600000" });
-    let killed: Child | null = first;
+    // The fault point: the tombstone DELETE is held, so the proxy is killed right there.
+    const fake = await startFakeUpstream(registry.url);
+    const never = new Promise<never>(() => {});
+    fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: { until: () => never } });
+    const env = { UPSTREAM_URL: fake.url, DELETE_JOURNAL: journal, LOG_LEVEL: "info" };
+    let first: ProxyProcess | null = null;
     try {
+      first = await spawnProxy(env);
       const pending = request("DELETE", `${first.url}/v2/crash/app/tags/victim`).catch((e: Error) => e);
-      let onTombstone = false;
-      for (let i = 0; i < 300 && !onTombstone; i++) {
-        const m = await manifestOf(registry.url, "crash/app", "victim");
-        onTombstone = m !== null && isTombstone(m.bytes);
-        if (!onTombstone) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(onTombstone, "the paused swap put the tombstone");
-      first.process.kill("SIGKILL");
-      await exited(first.process);
-      killed = null;
+      await fake.waitFor((r) => r.method === "DELETE" && TOMBSTONE_DELETE_PATH.test(r.path));
+      first.child.kill("SIGKILL");
+      await first.exited;
       assert.ok((await pending) instanceof Error, "the client's connection died with the proxy");
       // The crash left the tag on the tombstone, with an open journal entry.
       const stuck = await manifestOf(registry.url, "crash/app", "victim");
       assert.ok(stuck && isTombstone(stuck.bytes));
       assert.deepEqual(outcomes(journal), { "crash/app:victim": null });
 
-      const second = await startChild(env);
+      fake.clearRules();
+      const second = await spawnProxy(env);
       try {
         assert.equal(await manifestOf(registry.url, "crash/app", "victim"), null);
         assert.deepEqual(await tagsOf(registry.url, "crash/app"), ["sibling"]);
         assert.equal((await manifestOf(registry.url, "crash/app", "sibling"))?.digest, pushed.digest);
         assert.deepEqual(outcomes(journal), { "crash/app:victim": "deleted" });
-        assert.match(second.output(), /entry completed at start-up/);
+        await second.waitForLog("tag delete journal: entry completed at start-up");
         const ready = await request("GET", `${second.url}/readyz`);
         assert.deepEqual(ready.json<{ notes: object }>().notes, {});
       } finally {
-        second.process.kill("SIGTERM");
-        await exited(second.process);
+        second.child.kill("SIGTERM");
+        await second.exited;
       }
     } finally {
-      if (killed) {
-        killed.process.kill("SIGKILL");
-        await exited(killed.process);
-      }
+      first?.kill();
+      await fake.stop();
     }
   });
 
@@ -186,7 +145,7 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
     const proxy = await startProxy(registry.url, { delete: { journalPath: journal } });
     try {
       const report = await recoverTagDeletes(proxy.proxy.deps);
-      assert.deepEqual(report, { completed: 2, closed: 2, unfinished: [] });
+      assert.deepEqual(report, { completed: 2, closed: 2, unfinished: [], skipped: 0 });
       assert.deepEqual(await tagsOf(registry.url, repo), ["before-put", "keep", "pushed"]);
       assert.equal((await manifestOf(registry.url, repo, "before-put"))?.digest, pushed.digest);
       assert.equal((await manifestOf(registry.url, repo, "pushed"))?.digest, newer.manifest.digest);
@@ -202,6 +161,7 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
         completed: 0,
         closed: 0,
         unfinished: [],
+        skipped: 0,
       });
     } finally {
       await proxy.stop();
@@ -331,15 +291,18 @@ describe("tag delete journal recovery with upstream auth", () => {
       }
       const withCreds = await startProxy(registry.url, {
         delete: { journalPath: journal, recoveryUsername: "svc", recoveryPassword: "svc-pass-123" },
+        log: { level: "debug" },
       });
       try {
         assert.deepEqual(await recoverTagDeletes(withCreds.proxy.deps), {
           completed: 1,
           closed: 0,
           unfinished: [],
+          skipped: 0,
         });
         assert.deepEqual(await tagsOf(registry.url, "auth/app", auth), ["keep"]);
         assert.equal(withCreds.proxy.deps.readiness.notes.size, 0);
+        assert.ok(withCreds.logs().length > 0, "the proxy logged (so the next check means something)");
         assert.ok(!withCreds.logs().some((l) => l.includes("svc-pass-123")), "the password is never logged");
         // Service credentials never serve a client: an anonymous DELETE is still challenged.
         const res = await request("DELETE", `${withCreds.url}/v2/auth/app/tags/keep`);
@@ -374,6 +337,7 @@ describe("tag delete journal recovery with upstream auth", () => {
           completed: 1,
           closed: 0,
           unfinished: [],
+          skipped: 0,
         });
         assert.deepEqual(await tagsOf(registry.url, "tok/app", auth), ["keep"]);
       } finally {

@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parseJournal } from "../../src/tags/journal.js";
 import { request } from "../helpers/http.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import {
@@ -17,6 +18,8 @@ import {
   revisionsOf,
   tagsOf,
 } from "../helpers/tag-delete.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 
@@ -36,9 +39,9 @@ function deleteCases(overrides: Record<string, unknown>): void {
     });
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   for (const kind of MANIFEST_KINDS) {
@@ -171,14 +174,15 @@ function deleteCases(overrides: Record<string, unknown>): void {
   });
 
   it("GET, HEAD and PUT on /v2/:name/tags/:tag answer 405 with Allow: DELETE", async () => {
+    await pushKind(registry.url, "td/methods", "docker-v2", ["here"]);
     for (const method of ["GET", "HEAD", "PUT"]) {
-      const res = await request(method, `${proxy.url}/v2/td/known/tags/here`);
+      const res = await request(method, `${proxy.url}/v2/td/methods/tags/here`);
       assert.equal(res.status, 405, method);
       assert.equal(res.headers.allow, "DELETE");
       assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
       if (method !== "HEAD") assert.equal(errorCode(res), "UNSUPPORTED");
     }
-    assert.deepEqual(await tagsOf(registry.url, "td/known"), ["here"]);
+    assert.deepEqual(await tagsOf(registry.url, "td/methods"), ["here"]);
   });
 
   it("DELETE /v2/:name/manifests/:digest still passes through with the upstream's meaning", async () => {
@@ -189,18 +193,27 @@ function deleteCases(overrides: Record<string, unknown>): void {
   });
 
   it("counts deletes by path and outcome", async () => {
-    const text = await proxy.proxy.deps.metrics.registry.getSingleMetricAsString("rcp_tag_deletes_total");
-    assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="ok"\} \d+/);
-    assert.match(text, /rcp_tag_deletes_total\{path="swap",outcome="not_found"\} 4/);
+    const count = async (outcome: string) => {
+      const text = await proxy.proxy.deps.metrics.registry.getSingleMetricAsString("rcp_tag_deletes_total");
+      const m = new RegExp(`rcp_tag_deletes_total\\{path="swap",outcome="${outcome}"\\} (\\d+)`).exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const [ok, notFound] = [await count("ok"), await count("not_found")];
+    await pushKind(registry.url, "td/counted", "docker-v2", ["a", "b"]);
+    assert.equal((await request("DELETE", `${proxy.url}/v2/td/counted/tags/a`)).status, 202);
+    assert.equal((await request("DELETE", `${proxy.url}/v2/td/counted/manifests/b`)).status, 202);
+    assert.equal((await request("DELETE", `${proxy.url}/v2/td/counted/tags/a`)).status, 404);
+    assert.equal(await count("ok"), ok + 2);
+    assert.equal(await count("not_found"), notFound + 1);
   });
 }
 
 describe("tag delete when the upstream cannot delete", () => {
   it("deletes disabled: 405 UNSUPPORTED, and the tag's bytes and the revisions are untouched", async () => {
     const registry = await startRegistry({ deleteEnabled: false });
-    const dir = mkdtempSync(join(tmpdir(), "rcp-td-"));
-    const proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "j.jsonl") } });
+    let proxy: TestProxy | undefined;
     try {
+      proxy = await startProxy(registry.url);
       const pushed = await pushKind(registry.url, "off/app", "oci-manifest", ["a", "b"]);
       const before = await manifestOf(registry.url, "off/app", "a");
       const revisions = revisionsOf(registry.dir, "off/app");
@@ -215,25 +228,23 @@ describe("tag delete when the upstream cannot delete", () => {
       assert.deepEqual(revisionsOf(registry.dir, "off/app"), revisions);
       assert.deepEqual(await tagsOf(registry.url, "off/app"), ["a", "b"]);
     } finally {
-      await proxy.stop();
+      await proxy?.stop();
       await registry.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("read-only upstream (405 text/plain on DELETE): 405 UNSUPPORTED in OCI JSON", async () => {
     const registry = await startRegistry({ readOnly: true });
-    const dir = mkdtempSync(join(tmpdir(), "rcp-td-"));
-    const proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "j.jsonl") } });
+    let proxy: TestProxy | undefined;
     try {
+      proxy = await startProxy(registry.url);
       const res = await request("DELETE", `${proxy.url}/v2/ro/app/tags/a`);
       assert.equal(res.status, 405);
       assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
       assert.equal(errorCode(res), "UNSUPPORTED");
     } finally {
-      await proxy.stop();
+      await proxy?.stop();
       await registry.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,9 +10,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { request } from "../helpers/http.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, seed, type TagList } from "../helpers/tags.js";
+
+requireTools("htpasswd", "openssl");
 
 const exec = promisify(execFile);
 
@@ -32,9 +35,9 @@ describe("tags list behind upstream Basic auth (htpasswd)", () => {
     await seed(registry.url, "auth/repo", ["v1", "v2"], alice);
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await proxy?.stop();
+    await registry?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("GET /v2/:name/tags/_list relays the upstream 401 challenge and body unchanged", async () => {
@@ -85,8 +88,9 @@ describe("tags list behind upstream token auth", () => {
         rootCertBundle: cert,
       },
     });
-    const proxy = await startProxy(registry.url);
+    let proxy: TestProxy | undefined;
     try {
+      proxy = await startProxy(registry.url);
       const res = await request("GET", `${proxy.url}/v2/tok/repo/tags/_list?n=5`);
       assert.equal(res.status, 401);
       assert.equal(
@@ -95,7 +99,7 @@ describe("tags list behind upstream token auth", () => {
       );
       assert.equal(errorCode(res), "UNAUTHORIZED");
     } finally {
-      await proxy.stop();
+      await proxy?.stop();
       await registry.stop();
       rmSync(dir, { recursive: true, force: true });
     }

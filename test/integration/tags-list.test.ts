@@ -4,9 +4,12 @@ import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { request } from "../helpers/http.js";
 import { MT, putManifest } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { emptyIndex, errorCode, seed, TAGS_SORTED, type TagList, walk } from "../helpers/tags.js";
+
+requireTools("skopeo");
 
 const exec = promisify(execFile);
 
@@ -21,8 +24,8 @@ describe("tags list on a real docker-registry 2.8", () => {
     await seed(registry.url, "walk/repo", [...TAGS_SORTED].reverse());
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    await proxy?.stop();
+    await registry?.stop();
   });
 
   it("the upstream itself ignores n and returns the tags unsorted (what the proxy fixes)", async () => {
@@ -206,8 +209,8 @@ describe("tags list: cache, redirect option and auth", () => {
     cached = await startProxy(registry.url, { tags: { cacheTtlMs: 600_000 } });
   });
   after(async () => {
-    await cached.stop();
-    await registry.stop();
+    await cached?.stop();
+    await registry?.stop();
   });
 
   it("a walk costs one upstream list: one cache miss, then hits", async () => {

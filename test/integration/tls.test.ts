@@ -14,7 +14,14 @@ import { loadConfig } from "../../src/config.js";
 import { createUpstreamClient, UpstreamError } from "../../src/upstream/client.js";
 import { createUpstreamTarget } from "../../src/upstream/target.js";
 import { request } from "../helpers/http.js";
-import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
+import {
+  ALL_MANIFEST_TYPES,
+  assertLayoutHolds,
+  makeImage,
+  pushImage,
+  writeOciLayout,
+} from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { makeCa, type TestCa } from "../helpers/tls.js";
@@ -30,6 +37,7 @@ describe("TLS", () => {
   let image: ReturnType<typeof makeImage>;
 
   before(() => {
+    requireTools("skopeo", "openssl");
     ca = makeCa();
     work = mkdtempSync(join(tmpdir(), "rcp-tls-work-"));
     certDir = join(work, "certs");
@@ -40,8 +48,8 @@ describe("TLS", () => {
     writeOciLayout(layout, image);
   });
   after(() => {
-    ca.cleanup();
-    rmSync(work, { recursive: true, force: true });
+    ca?.cleanup();
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   describe("the proxy terminating TLS in front of a plain-http registry", () => {
@@ -56,8 +64,8 @@ describe("TLS", () => {
       proxy = await startProxy(registry.url, { listen: { tlsCert: server.cert, tlsKey: server.key } });
     });
     after(async () => {
-      await proxy.stop();
-      await registry.stop();
+      await proxy?.stop();
+      await registry?.stop();
     });
 
     it("serves https with the configured certificate; a client that does not trust it is refused", async () => {
@@ -81,6 +89,7 @@ describe("TLS", () => {
       const ref = `docker://${host}/tls/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-cert-dir", certDir, `oci:${layout}:latest`, ref]);
       await exec("skopeo", ["copy", "--src-cert-dir", certDir, ref, `oci:${join(work, "back1")}:v1`]);
+      assertLayoutHolds(join(work, "back1"), "v1", image);
       const inspect = await exec("skopeo", ["inspect", "--cert-dir", certDir, ref]);
       assert.equal(JSON.parse(inspect.stdout).Digest, image.manifest.digest);
       await assert.rejects(exec("skopeo", ["inspect", ref]), /certificate|x509/i);
@@ -97,8 +106,8 @@ describe("TLS", () => {
       proxy = await startProxy(registry.url, { upstream: { caFile: ca.cert } });
     });
     after(async () => {
-      await proxy.stop();
-      await registry.stop();
+      await proxy?.stop();
+      await registry?.stop();
     });
 
     it("passes requests through over verified TLS; Locations from the https upstream name the proxy", async () => {
@@ -149,6 +158,7 @@ describe("TLS", () => {
       const ref = `docker://${host}/tlsup/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:latest`, ref]);
       await exec("skopeo", ["copy", "--src-tls-verify=false", ref, `oci:${join(work, "back2")}:v1`]);
+      assertLayoutHolds(join(work, "back2"), "v1", image);
     });
 
     it("without the CA bundle the upstream is not trusted: 502 UNAVAILABLE and readiness fails", async () => {
@@ -181,8 +191,8 @@ describe("TLS", () => {
       });
     });
     after(async () => {
-      await proxy.stop();
-      await registry.stop();
+      await proxy?.stop();
+      await registry?.stop();
     });
 
     it("the registry refuses a client without a certificate", async () => {

@@ -1,0 +1,41 @@
+/**
+ * The types of a tag swap (swap.ts), shared with settling (settle.ts) and the
+ * deleter, so that swap.ts -> settle.ts stays the only arrow between the two.
+ */
+import type { Logger } from "../ops/logger.js";
+import type { Journal } from "./journal.js";
+import type { PhaseLock } from "./locks.js";
+import type { Failed, Upstream } from "./upstream-calls.js";
+
+export type StepName =
+  | "fetch-original"
+  | "journal-intent"
+  | "put-tombstone"
+  | "delete-tombstone"
+  | "restore-original";
+
+export type SwapResult =
+  | { kind: "deleted"; superseded: boolean }
+  | { kind: "not-found" }
+  | {
+      kind: "failed";
+      step: StepName;
+      /** The tag holds its original manifest (or was never changed). */
+      restored: boolean;
+      /** The tag was pushed again by someone else meanwhile (and left alone). */
+      superseded: boolean;
+      originalDigest: string | null;
+      failure: Failed | { ok: false; kind: "journal"; error: Error };
+      journalId: string | null;
+    };
+
+export type SwapFailure = Extract<SwapResult, { kind: "failed" }>;
+
+export interface SwapOptions {
+  upstream: Upstream;
+  upstreamOrigin: string;
+  journal: Journal;
+  phases: PhaseLock;
+  logger: Logger;
+  maxRetries: number;
+}
