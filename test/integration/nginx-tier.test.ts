@@ -18,11 +18,13 @@ import { request } from "../helpers/http.js";
 import { closedPort } from "../helpers/net.js";
 import { exited, type NginxTier, spawnRunSh, startNginxTier } from "../helpers/nginx-tier.js";
 import { blobOf, makeImage, pushBlob, pushImage, sha256, writeOciLayout } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { seed, type TagList } from "../helpers/tags.js";
 
 const exec = promisify(execFile);
+requireTools("nginx", "skopeo");
 
 interface AccessLine {
   method: string;
@@ -70,7 +72,6 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     proxy = await startProxy(registry.url, {
       proxy: { trustForwardedHeaders: true },
       oci: { strictUploads: false },
-      delete: { journalPath: join(dir, "journal.jsonl") },
     });
     nginx = await startNginxTier({ registryUrl: registry.url, proxyUrl: proxy.url, strictUploads: false });
     host = nginx.url.replace("http://", "");
