@@ -1,7 +1,7 @@
 /**
  * The tag swap and the `serve` process: SIGTERM while a swap is in flight (the
  * shutdown waits for it), a second signal (exit at once; the journal lets the
- * next start finish the delete) and a journal that cannot be read at start-up.
+ * next start finish the delete) and a journal that cannot be opened at start-up.
  * The swap is held at a scripted fault point in front of a real docker-registry
  * 2.8: its tombstone DELETE waits until the test releases it.
  */
@@ -18,7 +18,7 @@ import { request } from "../helpers/http.js";
 import { putManifest } from "../helpers/oci.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
-import { errorCode, manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
+import { manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
 
 const isTombstoneDelete = (r: { method: string; path: string }) =>
   r.method === "DELETE" && TOMBSTONE_DELETE_PATH.test(r.path);
@@ -120,21 +120,18 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
     assert.deepEqual(outcomes(journal), ["deleted"]);
   });
 
-  it("a journal that cannot be read at start-up: serve still starts, says so (log, /readyz), and refuses tag deletes with 500", async () => {
+  it("a journal that cannot be opened at start-up: serve refuses to start, naming the path and the key, and changes nothing", async () => {
     const repo = "p/unreadable";
     const pushed = await pushKind(registry!.url, repo, "docker-v2", ["victim"]);
     const journal = join(dir!, "a-directory.jsonl");
     mkdirSync(journal);
-    const proxy = await serve({ DELETE_JOURNAL: journal });
-    const logged = proxy.lines().find((l) => l["msg"] === "tag delete journal: cannot be read");
-    assert.ok(logged, "the start-up logged the unreadable journal");
-    assert.equal(logged["level"], 50);
-    const ready = await request("GET", `${proxy.url}/readyz`);
-    const notes = ready.json<{ notes: Record<string, string> }>().notes;
-    assert.match(notes["tagDeleteJournal"] ?? "", /cannot be read/);
-    const res = await request("DELETE", `${proxy.url}/v2/${repo}/tags/victim`);
-    assert.equal(res.status, 500, res.text);
-    assert.equal(errorCode(res), "UNKNOWN");
+    // The start-up check (src/ops/journal-check.ts) stops serve before it listens:
+    // a proxy that could not journal a swap must never look ready.
+    await assert.rejects(
+      serve({ DELETE_JOURNAL: journal }),
+      (err: Error) =>
+        err.message.includes(journal) && /delete\.journalPath \(env DELETE_JOURNAL\)/.test(err.message),
+    );
     assert.equal((await manifestOf(registry!.url, repo, "victim"))?.digest, pushed.digest);
   });
 
