@@ -6,7 +6,7 @@
  * seeds it directly; prints a Markdown table and writes bench/results/latest.json.
  *
  *   npm run bench -- [--quick] [--rounds N] [--seconds S] [--blob-mib M] [--big-mib M|0]
- *                    [--tests pull,push,get,head,lists] [--no-deletes] [--no-nginx] [--no-build]
+ *                    [--tests pull,push,get,head,lists] [--no-deletes] [--no-nginx] [--no-nginx-tier] [--no-build]
  *                    [--proxy-env K=V ...] [--node-arg FLAG ...] [--cpu-prof DIR] [--json FILE]
  */
 import { spawnSync } from "node:child_process";
@@ -20,6 +20,7 @@ import { curlVersion, pullBlob, pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { runDeletes } from "./lib/delete-phase.js";
 import { describeMachine, loadAverage, registryVersion } from "./lib/machine.js";
 import { startNginx } from "./lib/nginx.js";
+import { benchNginxTier, renderTierTable, startNginxTier } from "./lib/nginx-tier.js";
 import { meterOf } from "./lib/procfs.js";
 import { buildRows, type Extras, renderTable } from "./lib/report.js";
 import { type Endpoint, metered, newContext, notePeak, runRounds, TEST_NAMES, warmUp } from "./lib/rounds.js";
@@ -103,6 +104,30 @@ try {
   await warmUp(ctx, endpoints);
   await runRounds(ctx, endpoints, (m) => log(`${m} (${since()})`));
 
+  // The nginx-tier target: deploy/nginx/run.sh against plain nginx (bench/lib/nginx-tier.ts).
+  const tierRows =
+    nginx && !flag("--no-nginx-tier")
+      ? await (async () => {
+          const tier = await startNginxTier(registry.url, proxy.url, join(dir, "tier-access.log"));
+          try {
+            const [tagRepo] = tagRepos;
+            return await benchNginxTier({
+              ...settings,
+              plainNginx: nginx,
+              tier,
+              blob,
+              manifestRepo: "bench/app",
+              tagRepo: tagRepo ?? null,
+              scriptDir: dir,
+              log,
+            });
+          } finally {
+            await tier.stop();
+          }
+        })()
+      : null;
+  if (tierRows) console.log(`\n${renderTierTable(tierRows)}\n`);
+
   const extras: Extras = { deletes: null, big: null };
   if (!flag("--no-deletes")) {
     log(`tag deletes (${since()})`);
@@ -185,6 +210,7 @@ try {
         cpu: { proxy: ctx.cpu.proxy.snapshot(), nginx: ctx.cpu.nginx.snapshot() },
         peakRssMiB: ctx.peaks,
         extras,
+        nginxTier: tierRows,
         seconds: Math.round((performance.now() - t0) / 1000),
       },
       null,

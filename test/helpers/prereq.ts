@@ -10,6 +10,7 @@ const PACKAGES: Record<string, string> = {
   podman: "podman",
   htpasswd: "apache2-utils",
   openssl: "openssl",
+  nginx: "nginx-light",
 };
 
 const found = new Map<string, boolean>();
