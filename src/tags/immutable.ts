@@ -92,3 +92,16 @@ export function parseImmutableRules(sources: readonly string[]): ImmutableRules 
     rulesIn: (name) => rules.filter((r) => inRepository(r, name)),
   };
 }
+
+/** What request routing asks (http/routing.ts `ImmutableScope`); null when there are no rules. */
+export function immutableScope(sources: readonly string[]): {
+  coversTag(name: string, tag: string): boolean;
+  coversRepository(name: string): boolean;
+} | null {
+  const rules = parseImmutableRules(sources);
+  if (rules === null) return null;
+  return {
+    coversTag: (name, tag) => rules.ruleFor(name, tag) !== null,
+    coversRepository: (name) => rules.rulesIn(name).length > 0,
+  };
+}
