@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
-import { ImmutableRuleError, parseImmutableRule, parseImmutableRules } from "../../src/tags/immutable.js";
+import { ownsRequest } from "../../src/http/routing.js";
+import { parseRoute } from "../../src/oci/routes.js";
+import {
+  ImmutableRuleError,
+  immutableScope,
+  parseImmutableRule,
+  parseImmutableRules,
+} from "../../src/tags/immutable.js";
 
 describe("immutable tag rules: which repository:tag a rule covers", () => {
   const cases: Array<[rule: string, name: string, tag: string, immutable: boolean]> = [
@@ -100,5 +107,35 @@ describe("tags.immutable in the configuration", () => {
       () => loadConfig({ env: { TAGS_IMMUTABLE: "v*,app:[x" } }),
       /config key tags\.immutable: rule "app:\[x": tag pattern: unclosed \[/,
     );
+  });
+});
+
+describe("ownsRequest with immutable rules and oci.referrers off", () => {
+  const digest = `sha256:${"a".repeat(64)}`;
+  const scope = immutableScope(["app:v*"]);
+  const cases: Array<[method: string, path: string, withRules: boolean, withoutRules: boolean]> = [
+    ["PUT", "/v2/app/manifests/v1", true, false], // covered tag: checked
+    ["PUT", "/v2/app/manifests/latest", false, false], // other tags keep the passthrough
+    ["PUT", "/v2/other/manifests/v1", false, false], // other repositories too
+    ["PUT", `/v2/app/manifests/${digest}`, false, false], // a PUT by digest moves no tag
+    ["DELETE", `/v2/app/manifests/${digest}`, true, false], // may untag an immutable tag
+    ["DELETE", `/v2/other/manifests/${digest}`, false, false],
+    ["GET", "/v2/app/manifests/v1", false, false],
+    ["HEAD", "/v2/app/manifests/v1", false, false],
+    ["DELETE", "/v2/app/manifests/v1", true, true], // the tag delete is always the proxy's
+  ];
+  for (const [method, path, withRules, withoutRules] of cases) {
+    it(`${method} ${path}: ${withRules ? "owned" : "passes through"} with rules, ${withoutRules ? "owned" : "passes through"} without`, () => {
+      const route = parseRoute(method, path);
+      assert.equal(ownsRequest(route, method, { referrers: false, immutable: scope }), withRules);
+      assert.equal(
+        ownsRequest(route, method, { referrers: false, immutable: immutableScope([]) }),
+        withoutRules,
+      );
+    });
+  }
+
+  it("no rules: no scope at all", () => {
+    assert.equal(immutableScope([]), null);
   });
 });
