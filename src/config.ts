@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { type Config, type FieldSpec, SCHEMA, type Schema } from "./config-schema.js";
+import { ImmutableRuleError, parseImmutableRules } from "./tags/immutable.js";
 
 export type { Config } from "./config-schema.js";
 
@@ -149,6 +150,12 @@ function crossCheck(c: Config): void {
     throw new ConfigError(
       "config key metrics.port: must differ from listen.port (null serves /metrics there)",
     );
+  }
+  try {
+    parseImmutableRules(c.tags.immutable);
+  } catch (err) {
+    if (err instanceof ImmutableRuleError) throw new ConfigError(`config key tags.immutable: ${err.message}`);
+    throw err;
   }
   for (const o of c.upstream.publicOrigins) {
     if (!/^https?:\/\/[^/?#]+$/.test(o)) {

@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
+import { immutableScope } from "./tags/immutable.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
@@ -131,7 +132,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const listener = createRequestListener({
     tracker,
     readiness,
-    ownership: { referrers: config.oci.referrers },
+    ownership: { referrers: config.oci.referrers, immutable: immutableScope(config.tags.immutable) },
     answerOwned: getRequestListener(createApp(deps).fetch),
     ownedWork,
     uploadGuard,

@@ -10,7 +10,8 @@
  *   Without a `subject`, the answer is the upstream's, as a passthrough gives it.
  * - DELETE by digest: the manifest's subject is read first, the DELETE is
  *   forwarded, and on 202 the descriptor leaves the subject's index.
- * DELETE by tag is not handled here.
+ * DELETE by tag is not handled here. With `oci.referrers` off the proxy owns
+ * these only for immutable tags (tags/immutable-guard.ts) and leaves the index alone.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -26,6 +27,7 @@ import {
   removeReferrer,
 } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
+import { immutableGuardFor } from "../tags/immutable-guard.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { MAX_BODY_BYTES, type UpstreamResponse } from "../upstream/client.js";
 import { type IndexChange, updateReferrersIndex } from "../upstream/referrers-index.js";
@@ -47,11 +49,13 @@ function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+function sha256Of(body: Buffer): string {
+  return `sha256:${createHash("sha256").update(body).digest("hex")}`;
+}
+
 function acceptedDigest(res: UpstreamResponse, body: Buffer): string {
   const d = headerValue(res.headers["docker-content-digest"]);
-  return d !== undefined && isValidDigest(d)
-    ? d
-    : `sha256:${createHash("sha256").update(body).digest("hex")}`;
+  return d !== undefined && isValidDigest(d) ? d : sha256Of(body);
 }
 
 async function call<T>(work: Promise<T>): Promise<T> {
@@ -106,18 +110,33 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
   const contentType = req.headers["content-type"];
   const headers = callerHeaders(req, deps.caller);
   if (contentType !== undefined) headers["content-type"] = contentType;
-  const res = await call(
-    deps.upstream.request({
-      method: "PUT",
-      path: req.url ?? "",
-      headers,
-      body,
-      signal: clientGoneSignal(c.env.outgoing),
-    }),
-  );
+  const send = () =>
+    call(
+      deps.upstream.request({
+        method: "PUT",
+        path: req.url ?? "",
+        headers,
+        body,
+        signal: clientGoneSignal(c.env.outgoing),
+      }),
+    );
+  const guard = immutableGuardFor(deps);
+  const rule = route.by === "tag" ? guard.ruleFor(route.name, route.reference) : null;
+  const res = rule
+    ? await guard.guardPut(
+        {
+          name: route.name,
+          tag: route.reference,
+          rule,
+          digest: sha256Of(body),
+          headers: callerHeaders(req, deps.caller),
+        },
+        send,
+      )
+    : await send();
   const extra: Record<string, string> = {};
   if (res.status === 201) {
-    const referrer = referrerOf(body, contentType, acceptedDigest(res, body));
+    const referrer = deps.config.oci.referrers && referrerOf(body, contentType, acceptedDigest(res, body));
     if (referrer && (await changeReferrers(deps, req, route.name, referrer, "add"))) {
       extra["oci-subject"] = referrer.subject;
     }
@@ -163,7 +182,12 @@ async function deleteManifestByDigest(
 ): Promise<Response> {
   const req = c.env.incoming;
   const signal = clientGoneSignal(c.env.outgoing);
-  const referrer = await learnReferrer(deps, req, route, signal);
+  await immutableGuardFor(deps).checkDigestDelete(
+    route.name,
+    route.reference,
+    callerHeaders(req, deps.caller),
+  );
+  const referrer = deps.config.oci.referrers ? await learnReferrer(deps, req, route, signal) : null;
   const res = await call(
     deps.upstream.request({
       method: "DELETE",

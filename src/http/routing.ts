@@ -14,6 +14,16 @@ export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/
 export interface OwnershipOptions {
   /** `oci.referrers`: the referrers API, manifest PUT and manifest DELETE by digest. */
   referrers: boolean;
+  /** `tags.immutable`: null without rules, so manifest writes keep their path at no cost. */
+  immutable?: ImmutableScope | null;
+}
+
+/** Which manifest writes the immutable tag guard must see (README "Immutable tags"). */
+export interface ImmutableScope {
+  /** A PUT to this tag. */
+  coversTag(name: string, tag: string): boolean;
+  /** A DELETE by digest in this repository. */
+  coversRepository(name: string): boolean;
 }
 
 const DEFAULT_OWNERSHIP: OwnershipOptions = { referrers: true };
@@ -38,7 +48,12 @@ export function ownsRequest(
     case "manifest":
       // DELETE by tag: the tag delete. PUT and DELETE by digest: kept in step with the referrers index.
       if (method === "DELETE" && route.by === "tag") return true;
-      return options.referrers && (method === "PUT" || (method === "DELETE" && route.by === "digest"));
+      if (options.referrers) return method === "PUT" || (method === "DELETE" && route.by === "digest");
+      // Immutable tags: PUT to a covered tag, DELETE by digest in a covered repository.
+      if (!options.immutable) return false;
+      if (method === "PUT")
+        return route.by === "tag" && options.immutable.coversTag(route.name, route.reference);
+      return method === "DELETE" && options.immutable.coversRepository(route.name);
     case "tags-list":
       // Both lists for reads; `_list` for every method (405 with Allow), legacy `list` passes others through.
       return route.variant === "_list" || method === "GET" || method === "HEAD";

@@ -39,6 +39,8 @@ export interface Metrics {
   readonly referrersUpdates: Counter<"op" | "outcome">;
   /** Upload requests answered or redirected by the proxy: range_mismatch, stale_location (416), stale_status (GET). */
   readonly uploadGuard: Counter<"answer">;
+  /** Writes refused because they would move or remove an immutable tag: rule (as configured), operation. */
+  readonly immutableRefusals: Counter<"rule" | "operation">;
 }
 
 export interface MetricsOptions {
@@ -131,6 +133,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_upload_guard_total",
       help: "Chunked upload requests the proxy answered (416) or redirected (GET of an earlier Location)",
       labelNames: ["answer"] as const,
+      registers,
+    }),
+    immutableRefusals: new Counter({
+      name: "rcp_immutable_tag_refusals_total",
+      help: "Writes refused to keep an immutable tag, by rule and operation (put, tag_delete, digest_delete)",
+      labelNames: ["rule", "operation"] as const,
       registers,
     }),
   };

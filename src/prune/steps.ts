@@ -25,7 +25,23 @@ export const REASON = {
   deleted: "deleted",
   gone: "tag no longer exists",
   moved: "tag moved since selection",
+  immutable: "immutable tag",
 } as const;
+
+/**
+ * The rule named by a registry-compat-proxy refusal to delete an immutable tag
+ * (403 DENIED with `detail.immutable`), or null for any other answer.
+ */
+export function immutableRuleOf(reply: Reply): string | null {
+  if (reply.status !== 403) return null;
+  try {
+    const doc = JSON.parse(reply.body.toString()) as { errors?: Array<{ detail?: unknown }> };
+    const detail = doc.errors?.[0]?.detail as { immutable?: unknown; rule?: unknown } | undefined;
+    return detail?.immutable === true ? String(detail.rule ?? "") : null;
+  } catch {
+    return null;
+  }
+}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -122,6 +138,8 @@ export async function deleteTagChecked(
   if (reply.status >= 200 && reply.status < 300)
     return { ...base, result: "deleted", reason: REASON.deleted };
   if (reply.status === 404) return { ...base, result: "skipped", reason: REASON.gone };
+  const rule = immutableRuleOf(reply);
+  if (rule !== null) return { ...base, result: "skipped", reason: REASON.immutable, detail: `rule ${rule}` };
   return { ...base, result: "failed", reason: deleteFailureReason(reply) };
 }
 
