@@ -10,11 +10,11 @@
  * proxy column's push costs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import net from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BlobFile, pullBlob, pushBlob } from "./blobs.js";
 import { runLoad } from "./loadgen.js";
+import { accepts, freePort } from "./ports.js";
 import { childPids, meterOf, type ProcessMeter } from "./procfs.js";
 import { MANIFEST_ACCEPT } from "./seed.js";
 import { medianOf, timeFirstPage, timeFullList } from "./tags.js";
@@ -31,28 +31,6 @@ export interface RunningTier {
   /** nginx's worker process(es). */
   readonly workers: ProcessMeter;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const c = net.connect(port, "127.0.0.1");
-    c.once("connect", () => {
-      c.destroy();
-      res(true);
-    });
-    c.once("error", () => res(false));
-  });
 }
 
 function stopped(child: ChildProcess): Promise<void> {

@@ -20,6 +20,7 @@ import {
 } from "../helpers/bearer.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, blobOf, makeImage, writeOciLayout } from "../helpers/oci.js";
+import { podmanArgs } from "../helpers/podman.js";
 import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -254,20 +255,7 @@ describe("token (Bearer) registry behind the proxy", () => {
   it("podman pulls and pushes with --creds through the proxy (private root, vfs storage)", async () => {
     requireTools("podman", "skopeo");
     const root = mkdtempSync(join(tmpdir(), "rcp-podman-"));
-    const podman = [
-      "--root",
-      join(root, "root"),
-      "--runroot",
-      join(root, "run"),
-      "--storage-driver",
-      "vfs",
-      "--events-backend",
-      "file",
-      "--cgroup-manager",
-      "cgroupfs",
-      "--tmpdir",
-      join(root, "tmp"),
-    ];
+    const podman = podmanArgs(root);
     try {
       // Its own source image, so the test does not depend on the skopeo test before it.
       await exec("skopeo", [
