@@ -66,17 +66,19 @@ describe("shutdown with open client connections (real docker-registry 2.8)", () 
     await sleep(100);
 
     let settled = false;
-    const stopping = proxy.proxy.shutdown({ graceMs: 30_000 }).finally(() => {
+    // The grace only has to outlast a loaded machine: the download is held by the
+    // client, not by time, and what is checked is that the shutdown waits for it.
+    const stopping = proxy.proxy.shutdown({ graceMs: 600_000 }).finally(() => {
       settled = true;
     });
     await sleep(300);
     assert.equal(settled, false, "the shutdown waits for the download");
     c.socket.resume();
-    const r = await c.read("GET", 30_000);
+    const r = await c.read("GET", 300_000);
     assert.equal(r.status, 200);
     assert.equal(r.body.length, blob.size);
     assert.equal(sha256(r.body), blob.digest);
-    assert.equal(await c.waitEnd(5000), true, "the connection ends after the response");
+    assert.equal(await c.waitEnd(60_000), true, "the connection ends after the response");
     assert.deepEqual(await stopping, { cutRequests: 0 });
   });
 
