@@ -39,6 +39,9 @@ export interface Metrics {
   readonly referrersUpdates: Counter<"op" | "outcome">;
   /** Upload requests answered or redirected by the proxy: range_mismatch, stale_location (416), stale_status (GET). */
   readonly uploadGuard: Counter<"answer">;
+  /** The read-only window (ops/write-window.ts): 1 while writes are held, and writes refused meanwhile. */
+  readonly readOnly: Gauge;
+  readonly writesRefused: Counter;
 }
 
 export interface MetricsOptions {
@@ -131,6 +134,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_upload_guard_total",
       help: "Chunked upload requests the proxy answered (416) or redirected (GET of an earlier Location)",
       labelNames: ["answer"] as const,
+      registers,
+    }),
+    readOnly: new Gauge({
+      name: "rcp_read_only",
+      help: "1 while the read-only window holds writes (garbage collection), else 0",
+      registers,
+    }),
+    writesRefused: new Counter({
+      name: "rcp_writes_refused_total",
+      help: "Writes answered 503 UNAVAILABLE because the read-only window was closed",
       registers,
     }),
   };
