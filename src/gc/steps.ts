@@ -1,0 +1,110 @@
+/**
+ * The steps of `gc`, each on its own: plan from the storage root, delete one
+ * manifest by digest through the proxy (carrying the window's lease), run an
+ * external command (the registry's garbage-collect, a restart), and measure what
+ * was freed.
+ */
+import { spawn } from "node:child_process";
+import { createHttpClient } from "../upstream/http-client.js";
+import {
+  type CollectionPlan,
+  type ManifestRefs,
+  manifestRefs,
+  planCollection,
+  type RepositoryGraph,
+} from "./reachability.js";
+import { blobSize, listBlobs, readBlob, scanRepositories } from "./storage-scan.js";
+
+/** The plan for everything under a filesystem storage root. */
+export function planFromStorage(root: string): CollectionPlan {
+  const graphs: RepositoryGraph[] = scanRepositories(root).map((repo) => {
+    const manifests = new Map<string, ManifestRefs>();
+    const wanted = new Set([...repo.revisions, ...repo.tags.values()]);
+    for (const digest of wanted) {
+      const body = readBlob(root, digest);
+      if (body !== null) manifests.set(digest, manifestRefs(body));
+    }
+    return { name: repo.name, revisions: repo.revisions, tags: repo.tags, manifests };
+  });
+  return planCollection(graphs, listBlobs(root), (d) => blobSize(root, d));
+}
+
+/** Bytes of `blobs` no longer on disk. */
+export function bytesGone(root: string, blobs: ReadonlyMap<string, number>): number {
+  let n = 0;
+  for (const [digest, size] of blobs) if (blobSize(root, digest) === null) n += size;
+  return n;
+}
+
+export interface DeleteOutcome {
+  repository: string;
+  digest: string;
+  /** deleted; gone (404: already not there); failed */
+  result: "deleted" | "gone" | "failed";
+  reason?: string;
+}
+
+export interface ManifestDeleter {
+  delete(repository: string, digest: string): Promise<DeleteOutcome>;
+  close(): Promise<void>;
+}
+
+/** Deletes manifests by digest through the proxy at `registryUrl`, as the window's holder. */
+export function createManifestDeleter(registryUrl: string, lease: string): ManifestDeleter {
+  const base = new URL(registryUrl);
+  const client = createHttpClient(base.origin, { timeoutMs: 60_000, tls: { rejectUnauthorized: false } });
+  const prefix = base.pathname.replace(/\/$/, "");
+  return {
+    async delete(repository, digest) {
+      try {
+        const res = await client.request({
+          method: "DELETE",
+          path: `${prefix}/v2/${repository}/manifests/${digest}`,
+          headers: { "rcp-maintenance-lease": lease },
+        });
+        if (res.status === 202 || res.status === 200) return { repository, digest, result: "deleted" };
+        if (res.status === 404) return { repository, digest, result: "gone" };
+        const text = res.body.toString().trim().slice(0, 300);
+        return { repository, digest, result: "failed", reason: `${res.status} ${text}` };
+      } catch (err) {
+        return { repository, digest, result: "failed", reason: (err as Error).message };
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+export interface CommandResult {
+  ok: boolean;
+  /** Exit code or signal, for the report. */
+  status: string;
+}
+
+/**
+ * Runs `argv` (no shell) or a shell command line, its output to `output`.
+ * Aborting `signal` sends it SIGTERM; the result waits for it to exit.
+ */
+export function runCommand(
+  command: { argv: readonly string[] } | { shell: string },
+  output: (chunk: Buffer) => void,
+  signal: AbortSignal,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CommandResult> {
+  const [file, args] =
+    "argv" in command ? [command.argv[0]!, command.argv.slice(1)] : ["/bin/sh", ["-c", command.shell]];
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env });
+    child.stdout.on("data", output);
+    child.stderr.on("data", output);
+    const stop = () => child.kill("SIGTERM");
+    signal.addEventListener("abort", stop, { once: true });
+    child.once("error", (err) => {
+      signal.removeEventListener("abort", stop);
+      resolve({ ok: false, status: err.message });
+    });
+    child.once("close", (code, sig) => {
+      signal.removeEventListener("abort", stop);
+      resolve({ ok: code === 0, status: sig ? `signal ${sig}` : `exit ${code}` });
+    });
+  });
+}
