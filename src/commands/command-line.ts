@@ -42,7 +42,7 @@ const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--matc
       Credentials: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the docker/podman auth file.
       Exit code: 0 all done, 1 something failed, 2 usage error.`;
 
-const GC_USAGE = `gc [--apply] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
+const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
         [--gc-command CMD] [--restart-command CMD] [--lease SECONDS] [--json] [--quiet]
       reclaim disk: the manifests no tag reaches (index children and referrers of reachable
       manifests are reachable), read from the registry's filesystem storage, and the bytes
@@ -117,6 +117,7 @@ export const COMMANDS: Record<string, Command> = {
       "restart-command": { type: "string" },
       lease: { type: "string" },
       apply: { type: "boolean" },
+      "dry-run": { type: "boolean" },
       json: { type: "boolean" },
       quiet: { type: "boolean" },
     },

@@ -66,6 +66,8 @@ export function resolveGcOptions(v: Record<string, unknown>, config: Config): Gc
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600) {
     throw new GcUsageError(`--lease must be whole seconds from 1 to 3600, not ${str("lease")}`);
   }
+  if (v["apply"] === true && v["dry-run"] === true)
+    throw new GcUsageError("--apply and --dry-run exclude each other");
   const gcShell = str("gc-command");
   return {
     apply: v["apply"] === true,
