@@ -148,6 +148,8 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       return result;
     }
     result.plan = planFromStorage(root);
+    const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+    say(`deleting ${count} untagged manifests by digest through ${o.registryUrl}`);
     const deleter = createManifestDeleter(o.registryUrl, window.lease);
     try {
       for (const repo of result.plan.repositories) {
