@@ -51,7 +51,7 @@ export interface WriteWindow {
   readOnly(): boolean;
   /** True when the request carries the current lease's token. */
   isHolder(token: string | undefined): boolean;
-  /** Seconds until the lease ends, for Retry-After (at least 1). */
+  /** Seconds until the lease ends, for Retry-After: at least 1, at most 30 (the holder may leave early). */
   retryAfterSeconds(): number;
   /** Counts one refused write. */
   refuse(): void;
@@ -103,7 +103,7 @@ export function createWriteWindow(options: WriteWindowOptions): WriteWindow {
     isHolder: (token) => token !== undefined && current()?.id === token,
     retryAfterSeconds() {
       const l = current();
-      return l === null ? 1 : Math.max(1, Math.ceil((l.expiresAt - now()) / 1000));
+      return l === null ? 1 : Math.min(30, Math.max(1, Math.ceil((l.expiresAt - now()) / 1000)));
     },
     refuse() {
       refused++;
@@ -120,15 +120,17 @@ export function createWriteWindow(options: WriteWindowOptions): WriteWindow {
       const held = current();
       if (held !== null) return { ok: false, heldBy: held.holder, expiresAt: held.expiresAt };
       const at = now();
+      // The lease cannot lapse while entering waits; it runs from the end of the wait.
       const entered: Lease = {
         id: randomBytes(16).toString("hex"),
         holder,
         enteredAt: at,
-        expiresAt: at + clampLease(leaseMs),
+        expiresAt: at + waitMs + clampLease(leaseMs),
       };
       lease = entered;
       options.onChange?.(true, "entered", entered);
       await waitIdle(waitMs);
+      entered.expiresAt = now() + clampLease(leaseMs);
       return { ok: true, lease: entered, gaveUpOn: [...inFlight] };
     },
     renew(token, leaseMs) {

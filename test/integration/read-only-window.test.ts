@@ -74,7 +74,8 @@ describe("the read-only window on a real docker-registry 2.8", () => {
     assert.equal(sampleValue(metrics, "rcp_writes_refused_total"), 5);
 
     assert.equal((await request("DELETE", `${admin}/admin/read-only/${lease}`)).status, 204);
-    await pushImage(proxy.url, "window/app", makeImage({ layerCount: 1 }), ["after"]);
+    // The same push, refused above, now succeeds.
+    await pushImage(proxy.url, "window/app", image, ["after"]);
     const after = parseMetrics((await request("GET", `${admin}/metrics`)).text);
     assert.equal(sampleValue(after, "rcp_read_only"), 0);
   });

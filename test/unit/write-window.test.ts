@@ -79,6 +79,22 @@ describe("the read-only window (pure state, injected clock)", () => {
     assert.deepEqual(entered.gaveUpOn, []);
   });
 
+  it("the lease runs from the end of the wait, and Retry-After is capped at 30 s", async () => {
+    let t = 0;
+    const window = createWriteWindow({ now: () => t, maxLeaseMs: 600_000 });
+    const done = window.beginWrite("PUT", "/v2/a/manifests/x");
+    const entering = window.enter("gc", 1_000, 3_600_000);
+    t = 5_000;
+    assert.equal(window.readOnly(), true, "not expired while waiting");
+    done();
+    const entered = await entering;
+    assert.ok(entered.ok);
+    assert.equal(entered.lease.expiresAt, 6_000);
+    const long = createWriteWindow({ now: () => t, maxLeaseMs: 600_000 });
+    await long.enter("gc", 600_000, 0);
+    assert.equal(long.retryAfterSeconds(), 30);
+  });
+
   it("state never shows the lease token", async () => {
     const { window } = clocked();
     await window.enter("gc", 10_000, 0);
