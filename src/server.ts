@@ -181,7 +181,16 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const metricsServer =
     config.metrics.port === null
       ? null
-      : createMetricsServer(metrics, logger, { window, writeWaitMs: config.maintenance.writeWaitMs, logger });
+      : createMetricsServer(metrics, logger, {
+          window,
+          writeWaitMs: config.maintenance.writeWaitMs,
+          logger,
+          onReport(report) {
+            metrics.gcManifestsDeleted.inc(report.manifestsDeleted);
+            metrics.gcBytesFreed.inc(report.bytesFreed);
+            logger.info(report, "garbage collection reported");
+          },
+        });
 
   let stopping: Promise<DrainResult> | null = null;
   function shutdown(o: { graceMs?: number; drainDelayMs?: number } = {}): Promise<DrainResult> {

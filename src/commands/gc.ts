@@ -193,7 +193,8 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     result.exitCode = failed === 0 && gcOk && restartOk ? 0 : 1;
     return result;
   } finally {
-    const left = await window.leave();
+    const manifestsDeleted = result.deletes.filter((d) => d.result === "deleted").length;
+    const left = await window.leave({ manifestsDeleted, bytesFreed: result.freed?.total ?? 0 });
     step("leave the read-only window", left, left ? "" : "not answered: the lease expires by itself");
   }
 }

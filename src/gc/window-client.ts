@@ -15,8 +15,11 @@ export interface HeldWindow {
   lease: string;
   /** Writes still running when the proxy stopped waiting. */
   gaveUpOn: InFlight[];
-  /** Stops renewing and leaves; never throws (a lease left behind expires by itself). */
-  leave(): Promise<boolean>;
+  /**
+   * Stops renewing and leaves, reporting what was done (the proxy's metrics and log);
+   * never throws (a lease left behind expires by itself).
+   */
+  leave(report?: { manifestsDeleted: number; bytesFreed: number }): Promise<boolean>;
 }
 
 export class WindowError extends Error {
@@ -66,11 +69,16 @@ export async function enterWindow(adminUrl: string, holder: string, leaseMs: num
   return {
     lease,
     gaveUpOn: body.gaveUpOn,
-    leave() {
+    leave(report) {
       left ??= (async () => {
         clearInterval(timer);
         try {
-          const r = await client.request({ method: "DELETE", path: `${path}/${lease}`, timeoutMs: 10_000 });
+          const r = await client.request({
+            method: "DELETE",
+            path: `${path}/${lease}`,
+            ...(report ? { headers: json, body: Buffer.from(JSON.stringify(report)) } : {}),
+            timeoutMs: 10_000,
+          });
           return r.status === 204;
         } catch {
           return false;

@@ -5,7 +5,7 @@
  *   GET    /admin/read-only          state: read-only or not, lease holder and expiry, writes in flight
  *   POST   /admin/read-only          enter: {"holder","leaseMs"} → 200 {lease, gaveUpOn} or 409 (held)
  *   PUT    /admin/read-only/<lease>  renew: {"leaseMs"} → 200 {lease} or 404
- *   DELETE /admin/read-only/<lease>  leave → 204 or 404
+ *   DELETE /admin/read-only/<lease>  leave, optionally reporting {"manifestsDeleted","bytesFreed"} → 204 or 404
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "./logger.js";
@@ -19,6 +19,8 @@ export interface AdminOptions {
   /** How long entering waits for writes in flight (`maintenance.writeWaitMs`). */
   writeWaitMs: number;
   logger: Logger;
+  /** What the holder reports when it leaves (gc: manifests deleted, bytes freed), for metrics and the log. */
+  onReport?(report: { holder: string; manifestsDeleted: number; bytesFreed: number }): void;
 }
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -97,8 +99,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
     return;
   }
   if (token !== null && method === "DELETE") {
-    if (window.leave(token)) send(res, 204);
-    else send(res, 404, { error: "no such lease (expired or left)" });
+    const body = await readJson(req);
+    const holder = window.state().lease?.holder ?? "";
+    if (!window.leave(token)) {
+      send(res, 404, { error: "no such lease (expired or left)" });
+      return;
+    }
+    const count = (v: unknown) => (typeof v === "number" && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+    if ("manifestsDeleted" in body || "bytesFreed" in body) {
+      o.onReport?.({
+        holder,
+        manifestsDeleted: count(body["manifestsDeleted"]),
+        bytesFreed: count(body["bytesFreed"]),
+      });
+    }
+    send(res, 204);
     return;
   }
   res.setHeader("allow", token === null ? "GET, HEAD, POST" : "PUT, DELETE");

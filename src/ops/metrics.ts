@@ -42,6 +42,9 @@ export interface Metrics {
   /** The read-only window (ops/write-window.ts): 1 while writes are held, and writes refused meanwhile. */
   readonly readOnly: Gauge;
   readonly writesRefused: Counter;
+  /** What `gc --apply` reported when it left the window. */
+  readonly gcManifestsDeleted: Counter;
+  readonly gcBytesFreed: Counter;
 }
 
 export interface MetricsOptions {
@@ -144,6 +147,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     writesRefused: new Counter({
       name: "rcp_writes_refused_total",
       help: "Writes answered 503 UNAVAILABLE because the read-only window was closed",
+      registers,
+    }),
+    gcManifestsDeleted: new Counter({
+      name: "rcp_gc_manifests_deleted_total",
+      help: "Untagged manifests deleted by gc --apply (reported when it left the read-only window)",
+      registers,
+    }),
+    gcBytesFreed: new Counter({
+      name: "rcp_gc_bytes_freed_total",
+      help: "Bytes gc --apply measured freed on disk (reported when it left the read-only window)",
       registers,
     }),
   };

@@ -6,6 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { diskBytes, exec, gcOptions, runGcForTest, type Seed, seedGc, snapshot } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, writeOciLayout } from "../helpers/oci.js";
+import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
@@ -82,6 +83,9 @@ describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
     assert.equal(gone.status, 404);
     const state = await request("GET", `${proxy.proxy.metricsUrl()}/admin/read-only`);
     assert.equal(state.json<{ readOnly: boolean }>().readOnly, false, "the window is left");
+    const metrics = parseMetrics((await request("GET", `${proxy.proxy.metricsUrl()}/metrics`)).text);
+    assert.equal(sampleValue(metrics, "rcp_gc_manifests_deleted_total"), 1);
+    assert.equal(sampleValue(metrics, "rcp_gc_bytes_freed_total"), result.freed!.total);
   });
 
   it("a push right after gc uploads the layer gc just deleted again, and pulls whole", async () => {
