@@ -81,8 +81,10 @@ export interface CommandResult {
 }
 
 /**
- * Runs `argv` (no shell) or a shell command line, its output to `output`.
- * Aborting `signal` sends it SIGTERM; the result waits for it to exit.
+ * Runs `argv` (no shell) or a shell command line, its output to `output`, in its
+ * own process group: aborting `signal` sends the whole group SIGTERM (a shell's
+ * children too, so no garbage-collect outlives the window). The result comes when
+ * the command exits.
  */
 export function runCommand(
   command: { argv: readonly string[] } | { shell: string },
@@ -93,16 +95,22 @@ export function runCommand(
   const [file, args] =
     "argv" in command ? [command.argv[0]!, command.argv.slice(1)] : ["/bin/sh", ["-c", command.shell]];
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env });
+    const child = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"], env, detached: true });
     child.stdout.on("data", output);
     child.stderr.on("data", output);
-    const stop = () => child.kill("SIGTERM");
+    const stop = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGTERM");
+      } catch {
+        // the group is gone already
+      }
+    };
     signal.addEventListener("abort", stop, { once: true });
     child.once("error", (err) => {
       signal.removeEventListener("abort", stop);
       resolve({ ok: false, status: err.message });
     });
-    child.once("close", (code, sig) => {
+    child.once("exit", (code, sig) => {
       signal.removeEventListener("abort", stop);
       resolve({ ok: code === 0, status: sig ? `signal ${sig}` : `exit ${code}` });
     });

@@ -63,7 +63,10 @@ describe("registry-compat-proxy gc as a child process", () => {
     await registry.stop();
   });
 
-  /** `gc --apply` whose garbage-collect step hangs, in its own process group. */
+  /**
+   * `gc --apply` whose garbage-collect step hangs, in its own process group. The
+   * step writes every 0.2 s, so it ends by itself (EPIPE) once gc is gone.
+   */
   function hangingGc(leaseSeconds: number): ChildProcess {
     const child = spawn(
       process.execPath,
@@ -80,7 +83,7 @@ describe("registry-compat-proxy gc as a child process", () => {
         "--registry",
         proxy.url,
         "--gc-command",
-        "sleep 600",
+        "while :; do echo collecting; sleep 0.2; done",
         "--lease",
         String(leaseSeconds),
       ],
