@@ -44,6 +44,7 @@ const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--matc
 
 const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
         [--gc-command CMD] [--restart-command CMD] [--lease SECONDS] [--json] [--quiet]
+        [--username USER --password PASS]
       reclaim disk: the manifests no tag reaches (index children and referrers of reachable
       manifests are reachable), read from the registry's filesystem storage, and the bytes
       collecting them frees. A dry run unless --apply: then enter the proxy's read-only window
@@ -51,6 +52,7 @@ const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FI
       run "docker-registry garbage-collect FILE" (never --delete-untagged; or --gc-command, a
       shell line), run --restart-command if given, and leave the window.
       --registry-config: the registry's config.yml (embedded mode: found from --config).
+      Credentials for the deletes: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the auth file.
       Exit code: 0 all done, 1 something failed, 2 usage or configuration error.`;
 
 export const COMMANDS: Record<string, Command> = {
@@ -116,6 +118,8 @@ export const COMMANDS: Record<string, Command> = {
       "gc-command": { type: "string" },
       "restart-command": { type: "string" },
       lease: { type: "string" },
+      username: { type: "string" },
+      password: { type: "string" },
       apply: { type: "boolean" },
       "dry-run": { type: "boolean" },
       json: { type: "boolean" },

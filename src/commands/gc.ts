@@ -12,12 +12,14 @@
  * SIGINT and SIGTERM too; a `gc` killed outright loses its lease, which expires.
  */
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type Config, loadConfig } from "../config.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcResult, resultJson, resultLines } from "../gc/report.js";
 import { bytesGone, createManifestDeleter, planFromStorage, runCommand } from "../gc/steps.js";
 import { enterWindow, WindowError } from "../gc/window-client.js";
+import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
 
 export interface GcOptions {
   apply: boolean;
@@ -31,6 +33,8 @@ export interface GcOptions {
   gcCommand: { argv: readonly string[] } | { shell: string };
   restartCommand: string | null;
   leaseMs: number;
+  /** For the deletes, when the registry asks (flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, auth file). */
+  credentials: Credentials | null;
 }
 
 export interface GcIo {
@@ -49,7 +53,11 @@ function loopbackUrl(host: string, port: number, tls: boolean): string {
 }
 
 /** The options from the command line and the proxy's own config (embedded mode needs no flags). */
-export function resolveGcOptions(v: Record<string, unknown>, config: Config): GcOptions {
+export function resolveGcOptions(
+  v: Record<string, unknown>,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): GcOptions {
   const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
   const embedded = config.upstream.url === null;
   const registryConfig =
@@ -69,18 +77,33 @@ export function resolveGcOptions(v: Record<string, unknown>, config: Config): Gc
   if (v["apply"] === true && v["dry-run"] === true)
     throw new GcUsageError("--apply and --dry-run exclude each other");
   const gcShell = str("gc-command");
+  const registryUrl = str("registry") ?? loopbackUrl(host, port, Boolean(tlsCert));
+  let credentials: Credentials | null;
+  try {
+    credentials = resolveCredentials({
+      registryUrl: new URL(registryUrl),
+      ...(str("username") !== undefined ? { username: str("username") } : {}),
+      ...(str("password") !== undefined ? { password: str("password") } : {}),
+      env,
+      home: homedir(),
+    }).credentials;
+  } catch (err) {
+    if (err instanceof CredentialsError) throw new GcUsageError(err.message);
+    throw err;
+  }
   return {
     apply: v["apply"] === true,
     json: v["json"] === true,
     quiet: v["quiet"] === true,
     registryConfig,
     adminUrl: str("admin") ?? (metricsPort === null ? null : loopbackUrl(host, metricsPort, false)),
-    registryUrl: str("registry") ?? loopbackUrl(host, port, Boolean(tlsCert)),
+    registryUrl,
     gcCommand: gcShell
       ? { shell: gcShell }
       : { argv: [embedded ? config.embedded.binary : "docker-registry", "garbage-collect", registryConfig] },
     restartCommand: str("restart-command") ?? null,
     leaseMs: leaseSeconds * 1000,
+    credentials,
   };
 }
 
@@ -150,7 +173,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     result.plan = planFromStorage(root);
     const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
     say(`deleting ${count} untagged manifests by digest through ${o.registryUrl}`);
-    const deleter = createManifestDeleter(o.registryUrl, window.lease);
+    const deleter = createManifestDeleter(o.registryUrl, window.lease, o.credentials);
     try {
       for (const repo of result.plan.repositories) {
         for (const digest of repo.unreachable) {

@@ -5,7 +5,8 @@
  * was freed.
  */
 import { spawn } from "node:child_process";
-import { createHttpClient } from "../upstream/http-client.js";
+import { RegistryClient } from "../prune/client.js";
+import type { Credentials } from "../prune/credentials.js";
 import {
   type CollectionPlan,
   type ManifestRefs,
@@ -49,19 +50,20 @@ export interface ManifestDeleter {
   close(): Promise<void>;
 }
 
-/** Deletes manifests by digest through the proxy at `registryUrl`, as the window's holder. */
-export function createManifestDeleter(registryUrl: string, lease: string): ManifestDeleter {
-  const base = new URL(registryUrl);
-  const client = createHttpClient(base.origin, { timeoutMs: 60_000, tls: { rejectUnauthorized: false } });
-  const prefix = base.pathname.replace(/\/$/, "");
+/**
+ * Deletes manifests by digest through the proxy at `registryUrl`, as the window's
+ * holder, answering the registry's auth challenges (Basic or token) with `credentials`.
+ */
+export function createManifestDeleter(
+  registryUrl: string,
+  lease: string,
+  credentials: Credentials | null,
+): ManifestDeleter {
+  const client = new RegistryClient({ baseUrl: new URL(registryUrl), credentials, timeoutMs: 60_000 });
   return {
     async delete(repository, digest) {
       try {
-        const res = await client.request({
-          method: "DELETE",
-          path: `${prefix}/v2/${repository}/manifests/${digest}`,
-          headers: { "rcp-maintenance-lease": lease },
-        });
+        const res = await client.deleteManifest(repository, digest, { "rcp-maintenance-lease": lease });
         if (res.status === 202 || res.status === 200) return { repository, digest, result: "deleted" };
         if (res.status === 404) return { repository, digest, result: "gone" };
         const text = res.body.toString().trim().slice(0, 300);

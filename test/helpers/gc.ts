@@ -27,29 +27,38 @@ export interface Seed {
   artifactDigest: string;
 }
 
-export async function seedGc(base: string, repo: string): Promise<Seed> {
+export async function seedGc(base: string, repo: string, auth?: string): Promise<Seed> {
   // 6.5 MiB of random bytes: gzip cannot shrink it.
   const old = makeImage({ layerCount: 1, layerSize: 6.5 * 1024 * 1024 });
-  const oldDigest = await pushImage(base, repo, old, ["old"]);
+  const oldDigest = await pushImage(base, repo, old, ["old"], auth);
   const fresh = makeImage({ layerCount: 1 });
-  const newDigest = await pushImage(base, repo, fresh, ["new"]);
+  const newDigest = await pushImage(base, repo, fresh, ["new"], auth);
   const children = [makeImage({ layerCount: 1 }), makeImage({ layerCount: 1 })];
   const childDigests: string[] = [];
   for (const child of children) {
-    for (const b of [...child.layers, child.config]) await pushBlob(base, repo, b);
+    for (const b of [...child.layers, child.config]) await pushBlob(base, repo, b, auth);
     childDigests.push(
-      await putManifest(base, repo, child.manifest.digest, child.manifest.bytes, child.mediaType),
+      await putManifest(base, repo, child.manifest.digest, child.manifest.bytes, child.mediaType, auth),
     );
   }
   const index = makeIndex(children);
-  const multiDigest = await putManifest(base, repo, "multi", index.bytes, index.mediaType);
-  await pushEmptyBlob(base, repo);
+  const multiDigest = await putManifest(base, repo, "multi", index.bytes, index.mediaType, auth);
+  await pushEmptyBlob(base, repo, auth);
   const artifact = makeArtifact(
     { mediaType: fresh.mediaType, digest: fresh.manifest.digest, size: fresh.manifest.size },
     { artifactType: "application/vnd.example.sbom" },
   );
-  const artifactDigest = await putManifest(base, repo, artifact.digest, artifact.bytes, artifact.mediaType);
-  const del = await request("DELETE", `${base}/v2/${repo}/tags/old`);
+  const artifactDigest = await putManifest(
+    base,
+    repo,
+    artifact.digest,
+    artifact.bytes,
+    artifact.mediaType,
+    auth,
+  );
+  const del = await request("DELETE", `${base}/v2/${repo}/tags/old`, {
+    headers: auth ? { authorization: auth } : {},
+  });
   if (del.status !== 202) throw new Error(`DELETE tag old: ${del.status} ${del.text}`);
   return { repo, old, oldDigest, newDigest, multiDigest, childDigests, artifactDigest };
 }
@@ -92,6 +101,7 @@ export function gcOptions(over: Partial<GcOptions> & Pick<GcOptions, "registryCo
     gcCommand: { argv: ["docker-registry", "garbage-collect", over.registryConfig] },
     restartCommand: null,
     leaseMs: 60_000,
+    credentials: null,
     ...over,
   };
 }

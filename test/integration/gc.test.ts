@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { diskBytes, exec, gcOptions, runGcForTest, type Seed, seedGc, snapshot } from "../helpers/gc.js";
+import { createHtpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, writeOciLayout } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
@@ -105,5 +106,49 @@ describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
       `docker://${host}/gc/app:again`,
       `oci:${join(work, "again-back")}:again`,
     ]);
+  });
+});
+
+describe("gc --apply on a registry with Basic auth", () => {
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+  let seed: Seed;
+  const htpasswd = createHtpasswd({ alice: "secret-a" });
+
+  before(async () => {
+    registry = await startRegistry({ htpasswdFile: htpasswd.file });
+    proxy = await startProxy(registry.url, { metrics: { port: 0 }, log: { level: "warn" } });
+    seed = await seedGc(proxy.url, "auth/app", htpasswd.basic("alice"));
+  });
+  after(async () => {
+    await proxy.stop();
+    await registry.stop();
+  });
+
+  it("without credentials the deletes fail (exit 1, nothing collected, the window left); with them they pass", async () => {
+    const base = {
+      registryConfig: join(registry.dir, "config.yml"),
+      apply: true,
+      adminUrl: proxy.proxy.metricsUrl(),
+      registryUrl: proxy.url,
+    };
+    const denied = await runGcForTest(gcOptions(base));
+    assert.equal(denied.result.exitCode, 1);
+    assert.deepEqual(
+      denied.result.deletes.map((d) => [d.digest, d.result]),
+      [[seed.oldDigest, "failed"]],
+    );
+    assert.match(denied.result.deletes[0]!.reason!, /^401/);
+    const state = await request("GET", `${proxy.proxy.metricsUrl()}/admin/read-only`);
+    assert.equal(state.json<{ readOnly: boolean }>().readOnly, false);
+
+    const credentials = { username: "alice", password: "secret-a", source: "flags" };
+    const { result, err } = await runGcForTest(gcOptions({ ...base, credentials }));
+    assert.equal(result.exitCode, 0, err);
+    assert.deepEqual(
+      result.deletes.map((d) => [d.digest, d.result]),
+      [[seed.oldDigest, "deleted"]],
+    );
+    assert.ok(result.freed!.total >= 6 * MiB);
   });
 });

@@ -162,6 +162,7 @@ describe("gc --apply refuses what would break images", () => {
     gcCommand: { shell: "false" },
     restartCommand: null,
     leaseMs: 1000,
+    credentials: null,
   };
   const run = (registryConfig: string, over = {}) =>
     runGc({ ...base, registryConfig, ...over }, { out() {}, err() {} }, new AbortController().signal);
@@ -192,7 +193,7 @@ describe("gc --apply refuses what would break images", () => {
       env: {},
       overrides: { embedded: { dataDir: "/data" }, metrics: { port: 9090 } },
     });
-    const o = resolveGcOptions({ apply: true }, config);
+    const o = resolveGcOptions({ apply: true }, config, {});
     assert.equal(o.registryConfig, "/data/registry/config.yml");
     assert.equal(o.adminUrl, "http://127.0.0.1:9090");
     assert.equal(o.registryUrl, "http://127.0.0.1:5080");
@@ -200,6 +201,16 @@ describe("gc --apply refuses what would break images", () => {
       argv: ["docker-registry", "garbage-collect", "/data/registry/config.yml"],
     });
     const external = loadConfig({ env: {}, overrides: { upstream: { url: "http://registry:5000" } } });
-    assert.throws(() => resolveGcOptions({}, external), /--registry-config/);
+    assert.throws(() => resolveGcOptions({}, external, {}), /--registry-config/);
+    const flags = resolveGcOptions(
+      { "registry-config": "/r.yml", username: "u", password: "p" },
+      external,
+      {},
+    );
+    assert.deepEqual(flags.credentials, { username: "u", password: "p", source: "flags" });
+    assert.throws(
+      () => resolveGcOptions({ "registry-config": "/r.yml", username: "u" }, external, {}),
+      /go together/,
+    );
   });
 });
