@@ -17,7 +17,13 @@ import { resolve } from "node:path";
 import { type Config, loadConfig } from "../config.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcResult, resultJson, resultLines } from "../gc/report.js";
-import { bytesGone, createManifestDeleter, planFromStorage, runCommand } from "../gc/steps.js";
+import {
+  createManifestDeleter,
+  deleteUnreachable,
+  measureFreed,
+  planFromStorage,
+  runCommand,
+} from "../gc/steps.js";
 import { enterWindow, WindowError } from "../gc/window-client.js";
 import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
 
@@ -174,16 +180,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
     say(`deleting ${count} untagged manifests by digest through ${o.registryUrl}`);
     const deleter = createManifestDeleter(o.registryUrl, window.lease, o.credentials);
-    try {
-      for (const repo of result.plan.repositories) {
-        for (const digest of repo.unreachable) {
-          if (stop.aborted) break;
-          result.deletes.push(await deleter.delete(repo.name, digest));
-        }
-      }
-    } finally {
-      await deleter.close();
-    }
+    result.deletes = await deleteUnreachable(result.plan, deleter, stop);
     const failed = result.deletes.filter((d) => d.result === "failed").length;
     step(
       "delete untagged manifests by digest",
@@ -205,14 +202,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       const restart = await runCommand({ shell: o.restartCommand }, output, stop);
       restartOk = step("restart the registry (blob descriptor cache)", restart.ok, restart.status);
     }
-    const repositories: Record<string, number> = {};
-    for (const r of result.plan.repositories) repositories[r.name] = bytesGone(root, r.freed);
-    const orphans = bytesGone(root, result.plan.orphans);
-    result.freed = {
-      repositories,
-      orphans,
-      total: Object.values(repositories).reduce((a, b) => a + b, orphans),
-    };
+    result.freed = measureFreed(root, result.plan);
     result.exitCode = failed === 0 && gcOk && restartOk ? 0 : 1;
     return result;
   } finally {

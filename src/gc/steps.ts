@@ -76,6 +76,34 @@ export function createManifestDeleter(
   };
 }
 
+/** Deletes every unreachable manifest of the plan, one at a time, until `stop` aborts; closes the deleter. */
+export async function deleteUnreachable(
+  plan: CollectionPlan,
+  deleter: ManifestDeleter,
+  stop: AbortSignal,
+): Promise<DeleteOutcome[]> {
+  const outcomes: DeleteOutcome[] = [];
+  try {
+    for (const repo of plan.repositories) {
+      for (const digest of repo.unreachable) {
+        if (stop.aborted) return outcomes;
+        outcomes.push(await deleter.delete(repo.name, digest));
+      }
+    }
+    return outcomes;
+  } finally {
+    await deleter.close();
+  }
+}
+
+/** Bytes of the plan's blobs gone from disk now, per repository and in total. */
+export function measureFreed(root: string, plan: CollectionPlan) {
+  const repositories: Record<string, number> = {};
+  for (const r of plan.repositories) repositories[r.name] = bytesGone(root, r.freed);
+  const orphans = bytesGone(root, plan.orphans);
+  return { repositories, orphans, total: Object.values(repositories).reduce((a, b) => a + b, orphans) };
+}
+
 export interface CommandResult {
   ok: boolean;
   /** Exit code or signal, for the report. */
