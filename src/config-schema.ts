@@ -84,6 +84,12 @@ export const SCHEMA = {
     /** Adds a `repository` label to rcp_requests_total (one series per repository). */
     repositoryLabel: { type: "bool", env: "METRICS_REPOSITORY_LABEL" },
   },
+  maintenance: {
+    /** How long entering the read-only window waits for writes in flight. */
+    writeWaitMs: ms,
+    /** Longest lease a holder of the read-only window may take (it expires unless renewed). */
+    maxLeaseMs: { ...ms, min: 1000 },
+  },
   shutdown: {
     /** Time in-flight requests get to finish after SIGTERM/SIGINT. */
     graceMs: { ...ms, env: "SHUTDOWN_GRACE_MS" },

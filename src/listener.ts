@@ -16,6 +16,7 @@ import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
+import { isWindowWrite, type WriteWindow } from "./ops/write-window.js";
 import { errorCode, failureKindOf } from "./upstream/http-client.js";
 import type { PassthroughOptions } from "./upstream/passthrough.js";
 import { observeUploadResponse, type UploadGuard } from "./upstream/upload-guard.js";
@@ -31,6 +32,39 @@ export interface ListenerParts {
   ownedWork: Set<Promise<unknown>>;
   uploadGuard: UploadGuard | null;
   forward(req: IncomingMessage, res: ServerResponse): void;
+  /** The read-only window (garbage collection): writes are refused while it is closed. */
+  window: WriteWindow;
+  metrics: Metrics;
+}
+
+/** The header by which the window's holder (`gc --apply`) sends its own deletes through. */
+export const LEASE_HEADER = "rcp-maintenance-lease";
+
+/**
+ * Holds a write while the window is closed (503 UNAVAILABLE with Retry-After; the
+ * connection closes, the body is not read) and tracks the writes it lets through.
+ * True when the request was answered.
+ */
+function holdWrite(req: IncomingMessage, res: ServerResponse, path: string, parts: ListenerParts): boolean {
+  const { window, metrics } = parts;
+  const lease = req.headers[LEASE_HEADER];
+  delete req.headers[LEASE_HEADER];
+  if (window.readOnly() && !window.isHolder(typeof lease === "string" ? lease : undefined)) {
+    window.refuse();
+    metrics.writesRefused.inc();
+    writeOciError(
+      res,
+      "UNAVAILABLE",
+      "the registry is read-only for maintenance (garbage collection)",
+      undefined,
+      {
+        headers: { "retry-after": String(window.retryAfterSeconds()), connection: "close" },
+      },
+    );
+    return true;
+  }
+  res.once("close", window.beginWrite(req.method ?? "GET", path));
+  return false;
 }
 
 export function createRequestListener(
@@ -62,6 +96,7 @@ export function createRequestListener(
     }
     const owned = ownsRequest(route, method, ownership);
     tracker.label(res, route, owned);
+    if (isWindowWrite(route.kind, method) && holdWrite(req, res, path, parts)) return;
     if (owned) {
       const work = answerOwned(req, res);
       ownedWork.add(work);

@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
+import { createWriteWindow, type WriteWindow } from "./ops/write-window.js";
 import { immutableScope } from "./tags/immutable.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
@@ -32,8 +33,10 @@ import { createUploadSessions } from "./upstream/upload-sessions.js";
 export interface ProxyServer {
   readonly server: http.Server;
   readonly deps: AppDeps;
-  /** The admin listener for `/metrics` when `metrics.port` is set. */
+  /** The admin listener for `/metrics` and `/admin/` when `metrics.port` is set. */
   readonly metricsServer: http.Server | null;
+  /** The read-only window (garbage collection), entered on the admin listener. */
+  readonly window: WriteWindow;
   /** Resolves with the bound address (the admin listener starts too). */
   listen(port?: number, host?: string): Promise<AddressInfo>;
   /**
@@ -129,7 +132,21 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           logger,
           metrics,
         });
+  const window = createWriteWindow({
+    maxLeaseMs: config.maintenance.maxLeaseMs,
+    onChange(readOnly, why, lease) {
+      metrics.readOnly.set(readOnly ? 1 : 0);
+      logger.warn(
+        { readOnly, why, holder: lease.holder, expiresAt: new Date(lease.expiresAt) },
+        "read-only window",
+      );
+    },
+  });
+  // Expiry is noticed when asked: each scrape asks, so the gauge never shows a lapsed lease.
+  metrics.beforeCollect.add(() => window.readOnly());
   const listener = createRequestListener({
+    window,
+    metrics,
     tracker,
     readiness,
     ownership: { referrers: config.oci.referrers, immutable: immutableScope(config.tags.immutable) },
@@ -162,7 +179,19 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
   // No 'connect' listener: Node's server closes a CONNECT's connection without an
   // answer (no tunnels; CONNECT never reaches the request listener).
-  const metricsServer = config.metrics.port === null ? null : createMetricsServer(metrics, logger);
+  const metricsServer =
+    config.metrics.port === null
+      ? null
+      : createMetricsServer(metrics, logger, {
+          window,
+          writeWaitMs: config.maintenance.writeWaitMs,
+          logger,
+          onReport(report) {
+            metrics.gcManifestsDeleted.inc(report.manifestsDeleted);
+            metrics.gcBytesFreed.inc(report.bytesFreed);
+            logger.info(report, "garbage collection reported");
+          },
+        });
 
   let stopping: Promise<DrainResult> | null = null;
   function shutdown(o: { graceMs?: number; drainDelayMs?: number } = {}): Promise<DrainResult> {
@@ -193,6 +222,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     server,
     deps,
     metricsServer,
+    window,
     async listen(port = config.listen.port, host = config.listen.host) {
       const address = await listenOn(server, port, host);
       if (metricsServer && config.metrics.port !== null) {

@@ -7,6 +7,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "../config.js";
 import { serve } from "../main.js";
+import { gcCommand } from "./gc.js";
 import { runHealthcheck } from "./healthcheck.js";
 import { pruneCommand } from "./prune.js";
 import { RESTORE_OPTIONS, RESTORE_USAGE, restoreFromValues } from "./restore.js";
@@ -40,6 +41,19 @@ const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--matc
       created time, is not among the --keep N newest of those, and is older than --older-than.
       Credentials: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the docker/podman auth file.
       Exit code: 0 all done, 1 something failed, 2 usage error.`;
+
+const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
+        [--gc-command CMD] [--restart-command CMD] [--lease SECONDS] [--json] [--quiet]
+        [--username USER --password PASS]
+      reclaim disk: the manifests no tag reaches (index children and referrers of reachable
+      manifests are reachable), read from the registry's filesystem storage, and the bytes
+      collecting them frees. A dry run unless --apply: then enter the proxy's read-only window
+      (--admin, default its metrics.port), delete them by digest through the proxy (--registry),
+      run "docker-registry garbage-collect FILE" (never --delete-untagged; or --gc-command, a
+      shell line), run --restart-command if given, and leave the window.
+      --registry-config: the registry's config.yml (embedded mode: found from --config).
+      Credentials for the deletes: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the auth file.
+      Exit code: 0 all done, 1 something failed, 2 usage or configuration error.`;
 
 export const COMMANDS: Record<string, Command> = {
   serve: {
@@ -91,6 +105,28 @@ export const COMMANDS: Record<string, Command> = {
         rest: [],
       });
     },
+  },
+  gc: {
+    summary:
+      "reclaim disk after tag deletes: untagged manifests and garbage-collect (dry run unless --apply)",
+    usage: GC_USAGE,
+    options: {
+      config: { type: "string" },
+      "registry-config": { type: "string" },
+      admin: { type: "string" },
+      registry: { type: "string" },
+      "gc-command": { type: "string" },
+      "restart-command": { type: "string" },
+      lease: { type: "string" },
+      username: { type: "string" },
+      password: { type: "string" },
+      apply: { type: "boolean" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean" },
+    },
+    run: (values) =>
+      gcCommand(values, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }),
   },
   restore: {
     summary: "put a deleted tag back from the tag delete journal",

@@ -41,6 +41,12 @@ export interface Metrics {
   readonly uploadGuard: Counter<"answer">;
   /** Writes refused because they would move or remove an immutable tag: rule (as configured), operation. */
   readonly immutableRefusals: Counter<"rule" | "operation">;
+  /** The read-only window (ops/write-window.ts): 1 while writes are held, and writes refused meanwhile. */
+  readonly readOnly: Gauge;
+  readonly writesRefused: Counter;
+  /** What `gc --apply` reported when it left the window. */
+  readonly gcManifestsDeleted: Counter;
+  readonly gcBytesFreed: Counter;
 }
 
 export interface MetricsOptions {
@@ -139,6 +145,26 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_immutable_tag_refusals_total",
       help: "Writes refused to keep an immutable tag, by rule and operation (put, tag_delete, digest_delete)",
       labelNames: ["rule", "operation"] as const,
+      registers,
+    }),
+    readOnly: new Gauge({
+      name: "rcp_read_only",
+      help: "1 while the read-only window holds writes (garbage collection), else 0",
+      registers,
+    }),
+    writesRefused: new Counter({
+      name: "rcp_writes_refused_total",
+      help: "Writes answered 503 UNAVAILABLE because the read-only window was closed",
+      registers,
+    }),
+    gcManifestsDeleted: new Counter({
+      name: "rcp_gc_manifests_deleted_total",
+      help: "Untagged manifests deleted by gc --apply (reported when it left the read-only window)",
+      registers,
+    }),
+    gcBytesFreed: new Counter({
+      name: "rcp_gc_bytes_freed_total",
+      help: "Bytes gc --apply measured freed on disk (reported when it left the read-only window)",
       registers,
     }),
   };

@@ -173,6 +173,19 @@ export class RegistryClient {
       scope: `repository:${name}:delete`,
     });
   }
+
+  /** `DELETE /v2/<name>/manifests/<digest>`: the manifest and every tag on it (gc). Any answer is returned. */
+  async deleteManifest(
+    name: string,
+    digest: string,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<Reply> {
+    return this.send(this.url(`/v2/${name}/manifests/${digest}`), {
+      method: "DELETE",
+      scope: `repository:${name}:delete`,
+      ...(headers ? { headers } : {}),
+    });
+  }
 }
 
 function isString(v: unknown): v is string {

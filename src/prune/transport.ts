@@ -51,6 +51,8 @@ export interface Sent {
   /** The scope the request needs, for a token fetched before any challenge. */
   scope: string;
   maxBytes?: number;
+  /** Further request headers (gc's window lease). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Parses `{"errors":[{code,message}]}` into `CODE: message`, when the body is that. */
@@ -165,7 +167,7 @@ export class AuthTransport {
   }
 
   private fetchOnce(url: URL, s: Sent, authorization: string | undefined): Promise<Reply> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...s.headers };
     if (s.accept) headers["accept"] = s.accept;
     if (authorization) headers["authorization"] = authorization;
     return this.rawFetch(url, s.method, headers, s.maxBytes ?? MAX_JSON_BYTES);

@@ -21,8 +21,8 @@ async function run(argv: string[]): Promise<{ code: number | null; out: string; 
 describe("registry-compat-proxy <command> --help and bad options", () => {
   const names = Object.keys(COMMANDS);
 
-  it("knows serve, prune, restore and healthcheck", () => {
-    assert.deepEqual([...names].sort(), ["healthcheck", "prune", "restore", "serve"]);
+  it("knows serve, prune, gc, restore and healthcheck", () => {
+    assert.deepEqual([...names].sort(), ["gc", "healthcheck", "prune", "restore", "serve"]);
   });
 
   for (const name of names) {

@@ -1,0 +1,248 @@
+/**
+ * `registry-compat-proxy gc`: reclaim the disk a 2.8 registry keeps after tag
+ * deletes. A dry run by default: per repository, the manifests no tag reaches
+ * and the bytes collecting them would free, read from the filesystem storage
+ * root named in the registry's config; nothing changes.
+ *
+ * `--apply`, in order: enter the proxy's read-only window → plan again (inside
+ * it) → delete the unreachable manifests by digest through the proxy → run the
+ * registry's garbage-collect WITHOUT `--delete-untagged` (on 2.x it deletes the
+ * untagged children of multi-arch indexes) → restart the registry if asked
+ * (`--restart-command`, the cache trap) → leave the window, always: on failure,
+ * SIGINT and SIGTERM too; a `gc` killed outright loses its lease, which expires.
+ */
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import { type Config, loadConfig } from "../config.js";
+import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
+import { type GcResult, resultJson, resultLines } from "../gc/report.js";
+import {
+  createManifestDeleter,
+  deleteUnreachable,
+  measureFreed,
+  planFromStorage,
+  runCommand,
+} from "../gc/steps.js";
+import { enterWindow, WindowError } from "../gc/window-client.js";
+import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
+
+export interface GcOptions {
+  apply: boolean;
+  json: boolean;
+  quiet: boolean;
+  registryConfig: string;
+  /** The proxy's admin listener (`metrics.port`), for the read-only window. */
+  adminUrl: string | null;
+  /** The proxy, for the deletes by digest. */
+  registryUrl: string;
+  gcCommand: { argv: readonly string[] } | { shell: string };
+  restartCommand: string | null;
+  leaseMs: number;
+  /** For the deletes, when the registry asks (flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, auth file). */
+  credentials: Credentials | null;
+}
+
+export interface GcIo {
+  out(text: string): void;
+  /** Progress and the commands' output (stderr). */
+  err(text: string): void;
+}
+
+export class GcUsageError extends Error {
+  override readonly name = "GcUsageError";
+}
+
+function loopbackUrl(host: string, port: number, tls: boolean): string {
+  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `${tls ? "https" : "http"}://${h}:${port}`;
+}
+
+/** The options from the command line and the proxy's own config (embedded mode needs no flags). */
+export function resolveGcOptions(
+  v: Record<string, unknown>,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): GcOptions {
+  const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
+  const embedded = config.upstream.url === null;
+  const registryConfig =
+    str("registry-config") ??
+    (embedded ? resolve(config.embedded.dataDir, "registry", "config.yml") : undefined);
+  if (registryConfig === undefined) {
+    throw new GcUsageError(
+      "--registry-config FILE is needed: the registry is external (upstream.url is set)",
+    );
+  }
+  const { host, port, tlsCert } = config.listen;
+  const metricsPort = config.metrics.port;
+  const leaseSeconds = Number(str("lease") ?? "60");
+  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600) {
+    throw new GcUsageError(`--lease must be whole seconds from 1 to 3600, not ${str("lease")}`);
+  }
+  if (v["apply"] === true && v["dry-run"] === true)
+    throw new GcUsageError("--apply and --dry-run exclude each other");
+  const gcShell = str("gc-command");
+  const registryUrl = str("registry") ?? loopbackUrl(host, port, Boolean(tlsCert));
+  let credentials: Credentials | null;
+  try {
+    credentials = resolveCredentials({
+      registryUrl: new URL(registryUrl),
+      ...(str("username") !== undefined ? { username: str("username") } : {}),
+      ...(str("password") !== undefined ? { password: str("password") } : {}),
+      env,
+      home: homedir(),
+    }).credentials;
+  } catch (err) {
+    if (err instanceof CredentialsError) throw new GcUsageError(err.message);
+    throw err;
+  }
+  return {
+    apply: v["apply"] === true,
+    json: v["json"] === true,
+    quiet: v["quiet"] === true,
+    registryConfig,
+    adminUrl: str("admin") ?? (metricsPort === null ? null : loopbackUrl(host, metricsPort, false)),
+    registryUrl,
+    gcCommand: gcShell
+      ? { shell: gcShell }
+      : { argv: [embedded ? config.embedded.binary : "docker-registry", "garbage-collect", registryConfig] },
+    restartCommand: str("restart-command") ?? null,
+    leaseMs: leaseSeconds * 1000,
+    credentials,
+  };
+}
+
+function cacheWords(s: RegistryStorage): string {
+  return s.blobDescriptorCache === null ? "off" : s.blobDescriptorCache;
+}
+
+/** Why --apply must not run with this registry, or null. */
+function applyProblem(o: GcOptions, s: RegistryStorage): string | null {
+  if (!s.deleteEnabled)
+    return "the registry has storage.delete.enabled off: manifests cannot be deleted by digest";
+  if (o.adminUrl === null) return "no admin listener: set metrics.port in the proxy's config, or --admin URL";
+  if (s.blobDescriptorCache !== null && o.restartCommand === null) {
+    return (
+      `storage.cache.blobdescriptor is "${s.blobDescriptorCache}": after garbage-collect a running 2.8 keeps ` +
+      "answering that the deleted blobs exist, so later pushes skip them and their images break. " +
+      "Turn the cache off in the registry's config, or give --restart-command CMD (run after garbage-collect)"
+    );
+  }
+  return null;
+}
+
+export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<GcResult> {
+  let text: string;
+  try {
+    text = readFileSync(o.registryConfig, "utf8");
+  } catch (err) {
+    throw new GcUsageError(
+      `cannot read the registry's config ${o.registryConfig}: ${(err as Error).message}`,
+    );
+  }
+  const storage = parseRegistryConfig(text);
+  const problem = storageProblem(storage);
+  if (problem) throw new GcUsageError(problem);
+  const root = storage.rootDirectory!;
+  const shown = { driver: storage.driver, root, cache: cacheWords(storage) };
+  const say = (t: string) => {
+    if (!o.quiet) io.err(`gc: ${t}\n`);
+  };
+  if (!o.apply) {
+    return { dryRun: true, storage: shown, plan: planFromStorage(root), deletes: [], steps: [], exitCode: 0 };
+  }
+  const refused = applyProblem(o, storage);
+  if (refused) throw new GcUsageError(refused);
+
+  say(`entering the read-only window on ${o.adminUrl}`);
+  const window = await enterWindow(o.adminUrl!, `gc pid ${process.pid}`, o.leaseMs);
+  const result: GcResult = {
+    dryRun: false,
+    storage: shown,
+    plan: { repositories: [], orphans: new Map(), bytes: 0 },
+    deletes: [],
+    steps: [],
+    exitCode: 1,
+  };
+  const step = (name: string, ok: boolean, detail = "") => {
+    result.steps.push({ name, ok, detail });
+    say(`${ok ? "" : "FAILED: "}${name}${detail ? ` (${detail})` : ""}`);
+    return ok;
+  };
+  try {
+    if (window.gaveUpOn.length > 0) {
+      const writes = window.gaveUpOn.map((w) => `${w.method} ${w.path}`).join(", ");
+      step("writes finished before the window", false, `still in flight: ${writes}`);
+      return result;
+    }
+    result.plan = planFromStorage(root);
+    const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+    say(`deleting ${count} untagged manifests by digest through ${o.registryUrl}`);
+    const deleter = createManifestDeleter(o.registryUrl, window.lease, o.credentials);
+    result.deletes = await deleteUnreachable(result.plan, deleter, stop);
+    const failed = result.deletes.filter((d) => d.result === "failed").length;
+    step(
+      "delete untagged manifests by digest",
+      failed === 0,
+      `${result.deletes.length - failed} deleted, ${failed} failed`,
+    );
+    if (stop.aborted) return interrupted(result, step, stop);
+    const output = (chunk: Buffer) => {
+      if (!o.quiet) io.err(chunk.toString());
+    };
+    const gc = await runCommand(o.gcCommand, output, stop, {
+      ...process.env,
+      RCP_REGISTRY_CONFIG: o.registryConfig,
+    });
+    const gcOk = step("registry garbage-collect (without --delete-untagged)", gc.ok, gc.status);
+    if (stop.aborted) return interrupted(result, step, stop);
+    let restartOk = true;
+    if (o.restartCommand !== null) {
+      const restart = await runCommand({ shell: o.restartCommand }, output, stop);
+      restartOk = step("restart the registry (blob descriptor cache)", restart.ok, restart.status);
+    }
+    result.freed = measureFreed(root, result.plan);
+    result.exitCode = failed === 0 && gcOk && restartOk ? 0 : 1;
+    return result;
+  } finally {
+    const manifestsDeleted = result.deletes.filter((d) => d.result === "deleted").length;
+    const left = await window.leave({ manifestsDeleted, bytesFreed: result.freed?.total ?? 0 });
+    step("leave the read-only window", left, left ? "" : "not answered: the lease expires by itself");
+  }
+}
+
+function interrupted(r: GcResult, step: (n: string, ok: boolean, d?: string) => boolean, stop: AbortSignal) {
+  step("interrupted", false, String(stop.reason ?? "signal"));
+  r.exitCode = 1;
+  return r;
+}
+
+/** The CLI entry: returns the exit code (0 done, 1 something failed, 2 usage or configuration). */
+export async function gcCommand(values: Record<string, unknown>, io: GcIo): Promise<number> {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const configFile = typeof values["config"] === "string" ? values["config"] : undefined;
+    const o = resolveGcOptions(values, loadConfig({ file: configFile }));
+    const result = await runGc(o, io, controller.signal);
+    if (o.json) io.out(`${resultJson(result)}\n`);
+    else io.out(`${resultLines(result).join("\n")}\n`);
+    return result.exitCode;
+  } catch (err) {
+    if (err instanceof GcUsageError) {
+      io.err(`gc: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof WindowError) {
+      io.err(`gc: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

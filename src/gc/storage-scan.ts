@@ -1,0 +1,97 @@
+/**
+ * Reading a distribution 2.x filesystem storage root (I/O only):
+ *   docker/registry/v2/repositories/<name>/_manifests/revisions/sha256/<hex>/link
+ *   docker/registry/v2/repositories/<name>/_manifests/tags/<tag>/current/link
+ *   docker/registry/v2/blobs/sha256/<2>/<hex>/data
+ * Repository names may nest (`a` and `a/b` are both repositories); folders whose
+ * name starts with `_` are the registry's own.
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+export interface ScannedRepository {
+  name: string;
+  /** Every manifest revision the repository holds (tagged or not). */
+  revisions: string[];
+  /** tag → digest */
+  tags: Map<string, string>;
+}
+
+const V2 = join("docker", "registry", "v2");
+
+function dirs(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+function readLink(path: string): string | null {
+  try {
+    const text = readFileSync(path, "utf8").trim();
+    return /^sha256:[a-f0-9]{64}$/.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+function scanRepository(dir: string, name: string): ScannedRepository {
+  const manifests = join(dir, "_manifests");
+  const revisionsDir = join(manifests, "revisions", "sha256");
+  const revisions = dirs(revisionsDir)
+    .filter((hex) => readLink(join(revisionsDir, hex, "link")) !== null)
+    .map((hex) => `sha256:${hex}`);
+  const tags = new Map<string, string>();
+  for (const tag of dirs(join(manifests, "tags"))) {
+    const digest = readLink(join(manifests, "tags", tag, "current", "link"));
+    if (digest !== null) tags.set(tag, digest);
+  }
+  return { name, revisions, tags };
+}
+
+/** Every repository under the root, sorted by name. */
+export function scanRepositories(root: string): ScannedRepository[] {
+  const out: ScannedRepository[] = [];
+  const walk = (dir: string, prefix: string) => {
+    const children = dirs(dir);
+    if (children.includes("_manifests")) out.push(scanRepository(dir, prefix));
+    for (const child of children) {
+      if (!child.startsWith("_")) walk(join(dir, child), prefix ? `${prefix}/${child}` : child);
+    }
+  };
+  walk(join(root, V2, "repositories"), "");
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export function blobPath(root: string, digest: string): string {
+  const hex = digest.slice("sha256:".length);
+  return join(root, V2, "blobs", "sha256", hex.slice(0, 2), hex, "data");
+}
+
+/** A blob's content (manifests are small), or null when it is not there. */
+export function readBlob(root: string, digest: string): Buffer | null {
+  try {
+    return readFileSync(blobPath(root, digest));
+  } catch {
+    return null;
+  }
+}
+
+/** A blob's size on disk, or null when it is not there. */
+export function blobSize(root: string, digest: string): number | null {
+  try {
+    return statSync(blobPath(root, digest)).size;
+  } catch {
+    return null;
+  }
+}
+
+/** Every blob digest in the store. */
+export function listBlobs(root: string): string[] {
+  const base = join(root, V2, "blobs", "sha256");
+  return dirs(base).flatMap((two) => dirs(join(base, two)).map((hex) => `sha256:${hex}`));
+}

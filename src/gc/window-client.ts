@@ -1,0 +1,92 @@
+/**
+ * The proxy's read-only window as `gc` holds it: enter (waiting for writes in
+ * flight), renew the lease in the background, leave. Over the admin listener,
+ * through the one HTTP client.
+ */
+import { createHttpClient } from "../upstream/http-client.js";
+
+export interface InFlight {
+  method: string;
+  path: string;
+}
+
+export interface HeldWindow {
+  /** The lease id (the `rcp-maintenance-lease` header of the holder's own deletes). */
+  lease: string;
+  /** Writes still running when the proxy stopped waiting. */
+  gaveUpOn: InFlight[];
+  /**
+   * Stops renewing and leaves, reporting what was done (the proxy's metrics and log);
+   * never throws (a lease left behind expires by itself).
+   */
+  leave(report?: { manifestsDeleted: number; bytesFreed: number }): Promise<boolean>;
+}
+
+export class WindowError extends Error {
+  override readonly name = "WindowError";
+}
+
+export async function enterWindow(adminUrl: string, holder: string, leaseMs: number): Promise<HeldWindow> {
+  const base = new URL(adminUrl);
+  const client = createHttpClient(base.origin, { timeoutMs: 30_000 + 600_000 });
+  const path = `${base.pathname.replace(/\/$/, "")}/admin/read-only`;
+  const json = { "content-type": "application/json" };
+  let res: Awaited<ReturnType<typeof client.request>>;
+  try {
+    res = await client.request({
+      method: "POST",
+      path,
+      headers: json,
+      body: Buffer.from(JSON.stringify({ holder, leaseMs })),
+    });
+  } catch (err) {
+    await client.close();
+    throw new WindowError(`read-only window: ${adminUrl} unreachable (${(err as Error).message})`);
+  }
+  if (res.status !== 200) {
+    await client.close();
+    throw new WindowError(`read-only window not entered: ${res.status} ${res.body.toString().trim()}`);
+  }
+  const body = JSON.parse(res.body.toString()) as { lease: { id: string }; gaveUpOn: InFlight[] };
+  const lease = body.lease.id;
+  // Renewed at a third of the lease: two renewals may fail before it lapses.
+  const timer = setInterval(
+    () => {
+      client
+        .request({
+          method: "PUT",
+          path: `${path}/${lease}`,
+          headers: json,
+          body: Buffer.from(JSON.stringify({ leaseMs })),
+          timeoutMs: Math.max(1000, leaseMs / 3),
+        })
+        .catch(() => {});
+    },
+    Math.max(250, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  let left: Promise<boolean> | null = null;
+  return {
+    lease,
+    gaveUpOn: body.gaveUpOn,
+    leave(report) {
+      left ??= (async () => {
+        clearInterval(timer);
+        try {
+          const r = await client.request({
+            method: "DELETE",
+            path: `${path}/${lease}`,
+            ...(report ? { headers: json, body: Buffer.from(JSON.stringify(report)) } : {}),
+            timeoutMs: 10_000,
+          });
+          return r.status === 204;
+        } catch {
+          return false;
+        } finally {
+          await client.close();
+        }
+      })();
+      return left;
+    },
+  };
+}

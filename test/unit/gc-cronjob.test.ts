@@ -1,0 +1,86 @@
+/**
+ * deploy/kubernetes/gc/: a gc CronJob the CLI accepts, dry run unless GC_MODE says
+ * --apply, reading the registry config that the same overlay mounts into the registry.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+import { parseRegistryConfig } from "../../src/gc/registry-config.js";
+import { closedPort } from "../helpers/net.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const GC = join(ROOT, "deploy/kubernetes/gc");
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read by known paths inside assertions
+type Obj = Record<string, any>;
+const load = (f: string) => parseAllDocuments(readFileSync(join(GC, f), "utf8")).map((d) => d.toJS() as Obj);
+const [service, cron] = load("gc-cronjob.yaml") as [Obj, Obj];
+const [registryConfigMap] = load("registry-config.yaml") as [Obj];
+const [mountPatch] = load("registry-config-mount.yaml") as [Obj];
+const pod = cron["spec"].jobTemplate.spec.template.spec as Obj;
+const container = pod["containers"][0] as Obj;
+const args = container["args"] as string[];
+const argOf = (flag: string) => args[args.indexOf(flag) + 1]!;
+
+describe("deploy/kubernetes/gc", () => {
+  const work = mkdtempSync(join(tmpdir(), "rcp-gc-cron-"));
+  after(() => rmSync(work, { recursive: true, force: true }));
+
+  it("the registry config it mounts has filesystem storage, deletes on and no blob descriptor cache", () => {
+    const storage = parseRegistryConfig(registryConfigMap["data"]["config.yml"]);
+    assert.equal(storage.driver, "filesystem");
+    assert.equal(storage.deleteEnabled, true);
+    assert.equal(storage.blobDescriptorCache, null);
+    const mountDir = dirname(argOf("--registry-config"));
+    const registry = mountPatch["spec"].template.spec.containers.find((c: Obj) => c["name"] === "registry");
+    assert.equal(registry.volumeMounts[0].mountPath, mountDir, "the registry reads the file gc reads");
+    const gcMount = (container["volumeMounts"] as Obj[]).find((m) => m["mountPath"] === mountDir);
+    const volume = (pod["volumes"] as Obj[]).find((v) => v["name"] === gcMount?.["name"]);
+    assert.equal(volume?.["configMap"]?.name, registryConfigMap["metadata"].name);
+    const data = (container["volumeMounts"] as Obj[]).find((m) => m["mountPath"] === storage.rootDirectory);
+    assert.equal(
+      (pod["volumes"] as Obj[]).find((v) => v["name"] === data?.["name"])?.persistentVolumeClaim.claimName,
+      "registry-data",
+    );
+  });
+
+  it("runs gc, never two at once, without retries, a dry run unless GC_MODE is --apply; the admin Service is the metrics port", () => {
+    assert.equal(args[0], "gc");
+    assert.equal(cron["spec"].concurrencyPolicy, "Forbid");
+    assert.equal(pod["restartPolicy"], "Never");
+    assert.ok(args.includes("$(GC_MODE)") && !args.includes("--apply"));
+    assert.equal((container["env"] as Obj[]).find((e) => e["name"] === "GC_MODE")?.value, "--dry-run");
+    assert.equal(new URL(argOf("--admin")).hostname, service["metadata"].name);
+    assert.equal(service["spec"].ports[0].targetPort, "metrics");
+  });
+
+  it("has arguments the CLI accepts: the dry run reports, --apply gets as far as the admin port", async () => {
+    const root = join(work, "storage");
+    mkdirSync(root);
+    const configPath = join(work, "config.yml");
+    writeFileSync(configPath, registryConfigMap["data"]["config.yml"].replace("/var/lib/registry", root));
+    const run = (mode: string, admin: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((res) => {
+        const a = args.map((x) => x.replace("$(GC_MODE)", mode));
+        a[a.indexOf("--registry-config") + 1] = configPath;
+        a[a.indexOf("--admin") + 1] = admin;
+        execFile(
+          process.execPath,
+          ["--import", "tsx", "src/cli.ts", ...a],
+          { cwd: ROOT },
+          (err, stdout, stderr) => res({ code: err ? Number(err.code) : 0, stdout, stderr }),
+        );
+      });
+    const admin = `http://127.0.0.1:${await closedPort()}`;
+    const dry = await run("--dry-run", admin);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /dry run.*every manifest is reachable/s);
+    const apply = await run("--apply", admin);
+    assert.equal(apply.code, 1, apply.stderr);
+    assert.match(apply.stderr, /read-only window: .* unreachable/);
+  });
+});
