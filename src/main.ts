@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type Config, loadConfig } from "./config.js";
+import { publishProxyAddress, withdrawProxyAddress } from "./ops/admin-address.js";
 import { tuneHeapForStreaming } from "./ops/heap-tuning.js";
 import { checkJournalWritable, journalProblem } from "./ops/journal-check.js";
 import { createLogger, type Logger } from "./ops/logger.js";
@@ -82,6 +83,9 @@ export async function serve(configFile?: string): Promise<void> {
     throw err;
   }
   const { proxy, url } = started;
+  const adminUrl = proxy.metricsUrl();
+  if (embedded && config.metrics.port === null && adminUrl !== null)
+    publishProxyAddress(config.embedded.dataDir, { url, admin: adminUrl });
   if (embedded) {
     const hostPort = url.replace(/^https?:\/\//, "");
     process.stdout.write(
@@ -111,7 +115,10 @@ export async function serve(configFile?: string): Promise<void> {
     proxy
       .shutdown({ graceMs, drainDelayMs })
       .then(async ({ cutRequests }) => {
-        if (embedded) await embedded.stop();
+        if (embedded) {
+          withdrawProxyAddress(config.embedded.dataDir);
+          await embedded.stop();
+        }
         logger.info({ cutRequests }, "stopped");
         exit(0);
       })

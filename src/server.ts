@@ -179,8 +179,17 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
   // No 'connect' listener: Node's server closes a CONNECT's connection without an
   // answer (no tunnels; CONNECT never reaches the request listener).
+  // The admin listener: on metrics.port, or in embedded mode on an ephemeral loopback
+  // port (published in the data dir, src/ops/admin-address.ts) so that `gc` finds the
+  // read-only window with npm start's defaults.
+  const admin =
+    config.metrics.port !== null
+      ? { port: config.metrics.port, host: null }
+      : config.upstream.url === null
+        ? { port: 0, host: "127.0.0.1" }
+        : null;
   const metricsServer =
-    config.metrics.port === null
+    admin === null
       ? null
       : createMetricsServer(metrics, logger, {
           window,
@@ -225,9 +234,9 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     window,
     async listen(port = config.listen.port, host = config.listen.host) {
       const address = await listenOn(server, port, host);
-      if (metricsServer && config.metrics.port !== null) {
+      if (metricsServer && admin !== null) {
         try {
-          await listenOn(metricsServer, config.metrics.port, host);
+          await listenOn(metricsServer, admin.port, admin.host ?? host);
         } catch (err) {
           server.close();
           throw err;

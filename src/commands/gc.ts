@@ -25,6 +25,7 @@ import {
   runCommand,
 } from "../gc/steps.js";
 import { enterWindow, WindowError } from "../gc/window-client.js";
+import { readProxyAddress } from "../ops/admin-address.js";
 import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
 
 export interface GcOptions {
@@ -83,7 +84,9 @@ export function resolveGcOptions(
   if (v["apply"] === true && v["dry-run"] === true)
     throw new GcUsageError("--apply and --dry-run exclude each other");
   const gcShell = str("gc-command");
-  const registryUrl = str("registry") ?? loopbackUrl(host, port, Boolean(tlsCert));
+  // An embedded-mode proxy running on this data dir says where it listens.
+  const running = embedded ? readProxyAddress(config.embedded.dataDir) : null;
+  const registryUrl = str("registry") ?? running?.url ?? loopbackUrl(host, port, Boolean(tlsCert));
   let credentials: Credentials | null;
   try {
     credentials = resolveCredentials({
@@ -102,7 +105,9 @@ export function resolveGcOptions(
     json: v["json"] === true,
     quiet: v["quiet"] === true,
     registryConfig,
-    adminUrl: str("admin") ?? (metricsPort === null ? null : loopbackUrl(host, metricsPort, false)),
+    adminUrl:
+      str("admin") ??
+      (metricsPort !== null ? loopbackUrl(host, metricsPort, false) : (running?.admin ?? null)),
     registryUrl,
     gcCommand: gcShell
       ? { shell: gcShell }
@@ -121,7 +126,8 @@ function cacheWords(s: RegistryStorage): string {
 function applyProblem(o: GcOptions, s: RegistryStorage): string | null {
   if (!s.deleteEnabled)
     return "the registry has storage.delete.enabled off: manifests cannot be deleted by digest";
-  if (o.adminUrl === null) return "no admin listener: set metrics.port in the proxy's config, or --admin URL";
+  if (o.adminUrl === null)
+    return "no admin listener: set metrics.port in the proxy's config, or --admin URL (an embedded-mode proxy publishes its own: is it running on this data dir?)";
   if (s.blobDescriptorCache !== null && o.restartCommand === null) {
     return (
       `storage.cache.blobdescriptor is "${s.blobDescriptorCache}": after garbage-collect a running 2.8 keeps ` +
