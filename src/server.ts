@@ -21,6 +21,9 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
+import { linkChangeFeed } from "./state/change-broadcast.js";
+import { connectSharedState, type SharedState } from "./state/redis.js";
+import { createRedisLocks } from "./state/redis-locks.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
@@ -75,16 +78,33 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
 }
 
 /** The dependencies every handler gets, and the upstream target they were built on. */
-function createAppDeps(options: CreateProxyOptions): { deps: AppDeps; target: UpstreamTarget } {
+function createAppDeps(options: CreateProxyOptions): {
+  deps: AppDeps;
+  target: UpstreamTarget;
+  shared: SharedState | null;
+} {
   const { config, logger } = options;
   const target = createUpstreamTarget(config, options.upstreamUrl);
   const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
   const changes = createChangeFeed();
+  const readiness = createReadiness();
+  // Replicas (docs/replicas.md): shared locks and list-cache invalidation through Redis.
+  const shared =
+    config.state.redisUrl === null
+      ? null
+      : connectSharedState({
+          url: config.state.redisUrl,
+          leaseMs: config.state.redisLeaseMs,
+          upstreamOrigin: target.url.href.replace(/\/+$/, ""),
+          logger,
+          readiness,
+        });
+  const broadcast = shared ? linkChangeFeed(shared, changes, logger) : null;
   const deps: AppDeps = {
     config,
     upstream: countUpstreamErrors(createUpstreamClient(target), metrics),
     logger,
-    readiness: createReadiness(),
+    readiness,
     caller: {
       trustForwarded: config.proxy.trustForwardedHeaders,
       publicUrl: config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null,
@@ -96,14 +116,24 @@ function createAppDeps(options: CreateProxyOptions): { deps: AppDeps; target: Up
       maxEntries: config.tags.cacheMaxEntries,
       changes,
       lookups: metrics.cache,
+      ...(broadcast ? { freshness: broadcast.stamp } : {}),
     }),
+    sharedLocks: shared
+      ? createRedisLocks({
+          redis: shared.redis,
+          prefix: shared.prefix,
+          leaseMs: shared.leaseMs,
+          onLeaseLost: () => metrics.leaseLost.inc(),
+          onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
+        })
+      : null,
   };
-  return { deps, target };
+  return { deps, target, shared };
 }
 
 export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const { config, logger } = options;
-  const { deps, target } = createAppDeps(options);
+  const { deps, target, shared } = createAppDeps(options);
   const { metrics, readiness, caller } = deps;
   // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
   const uploads = config.oci.strictUploads
@@ -177,6 +207,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       passthrough.close();
       target.agent.destroy();
       await deps.upstream.close();
+      await shared?.close();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {
           metricsServer.close(() => resolve());
@@ -193,6 +224,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     deps,
     metricsServer,
     async listen(port = config.listen.port, host = config.listen.host) {
+      // Reads serve without Redis; give it a moment so the first deletes find it.
+      if (shared) await shared.connected(2000);
       const address = await listenOn(server, port, host);
       if (metricsServer && config.metrics.port !== null) {
         try {

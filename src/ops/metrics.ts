@@ -39,6 +39,10 @@ export interface Metrics {
   readonly referrersUpdates: Counter<"op" | "outcome">;
   /** Upload requests answered or redirected by the proxy: range_mismatch, stale_location (416), stale_status (GET). */
   readonly uploadGuard: Counter<"answer">;
+  /** Replicas (state.redisUrl): time waited for a shared lock, by kind (tag, phase). */
+  readonly lockWait: Histogram<"kind">;
+  /** Replicas: held tag locks found expired or taken (the step was not taken). */
+  readonly leaseLost: Counter;
 }
 
 export interface MetricsOptions {
@@ -131,6 +135,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_upload_guard_total",
       help: "Chunked upload requests the proxy answered (416) or redirected (GET of an earlier Location)",
       labelNames: ["answer"] as const,
+      registers,
+    }),
+    lockWait: new Histogram({
+      name: "rcp_lock_wait_seconds",
+      help: "Time waited for a lock shared by the replicas (Redis), by kind (tag, phase)",
+      labelNames: ["kind"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
+    leaseLost: new Counter({
+      name: "rcp_lease_lost_total",
+      help: "Shared tag locks whose lease expired or was taken while held (the next step was not taken)",
       registers,
     }),
   };

@@ -17,7 +17,7 @@ import {
   probeDeleteSupport,
 } from "./capabilities.js";
 import { compactJournal, type Journal, openJournal } from "./journal.js";
-import { KeyedMutex, PhaseLock } from "./locks.js";
+import { CoordinationError, fenced, KeyedMutex, PhaseLock, type SharedLocks } from "./locks.js";
 import {
   isLoopbackOrigin,
   type RecoveryReport,
@@ -40,7 +40,15 @@ export type DeleteResult =
   | { kind: "disabled" }
   | { kind: "probe-failed"; failure: Failed }
   | { kind: "native-answer"; status: number; body: Buffer; challenge?: string }
-  | { kind: "native-failed"; failure: Failed };
+  | { kind: "native-failed"; failure: Failed }
+  /** The replicas' shared locks could not be had or kept (Redis): the step was not taken. */
+  | {
+      kind: "coordination-failed";
+      reason: CoordinationError["reason"];
+      message: string;
+      /** Some upstream write was made before (the journal entry stays open for recovery). */
+      changed: boolean;
+    };
 
 export interface TagDeleter {
   readonly journal: Journal;
@@ -62,6 +70,7 @@ export interface TagDeleterDeps {
   logger: Logger;
   metrics: Pick<Metrics, "cache" | "restoreFailures">;
   readiness: Readiness;
+  sharedLocks?: SharedLocks | null;
 }
 
 const deleters = new WeakMap<TagDeleterDeps, TagDeleter>();
@@ -90,8 +99,8 @@ export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | n
 function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const cfg = deps.config.delete;
   const journal = openJournal(cfg.journalPath);
-  const phases = new PhaseLock();
-  const sameTag = new KeyedMutex();
+  const phases = deps.sharedLocks?.phases ?? new PhaseLock();
+  const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
   const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
   const capabilities = createCapabilityCache({
     ttlMs: cfg.capabilityTtlMs,
@@ -116,20 +125,31 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
         ...(challenge ? { challenge: Array.isArray(challenge) ? challenge[0]! : challenge } : {}),
       };
     }
-    const result = await sameTag.run(`${r.name}\n${r.tag}`, () =>
-      swapDelete(
-        {
-          upstream,
-          upstreamOrigin,
-          journal,
-          phases,
-          logger: deps.logger,
-          maxRetries: cfg.maxRetries,
-        },
-        r.name,
-        r.tag,
-      ),
-    );
+    let result: SwapResult;
+    let writes = 0;
+    try {
+      result = await sameTag.run(`${r.name}\n${r.tag}`, (lease) =>
+        swapDelete(
+          {
+            upstream,
+            upstreamOrigin,
+            journal,
+            phases: fenced(phases, lease, () => writes++),
+            logger: deps.logger,
+            maxRetries: cfg.maxRetries,
+          },
+          r.name,
+          r.tag,
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof CoordinationError)) throw err;
+      deps.logger.warn(
+        { repository: r.name, tag: r.tag, reason: err.reason, err },
+        "tag delete: not coordinated",
+      );
+      return { kind: "coordination-failed", reason: err.reason, message: err.message, changed: writes > 0 };
+    }
     if (result.kind === "failed" && result.failure.kind === "status" && result.failure.status === 405) {
       capabilities.invalidate(key);
     }
@@ -159,7 +179,8 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
           sameOrigin(recorded, upstreamOrigin) ||
           (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
         upstream: { client, headers: {} },
-        phases,
+        // Before the proxy listens: in-process phases (recovery must not wait for Redis).
+        phases: new PhaseLock(),
         maxRetries: cfg.maxRetries,
         logger: deps.logger,
         hasCredentials: creds !== null,

@@ -10,6 +10,7 @@ const PACKAGES: Record<string, string> = {
   podman: "podman",
   htpasswd: "apache2-utils",
   openssl: "openssl",
+  "redis-server": "redis-server",
 };
 
 const found = new Map<string, boolean>();
