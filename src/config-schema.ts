@@ -72,6 +72,8 @@ export const SCHEMA = {
     redisUrl: { type: "string", nullable: true, env: "REDIS_URL" },
     /** Lease of a replica's lock in Redis: a dead replica's locks expire after this. */
     redisLeaseMs: { type: "int", min: 1000, max: 600_000 },
+    /** How often a replica finishes swaps other replicas left in the shared journal (0: never). */
+    sweepIntervalMs: { ...ms, env: "STATE_SWEEP_INTERVAL_MS" },
   },
   log: {
     level: {

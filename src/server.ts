@@ -23,8 +23,10 @@ import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js"
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { linkChangeFeed } from "./state/change-broadcast.js";
 import { connectSharedState, type SharedState } from "./state/redis.js";
+import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
 import { createTagListCache } from "./tags/list-cache.js";
+import { tagDeleterFor } from "./tags/tag-deleter.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
@@ -127,6 +129,7 @@ function createAppDeps(options: CreateProxyOptions): {
           onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
         })
       : null,
+    sharedJournal: shared ? createRedisJournal(shared) : null,
   };
   return { deps, target, shared };
 }
@@ -193,6 +196,23 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   // answer (no tunnels; CONNECT never reaches the request listener).
   const metricsServer = config.metrics.port === null ? null : createMetricsServer(metrics, logger);
 
+  // Replicas: finish the swaps a dead replica left in the shared journal.
+  let sweeping = false;
+  const sweeper =
+    shared && config.state.sweepIntervalMs > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          tagDeleterFor(deps)
+            .sweep(config.state.redisLeaseMs)
+            .catch((err: unknown) => logger.error({ err }, "shared journal sweep failed"))
+            .finally(() => {
+              sweeping = false;
+            });
+        }, config.state.sweepIntervalMs)
+      : null;
+  sweeper?.unref();
+
   let stopping: Promise<DrainResult> | null = null;
   function shutdown(o: { graceMs?: number; drainDelayMs?: number } = {}): Promise<DrainResult> {
     stopping ??= drainServer({
@@ -206,6 +226,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }).then(async (result) => {
       passthrough.close();
       target.agent.destroy();
+      if (sweeper) clearInterval(sweeper);
       await deps.upstream.close();
       await shared?.close();
       if (metricsServer?.listening) {

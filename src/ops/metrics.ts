@@ -43,6 +43,8 @@ export interface Metrics {
   readonly lockWait: Histogram<"kind">;
   /** Replicas: held tag locks found expired or taken (the step was not taken). */
   readonly leaseLost: Counter;
+  /** Replicas: interrupted swaps completed from the shared journal, by who wrote them (self, other). */
+  readonly sharedRecoveries: Counter<"by">;
 }
 
 export interface MetricsOptions {
@@ -147,6 +149,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     leaseLost: new Counter({
       name: "rcp_lease_lost_total",
       help: "Shared tag locks whose lease expired or was taken while held (the next step was not taken)",
+      registers,
+    }),
+    sharedRecoveries: new Counter({
+      name: "rcp_shared_journal_recoveries_total",
+      help: "Interrupted tag deletes completed from the shared journal, by who wrote them (self, other replica)",
+      labelNames: ["by"] as const,
       registers,
     }),
   };

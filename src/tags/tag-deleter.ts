@@ -26,6 +26,7 @@ import {
   sameOrigin,
 } from "./recovery.js";
 import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
+import { type SharedJournal, teeJournal } from "./shared-journal.js";
 import { swapDelete } from "./swap.js";
 import type { SwapResult } from "./swap-types.js";
 import { type Failed, isFailed, send } from "./upstream-calls.js";
@@ -61,6 +62,19 @@ export interface TagDeleter {
   }): Promise<DeleteResult>;
   /** Completes unfinished journal entries (before the proxy listens). */
   recover(): Promise<RecoveryReport>;
+  /**
+   * Replicas: finishes or closes the swaps in the shared journal older than
+   * `minAgeMs` (of any replica: one that died mid-swap), each under its shared tag lock.
+   */
+  sweep(minAgeMs: number): Promise<SweepReport>;
+}
+
+export interface SweepReport {
+  /** Entries finished or closed, by whether this replica or another one wrote them. */
+  own: number;
+  others: number;
+  /** Entries that could not be completed now (left for the next sweep). */
+  unfinished: number;
 }
 
 /** What the tag deleter uses of the proxy's dependencies (the handler passes them all). */
@@ -68,9 +82,10 @@ export interface TagDeleterDeps {
   config: Pick<Config, "delete" | "upstream">;
   upstream: UpstreamClient;
   logger: Logger;
-  metrics: Pick<Metrics, "cache" | "restoreFailures">;
+  metrics: Pick<Metrics, "cache" | "restoreFailures"> & Partial<Pick<Metrics, "sharedRecoveries">>;
   readiness: Readiness;
   sharedLocks?: SharedLocks | null;
+  sharedJournal?: SharedJournal | null;
 }
 
 const deleters = new WeakMap<TagDeleterDeps, TagDeleter>();
@@ -98,7 +113,9 @@ export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | n
 
 function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const cfg = deps.config.delete;
-  const journal = openJournal(cfg.journalPath);
+  const journal = deps.sharedJournal
+    ? teeJournal(openJournal(cfg.journalPath), deps.sharedJournal)
+    : openJournal(cfg.journalPath);
   const phases = deps.sharedLocks?.phases ?? new PhaseLock();
   const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
   const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
@@ -196,7 +213,58 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     return report;
   }
 
-  return { journal, capabilities, deleteTag, recover };
+  async function sweep(minAgeMs: number): Promise<SweepReport> {
+    const report: SweepReport = { own: 0, others: 0, unfinished: 0 };
+    const shared = deps.sharedJournal;
+    const locks = deps.sharedLocks;
+    if (!shared || !locks) return report;
+    let entries: Awaited<ReturnType<SharedJournal["unfinished"]>>;
+    try {
+      entries = await shared.unfinished();
+    } catch (err) {
+      deps.logger.warn({ err }, "shared journal sweep: redis unavailable");
+      return report;
+    }
+    const creds = serviceCredentials(deps);
+    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    for (const { intent, replica } of entries) {
+      // Younger entries may be swaps in flight (their replica holds the tag lock).
+      if (Date.now() - Date.parse(intent.time) < minAgeMs) continue;
+      if (!sameOrigin(intent.upstream, upstreamOrigin)) continue;
+      try {
+        await sameTag.run(`${intent.repository}\n${intent.tag}`, async (lease) => {
+          if (!(await shared.has(intent.id))) return; // finished meanwhile
+          const one = await recoverJournal({
+            journal: { ...journal, read: async () => [{ intent, outcome: null }] },
+            upstreamOrigin,
+            serves: () => true,
+            upstream: { client, headers: {} },
+            phases: fenced(phases, lease),
+            maxRetries: cfg.maxRetries,
+            logger: deps.logger,
+            hasCredentials: creds !== null,
+          });
+          const done = one.completed + one.closed;
+          report.unfinished += one.unfinished.length;
+          if (replica === shared.replica) report.own += done;
+          else report.others += done;
+          if (done > 0) {
+            deps.metrics.sharedRecoveries?.inc({ by: replica === shared.replica ? "self" : "other" }, done);
+            deps.logger.info(
+              { repository: intent.repository, tag: intent.tag, journalId: intent.id, replica },
+              "shared journal sweep: an interrupted tag delete was completed",
+            );
+          }
+        });
+      } catch (err) {
+        if (!(err instanceof CoordinationError)) throw err;
+        report.unfinished++;
+      }
+    }
+    return report;
+  }
+
+  return { journal, capabilities, deleteTag, recover, sweep };
 }
 
 /** For `serve` and tests: complete the journal of this proxy before it listens. */

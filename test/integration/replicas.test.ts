@@ -3,9 +3,15 @@
  * redis-server (state.redisUrl) in front of one real docker-registry 2.8.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { isTombstone } from "../../src/tags/tombstone.js";
+import { Redis } from "ioredis";
+import type { SharedState } from "../../src/state/redis.js";
+import { createRedisJournal } from "../../src/state/redis-journal.js";
+import { intentEntry } from "../../src/tags/swap.js";
+import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { request } from "../helpers/http.js";
+import { putManifest } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -36,7 +42,10 @@ describe("replicas coordinated through Redis (real registry, real redis-server, 
   before(async () => {
     registry = await startRegistry();
     redis = await startRedis();
-    const shared = { state: { redisUrl: redis.url }, log: { level: "warn" } };
+    const shared = {
+      state: { redisUrl: redis.url, redisLeaseMs: 1000, sweepIntervalMs: 200 },
+      log: { level: "warn" },
+    };
     a = await startProxy(registry.url, shared);
     b = await startProxy(registry.url, shared);
   });
@@ -104,6 +113,42 @@ describe("replicas coordinated through Redis (real registry, real redis-server, 
     });
     assert.equal(put.status, 201, put.text);
     assert.deepEqual(await listed(b, repo), ["a", "c", "d"]);
+  });
+
+  it("a replica that died between its tombstone PUT and DELETE: another finishes the delete from the shared journal", async () => {
+    const repo = "rep/dead";
+    const original = await pushKind(registry.url, repo, "docker-v2", ["gone", "keep"]);
+    // What the dead replica left: the tombstone on the tag, its intent in the shared journal.
+    const tombstone = buildTombstone("gone");
+    await putManifest(registry.url, repo, "gone", tombstone.bytes, tombstone.mediaType);
+    const origin = new URL(registry.url).href.replace(/\/+$/, "");
+    const intent = {
+      ...intentEntry(randomUUID(), origin, repo, "gone", original, tombstone),
+      time: new Date(Date.now() - 60_000).toISOString(),
+    };
+    const client = new Redis(redis.url);
+    try {
+      const dead = createRedisJournal({
+        redis: client,
+        prefix: `rcp:${origin}:`,
+        instance: "dead",
+      } as SharedState);
+      await dead.add(intent);
+      await eventually("the tag to be deleted by a live replica's sweep", async () => {
+        return (await manifestOf(registry.url, repo, "gone")) === null && !(await dead.has(intent.id));
+      });
+      assert.deepEqual(await tagsOf(registry.url, repo), ["keep"]);
+      assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, original.digest);
+      assert.ok(!revisionsOf(registry.dir, repo).includes(tombstone.digest), "tombstone revision deleted");
+      let byOther = 0;
+      for (const p of [a, b]) {
+        const m = await p.proxy.deps.metrics.sharedRecoveries.get();
+        byOther += m.values.filter((v) => v.labels["by"] === "other").reduce((n, v) => n + v.value, 0);
+      }
+      assert.equal(byOther, 1);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it("Redis stopped: tag deletes answer 503 and change nothing; pulls, pushes and lists go on; deletes work again when it is back", async () => {
