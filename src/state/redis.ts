@@ -70,6 +70,7 @@ export function connectSharedState(o: SharedStateOptions): SharedState {
   const subscriber = new Redis(o.url, { ...common, enableOfflineQueue: true, commandTimeout: undefined });
   let lastError = "not connected yet";
   let warned = false;
+  let closing = false;
   o.readiness.notes.set(READINESS_NOTE_KEY, `redis ${where}: ${lastError}; tag deletes answer 503`);
   redis.on("ready", () => {
     o.readiness.notes.delete(READINESS_NOTE_KEY);
@@ -77,6 +78,7 @@ export function connectSharedState(o: SharedStateOptions): SharedState {
     warned = false;
   });
   const down = (reason: string) => {
+    if (closing) return;
     lastError = reason;
     o.readiness.notes.set(
       READINESS_NOTE_KEY,
@@ -109,6 +111,7 @@ export function connectSharedState(o: SharedStateOptions): SharedState {
       });
     },
     async close() {
+      closing = true;
       redis.disconnect();
       subscriber.disconnect();
     },

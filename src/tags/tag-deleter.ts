@@ -196,8 +196,8 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
           sameOrigin(recorded, upstreamOrigin) ||
           (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
         upstream: { client, headers: {} },
-        // Before the proxy listens: in-process phases (recovery must not wait for Redis).
-        phases: new PhaseLock(),
+        // Before the proxy listens; with replicas, in-process phases (recovery must not wait for Redis).
+        phases: deps.sharedLocks ? new PhaseLock() : phases,
         maxRetries: cfg.maxRetries,
         logger: deps.logger,
         hasCredentials: creds !== null,
