@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { isTombstone } from "../../src/tags/tombstone.js";
-import { type FakeUpstream, startFakeUpstream } from "../helpers/fake-upstream.js";
+import { type FakeUpstream, startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
@@ -90,5 +90,63 @@ describe("a replica paused past its lease (real processes, registry and redis-se
     assert.equal((await manifestOf(registry.url, repo, "sibling"))?.digest, pushed.digest);
     const lost = await a.waitForLog("tag delete: not coordinated");
     assert.equal(lost?.["reason"], "lease-lost");
+  });
+
+  it("A SIGKILLed between its tombstone PUT and DELETE: B finishes the delete from the shared journal in its sweep", async () => {
+    const repo = "rep/killed";
+    const pushed = await pushKind(registry.url, repo, "oci-manifest", ["victim", "sibling"]);
+    const killed = await spawnProxy({
+      UPSTREAM_URL: fake.url,
+      REDIS_URL: redis.url,
+      REDIS_LEASE_MS: "1000",
+      STATE_SWEEP_INTERVAL_MS: "0",
+      LOG_LEVEL: "info",
+    });
+    const sweeper = await startProxy(fake.url, {
+      state: { redisUrl: redis.url, redisLeaseMs: 1000, sweepIntervalMs: 200 },
+      log: { level: "warn" },
+    });
+    let endTest!: () => void;
+    const testEnd = new Promise<void>((r) => {
+      endTest = r;
+    });
+    try {
+      fake.clearRequests();
+      fake.addRule({
+        method: "DELETE",
+        path: TOMBSTONE_DELETE_PATH,
+        times: 1,
+        // Held until the test ends, then answered without reaching the registry.
+        action: { until: () => testEnd, answer: { status: 503 } },
+      });
+      const pending = request("DELETE", `${killed.url}/v2/${repo}/tags/victim`).catch((e: Error) => e);
+      await fake.waitFor((r) => r.method === "DELETE" && TOMBSTONE_DELETE_PATH.test(r.path));
+      // A holds a live lease here: nobody else touches the tag yet.
+      const stuck = await manifestOf(registry.url, repo, "victim");
+      assert.ok(stuck && isTombstone(stuck.bytes), "A stopped between PUT and DELETE");
+      killed.child.kill("SIGKILL");
+      await killed.exited;
+      assert.ok((await pending) instanceof Error, "the client's connection died with A");
+      const byOther = async () =>
+        (await sweeper.proxy.deps.metrics.sharedRecoveries.get()).values.find(
+          (v) => v.labels["by"] === "other",
+        )?.value ?? 0;
+      const deadline = Date.now() + 60_000;
+      const gone = async () =>
+        (await manifestOf(registry.url, repo, "victim")) === null &&
+        !(await tagsOf(registry.url, repo)).includes("victim");
+      while (!(await gone())) {
+        assert.ok(Date.now() < deadline, "B never finished A's delete");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      // (The first test's entry, left open by the paused replica, may be closed by this sweep too.)
+      assert.ok((await byOther()) >= 1, "counted as completed by another replica");
+      assert.deepEqual(await tagsOf(registry.url, repo), ["sibling"]);
+      assert.equal((await manifestOf(registry.url, repo, "sibling"))?.digest, pushed.digest);
+    } finally {
+      endTest();
+      killed.kill();
+      await sweeper.stop();
+    }
   });
 });

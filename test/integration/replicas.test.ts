@@ -133,19 +133,26 @@ describe("replicas coordinated through Redis (real registry, real redis-server, 
         prefix: `rcp:${origin}:`,
         instance: "dead",
       } as SharedState);
+      const byOther = async () => {
+        let n = 0;
+        for (const p of [a, b]) {
+          const m = await p.proxy.deps.metrics.sharedRecoveries.get();
+          n += m.values.filter((v) => v.labels["by"] === "other").reduce((sum, v) => sum + v.value, 0);
+        }
+        return n;
+      };
+      const before = await byOther();
       await dead.add(intent);
-      await eventually("the tag to be deleted by a live replica's sweep", async () => {
-        return (await manifestOf(registry.url, repo, "gone")) === null && !(await dead.has(intent.id));
-      });
+      await eventually(
+        "a live replica's sweep to complete the entry",
+        async () => (await byOther()) > before,
+      );
+      assert.equal(await byOther(), before + 1);
+      assert.equal(await manifestOf(registry.url, repo, "gone"), null);
+      assert.equal(await dead.has(intent.id), false);
       assert.deepEqual(await tagsOf(registry.url, repo), ["keep"]);
       assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, original.digest);
       assert.ok(!revisionsOf(registry.dir, repo).includes(tombstone.digest), "tombstone revision deleted");
-      let byOther = 0;
-      for (const p of [a, b]) {
-        const m = await p.proxy.deps.metrics.sharedRecoveries.get();
-        byOther += m.values.filter((v) => v.labels["by"] === "other").reduce((n, v) => n + v.value, 0);
-      }
-      assert.equal(byOther, 1);
     } finally {
       client.disconnect();
     }
