@@ -69,6 +69,14 @@ export const SCHEMA = {
     recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
     recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD" },
   },
+  state: {
+    /** Redis shared by every replica (redis:// or rediss://); null: one process, nothing shared. */
+    redisUrl: { type: "string", nullable: true, env: "REDIS_URL" },
+    /** Lease of a replica's lock in Redis: a dead replica's locks expire after this. */
+    redisLeaseMs: { type: "int", min: 1000, max: 600_000, env: "REDIS_LEASE_MS" },
+    /** How often a replica finishes swaps other replicas left in the shared journal (0: never). */
+    sweepIntervalMs: { ...ms, env: "STATE_SWEEP_INTERVAL_MS" },
+  },
   log: {
     level: {
       type: "enum",

@@ -12,6 +12,8 @@ import type { Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import type { TagListCache } from "./tags/list-cache.js";
+import type { SharedLocks } from "./tags/locks.js";
+import type { SharedJournal } from "./tags/shared-journal.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import type { UpstreamClient } from "./upstream/client.js";
 
@@ -25,6 +27,10 @@ export interface AppDeps {
   changes: ChangeFeed;
   /** Complete upstream tag lists, per repository and caller credentials (short TTL). */
   tagLists: TagListCache;
+  /** The tag swap's locks shared by every replica (state.redisUrl); absent: in-process locks. */
+  sharedLocks?: SharedLocks | null;
+  /** Unfinished tag swaps shared by every replica (state.redisUrl). */
+  sharedJournal?: SharedJournal | null;
 }
 
 export type AppEnv = { Bindings: HttpBindings };

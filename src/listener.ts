@@ -138,7 +138,7 @@ export function passthroughHooks(
       // A manifest written or deleted through the proxy changes the repository's tags.
       const method = req.method;
       if (route.kind === "manifest" && (method === "PUT" || method === "DELETE") && status < 300) {
-        changes.repositoryChanged(route.name);
+        void changes.repositoryChanged(route.name);
       }
       if (uploads !== null && (route.kind === "upload" || route.kind === "upload-start")) {
         observeUploadResponse(uploads, req, route, status, proxyRes.headers);

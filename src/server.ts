@@ -22,8 +22,13 @@ import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { createWriteWindow, type WriteWindow } from "./ops/write-window.js";
+import { linkChangeFeed } from "./state/change-broadcast.js";
+import { connectSharedState, type SharedState } from "./state/redis.js";
+import { createRedisJournal } from "./state/redis-journal.js";
+import { createRedisLocks } from "./state/redis-locks.js";
 import { immutableScope } from "./tags/immutable.js";
 import { createTagListCache } from "./tags/list-cache.js";
+import { tagDeleterFor } from "./tags/tag-deleter.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
@@ -79,16 +84,33 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
 }
 
 /** The dependencies every handler gets, and the upstream target they were built on. */
-function createAppDeps(options: CreateProxyOptions): { deps: AppDeps; target: UpstreamTarget } {
+function createAppDeps(options: CreateProxyOptions): {
+  deps: AppDeps;
+  target: UpstreamTarget;
+  shared: SharedState | null;
+} {
   const { config, logger } = options;
   const target = createUpstreamTarget(config, options.upstreamUrl);
   const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
   const changes = createChangeFeed();
+  const readiness = createReadiness();
+  // Replicas (docs/replicas.md): shared locks and list-cache invalidation through Redis.
+  const shared =
+    config.state.redisUrl === null
+      ? null
+      : connectSharedState({
+          url: config.state.redisUrl,
+          leaseMs: config.state.redisLeaseMs,
+          upstreamOrigin: target.url.href.replace(/\/+$/, ""),
+          logger,
+          readiness,
+        });
+  const broadcast = shared ? linkChangeFeed(shared, changes, logger) : null;
   const deps: AppDeps = {
     config,
     upstream: countUpstreamErrors(createUpstreamClient(target), metrics),
     logger,
-    readiness: createReadiness(),
+    readiness,
     caller: {
       trustForwarded: config.proxy.trustForwardedHeaders,
       publicUrl: config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null,
@@ -100,14 +122,25 @@ function createAppDeps(options: CreateProxyOptions): { deps: AppDeps; target: Up
       maxEntries: config.tags.cacheMaxEntries,
       changes,
       lookups: metrics.cache,
+      ...(broadcast ? { freshness: broadcast.stamp } : {}),
     }),
+    sharedLocks: shared
+      ? createRedisLocks({
+          redis: shared.redis,
+          prefix: shared.prefix,
+          leaseMs: shared.leaseMs,
+          onLeaseLost: () => metrics.leaseLost.inc(),
+          onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
+        })
+      : null,
+    sharedJournal: shared ? createRedisJournal(shared) : null,
   };
-  return { deps, target };
+  return { deps, target, shared };
 }
 
 export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const { config, logger } = options;
-  const { deps, target } = createAppDeps(options);
+  const { deps, target, shared } = createAppDeps(options);
   const { metrics, readiness, caller } = deps;
   // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
   const uploads = config.oci.strictUploads
@@ -202,6 +235,23 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           },
         });
 
+  // Replicas: finish the swaps a dead replica left in the shared journal.
+  let sweeping = false;
+  const sweeper =
+    shared && config.state.sweepIntervalMs > 0
+      ? setInterval(() => {
+          if (sweeping) return;
+          sweeping = true;
+          tagDeleterFor(deps)
+            .sweep(config.state.redisLeaseMs)
+            .catch((err: unknown) => logger.error({ err }, "shared journal sweep failed"))
+            .finally(() => {
+              sweeping = false;
+            });
+        }, config.state.sweepIntervalMs)
+      : null;
+  sweeper?.unref();
+
   let stopping: Promise<DrainResult> | null = null;
   function shutdown(o: { graceMs?: number; drainDelayMs?: number } = {}): Promise<DrainResult> {
     stopping ??= drainServer({
@@ -215,7 +265,9 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }).then(async (result) => {
       passthrough.close();
       target.agent.destroy();
+      if (sweeper) clearInterval(sweeper);
       await deps.upstream.close();
+      await shared?.close();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {
           metricsServer.close(() => resolve());
@@ -233,6 +285,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     metricsServer,
     window,
     async listen(port = config.listen.port, host = config.listen.host) {
+      // Reads serve without Redis; give it a moment so the first deletes find it.
+      if (shared) await shared.connected(2000);
       const address = await listenOn(server, port, host);
       if (metricsServer && admin !== null) {
         try {

@@ -140,7 +140,7 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
     if (referrer && (await changeReferrers(deps, req, route.name, referrer, "add"))) {
       extra["oci-subject"] = referrer.subject;
     }
-    deps.changes.repositoryChanged(route.name);
+    await deps.changes.repositoryChanged(route.name);
   }
   return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins, extra));
 }
@@ -198,7 +198,7 @@ async function deleteManifestByDigest(
   );
   if (res.status === 202) {
     if (referrer) await changeReferrers(deps, req, route.name, referrer, "remove");
-    deps.changes.repositoryChanged(route.name);
+    await deps.changes.repositoryChanged(route.name);
   }
   return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins));
 }

@@ -47,6 +47,8 @@ function outcomeOf(result: DeleteResult): DeleteOutcome {
       return "not_found";
     case "disabled":
       return "unsupported";
+    case "coordination-failed":
+      return "failed";
     case "probe-failed":
     case "native-failed":
       return authOf(result.failure) ? "denied" : "failed";
@@ -78,6 +80,16 @@ function respond(result: DeleteResult, name: string, tag: string): Response {
     case "probe-failed":
     case "native-failed":
       throw upstreamError(result.failure, name, { name, tag });
+    case "coordination-failed":
+      // Fail closed: without the replicas' shared lock no swap step is taken.
+      throw new OciError(
+        "UNAVAILABLE",
+        result.changed
+          ? "tag delete stopped: this proxy lost its shared lock on the tag; another replica's delete or recovery finishes it; retry"
+          : "tag delete needs the replicas' shared lock (Redis), which cannot be had now; nothing was changed",
+        { name, tag, reason: result.message, changed: result.changed },
+        { status: 503, headers: { "retry-after": "5" } },
+      );
     case "native-answer": {
       if (result.status === 202) return accepted();
       if (result.status === 404) throw unknownTag();
@@ -158,9 +170,13 @@ async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: s
   const native = result.kind === "native-answer" || result.kind === "native-failed";
   deps.metrics.tagDeletes.inc({ path: native ? "native" : path, outcome: outcomeOf(result) });
   if (result.kind === "deleted" || (result.kind === "native-answer" && result.status === 202)) {
-    deps.changes.repositoryChanged(name);
-  } else if (result.kind === "failed" && !result.restored) {
-    deps.changes.repositoryChanged(name);
+    // Awaited: every replica's list cache sees the change before the client does.
+    await deps.changes.repositoryChanged(name);
+  } else if (
+    (result.kind === "failed" && !result.restored) ||
+    (result.kind === "coordination-failed" && result.changed)
+  ) {
+    await deps.changes.repositoryChanged(name);
   }
   // A native tag delete says itself which is unknown; after a swap's 404 the tags list tells.
   const nameUnknown =

@@ -5,11 +5,13 @@
  * their entries.
  */
 
-export type ChangeListener = (repository: string) => void;
+/** A listener may return a promise (a broadcast to other replicas) that the announcer can await. */
+export type ChangeListener = (repository: string) => unknown;
 
 export interface ChangeFeed {
   subscribe(listener: ChangeListener): () => void;
-  repositoryChanged(repository: string): void;
+  /** Tells every listener; resolves (never rejects) when their returned promises settle. */
+  repositoryChanged(repository: string): Promise<void>;
 }
 
 export function createChangeFeed(): ChangeFeed {
@@ -19,8 +21,10 @@ export function createChangeFeed(): ChangeFeed {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    repositoryChanged(repository) {
-      for (const l of listeners) l(repository);
+    async repositoryChanged(repository) {
+      const pending: unknown[] = [];
+      for (const l of listeners) pending.push(l(repository));
+      await Promise.allSettled(pending);
     },
   };
 }

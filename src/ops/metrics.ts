@@ -47,6 +47,12 @@ export interface Metrics {
   /** What `gc --apply` reported when it left the window. */
   readonly gcManifestsDeleted: Counter;
   readonly gcBytesFreed: Counter;
+  /** Replicas (state.redisUrl): time waited for a shared lock, by kind (tag, phase). */
+  readonly lockWait: Histogram<"kind">;
+  /** Replicas: held tag locks found expired or taken (the step was not taken). */
+  readonly leaseLost: Counter;
+  /** Replicas: interrupted swaps completed from the shared journal, by who wrote them (self, other). */
+  readonly sharedRecoveries: Counter<"by">;
 }
 
 export interface MetricsOptions {
@@ -165,6 +171,24 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     gcBytesFreed: new Counter({
       name: "rcp_gc_bytes_freed_total",
       help: "Bytes gc --apply measured freed on disk (reported when it left the read-only window)",
+      registers,
+    }),
+    lockWait: new Histogram({
+      name: "rcp_lock_wait_seconds",
+      help: "Time waited for a lock shared by the replicas (Redis), by kind (tag, phase)",
+      labelNames: ["kind"] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers,
+    }),
+    leaseLost: new Counter({
+      name: "rcp_lease_lost_total",
+      help: "Shared tag locks whose lease expired or was taken while held (the next step was not taken)",
+      registers,
+    }),
+    sharedRecoveries: new Counter({
+      name: "rcp_shared_journal_recoveries_total",
+      help: "Interrupted tag deletes completed from the shared journal, by who wrote them (self, other replica)",
+      labelNames: ["by"] as const,
       registers,
     }),
   };

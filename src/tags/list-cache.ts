@@ -12,6 +12,10 @@
  * - A repository changed through the proxy (ChangeFeed) loses its entries at
  *   once, and a load already in flight for it is not stored when it lands.
  * - `ttlMs` 0 disables the cache entirely: every call loads.
+ * - With several replicas (`freshness`, from Redis): an entry remembers the
+ *   repository's shared change stamp taken before its load, and is served only
+ *   while the stamp is unchanged, so a change through any replica is seen on the
+ *   very next request; an unreadable stamp bypasses the cache (loads upstream).
  */
 import { createHash } from "node:crypto";
 import { LRUCache, type Perf } from "lru-cache";
@@ -58,6 +62,13 @@ export interface TagListCacheOptions {
   lookups?: Counter<"cache" | "result">;
   /** Clock for TTLs (tests). */
   perf?: Perf;
+  /** The repository's change stamp shared by every replica; null: unknown now (no caching). */
+  freshness?: (name: string) => Promise<string | null>;
+}
+
+interface Entry {
+  readonly tags: CachedList;
+  readonly stamp: string | null;
 }
 
 /**
@@ -81,12 +92,12 @@ interface InFlight {
 
 export function createTagListCache(options: TagListCacheOptions): TagListCache {
   const enabled = options.ttlMs > 0;
-  const entries = new LRUCache<string, CachedList>({
+  const entries = new LRUCache<string, Entry>({
     max: options.maxEntries,
     ttl: Math.max(options.ttlMs, 1),
     ttlResolution: options.perf ? 0 : 1,
     maxSize: MAX_CACHED_TAGS,
-    sizeCalculation: (tags) => tags.length + 1,
+    sizeCalculation: (entry) => entry.tags.length + 1,
     ...(options.perf ? { perf: options.perf } : {}),
   });
   const inFlight = new Map<string, InFlight>();
@@ -111,11 +122,17 @@ export function createTagListCache(options: TagListCacheOptions): TagListCache {
   ): Promise<ListLoad<F, T>> {
     if (!enabled) return loader();
     const key = cacheKey(name, authorization);
-    const cached = entries.get(key);
-    if (cached !== undefined) {
-      count("hit");
-      return { tags: cached as T };
+    const stamp = options.freshness ? await options.freshness(name) : null;
+    if (options.freshness && stamp === null) {
+      count("miss");
+      return loader();
     }
+    const cached = entries.get(key);
+    if (cached !== undefined && cached.stamp === stamp) {
+      count("hit");
+      return { tags: cached.tags as T };
+    }
+    if (cached !== undefined) entries.delete(key);
     const joined = inFlight.get(key);
     if (joined !== undefined) {
       count("hit");
@@ -126,7 +143,7 @@ export function createTagListCache(options: TagListCacheOptions): TagListCache {
     inFlight.set(key, flight);
     try {
       const result = await flight.promise;
-      if ("tags" in result && !flight.stale) entries.set(key, result.tags);
+      if ("tags" in result && !flight.stale) entries.set(key, { tags: result.tags, stamp });
       return result as ListLoad<F, T>;
     } finally {
       if (inFlight.get(key) === flight) inFlight.delete(key);

@@ -14,11 +14,64 @@
  *   starves: once someone waits, newcomers of the running phase queue too.
  *
  * Both hold no state for idle keys (bounded by the work in flight).
+ *
+ * `TagLocks` and `PhaseLocks` are what the swap needs of them; with Redis
+ * (state.redisUrl) src/state/redis-locks.ts implements both across replicas,
+ * with leases and a fencing `Lease` checked before every upstream write.
  */
 
 type Release = () => void;
 
-export class KeyedMutex {
+/** A lock held in shared state, with a lease: checked before every upstream write (fencing). */
+export interface Lease {
+  /** The fencing token: monotonically increasing across every replica. */
+  readonly token: number;
+  /** Resolves while the lease is still ours; rejects with a CoordinationError otherwise. */
+  check(): Promise<void>;
+}
+
+/** One holder per key (the same tag). `fn` gets the lease when the lock is shared. */
+export interface TagLocks {
+  run<T>(key: string, fn: (lease: Lease | null) => Promise<T>): Promise<T>;
+}
+
+/** Per repository, one phase at a time ("put" or "delete"), any number of holders of it. */
+export interface PhaseLocks {
+  run<T>(key: string, phase: Phase, fn: () => Promise<T>): Promise<T>;
+}
+
+/** The locks of a tag swap when replicas share them (Redis). */
+export interface SharedLocks {
+  readonly tags: TagLocks;
+  readonly phases: PhaseLocks;
+}
+
+/** Shared state could not give or keep a lock: the step was not taken. */
+export class CoordinationError extends Error {
+  constructor(
+    message: string,
+    /** unavailable: Redis unreachable; lease-lost: another replica may own it now; busy: waited too long. */
+    readonly reason: "unavailable" | "lease-lost" | "busy",
+  ) {
+    super(message);
+    this.name = "CoordinationError";
+  }
+}
+
+/** Phase locks whose every step first checks `lease` (a step no longer owned is never taken). */
+export function fenced(phases: PhaseLocks, lease: Lease | null, onStep?: () => void): PhaseLocks {
+  if (lease === null) return phases;
+  return {
+    run: (key, phase, fn) =>
+      phases.run(key, phase, async () => {
+        await lease.check();
+        onStep?.();
+        return fn();
+      }),
+  };
+}
+
+export class KeyedMutex implements TagLocks {
   private readonly tails = new Map<string, Promise<void>>();
 
   /** Resolves when the caller holds `key`; call the returned function to release. */
@@ -40,10 +93,10 @@ export class KeyedMutex {
     };
   }
 
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  async run<T>(key: string, fn: (lease: Lease | null) => Promise<T>): Promise<T> {
     const release = await this.acquire(key);
     try {
-      return await fn();
+      return await fn(null);
     } finally {
       release();
     }
@@ -68,7 +121,7 @@ interface PhaseState {
   queue: Waiter[];
 }
 
-export class PhaseLock {
+export class PhaseLock implements PhaseLocks {
   private readonly states = new Map<string, PhaseState>();
 
   async acquire(key: string, phase: Phase): Promise<Release> {

@@ -19,7 +19,7 @@
 import type { Logger } from "../ops/logger.js";
 import type { Journal, JournalRecord, Outcome } from "./journal.js";
 import { unfinished } from "./journal.js";
-import type { PhaseLock } from "./locks.js";
+import type { PhaseLocks } from "./locks.js";
 import { deleteForward } from "./settle.js";
 import { TOMBSTONE_MEDIA_TYPE } from "./tombstone.js";
 import {
@@ -60,7 +60,7 @@ export interface RecoveryOptions {
   /** Whether an entry's recorded upstream is the one served here; other entries are skipped. */
   serves: (recordedUpstream: string) => boolean;
   upstream: Upstream;
-  phases: PhaseLock;
+  phases: PhaseLocks;
   maxRetries: number;
   logger: Logger;
   /** Whether service credentials were configured (for the report's wording). */

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "../ops/logger.js";
 import type { Journal } from "./journal.js";
-import type { PhaseLock } from "./locks.js";
+import type { PhaseLocks } from "./locks.js";
 import type { Failed, Upstream } from "./upstream-calls.js";
 
 export type StepName =
@@ -35,7 +35,7 @@ export interface SwapOptions {
   upstream: Upstream;
   upstreamOrigin: string;
   journal: Journal;
-  phases: PhaseLock;
+  phases: PhaseLocks;
   logger: Logger;
   maxRetries: number;
 }

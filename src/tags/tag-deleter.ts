@@ -17,7 +17,7 @@ import {
   probeDeleteSupport,
 } from "./capabilities.js";
 import { compactJournal, type Journal, openJournal } from "./journal.js";
-import { KeyedMutex, PhaseLock } from "./locks.js";
+import { CoordinationError, fenced, KeyedMutex, PhaseLock, type SharedLocks } from "./locks.js";
 import {
   isLoopbackOrigin,
   type RecoveryReport,
@@ -26,6 +26,7 @@ import {
   sameOrigin,
 } from "./recovery.js";
 import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
+import { type SharedJournal, teeJournal } from "./shared-journal.js";
 import { swapDelete } from "./swap.js";
 import type { SwapResult } from "./swap-types.js";
 import { type Failed, isFailed, send } from "./upstream-calls.js";
@@ -40,7 +41,15 @@ export type DeleteResult =
   | { kind: "disabled" }
   | { kind: "probe-failed"; failure: Failed }
   | { kind: "native-answer"; status: number; body: Buffer; challenge?: string }
-  | { kind: "native-failed"; failure: Failed };
+  | { kind: "native-failed"; failure: Failed }
+  /** The replicas' shared locks could not be had or kept (Redis): the step was not taken. */
+  | {
+      kind: "coordination-failed";
+      reason: CoordinationError["reason"];
+      message: string;
+      /** Some upstream write was made before (the journal entry stays open for recovery). */
+      changed: boolean;
+    };
 
 export interface TagDeleter {
   readonly journal: Journal;
@@ -53,6 +62,19 @@ export interface TagDeleter {
   }): Promise<DeleteResult>;
   /** Completes unfinished journal entries (before the proxy listens). */
   recover(): Promise<RecoveryReport>;
+  /**
+   * Replicas: finishes or closes the swaps in the shared journal older than
+   * `minAgeMs` (of any replica: one that died mid-swap), each under its shared tag lock.
+   */
+  sweep(minAgeMs: number): Promise<SweepReport>;
+}
+
+export interface SweepReport {
+  /** Entries finished or closed, by whether this replica or another one wrote them. */
+  own: number;
+  others: number;
+  /** Entries that could not be completed now (left for the next sweep). */
+  unfinished: number;
 }
 
 /** What the tag deleter uses of the proxy's dependencies (the handler passes them all). */
@@ -60,8 +82,10 @@ export interface TagDeleterDeps {
   config: Pick<Config, "delete" | "upstream">;
   upstream: UpstreamClient;
   logger: Logger;
-  metrics: Pick<Metrics, "cache" | "restoreFailures">;
+  metrics: Pick<Metrics, "cache" | "restoreFailures"> & Partial<Pick<Metrics, "sharedRecoveries">>;
   readiness: Readiness;
+  sharedLocks?: SharedLocks | null;
+  sharedJournal?: SharedJournal | null;
 }
 
 const deleters = new WeakMap<TagDeleterDeps, TagDeleter>();
@@ -89,9 +113,11 @@ export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | n
 
 function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const cfg = deps.config.delete;
-  const journal = openJournal(cfg.journalPath);
-  const phases = new PhaseLock();
-  const sameTag = new KeyedMutex();
+  const journal = deps.sharedJournal
+    ? teeJournal(openJournal(cfg.journalPath), deps.sharedJournal)
+    : openJournal(cfg.journalPath);
+  const phases = deps.sharedLocks?.phases ?? new PhaseLock();
+  const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
   const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
   const capabilities = createCapabilityCache({
     ttlMs: cfg.capabilityTtlMs,
@@ -116,20 +142,31 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
         ...(challenge ? { challenge: Array.isArray(challenge) ? challenge[0]! : challenge } : {}),
       };
     }
-    const result = await sameTag.run(`${r.name}\n${r.tag}`, () =>
-      swapDelete(
-        {
-          upstream,
-          upstreamOrigin,
-          journal,
-          phases,
-          logger: deps.logger,
-          maxRetries: cfg.maxRetries,
-        },
-        r.name,
-        r.tag,
-      ),
-    );
+    let result: SwapResult;
+    let writes = 0;
+    try {
+      result = await sameTag.run(`${r.name}\n${r.tag}`, (lease) =>
+        swapDelete(
+          {
+            upstream,
+            upstreamOrigin,
+            journal,
+            phases: fenced(phases, lease, () => writes++),
+            logger: deps.logger,
+            maxRetries: cfg.maxRetries,
+          },
+          r.name,
+          r.tag,
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof CoordinationError)) throw err;
+      deps.logger.warn(
+        { repository: r.name, tag: r.tag, reason: err.reason, err },
+        "tag delete: not coordinated",
+      );
+      return { kind: "coordination-failed", reason: err.reason, message: err.message, changed: writes > 0 };
+    }
     if (result.kind === "failed" && result.failure.kind === "status" && result.failure.status === 405) {
       capabilities.invalidate(key);
     }
@@ -159,7 +196,8 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
           sameOrigin(recorded, upstreamOrigin) ||
           (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
         upstream: { client, headers: {} },
-        phases,
+        // Before the proxy listens; with replicas, in-process phases (recovery must not wait for Redis).
+        phases: deps.sharedLocks ? new PhaseLock() : phases,
         maxRetries: cfg.maxRetries,
         logger: deps.logger,
         hasCredentials: creds !== null,
@@ -175,7 +213,58 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     return report;
   }
 
-  return { journal, capabilities, deleteTag, recover };
+  async function sweep(minAgeMs: number): Promise<SweepReport> {
+    const report: SweepReport = { own: 0, others: 0, unfinished: 0 };
+    const shared = deps.sharedJournal;
+    const locks = deps.sharedLocks;
+    if (!shared || !locks) return report;
+    let entries: Awaited<ReturnType<SharedJournal["unfinished"]>>;
+    try {
+      entries = await shared.unfinished();
+    } catch (err) {
+      deps.logger.warn({ err }, "shared journal sweep: redis unavailable");
+      return report;
+    }
+    const creds = serviceCredentials(deps);
+    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    for (const { intent, replica } of entries) {
+      // Younger entries may be swaps in flight (their replica holds the tag lock).
+      if (Date.now() - Date.parse(intent.time) < minAgeMs) continue;
+      if (!sameOrigin(intent.upstream, upstreamOrigin)) continue;
+      try {
+        await sameTag.run(`${intent.repository}\n${intent.tag}`, async (lease) => {
+          if (!(await shared.has(intent.id))) return; // finished meanwhile
+          const one = await recoverJournal({
+            journal: { ...journal, read: async () => [{ intent, outcome: null }] },
+            upstreamOrigin,
+            serves: () => true,
+            upstream: { client, headers: {} },
+            phases: fenced(phases, lease),
+            maxRetries: cfg.maxRetries,
+            logger: deps.logger,
+            hasCredentials: creds !== null,
+          });
+          const done = one.completed + one.closed;
+          report.unfinished += one.unfinished.length;
+          if (replica === shared.replica) report.own += done;
+          else report.others += done;
+          if (done > 0) {
+            deps.metrics.sharedRecoveries?.inc({ by: replica === shared.replica ? "self" : "other" }, done);
+            deps.logger.info(
+              { repository: intent.repository, tag: intent.tag, journalId: intent.id, replica },
+              "shared journal sweep: an interrupted tag delete was completed",
+            );
+          }
+        });
+      } catch (err) {
+        if (!(err instanceof CoordinationError)) throw err;
+        report.unfinished++;
+      }
+    }
+    return report;
+  }
+
+  return { journal, capabilities, deleteTag, recover, sweep };
 }
 
 /** For `serve` and tests: complete the journal of this proxy before it listens. */

@@ -11,6 +11,7 @@ const PACKAGES: Record<string, string> = {
   htpasswd: "apache2-utils",
   openssl: "openssl",
   nginx: "nginx-light",
+  "redis-server": "redis-server",
 };
 
 const found = new Map<string, boolean>();

@@ -177,4 +177,40 @@ describe("createTagListCache", () => {
     await cache.load("b", undefined, c.loader);
     assert.equal(c.calls(), 4, "b was evicted");
   });
+
+  it("with a shared change stamp (replicas): serves an entry only while the stamp is unchanged", async () => {
+    const stamps = new Map<string, string>([["r", "1"]]);
+    const cache = createTagListCache({
+      ttlMs: 60_000,
+      maxEntries: 10,
+      freshness: async (name) => stamps.get(name) ?? "0",
+    });
+    const c = counter();
+    await cache.load("r", undefined, c.loader);
+    await cache.load("r", undefined, c.loader);
+    assert.equal(c.calls(), 1, "cached while the stamp holds");
+    stamps.set("r", "2"); // another replica changed the repository
+    await cache.load("r", undefined, c.loader);
+    assert.equal(c.calls(), 2, "reloaded after the stamp moved");
+    await cache.load("r", undefined, c.loader);
+    assert.equal(c.calls(), 2, "cached again under the new stamp");
+  });
+
+  it("with a shared change stamp that cannot be read (Redis down): every load goes upstream, nothing is stored", async () => {
+    let up = false;
+    const cache = createTagListCache({
+      ttlMs: 60_000,
+      maxEntries: 10,
+      freshness: async () => (up ? "0" : null),
+    });
+    const c = counter();
+    await cache.load("r", undefined, c.loader);
+    await cache.load("r", undefined, c.loader);
+    assert.equal(c.calls(), 2);
+    assert.equal(cache.size, 0);
+    up = true;
+    await cache.load("r", undefined, c.loader);
+    await cache.load("r", undefined, c.loader);
+    assert.equal(c.calls(), 3);
+  });
 });

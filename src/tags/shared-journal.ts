@@ -1,0 +1,41 @@
+/**
+ * The delete journal shared by replicas (state.redisUrl): every intent is also
+ * kept in shared state until its outcome, so that when a replica dies mid-swap
+ * any other replica's periodic sweep finishes (or closes) the swap it left. The
+ * local file journal stays the durable record of each replica (`restore` and
+ * start-up recovery read it); the shared copy only lists what is unfinished.
+ */
+import type { IntentEntry, Journal, JournalEntry } from "./journal.js";
+
+export interface SharedIntent {
+  intent: IntentEntry;
+  /** The replica that wrote it. */
+  replica: string;
+}
+
+/** Where unfinished intents are shared (src/state/redis-journal.ts). */
+export interface SharedJournal {
+  /** This replica's id. */
+  readonly replica: string;
+  add(intent: IntentEntry): Promise<void>;
+  /** Drops a finished intent (best effort: a leftover is only looked at again). */
+  finish(id: string): Promise<void>;
+  /** Every unfinished intent, of every replica. */
+  unfinished(): Promise<SharedIntent[]>;
+  /** Whether `id` is still unfinished. */
+  has(id: string): Promise<boolean>;
+}
+
+/** A journal that writes the local file first, then shares the intent (or drops it on its outcome). */
+export function teeJournal(local: Journal, shared: SharedJournal): Journal {
+  return {
+    path: local.path,
+    async append(entry: JournalEntry, options) {
+      await local.append(entry, options);
+      if (entry.type === "intent") await shared.add(entry);
+      else await shared.finish(entry.id).catch(() => {});
+    },
+    read: () => local.read(),
+    close: () => local.close(),
+  };
+}
