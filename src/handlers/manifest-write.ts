@@ -28,6 +28,7 @@ import {
 } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
 import { immutableGuardFor } from "../tags/immutable-guard.js";
+import { tagDeleterFor } from "../tags/tag-deleter.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { MAX_BODY_BYTES, type UpstreamResponse } from "../upstream/client.js";
 import { type IndexChange, updateReferrersIndex } from "../upstream/referrers-index.js";
@@ -110,7 +111,7 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
   const contentType = req.headers["content-type"];
   const headers = callerHeaders(req, deps.caller);
   if (contentType !== undefined) headers["content-type"] = contentType;
-  const send = () =>
+  const put = () =>
     call(
       deps.upstream.request({
         method: "PUT",
@@ -120,6 +121,9 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
         signal: clientGoneSignal(c.env.outgoing),
       }),
     );
+  // A tag written while a tag delete's DELETE by digest runs in the same repository
+  // breaks one of them on 2.8: the write waits for that phase to end.
+  const send = route.by === "tag" ? () => tagDeleterFor(deps).inPutPhase(route.name, put) : put;
   const guard = immutableGuardFor(deps);
   const rule = route.by === "tag" ? guard.ruleFor(route.name, route.reference) : null;
   const res = rule

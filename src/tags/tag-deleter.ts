@@ -67,6 +67,12 @@ export interface TagDeleter {
    * `minAgeMs` (of any replica: one that died mid-swap), each under its shared tag lock.
    */
   sweep(minAgeMs: number): Promise<SweepReport>;
+  /**
+   * Runs a client's manifest PUT by tag in the repository's "put" phase: 2.8's
+   * DELETE by digest (a swap's last step) rewrites the repository's tag links and
+   * fails, or fails the PUT, when a tag is written meanwhile (shared notes, §12).
+   */
+  inPutPhase<T>(repository: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface SweepReport {
@@ -264,7 +270,8 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     return report;
   }
 
-  return { journal, capabilities, deleteTag, recover, sweep };
+  const inPutPhase = <T>(repository: string, fn: () => Promise<T>) => phases.run(repository, "put", fn);
+  return { journal, capabilities, deleteTag, recover, sweep, inPutPhase };
 }
 
 /** For `serve` and tests: complete the journal of this proxy before it listens. */
