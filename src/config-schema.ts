@@ -59,7 +59,7 @@ export const SCHEMA = {
     legacyList: { type: "enum", values: ["serve", "redirect"], env: "TAGS_LEGACY_LIST" },
     cacheTtlMs: { ...ms, max: 3_600_000 },
     cacheMaxEntries: { type: "int", min: 1, max: 1_000_000 },
-    /** Immutable tag rules `[repository-pattern:]tag-pattern` (src/tags/immutable.ts). */
+    /** Immutable tag rules `[repository-pattern:]tag-pattern` (src/oci/immutable-rules.ts). */
     immutable: { type: "string[]", env: "TAGS_IMMUTABLE" },
   },
   delete: {

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { type Config, type FieldSpec, SCHEMA, type Schema } from "./config-schema.js";
-import { ImmutableRuleError, parseImmutableRules } from "./tags/immutable.js";
+import { ImmutableRuleError, parseImmutableRules } from "./oci/immutable-rules.js";
 
 export type { Config } from "./config-schema.js";
 

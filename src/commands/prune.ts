@@ -10,10 +10,10 @@
  * (the default) sends no DELETE at all.
  */
 
+import type { NamePattern } from "../oci/name-patterns.js";
 import { RegistryClient, RegistryError } from "../prune/client.js";
 import { createCreatedResolver } from "../prune/created.js";
 import { type PruneOptions, parsePruneOptions, type RawPruneArgs } from "../prune/options.js";
-import type { NamePattern } from "../prune/patterns.js";
 import { mapLimit } from "../prune/pool.js";
 import { createProgress, type Progress } from "../prune/progress.js";
 import { type Output, Reporter } from "../prune/report.js";

@@ -5,9 +5,9 @@
 import { homedir } from "node:os";
 import { ConfigError } from "../config.js";
 import { isValidName } from "../oci/grammar.js";
+import { type NamePattern, PatternError, parsePattern } from "../oci/name-patterns.js";
 import { type Credentials, CredentialsError, resolveCredentials } from "./credentials.js";
 import { DurationError, parseDuration } from "./duration.js";
-import { type NamePattern, PatternError, parsePattern } from "./patterns.js";
 import { hasDeletionRule } from "./select.js";
 
 export class UsageError extends ConfigError {}

@@ -11,8 +11,9 @@
  *   5. it was created before now minus `--older-than` (when given).
  * Every other tag is kept, and every decision carries the reason.
  */
+
+import { firstMatch, type NamePattern } from "../oci/name-patterns.js";
 import { formatAge } from "./duration.js";
-import { firstMatch, type NamePattern } from "./patterns.js";
 
 export interface TagInfo {
   tag: string;

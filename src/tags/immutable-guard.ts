@@ -18,12 +18,12 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import { OciError } from "../oci/errors.js";
+import { type ImmutableRule, type ImmutableRules, parseImmutableRules } from "../oci/immutable-rules.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
 import { collectUpstreamTags } from "./fetch-tags.js";
-import { type ImmutableRule, type ImmutableRules, parseImmutableRules } from "./immutable.js";
 import { KeyedMutex } from "./locks.js";
 import { ACCEPT_ALL_MANIFESTS } from "./manifest-types.js";
 

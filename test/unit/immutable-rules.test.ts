@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
 import { ownsRequest } from "../../src/http/routing.js";
-import { parseRoute } from "../../src/oci/routes.js";
 import {
   ImmutableRuleError,
   immutableScope,
   parseImmutableRule,
   parseImmutableRules,
-} from "../../src/tags/immutable.js";
+} from "../../src/oci/immutable-rules.js";
+import { parseRoute } from "../../src/oci/routes.js";
 
 describe("immutable tag rules: which repository:tag a rule covers", () => {
   const cases: Array<[rule: string, name: string, tag: string, immutable: boolean]> = [

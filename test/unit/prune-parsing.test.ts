@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseChallenges } from "../../src/oci/auth-challenge.js";
+import { PatternError, parsePattern } from "../../src/oci/name-patterns.js";
 import { nextLink } from "../../src/prune/client.js";
 import { DurationError, formatAge, parseDuration } from "../../src/prune/duration.js";
-import { PatternError, parsePattern } from "../../src/prune/patterns.js";
 import { parseTokenResponse, TokenCache } from "../../src/prune/token-cache.js";
 
 describe("parsePattern (globs and /regex/)", () => {

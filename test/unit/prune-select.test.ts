@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parsePattern } from "../../src/prune/patterns.js";
+import { parsePattern } from "../../src/oci/name-patterns.js";
 import { type Rules, selectTags, type TagInfo } from "../../src/prune/select.js";
 
 const NOW = new Date("2025-06-01T00:00:00Z");

@@ -3,7 +3,7 @@
  *
  * A rule is `[repository-pattern:]tag-pattern`. Each pattern is a glob or a
  * regular expression written `/.../flags` (the syntax of prune's `--match`,
- * src/prune/patterns.ts): `*` any run of characters except `/`, `**` any run
+ * src/oci/name-patterns.ts): `*` any run of characters except `/`, `**` any run
  * including `/`, `?`, `[a-z]`; a regular expression is searched, not anchored.
  * Without a repository pattern the rule holds in every repository.
  *
@@ -15,7 +15,7 @@
  * Neither a repository name nor a tag can contain `:`, so the first `:` outside
  * a leading `/regex/` separates the two patterns.
  */
-import { type NamePattern, PatternError, parsePattern } from "../prune/patterns.js";
+import { type NamePattern, PatternError, parsePattern } from "./name-patterns.js";
 
 export interface ImmutableRule {
   /** The rule as configured (metric label, log field, error detail). */

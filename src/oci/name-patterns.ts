@@ -1,5 +1,5 @@
 /**
- * Name patterns for `--repo`, `--match` and `--exclude`: a glob, or a regular
+ * Name patterns (prune's `--repo`, `--match`, `--exclude`; immutable tag rules): a glob, or a regular
  * expression written `/.../flags`. Pure.
  *
  * Globs match the whole name: `*` is any run of characters except `/`, `**` any
