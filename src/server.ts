@@ -22,11 +22,12 @@ import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
-import { createWriteWindow, type WriteWindow } from "./ops/write-window.js";
+import { createWriteWindow, localControl, type WriteWindow } from "./ops/write-window.js";
 import { linkChangeFeed } from "./state/change-broadcast.js";
 import { connectSharedState, type SharedState } from "./state/redis.js";
 import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
+import { createSharedWindow } from "./state/shared-window.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { tagDeleterFor } from "./tags/tag-deleter.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
@@ -129,6 +130,10 @@ function createAppDeps(options: CreateProxyOptions): {
           redis: shared.redis,
           prefix: shared.prefix,
           leaseMs: shared.leaseMs,
+          // A live holder renews its lease for as long as its swap runs (each step
+          // bounded by the request timeout): wait for it about as long as for one
+          // upstream call, whatever the lease.
+          waitMs: Math.max(3 * shared.leaseMs, config.upstream.requestTimeoutMs),
           onLeaseLost: () => metrics.leaseLost.inc(),
           onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
         })
@@ -177,6 +182,16 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   });
   // Expiry is noticed when asked: each scrape asks, so the gauge never shows a lapsed lease.
   metrics.beforeCollect.add(() => window.readOnly());
+  // Replicas: the window is entered on one admin endpoint and held on every replica.
+  const sharedWindow = shared
+    ? createSharedWindow({
+        shared,
+        window,
+        maxLeaseMs: config.maintenance.maxLeaseMs,
+        writeWaitMs: config.maintenance.writeWaitMs,
+        logger,
+      })
+    : null;
   const listener = createRequestListener({
     window,
     metrics,
@@ -225,7 +240,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     admin === null
       ? null
       : createMetricsServer(metrics, logger, {
-          window,
+          window: sharedWindow ?? localControl(window),
           writeWaitMs: config.maintenance.writeWaitMs,
           logger,
           onReport(report) {
@@ -267,6 +282,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       target.agent.destroy();
       if (sweeper) clearInterval(sweeper);
       await deps.upstream.close();
+      await sharedWindow?.close();
       await shared?.close();
       if (metricsServer?.listening) {
         await new Promise<void>((resolve) => {

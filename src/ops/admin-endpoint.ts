@@ -9,13 +9,13 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "./logger.js";
-import type { WriteWindow } from "./write-window.js";
+import { type WindowControl, WindowUnavailableError } from "./write-window.js";
 
 export const ADMIN_WINDOW_PATH = "/admin/read-only";
 const MAX_BODY = 64 * 1024;
 
 export interface AdminOptions {
-  window: WriteWindow;
+  window: WindowControl;
   /** How long entering waits for writes in flight (`maintenance.writeWaitMs`). */
   writeWaitMs: number;
   logger: Logger;
@@ -62,8 +62,12 @@ export function answerAdmin(
   if (path !== ADMIN_WINDOW_PATH && !path.startsWith(`${ADMIN_WINDOW_PATH}/`)) return false;
   const token = path.length > ADMIN_WINDOW_PATH.length ? path.slice(ADMIN_WINDOW_PATH.length + 1) : null;
   handle(req, res, token, o).catch((err: unknown) => {
-    if (!res.headersSent) send(res, 400, { error: `bad request: ${(err as Error).message}` });
-    else res.destroy();
+    if (res.headersSent) res.destroy();
+    else if (err instanceof WindowUnavailableError) {
+      // Replicas: without Redis the window cannot be held on every replica; refuse rather than pretend.
+      res.setHeader("retry-after", "5");
+      send(res, 503, { error: err.message });
+    } else send(res, 400, { error: `bad request: ${(err as Error).message}` });
   });
   return true;
 }
@@ -88,12 +92,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
         { holder, writes: result.gaveUpOn },
         "read-only window entered with writes still in flight",
       );
-    send(res, 200, { lease: result.lease, gaveUpOn: result.gaveUpOn });
+    if (result.replicas && result.replicas.missing.length > 0)
+      logger.warn({ holder, missing: result.replicas.missing }, "read-only window: replicas did not confirm");
+    send(res, 200, {
+      lease: result.lease,
+      gaveUpOn: result.gaveUpOn,
+      ...(result.replicas ? { replicas: result.replicas } : {}),
+    });
     return;
   }
   if (token !== null && method === "PUT") {
     const body = await readJson(req);
-    const lease = window.renew(token, positiveInt(body["leaseMs"], 60_000));
+    const lease = await window.renew(token, positiveInt(body["leaseMs"], 60_000));
     if (lease === null) send(res, 404, { error: "no such lease (expired or left)" });
     else send(res, 200, { lease });
     return;
@@ -101,7 +111,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, token: string |
   if (token !== null && method === "DELETE") {
     const body = await readJson(req);
     const holder = window.state().lease?.holder ?? "";
-    if (!window.leave(token)) {
+    if (!(await window.leave(token))) {
       send(res, 404, { error: "no such lease (expired or left)" });
       return;
     }

@@ -67,6 +67,43 @@ export interface WriteWindow {
   /** Opens the window; false when `token` is not the current lease. */
   leave(token: string): boolean;
   state(): WindowState;
+  /** Takes on a lease entered elsewhere (another replica, through Redis): read-only until it ends. */
+  adopt(lease: Lease): void;
+  /** Opens the window if `id` is the current lease (left elsewhere). */
+  drop(id: string): void;
+  /** Waits up to `waitMs` for the writes in flight to end; the ones still running. */
+  settle(waitMs: number): Promise<InFlightWrite[]>;
+}
+
+/** Shared state could not be asked (Redis down): the window was not changed. */
+export class WindowUnavailableError extends Error {
+  override name = "WindowUnavailableError";
+}
+
+/**
+ * What the admin endpoints drive: the window itself (one proxy) or the replicas'
+ * shared window (state/shared-window.ts). `replicas`: which live replicas did not
+ * confirm, and the writes each still had in flight when it did.
+ */
+export interface WindowControl {
+  enter(
+    holder: string,
+    leaseMs: number,
+    waitMs: number,
+  ): Promise<EnterResult & { replicas?: { missing: string[]; inFlight: Record<string, number> } }>;
+  renew(token: string, leaseMs: number): Promise<Lease | null>;
+  leave(token: string): Promise<boolean>;
+  state(): WindowState;
+}
+
+/** The control of a single proxy's window. */
+export function localControl(window: WriteWindow): WindowControl {
+  return {
+    enter: (holder, leaseMs, waitMs) => window.enter(holder, leaseMs, waitMs),
+    renew: async (token, leaseMs) => window.renew(token, leaseMs),
+    leave: async (token) => window.leave(token),
+    state: () => window.state(),
+  };
 }
 
 export function createWriteWindow(options: WriteWindowOptions): WriteWindow {
@@ -145,6 +182,21 @@ export function createWriteWindow(options: WriteWindowOptions): WriteWindow {
       lease = null;
       options.onChange?.(false, "left", l);
       return true;
+    },
+    adopt(l) {
+      const was = current();
+      lease = { ...l };
+      if (was === null) options.onChange?.(true, "entered", lease);
+    },
+    drop(id) {
+      const l = current();
+      if (l === null || l.id !== id) return;
+      lease = null;
+      options.onChange?.(false, "left", l);
+    },
+    async settle(waitMs) {
+      await waitIdle(waitMs);
+      return [...inFlight];
     },
     state() {
       const l = current();

@@ -87,7 +87,7 @@ export interface RedisLockOptions {
   leaseMs: number;
   /** Renewal period while held (default lease/3). */
   renewEveryMs?: number;
-  /** Longest wait for a lock before "busy" (default 3 leases). */
+  /** Longest wait for a lock before "busy" (default 3 leases; the server passes at least upstream.requestTimeoutMs). */
   waitMs?: number;
   /** Clock for the local lease validity (tests). */
   now?: () => number;

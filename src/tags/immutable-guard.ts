@@ -24,7 +24,7 @@ import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
 import { collectUpstreamTags } from "./fetch-tags.js";
-import { KeyedMutex } from "./locks.js";
+import { CoordinationError, KeyedMutex, type SharedLocks } from "./locks.js";
 import { ACCEPT_ALL_MANIFESTS } from "./manifest-types.js";
 
 export type ImmutableOperation = "put" | "tag_delete" | "digest_delete";
@@ -37,6 +37,8 @@ export interface ImmutableGuardDeps {
   upstream: UpstreamClient;
   logger: Logger;
   metrics: Pick<Metrics, "immutableRefusals">;
+  /** The replicas' shared locks (Redis); null or absent: one proxy, in-process lock. */
+  sharedLocks?: SharedLocks | null;
 }
 
 export interface ImmutableGuard {
@@ -99,7 +101,7 @@ async function orUpstreamFailure<T>(work: Promise<T>, detail: Record<string, unk
 }
 
 export function createImmutableGuard(deps: ImmutableGuardDeps, rules: ImmutableRules | null): ImmutableGuard {
-  const sameTag = new KeyedMutex();
+  const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
 
   function refuse(op: ImmutableOperation, rule: ImmutableRule, message: string, detail: object): OciError {
     deps.metrics.immutableRefusals.inc({ rule: rule.source, operation: op });
@@ -128,18 +130,35 @@ export function createImmutableGuard(deps: ImmutableGuardDeps, rules: ImmutableR
     r: Parameters<ImmutableGuard["guardPut"]>[0],
     put: () => Promise<T>,
   ): Promise<T> {
-    return sameTag.run(`${r.name}\n${r.tag}`, async () => {
-      const current = await headTag(r.name, r.tag, r.headers);
-      if (current !== null && current !== r.digest) {
-        throw refuse(
-          "put",
-          r.rule,
-          `tag ${r.tag} is immutable (rule ${r.rule.source}): it points at ${current} and cannot be moved; push under a new tag`,
-          { name: r.name, tag: r.tag, digest: current, pushed: r.digest },
-        );
-      }
-      return put();
-    });
+    try {
+      // The same key as the tag deleter's: a delete and a PUT of one tag exclude each other.
+      return await sameTag.run(`${r.name}\n${r.tag}`, async (lease) => {
+        const current = await headTag(r.name, r.tag, r.headers);
+        if (current !== null && current !== r.digest) {
+          throw refuse(
+            "put",
+            r.rule,
+            `tag ${r.tag} is immutable (rule ${r.rule.source}): it points at ${current} and cannot be moved; push under a new tag`,
+            { name: r.name, tag: r.tag, digest: current, pushed: r.digest },
+          );
+        }
+        await lease?.check();
+        return put();
+      });
+    } catch (err) {
+      if (!(err instanceof CoordinationError)) throw err;
+      deps.logger.warn(
+        { name: r.name, tag: r.tag, reason: err.reason, err },
+        "immutable tag: PUT not coordinated",
+      );
+      // Raised before the PUT is sent (lock, lease check or put phase): nothing was written.
+      throw new OciError(
+        "UNAVAILABLE",
+        "a PUT to an immutable tag needs the replicas' shared lock on the tag (Redis), which cannot be had now; nothing was written",
+        { name: r.name, tag: r.tag, reason: err.message },
+        { status: 503, headers: { "retry-after": "5" } },
+      );
+    }
   }
 
   function checkTagDelete(name: string, tag: string): void {

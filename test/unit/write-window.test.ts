@@ -14,6 +14,36 @@ function clocked(maxLeaseMs = 60_000) {
 }
 
 describe("the read-only window (pure state, injected clock)", () => {
+  it("a lease adopted from another replica closes it, expires on this clock, and a drop of another id changes nothing", () => {
+    const { window, changes, advance } = clocked();
+    window.adopt({ id: "l1", holder: "gc", enteredAt: 0, expiresAt: 1_000_000 + 5000 });
+    assert.equal(window.readOnly(), true);
+    assert.equal(window.isHolder("l1"), true);
+    window.adopt({ id: "l1", holder: "gc", enteredAt: 0, expiresAt: 1_000_000 + 9000 }); // renewed
+    window.drop("other");
+    advance(6000);
+    assert.equal(window.readOnly(), true);
+    window.drop("l1");
+    assert.equal(window.readOnly(), false);
+    window.adopt({ id: "l2", holder: "gc", enteredAt: 0, expiresAt: 1_000_000 + 7000 });
+    advance(2000);
+    assert.equal(window.readOnly(), false);
+    assert.deepEqual(changes, ["true:entered", "false:left", "true:entered", "false:expired"]);
+  });
+
+  it("settle waits for the writes in flight and names those still running when the wait ends", async () => {
+    const { window } = clocked();
+    const end = window.beginWrite("PATCH", "/v2/a/blobs/uploads/x");
+    const settled = window.settle(60_000);
+    end();
+    assert.deepEqual(await settled, []);
+    window.beginWrite("PUT", "/v2/a/manifests/t");
+    assert.deepEqual(
+      (await window.settle(1)).map((w) => w.method),
+      ["PUT"],
+    );
+  });
+
   it("enter closes it, leave with the lease opens it; a wrong token changes nothing", async () => {
     const { window, changes } = clocked();
     assert.equal(window.readOnly(), false);
