@@ -13,6 +13,10 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadConfig } from "../config.js";
 import { isValidName, isValidTag } from "../oci/grammar.js";
+import { createReadiness } from "../ops/health.js";
+import { createLogger } from "../ops/logger.js";
+import { connectSharedState } from "../state/redis.js";
+import { createRedisJournal } from "../state/redis-journal.js";
 import { type IntentEntry, openJournal, readJournalFile } from "../tags/journal.js";
 import { isSchema1 } from "../tags/manifest-types.js";
 import { withServiceCredentials } from "../tags/service-auth.js";
@@ -74,6 +78,7 @@ function check<T>(v: T | Failed, what: string): T {
 
 /** The newest journal entry for the tag that recorded an original manifest. */
 async function findEntry(path: string, repository: string, tag: string): Promise<IntentEntry> {
+  if (!existsSync(path)) throw new Stop(RESTORE_EXIT.noEntry, `journal file not found: ${path}`);
   const { records } = await readJournalFile(path);
   for (let i = records.length - 1; i >= 0; i--) {
     const { intent } = records[i]!;
@@ -105,10 +110,17 @@ export async function runRestore(o: RestoreOptions): Promise<number> {
     const config = loadConfig({ file: o.configFile });
     // config paths are absolute already; --journal is resolved here, once.
     const journalPath = resolve(o.journalPath ?? config.delete.journalPath);
-    if (!existsSync(journalPath)) {
-      throw new Stop(RESTORE_EXIT.noEntry, `journal file not found: ${journalPath}`);
-    }
-    const entry = await findEntry(journalPath, o.repository, o.tag);
+    const entry = await findEntry(journalPath, o.repository, o.tag).catch(async (local: unknown) => {
+      // Replicas (state.redisUrl): the delete may have gone through another replica.
+      const origin = o.upstreamUrl ?? config.upstream.url;
+      const shared =
+        config.state.redisUrl !== null && origin !== null && local instanceof Stop
+          ? await sharedEntry(config.state.redisUrl, origin, o.repository, o.tag)
+          : null;
+      if (shared === null) throw local;
+      out(`restore: ${o.repository}:${o.tag} found in the replicas' shared journal (Redis)`);
+      return shared;
+    });
     const url = o.upstreamUrl ?? config.upstream.url ?? entry.upstream;
     let client: UpstreamClient = createUpstreamClient(createUpstreamTarget(config, url));
     const username = o.username ?? config.delete.recoveryUsername;
@@ -224,4 +236,29 @@ export async function restoreFromValues(values: Record<string, unknown>): Promis
     return RESTORE_EXIT.usage;
   }
   return runRestore(options);
+}
+
+/** The newest intent for the tag in the replicas' shared journal, or null. */
+async function sharedEntry(
+  redisUrl: string,
+  upstreamUrl: string,
+  repository: string,
+  tag: string,
+): Promise<IntentEntry | null> {
+  const shared = connectSharedState({
+    url: redisUrl,
+    leaseMs: 10_000,
+    upstreamOrigin: new URL(upstreamUrl).href.replace(/\/+$/, ""),
+    logger: createLogger("silent"),
+    readiness: createReadiness(),
+  });
+  try {
+    // Commands fail at once while not connected (no offline queue): connect first.
+    if (!(await shared.connected(5000))) return null;
+    return await createRedisJournal(shared).latestFor(repository, tag);
+  } catch {
+    return null;
+  } finally {
+    await shared.close();
+  }
 }

@@ -2,8 +2,9 @@
  * The delete journal shared by replicas (state.redisUrl): every intent is also
  * kept in shared state until its outcome, so that when a replica dies mid-swap
  * any other replica's periodic sweep finishes (or closes) the swap it left. The
- * local file journal stays the durable record of each replica (`restore` and
- * start-up recovery read it); the shared copy only lists what is unfinished.
+ * local file journal stays the durable record of each replica (start-up recovery
+ * reads it); the shared copy lists what is unfinished, and keeps the last intents
+ * of each tag so that `restore` on any replica finds a delete another one made.
  */
 import type { IntentEntry, Journal, JournalEntry } from "./journal.js";
 
@@ -24,6 +25,8 @@ export interface SharedJournal {
   unfinished(): Promise<SharedIntent[]>;
   /** Whether `id` is still unfinished. */
   has(id: string): Promise<boolean>;
+  /** The newest intent for the tag that recorded an original manifest (any replica's), or null. */
+  latestFor(repository: string, tag: string): Promise<IntentEntry | null>;
 }
 
 /** A journal that writes the local file first, then shares the intent (or drops it on its outcome). */
