@@ -9,7 +9,7 @@
  */
 import type { ChangeFeed } from "../ops/change-feed.js";
 import type { Logger } from "../ops/logger.js";
-import type { SharedState } from "./redis.js";
+import { onReplicaMessages, type SharedState } from "./redis.js";
 
 interface Message {
   from: string;
@@ -39,23 +39,15 @@ export function linkChangeFeed(shared: SharedState, changes: ChangeFeed, logger:
     }
   });
 
-  const onMessage = (ch: string, raw: string) => {
-    if (ch !== channel) return;
-    let m: Message;
-    try {
-      m = JSON.parse(raw) as Message;
-    } catch {
-      return;
-    }
-    if (m.from === shared.instance || typeof m.repository !== "string") return;
+  const stopListening = onReplicaMessages<Message>(shared, channel, (m) => {
+    if (typeof m.repository !== "string") return;
     replaying.add(m.repository);
     try {
       void changes.repositoryChanged(m.repository);
     } finally {
       replaying.delete(m.repository);
     }
-  };
-  shared.subscriber.on("message", onMessage);
+  });
   shared.subscriber.subscribe(channel).catch((err: Error) => {
     logger.warn({ err }, "redis: cannot subscribe to repository changes");
   });
@@ -70,7 +62,7 @@ export function linkChangeFeed(shared: SharedState, changes: ChangeFeed, logger:
     },
     close() {
       unsubscribe();
-      shared.subscriber.off("message", onMessage);
+      stopListening();
     },
   };
 }

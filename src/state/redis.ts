@@ -117,3 +117,28 @@ export function connectSharedState(o: SharedStateOptions): SharedState {
     },
   };
 }
+
+/**
+ * Listens for the JSON messages other replicas publish on `channel` (this
+ * replica's own, and anything that is not JSON, are skipped); returns the
+ * function that stops listening.
+ */
+export function onReplicaMessages<T extends { from?: unknown }>(
+  shared: SharedState,
+  channel: string,
+  handle: (message: T) => void,
+): () => void {
+  const listener = (ch: string, raw: string) => {
+    if (ch !== channel) return;
+    let m: T;
+    try {
+      m = JSON.parse(raw) as T;
+    } catch {
+      return;
+    }
+    if (m === null || typeof m !== "object" || m.from === shared.instance) return;
+    handle(m);
+  };
+  shared.subscriber.on("message", listener);
+  return () => shared.subscriber.off("message", listener);
+}

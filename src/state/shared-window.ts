@@ -25,7 +25,7 @@ import {
   WindowUnavailableError,
   type WriteWindow,
 } from "../ops/write-window.js";
-import type { SharedState } from "./redis.js";
+import { onReplicaMessages, type SharedState } from "./redis.js";
 
 const HEARTBEAT_MS = 1000;
 const HEARTBEAT_TTL_MS = 3 * HEARTBEAT_MS;
@@ -179,15 +179,8 @@ export function createSharedWindow(o: SharedWindowOptions): SharedWindow {
     return true;
   }
 
-  const onMessage = (ch: string, raw: string) => {
-    if (ch !== channel) return;
-    let m: Message;
-    try {
-      m = JSON.parse(raw) as Message;
-    } catch {
-      return;
-    }
-    if (m.from === me || typeof m.lease?.id !== "string") return;
+  const onMessage = (m: Message) => {
+    if (typeof m.lease?.id !== "string") return;
     if (m.type === "leave") {
       local.drop(m.lease.id);
       return;
@@ -227,7 +220,7 @@ export function createSharedWindow(o: SharedWindowOptions): SharedWindow {
   if (redis.status === "ready") onReady();
   const beating = setInterval(heartbeat, HEARTBEAT_MS);
   beating.unref();
-  shared.subscriber.on("message", onMessage);
+  const stopListening = onReplicaMessages<Message>(shared, channel, onMessage);
   // Read again once subscribed (and at every reconnect of the subscriber): nothing missed in between.
   shared.subscriber.on("ready", onSubscriberReady);
   shared.subscriber.subscribe(channel).then(
@@ -243,7 +236,7 @@ export function createSharedWindow(o: SharedWindowOptions): SharedWindow {
     async close() {
       clearInterval(beating);
       redis.off("ready", onReady);
-      shared.subscriber.off("message", onMessage);
+      stopListening();
       shared.subscriber.off("ready", onSubscriberReady);
       await redis
         .multi()
