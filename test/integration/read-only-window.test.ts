@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { startHeldUpload } from "../helpers/held-upload.js";
 import { request } from "../helpers/http.js";
 import { MT, makeImage, pushBlob, pushImage } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
@@ -113,23 +114,8 @@ describe("the read-only window on a real docker-registry 2.8", () => {
   });
 
   it("entering waits for a write in flight to finish", async () => {
-    const blob = makeImage({ layerCount: 1, layerSize: 64 * 1024 }).layers[0]!;
-    const start = await request("POST", `${proxy.url}/v2/window/inflight/blobs/uploads/`);
-    const loc = new URL(start.headers.location as string, proxy.url);
     // A PATCH whose body is still coming when the window is entered.
-    const http = await import("node:http");
-    const patch = http.request(`${proxy.url}${loc.pathname}${loc.search}`, {
-      method: "PATCH",
-      headers: { "content-type": "application/octet-stream", "content-length": blob.size },
-    });
-    const answered = new Promise<number>((resolve, reject) => {
-      patch.on("response", (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      patch.on("error", reject);
-    });
-    patch.write(blob.bytes.subarray(0, 1000));
+    const held = await startHeldUpload(proxy.url, "window/inflight");
     await until(
       async () =>
         (await request("GET", `${admin}/admin/read-only`)).json<{ inFlightWrites: unknown[] }>()
@@ -139,8 +125,8 @@ describe("the read-only window on a real docker-registry 2.8", () => {
       headers: json,
       body: JSON.stringify({ holder: "test", leaseMs: 60_000 }),
     });
-    patch.end(blob.bytes.subarray(1000));
-    assert.equal(await answered, 202);
+    held.finish();
+    assert.equal(await held.answered, 202);
     const entered = await entering;
     assert.equal(entered.status, 200);
     const body = entered.json<{ lease: { id: string }; gaveUpOn: unknown[] }>();

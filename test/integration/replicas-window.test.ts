@@ -4,9 +4,9 @@
  * window is entered on A's admin endpoint and holds writes on B too.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
 import { after, before, describe, it } from "node:test";
 import { Redis } from "ioredis";
+import { startHeldUpload } from "../helpers/held-upload.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushBlob } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
@@ -111,23 +111,9 @@ describe("the read-only window across replicas (real registry, real redis-server
   });
 
   it("entering through A waits for a write in flight on B", async () => {
-    const blob = makeImage({ layerCount: 1, layerSize: 64 * 1024 }).layers[0]!;
-    const start = await request("POST", `${b.url}/v2/window/inflight/blobs/uploads/`);
-    assert.equal(start.status, 202, start.text);
-    const loc = new URL(start.headers.location as string, b.url);
     // A PATCH through B whose body is still coming when the window is entered on A.
-    const patch = http.request(`${b.url}${loc.pathname}${loc.search}`, {
-      method: "PATCH",
-      headers: { "content-type": "application/octet-stream", "content-length": blob.size },
-    });
-    const answered = new Promise<number>((resolve, reject) => {
-      patch.on("response", (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
-      patch.on("error", reject);
-    });
-    patch.write(blob.bytes.subarray(0, 1000));
+    const held = await startHeldUpload(b.url, "window/inflight");
+    assert.equal(held.startStatus, 202);
     const inFlightOnB = async () =>
       (await request("GET", `${adminB}/admin/read-only`)).json<{ inFlightWrites: unknown[] }>().inFlightWrites
         .length === 1;
@@ -140,8 +126,8 @@ describe("the read-only window across replicas (real registry, real redis-server
     await until("B read-only", () => readOnly(adminB));
     assert.equal(await inFlightOnB(), true);
     assert.equal(done, false, "entered while a write was in flight on B");
-    patch.end(blob.bytes.subarray(1000));
-    assert.equal(await answered, 202);
+    held.finish();
+    assert.equal(await held.answered, 202);
     const entered = await entering;
     assert.equal(entered.status, 200, entered.text);
     const body = entered.json<{
