@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
+import { findExecutable } from "./binary.js";
 
 export interface RegistryOptions {
   /** Folder for config.yml and storage/. */
@@ -81,13 +82,25 @@ function randomSecret(): string {
   );
 }
 
+/**
+ * `docker-registry serve FILE`, under util-linux's `setpriv --pdeathsig TERM` where
+ * there is one (Linux): the kernel stops the registry when its parent dies however
+ * it dies (SIGKILL, the OOM killer), so a registry never outlives its proxy on the
+ * same storage. setpriv execs the binary: the child's pid is the registry's.
+ */
+export function registryCommand(binary: string, configPath: string): [string, string[]] {
+  const setpriv = process.platform === "linux" ? findExecutable("setpriv") : null;
+  if (setpriv === null) return [binary, ["serve", configPath]];
+  return [setpriv, ["--pdeathsig", "TERM", binary, "serve", configPath]];
+}
+
 const LISTENING_RE = /listening on (?:\[::\]|[0-9.]+|\[[0-9a-f:]+\]):(\d+)/;
 
 export function launchRegistry(o: RegistryOptions, timeoutMs = 15_000): Promise<RunningRegistry> {
   mkdirSync(join(o.dir, "storage"), { recursive: true });
   const configPath = join(o.dir, "config.yml");
   writeFileSync(configPath, stringify(registryConfig(o)));
-  const child = spawn(o.binary ?? "docker-registry", ["serve", configPath], {
+  const child = spawn(...registryCommand(o.binary ?? "docker-registry", configPath), {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

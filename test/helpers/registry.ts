@@ -2,12 +2,12 @@
  * The real upstream for tests: Debian's docker-registry 2.8.2 on an ephemeral
  * loopback port, with its own temporary storage, removed on stop.
  *
- * Nothing survives the test process: the registry runs under
- * `setpriv --pdeathsig KILL` (the kernel kills it when the test process dies,
- * even by SIGKILL), and an exit hook kills any registry a test left running.
+ * Nothing survives the test process: launchRegistry runs the registry under
+ * `setpriv --pdeathsig` (the kernel stops it when the test process dies, even by
+ * SIGKILL), and an exit hook kills any registry a test left running.
  */
 import type { ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launchRegistry, type RegistryOptions, type RunningRegistry } from "../../src/registry/launch.js";
@@ -23,15 +23,9 @@ process.once("exit", () => {
 export async function startRegistry(options: Omit<RegistryOptions, "dir"> = {}): Promise<TestRegistry> {
   requireTools(options.binary ?? "docker-registry");
   const dir = mkdtempSync(join(tmpdir(), "rcp-registry-"));
-  const wrapper = join(dir, "run-registry.sh");
-  writeFileSync(
-    wrapper,
-    `#!/bin/sh\nexec setpriv --pdeathsig KILL '${options.binary ?? "docker-registry"}' "$@"\n`,
-  );
-  chmodSync(wrapper, 0o755);
   let reg: RunningRegistry;
   try {
-    reg = await launchRegistry({ ...options, binary: wrapper, dir });
+    reg = await launchRegistry({ ...options, dir });
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;

@@ -1,6 +1,6 @@
 /**
  * `serve` and `restore` as a user runs them: relative paths resolved once and
- * shown absolute, a failed start that leaves no embedded registry behind, a
+ * shown absolute, a failed start or a killed proxy that leaves no embedded registry behind, a
  * journal file that does not exist told apart from an entry that does not.
  */
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { spawnProxy } from "../helpers/proxy-process.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const TSX = join(ROOT, "node_modules", "tsx", "dist", "esm", "index.mjs");
@@ -133,5 +134,20 @@ describe("serve and restore from another working directory", () => {
       r.stderr,
       /config key upstream\.url: must be the registry's root URL without \/v2 \(e\.g\. http:\/\/127\.0\.0\.1:5000\)/,
     );
+  });
+  it("embedded mode: a proxy killed with SIGKILL (no exit hook runs) takes its docker-registry with it", async () => {
+    const proxy = await spawnProxy({ UPSTREAM_URL: "" });
+    const pid = (await proxy.waitForLog("embedded docker-registry started"))["pid"] as number;
+    try {
+      assert.ok(alive(pid), "the embedded registry runs");
+      proxy.child.kill("SIGKILL");
+      assert.equal(await proxy.exited, null);
+      // The kernel signals the registry when its parent dies; init reaps it (the deadline catches hangs).
+      const deadline = Date.now() + 30_000;
+      while (alive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(alive(pid), false, `docker-registry ${pid} outlived its proxy`);
+    } finally {
+      if (alive(pid)) process.kill(pid, "SIGKILL");
+    }
   });
 });
