@@ -1,19 +1,24 @@
 /**
  * For the gc tests: the issue's seed through the proxy (an image tagged `old`
  * then deleted, `new`, a multi-arch index `multi` with untagged children, an
- * artifact referring to `new`), a byte-exact snapshot of a storage folder, and
- * `gc` run in process.
+ * artifact referring to `new`), a byte-exact snapshot of a storage folder, `gc`
+ * run in process, and a registry a `--restart-command` can restart.
  */
-import { execFile } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { stringify } from "yaml";
 import { type GcOptions, GcUsageError, runGc } from "../../src/commands/gc.js";
 import type { GcResult } from "../../src/gc/report.js";
+import { registryConfig } from "../../src/registry/launch.js";
 import { makeArtifact, pushEmptyBlob } from "./artifacts.js";
 import { request } from "./http.js";
+import { closedPort } from "./net.js";
 import { type Image, makeImage, makeIndex, pushBlob, pushImage, putManifest } from "./oci.js";
+import { requireTools } from "./prereq.js";
 
 export const exec = promisify(execFile);
 
@@ -113,3 +118,134 @@ export async function runGcForTest(o: GcOptions): Promise<{ result: GcResult; er
 }
 
 export { GcUsageError };
+
+export interface RestartableRegistry {
+  readonly url: string;
+  readonly dir: string;
+  /** The registry's config.yml (for `--registry-config`). */
+  readonly configPath: string;
+  readonly storage: string;
+  /**
+   * A shell line for `--restart-command`: SIGTERM to the running registry, then
+   * wait until its successor answers `GET /v2/` on the same port (exit 1 when it
+   * has not after 60 s: a hang, not a timing bound).
+   */
+  readonly restartCommand: string;
+  /** The running registry's pid. */
+  pid(): number;
+  /** Everything the registries logged so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const supervisors = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const s of supervisors) s.kill("SIGKILL");
+});
+
+/** Polls `check` until true; the deadline only catches a hang. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, deadlineMs = 60_000) {
+  const end = Date.now() + deadlineMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`${what}: not before the deadline`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await request("GET", `${url}/v2/`)).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * docker-registry on a fixed loopback port (picked free, below the ephemeral
+ * range) under a supervisor shell loop that runs it again whenever it exits, as
+ * systemd would: `restartCommand` restarts it like `systemctl restart`. The
+ * supervisor and each registry run under `setpriv --pdeathsig KILL`, so neither
+ * outlives the test process. `storage` is merged into the config's storage
+ * section (e.g. `{ cache: { blobdescriptor: "inmemory" } }`).
+ */
+export async function startRestartableRegistry(
+  storage: Record<string, unknown> = {},
+): Promise<RestartableRegistry> {
+  requireTools("docker-registry", "curl");
+  const dir = mkdtempSync(join(tmpdir(), "rcp-restartable-registry-"));
+  const port = await closedPort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = registryConfig({ dir }) as {
+    storage: Record<string, unknown>;
+    http: Record<string, unknown>;
+  };
+  config.storage = { ...config.storage, ...storage };
+  config.http = { ...config.http, addr: `127.0.0.1:${port}` };
+  const configPath = join(dir, "config.yml");
+  writeFileSync(configPath, stringify(config));
+  const pidFile = join(dir, "registry.pid");
+  const logFile = join(dir, "registry.log");
+  const supervise = join(dir, "supervise.sh");
+  writeFileSync(
+    supervise,
+    `#!/bin/sh
+# Runs the registry again whenever it exits, until this shell is killed (a
+# registry that cannot start is not run again in a hot loop).
+while :; do
+  setpriv --pdeathsig KILL docker-registry serve '${configPath}' >>'${logFile}' 2>&1 &
+  echo $! >'${pidFile}'
+  wait $!
+  sleep 0.1
+done
+`,
+  );
+  const restart = join(dir, "restart.sh");
+  writeFileSync(
+    restart,
+    `#!/bin/sh
+# Restarts the registry: SIGTERM, then wait until the next one answers on the same port.
+old=$(cat '${pidFile}')
+kill "$old" || exit 1
+deadline=$(($(date +%s) + 60))
+until [ "$(cat '${pidFile}')" != "$old" ] && curl -sf -o /dev/null '${url}/v2/'; do
+  [ "$(date +%s)" -lt "$deadline" ] || { echo "the registry did not come back on ${url}" >&2; exit 1; }
+  sleep 0.05
+done
+echo "registry restarted: pid $old -> $(cat '${pidFile}')"
+`,
+  );
+  chmodSync(supervise, 0o755);
+  chmodSync(restart, 0o755);
+  const supervisor = spawn("setpriv", ["--pdeathsig", "KILL", supervise], { stdio: "ignore" });
+  supervisors.add(supervisor);
+  const exited = new Promise<void>((res) => supervisor.once("exit", () => res()));
+  const log = () => {
+    try {
+      return readFileSync(logFile, "utf8");
+    } catch {
+      return "";
+    }
+  };
+  const pid = () => {
+    try {
+      return Number(readFileSync(pidFile, "utf8").trim());
+    } catch {
+      return 0;
+    }
+  };
+  const stop = async () => {
+    supervisor.kill("SIGKILL");
+    await exited;
+    supervisors.delete(supervisor);
+    // The kernel kills the registry (its parent died): wait for its port to close.
+    await until(async () => !(await answers(url)), "the registry stopped");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await until(async () => pid() > 0 && (await answers(url)), `docker-registry on ${url}`);
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n${log()}`);
+  }
+  return { url, dir, configPath, storage: join(dir, "storage"), restartCommand: restart, pid, log, stop };
+}
