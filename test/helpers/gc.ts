@@ -143,6 +143,16 @@ process.once("exit", () => {
   for (const s of supervisors) s.kill("SIGKILL");
 });
 
+/**
+ * A shell command that GETs `url` with this Node (no curl on a fresh Debian):
+ * prints the body, exits 0 on a 2xx, 1 otherwise or when nothing answers.
+ */
+export function httpGet(url: string): string {
+  const script =
+    "fetch(process.argv[1]).then(async (r) => { process.stdout.write(await r.text()); process.exit(r.ok ? 0 : 1); }, () => process.exit(1))";
+  return `'${process.execPath}' -e '${script}' '${url}'`;
+}
+
 /** Polls `check` until true; the deadline only catches a hang. */
 export async function until(check: () => boolean | Promise<boolean>, what: string, deadlineMs = 60_000) {
   const end = Date.now() + deadlineMs;
@@ -171,7 +181,7 @@ async function answers(url: string): Promise<boolean> {
 export async function startRestartableRegistry(
   storage: Record<string, unknown> = {},
 ): Promise<RestartableRegistry> {
-  requireTools("docker-registry", "curl");
+  requireTools("docker-registry");
   const dir = mkdtempSync(join(tmpdir(), "rcp-restartable-registry-"));
   const port = await closedPort();
   const url = `http://127.0.0.1:${port}`;
@@ -207,7 +217,7 @@ done
 old=$(cat '${pidFile}')
 kill "$old" || exit 1
 deadline=$(($(date +%s) + 60))
-until [ "$(cat '${pidFile}')" != "$old" ] && curl -sf -o /dev/null '${url}/v2/'; do
+until [ "$(cat '${pidFile}')" != "$old" ] && ${httpGet(`${url}/v2/`)} >/dev/null; do
   [ "$(date +%s)" -lt "$deadline" ] || { echo "the registry did not come back on ${url}" >&2; exit 1; }
   sleep 0.05
 done

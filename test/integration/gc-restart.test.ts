@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { type RestartableRegistry, startRestartableRegistry } from "../helpers/gc.js";
+import { httpGet, type RestartableRegistry, startRestartableRegistry } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import {
   ALL_MANIFEST_TYPES,
@@ -257,7 +257,7 @@ describe("gc --apply --restart-command on a registry with blobdescriptor inmemor
     const gc = await gcApply(
       registry,
       proxy,
-      `curl -sf ${admin}/admin/read-only; echo; echo cannot restart >&2; exit 3`,
+      `${httpGet(`${admin}/admin/read-only`)}; echo; echo cannot restart >&2; exit 3`,
     );
     assert.equal(gc.code, 1, gc.stderr);
     const lines = gc.stdout.split("\n").map((l) => l.trim());
