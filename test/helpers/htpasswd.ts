@@ -21,10 +21,17 @@ export interface Htpasswd {
   cleanup(): void;
 }
 
+/** Folders not cleaned up by their test: removed when the test process exits. */
+const folders = new Set<string>();
+process.once("exit", () => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Creates an htpasswd file holding `users` (name → password) in a fresh temporary folder. */
 export function createHtpasswd(users: Readonly<Record<string, string>>): Htpasswd {
   requireTools("htpasswd");
   const dir = mkdtempSync(join(tmpdir(), "rcp-htpasswd-"));
+  folders.add(dir);
   const file = join(dir, "htpasswd");
   const passwords = new Map<string, string>();
   let created = false;
@@ -49,6 +56,9 @@ export function createHtpasswd(users: Readonly<Record<string, string>>): Htpassw
     basic: (user, password) => `Basic ${Buffer.from(`${user}:${pw(user, password)}`).toString("base64")}`,
     creds: (user, password) => `${user}:${pw(user, password)}`,
     add,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+      folders.delete(dir);
+    },
   };
 }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -29,13 +29,15 @@ function gc(env: Record<string, string>): Promise<{ code: number; stdout: string
 
 describe("gc --apply against an embedded-mode serve, no flags", () => {
   let proxy: ProxyProcess | undefined;
+  const home = mkdtempSync(join(tmpdir(), "rcp-gc-embedded-"));
   after(async () => {
     proxy?.kill();
     await proxy?.exited;
+    rmSync(home, { recursive: true, force: true });
   });
 
   it("finds the proxy's admin listener, deletes old's manifest, frees its bytes, and the file goes at shutdown", async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), "rcp-gc-embedded-")), "data");
+    const dataDir = join(home, "data");
     proxy = await spawnProxy({ UPSTREAM_URL: "", DATA_DIR: dataDir, LOG_LEVEL: "info" });
     const adminFile = join(dataDir, "proxy-address.json");
     assert.ok(existsSync(adminFile), "serve published where it listens");

@@ -4,7 +4,7 @@
  * saw that delete: the intent comes from the replicas' shared journal in Redis.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -31,6 +31,7 @@ describe("restore from the replicas' shared journal (real registry, real redis-s
     await a?.stop();
     await redis?.dispose();
     await registry?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   /** Replica B's configuration: the same registry and Redis, its own (empty) journal. */
