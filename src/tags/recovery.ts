@@ -65,6 +65,8 @@ export interface RecoveryOptions {
   logger: Logger;
   /** Whether service credentials were configured (for the report's wording). */
   hasCredentials: boolean;
+  /** Who completes the entries, for the log: start-up recovery (default) or the replicas' sweep. */
+  by?: "start-up" | "sweep";
 }
 
 function reasonOf(f: Failed, hasCredentials: boolean): string {
@@ -159,7 +161,9 @@ export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport
     else report.completed++;
     o.logger.info(
       { repository, tag, journalId: id, outcome },
-      "tag delete journal: entry completed at start-up",
+      o.by === "sweep"
+        ? "tag delete journal: entry completed by the sweep"
+        : "tag delete journal: entry completed at start-up",
     );
   }
   if (report.unfinished.length > 0) {

@@ -249,6 +249,7 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
             maxRetries: cfg.maxRetries,
             logger: deps.logger,
             hasCredentials: creds !== null,
+            by: "sweep",
           });
           const done = one.completed + one.closed;
           report.unfinished += one.unfinished.length;
