@@ -4,7 +4,8 @@
  */
 
 export type FieldSpec =
-  | { type: "string"; nullable?: boolean; env?: string }
+  /** secret: an invalid value is not repeated in the error. */
+  | { type: "string"; nullable?: boolean; env?: string; secret?: boolean }
   /** A file or folder: a relative path is resolved once, against the working directory at load. */
   | { type: "path"; env?: string }
   | { type: "url"; nullable?: boolean; env?: string }
@@ -91,6 +92,10 @@ export const SCHEMA = {
     port: { ...port, nullable: true, env: "METRICS_PORT" },
     /** Adds a `repository` label to rcp_requests_total (one series per repository). */
     repositoryLabel: { type: "bool", env: "METRICS_REPOSITORY_LABEL" },
+    /** Bearer token every `/admin/...` request must carry (null: none; /metrics never needs one). */
+    adminToken: { type: "string", nullable: true, env: "ADMIN_TOKEN", secret: true },
+    /** A file holding the admin token (a mounted Secret), read once at load; excludes adminToken. */
+    adminTokenFile: { type: "string", nullable: true, env: "ADMIN_TOKEN_FILE" },
   },
   maintenance: {
     /** How long entering the read-only window waits for writes in flight. */

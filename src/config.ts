@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { type Config, type FieldSpec, SCHEMA, type Schema } from "./config-schema.js";
 import { ImmutableRuleError, parseImmutableRules } from "./oci/immutable-rules.js";
+import { adminTokenProblem, tokenFromFileText } from "./ops/admin-auth.js";
 
 export type { Config } from "./config-schema.js";
 
@@ -73,6 +74,7 @@ function parseEnvValue(spec: FieldSpec, raw: string): unknown {
 
 function checkField(key: string, spec: FieldSpec, v: unknown): unknown {
   const fail = (what: string): never => {
+    if ("secret" in spec && spec.secret) throw new ConfigError(`config key ${key}: ${what}`);
     throw new ConfigError(`config key ${key}: ${what}, got ${JSON.stringify(v)}`);
   };
   if (v === null && "nullable" in spec && spec.nullable) return null;
@@ -151,6 +153,11 @@ function crossCheck(c: Config): void {
       "config key metrics.port: must differ from listen.port (null serves /metrics there)",
     );
   }
+  if (c.metrics.adminToken !== null && c.metrics.adminTokenFile !== null) {
+    throw new ConfigError("config key metrics.adminToken/metrics.adminTokenFile: set one or neither");
+  }
+  const tokenProblem = c.metrics.adminToken === null ? null : adminTokenProblem(c.metrics.adminToken);
+  if (tokenProblem) throw new ConfigError(`config key metrics.adminToken: ${tokenProblem}`);
   try {
     parseImmutableRules(c.tags.immutable);
   } catch (err) {
@@ -164,6 +171,32 @@ function crossCheck(c: Config): void {
       );
     }
   }
+}
+
+/**
+ * A token kept in a file (a mounted Kubernetes Secret): its content without the
+ * trailing line break. An unreadable, empty or unusable file is a ConfigError that
+ * names `label` and the path, never the content.
+ */
+export function readTokenFile(path: string, label: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${label}: cannot read ${path}: ${(err as Error).message}`);
+  }
+  const token = tokenFromFileText(text);
+  const problem = adminTokenProblem(token);
+  if (problem) throw new ConfigError(`${label}: the token in ${path} ${problem}`);
+  return token;
+}
+
+/** The config with `metrics.adminToken` read from `metrics.adminTokenFile` when that is set. */
+function withTokenFromFile(c: Config): Config {
+  const file = c.metrics.adminTokenFile;
+  if (file === null) return c;
+  const adminToken = readTokenFile(file, "config key metrics.adminTokenFile");
+  return Object.freeze({ ...c, metrics: Object.freeze({ ...c.metrics, adminToken }) });
 }
 
 export interface LoadOptions {
@@ -193,5 +226,5 @@ export function loadConfig(options: LoadOptions = {}): Config {
   if (options.overrides) doc = merge(doc, options.overrides, "");
   const config = Object.freeze(validate(SCHEMA, doc)) as unknown as Config;
   crossCheck(config);
-  return config;
+  return withTokenFromFile(config);
 }

@@ -85,7 +85,12 @@ export async function serve(configFile?: string): Promise<void> {
   const { proxy, url } = started;
   const adminUrl = proxy.metricsUrl();
   if (embedded && config.metrics.port === null && adminUrl !== null)
-    publishProxyAddress(config.embedded.dataDir, { url, admin: adminUrl });
+    publishProxyAddress(config.embedded.dataDir, {
+      url,
+      admin: adminUrl,
+      // The file is the owner's only (0600): gc run by the same user finds the token.
+      ...(config.metrics.adminToken !== null ? { adminToken: config.metrics.adminToken } : {}),
+    });
   if (embedded) {
     const hostPort = url.replace(/^https?:\/\//, "");
     process.stdout.write(

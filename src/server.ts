@@ -15,6 +15,7 @@ import type { AppDeps } from "./deps.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
 import { immutableScope } from "./oci/immutable-rules.js";
+import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
 import { createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness } from "./ops/health.js";
 import { createAccessLog, type Logger } from "./ops/logger.js";
@@ -243,6 +244,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           window: sharedWindow ?? localControl(window),
           writeWaitMs: config.maintenance.writeWaitMs,
           logger,
+          authorize: config.metrics.adminToken === null ? null : createAdminAuth(config.metrics.adminToken),
+          onRefused: () => metrics.adminRefused.inc(),
           onReport(report) {
             metrics.gcManifestsDeleted.inc(report.manifestsDeleted);
             metrics.gcBytesFreed.inc(report.bytesFreed);
@@ -311,6 +314,9 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           server.close();
           throw err;
         }
+        const bound = (metricsServer.address() as AddressInfo).address;
+        const warning = unauthenticatedAdminWarning(bound, config.metrics.adminToken);
+        if (warning) logger.warn({ admin: bound }, warning);
       }
       return address;
     },

@@ -6,8 +6,12 @@
  *   POST   /admin/read-only          enter: {"holder","leaseMs"} → 200 {lease, gaveUpOn} or 409 (held)
  *   PUT    /admin/read-only/<lease>  renew: {"leaseMs"} → 200 {lease} or 404
  *   DELETE /admin/read-only/<lease>  leave, optionally reporting {"manifestsDeleted","bytesFreed"} → 204 or 404
+ *
+ * With an admin token configured, every `/admin/...` request must carry it
+ * (`Authorization: Bearer <token>`), or gets 401 before anything else is looked at.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { refuseAdmin } from "./admin-auth.js";
 import type { Logger } from "./logger.js";
 import { type WindowControl, WindowUnavailableError } from "./write-window.js";
 
@@ -19,6 +23,10 @@ export interface AdminOptions {
   /** How long entering waits for writes in flight (`maintenance.writeWaitMs`). */
   writeWaitMs: number;
   logger: Logger;
+  /** Checks a request's Authorization header (admin-auth.ts); null: no token, every request passes. */
+  authorize: ((authorization: string | undefined) => boolean) | null;
+  /** A request refused for want of the right token. */
+  onRefused?(): void;
   /** What the holder reports when it leaves (gc: manifests deleted, bytes freed), for metrics and the log. */
   onReport?(report: { holder: string; manifestsDeleted: number; bytesFreed: number }): void;
 }
@@ -52,13 +60,20 @@ function positiveInt(v: unknown, fallback: number): number {
   return typeof v === "number" && Number.isInteger(v) && v > 0 ? v : fallback;
 }
 
-/** Answers an `/admin/...` request; false when the path is not one of them. */
+/** Answers an `/admin/...` request (or refuses it: no token); false when the path is not one of them. */
 export function answerAdmin(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
   o: AdminOptions,
 ): boolean {
+  if (path !== "/admin" && !path.startsWith("/admin/")) return false;
+  if (o.authorize && !o.authorize(req.headers.authorization)) {
+    o.onRefused?.();
+    o.logger.debug({ method: req.method, path }, "admin request refused: no valid admin token");
+    refuseAdmin(res, req.headers.authorization !== undefined, req.method === "HEAD");
+    return true;
+  }
   if (path !== ADMIN_WINDOW_PATH && !path.startsWith(`${ADMIN_WINDOW_PATH}/`)) return false;
   const token = path.length > ADMIN_WINDOW_PATH.length ? path.slice(ADMIN_WINDOW_PATH.length + 1) : null;
   handle(req, res, token, o).catch((err: unknown) => {

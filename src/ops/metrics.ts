@@ -47,6 +47,8 @@ export interface Metrics {
   /** What `gc --apply` reported when it left the window. */
   readonly gcManifestsDeleted: Counter;
   readonly gcBytesFreed: Counter;
+  /** Admin requests refused with 401 (no or a wrong `metrics.adminToken`). */
+  readonly adminRefused: Counter;
   /** Replicas (state.redisUrl): time waited for a shared lock, by kind (tag, phase). */
   readonly lockWait: Histogram<"kind">;
   /** Replicas: held tag locks found expired or taken (the step was not taken). */
@@ -171,6 +173,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     gcBytesFreed: new Counter({
       name: "rcp_gc_bytes_freed_total",
       help: "Bytes gc --apply measured freed on disk (reported when it left the read-only window)",
+      registers,
+    }),
+    adminRefused: new Counter({
+      name: "rcp_admin_refused_total",
+      help: "Admin requests (/admin/...) refused with 401: no or a wrong admin token",
       registers,
     }),
     lockWait: new Histogram({
