@@ -43,8 +43,8 @@ const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--matc
       Exit code: 0 all done, 1 something failed, 2 usage error.`;
 
 const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
-        [--gc-command CMD] [--restart-command CMD] [--lease SECONDS] [--json] [--quiet]
-        [--username USER --password PASS]
+        [--admin-token-file FILE] [--gc-command CMD] [--restart-command CMD] [--lease SECONDS]
+        [--json] [--quiet] [--username USER --password PASS]
       reclaim disk: the manifests no tag reaches (index children and referrers of reachable
       manifests are reachable), read from the registry's filesystem storage, and the bytes
       collecting them frees. A dry run unless --apply: then enter the proxy's read-only window
@@ -52,6 +52,8 @@ const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FI
       run "docker-registry garbage-collect FILE" (never --delete-untagged; or --gc-command, a
       shell line), run --restart-command if given, and leave the window.
       --registry-config: the registry's config.yml (embedded mode: found from --config).
+      Admin token (the proxy's metrics.adminToken): --admin-token-file, ADMIN_TOKEN, or the
+      proxy's config; a 401 from the admin listener exits 2 with nothing changed.
       Credentials for the deletes: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the auth file.
       Exit code: 0 all done, 1 something failed, 2 usage or configuration error.`;
 
@@ -114,6 +116,7 @@ export const COMMANDS: Record<string, Command> = {
       config: { type: "string" },
       "registry-config": { type: "string" },
       admin: { type: "string" },
+      "admin-token-file": { type: "string" },
       registry: { type: "string" },
       "gc-command": { type: "string" },
       "restart-command": { type: "string" },

@@ -14,7 +14,7 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { type Config, loadConfig } from "../config.js";
+import { type Config, ConfigError, loadConfig, readTokenFile } from "../config.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
@@ -24,8 +24,8 @@ import {
   planFromStorage,
   runCommand,
 } from "../gc/steps.js";
-import { enterWindow, WindowError } from "../gc/window-client.js";
-import { readProxyAddress } from "../ops/admin-address.js";
+import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
+import { type ProxyAddress, readProxyAddress } from "../ops/admin-address.js";
 import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
 
 export interface GcOptions {
@@ -35,6 +35,8 @@ export interface GcOptions {
   registryConfig: string;
   /** The proxy's admin listener (`metrics.port`), for the read-only window. */
   adminUrl: string | null;
+  /** Sent to the admin listener as `Authorization: Bearer` (the proxy's metrics.adminToken). */
+  adminToken: string | null;
   /** The proxy, for the deletes by digest. */
   registryUrl: string;
   gcCommand: { argv: readonly string[] } | { shell: string };
@@ -100,14 +102,15 @@ export function resolveGcOptions(
     if (err instanceof CredentialsError) throw new GcUsageError(err.message);
     throw err;
   }
+  const adminUrl =
+    str("admin") ?? (metricsPort !== null ? loopbackUrl(host, metricsPort, false) : (running?.admin ?? null));
   return {
     apply: v["apply"] === true,
     json: v["json"] === true,
     quiet: v["quiet"] === true,
     registryConfig,
-    adminUrl:
-      str("admin") ??
-      (metricsPort !== null ? loopbackUrl(host, metricsPort, false) : (running?.admin ?? null)),
+    adminUrl,
+    adminToken: resolveAdminToken(str("admin-token-file"), env, config, adminUrl, running),
     registryUrl,
     gcCommand: gcShell
       ? { shell: gcShell }
@@ -116,6 +119,33 @@ export function resolveGcOptions(
     leaseMs: leaseSeconds * 1000,
     credentials,
   };
+}
+
+/**
+ * The admin token gc sends: --admin-token-file, else ADMIN_TOKEN, else the proxy's
+ * config (metrics.adminToken, or the file metrics.adminTokenFile names: loadConfig read
+ * it), else the one a running embedded proxy published with its address, only when gc
+ * talks to that same admin listener.
+ */
+function resolveAdminToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  config: Config,
+  adminUrl: string | null,
+  running: ProxyAddress | null,
+): string | null {
+  if (file !== undefined) {
+    try {
+      return readTokenFile(file, "--admin-token-file");
+    } catch (err) {
+      if (err instanceof ConfigError) throw new GcUsageError(err.message);
+      throw err;
+    }
+  }
+  const fromEnv = env["ADMIN_TOKEN"];
+  if (fromEnv) return fromEnv;
+  if (config.metrics.adminToken !== null) return config.metrics.adminToken;
+  return running !== null && adminUrl === running.admin ? (running.adminToken ?? null) : null;
 }
 
 function cacheWords(s: RegistryStorage): string {
@@ -162,7 +192,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   if (refused) throw new GcUsageError(refused);
 
   say(`entering the read-only window on ${o.adminUrl}`);
-  const window = await enterWindow(o.adminUrl!, `gc pid ${process.pid}`, o.leaseMs);
+  const window = await enterWindow(o.adminUrl!, `gc pid ${process.pid}`, o.leaseMs, o.adminToken);
   const result: GcResult = {
     dryRun: false,
     storage: shown,
@@ -224,7 +254,10 @@ function interrupted(r: GcResult, step: (n: string, ok: boolean, d?: string) => 
   return r;
 }
 
-/** The CLI entry: returns the exit code (0 done, 1 something failed, 2 usage or configuration). */
+/**
+ * The CLI entry: returns the exit code (0 done, 1 something failed, 2 usage or
+ * configuration, the admin token missing or refused included).
+ */
 export async function gcCommand(values: Record<string, unknown>, io: GcIo): Promise<number> {
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => controller.abort(signal);
@@ -240,6 +273,14 @@ export async function gcCommand(values: Record<string, unknown>, io: GcIo): Prom
   } catch (err) {
     if (err instanceof GcUsageError) {
       io.err(`gc: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof WindowUnauthorizedError) {
+      // Refused before the window: nothing was changed.
+      io.err(
+        `gc: ${err.message}. Nothing was changed. Pass the proxy's admin token (metrics.adminToken) with ` +
+          "--admin-token-file FILE, the ADMIN_TOKEN environment variable, or the proxy's config (--config FILE)\n",
+      );
       return 2;
     }
     if (err instanceof WindowError) {

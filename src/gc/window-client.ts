@@ -23,14 +23,34 @@ export interface HeldWindow {
 }
 
 export class WindowError extends Error {
-  override readonly name = "WindowError";
+  override readonly name: string = "WindowError";
 }
 
-export async function enterWindow(adminUrl: string, holder: string, leaseMs: number): Promise<HeldWindow> {
+/** The admin endpoint answered 401: no admin token was sent, or not the right one. */
+export class WindowUnauthorizedError extends WindowError {
+  override readonly name = "WindowUnauthorizedError";
+  constructor(
+    readonly adminUrl: string,
+    readonly tokenSent: boolean,
+  ) {
+    super(
+      `read-only window: ${adminUrl} answered 401: ${tokenSent ? "the admin token was refused" : "it wants an admin token"}`,
+    );
+  }
+}
+
+/** `adminToken`: sent as `Authorization: Bearer` on every admin request (null: none). */
+export async function enterWindow(
+  adminUrl: string,
+  holder: string,
+  leaseMs: number,
+  adminToken: string | null = null,
+): Promise<HeldWindow> {
   const base = new URL(adminUrl);
   const client = createHttpClient(base.origin, { timeoutMs: 30_000 + 600_000 });
   const path = `${base.pathname.replace(/\/$/, "")}/admin/read-only`;
-  const json = { "content-type": "application/json" };
+  const auth: Record<string, string> = adminToken === null ? {} : { authorization: `Bearer ${adminToken}` };
+  const json = { "content-type": "application/json", ...auth };
   let res: Awaited<ReturnType<typeof client.request>>;
   try {
     res = await client.request({
@@ -42,6 +62,10 @@ export async function enterWindow(adminUrl: string, holder: string, leaseMs: num
   } catch (err) {
     await client.close();
     throw new WindowError(`read-only window: ${adminUrl} unreachable (${(err as Error).message})`);
+  }
+  if (res.status === 401) {
+    await client.close();
+    throw new WindowUnauthorizedError(adminUrl, adminToken !== null);
   }
   if (res.status !== 200) {
     await client.close();
@@ -76,7 +100,8 @@ export async function enterWindow(adminUrl: string, holder: string, leaseMs: num
           const r = await client.request({
             method: "DELETE",
             path: `${path}/${lease}`,
-            ...(report ? { headers: json, body: Buffer.from(JSON.stringify(report)) } : {}),
+            headers: report ? json : auth,
+            ...(report ? { body: Buffer.from(JSON.stringify(report)) } : {}),
             timeoutMs: 10_000,
           });
           return r.status === 204;

@@ -102,6 +102,7 @@ export function gcOptions(over: Partial<GcOptions> & Pick<GcOptions, "registryCo
     json: false,
     quiet: true,
     adminUrl: null,
+    adminToken: null,
     registryUrl: "http://127.0.0.1:1",
     gcCommand: { argv: ["docker-registry", "garbage-collect", over.registryConfig] },
     restartCommand: null,

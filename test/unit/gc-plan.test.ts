@@ -158,6 +158,7 @@ describe("gc --apply refuses what would break images", () => {
     json: false,
     quiet: true,
     adminUrl: "http://127.0.0.1:1",
+    adminToken: null,
     registryUrl: "http://127.0.0.1:1",
     gcCommand: { shell: "false" },
     restartCommand: null,
