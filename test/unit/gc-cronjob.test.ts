@@ -21,6 +21,9 @@ const load = (f: string) => parseAllDocuments(readFileSync(join(GC, f), "utf8"))
 const [service, cron] = load("gc-cronjob.yaml") as [Obj, Obj];
 const [registryConfigMap] = load("registry-config.yaml") as [Obj];
 const [mountPatch] = load("registry-config-mount.yaml") as [Obj];
+const [tokenPatch] = load("admin-token-mount.yaml") as [Obj];
+const [tokenSecret] = load("admin-token-secret.yaml") as [Obj];
+const kustomization = load("kustomization.yaml")[0] as Obj;
 const pod = cron["spec"].jobTemplate.spec.template.spec as Obj;
 const container = pod["containers"][0] as Obj;
 const args = container["args"] as string[];
@@ -58,6 +61,26 @@ describe("deploy/kubernetes/gc", () => {
     assert.equal(service["spec"].ports[0].targetPort, "metrics");
   });
 
+  it("protects the admin port: the proxy reads the token Secret as ADMIN_TOKEN_FILE, the job sends the same file", () => {
+    assert.ok(kustomization["resources"].includes("admin-token-secret.yaml"));
+    assert.ok(kustomization["patches"].some((p: Obj) => p["path"] === "admin-token-mount.yaml"));
+    const name = tokenSecret["metadata"].name;
+    assert.ok(tokenSecret["stringData"].token, "the Secret has a token key");
+    const spec = tokenPatch["spec"].template.spec as Obj;
+    const proxy = spec["containers"].find((c: Obj) => c["name"] === "proxy");
+    const file = (proxy.env as Obj[]).find((e) => e["name"] === "ADMIN_TOKEN_FILE")?.value as string;
+    const secretVolume = (volumes: Obj[], mounts: Obj[], path: string) => {
+      const mount = mounts.find((m) => path.startsWith(`${m["mountPath"]}/`));
+      return volumes.find((v) => v["name"] === mount?.["name"])?.secret;
+    };
+    const proxySecret = secretVolume(spec["volumes"], proxy.volumeMounts, file);
+    assert.equal(proxySecret?.secretName, name);
+    assert.equal(`${dirname(file)}/token`, file, "the Secret's key is the file name");
+    const jobFile = argOf("--admin-token-file");
+    assert.equal(secretVolume(pod["volumes"], container["volumeMounts"], jobFile)?.secretName, name);
+    assert.equal(jobFile.split("/").pop(), "token");
+  });
+
   it("has arguments the CLI accepts: the dry run reports, --apply gets as far as the admin port", async () => {
     const root = join(work, "storage");
     mkdirSync(root);
@@ -68,6 +91,7 @@ describe("deploy/kubernetes/gc", () => {
         const a = args.map((x) => x.replace("$(GC_MODE)", mode));
         a[a.indexOf("--registry-config") + 1] = configPath;
         a[a.indexOf("--admin") + 1] = admin;
+        a[a.indexOf("--admin-token-file") + 1] = tokenFile;
         execFile(
           process.execPath,
           ["--import", "tsx", "src/cli.ts", ...a],
@@ -75,6 +99,8 @@ describe("deploy/kubernetes/gc", () => {
           (err, stdout, stderr) => res({ code: err ? Number(err.code) : 0, stdout, stderr }),
         );
       });
+    const tokenFile = join(work, "token");
+    writeFileSync(tokenFile, "a-token-for-the-test\n");
     const admin = `http://127.0.0.1:${await closedPort()}`;
     const dry = await run("--dry-run", admin);
     assert.equal(dry.code, 0, dry.stderr);
