@@ -247,3 +247,41 @@ describe("deploy/kubernetes", () => {
     assert.ok((k["images"] as Obj[]).some((i) => i["name"] === proxy["image"].split(":")[0]));
   });
 });
+
+describe("kustomizations under deploy/", () => {
+  const DEPLOY = join(ROOT, "deploy");
+  const overlays = readdirSync(DEPLOY, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith("kustomization.yaml"))
+    .map((f) => dirname(join(DEPLOY, f)));
+
+  it("every resource exists, and no overlay sits inside a base it builds on (kustomize: cycle detected)", () => {
+    assert.ok(overlays.length >= 3, overlays.join(", "));
+    for (const dir of overlays) {
+      const k = parse(readFileSync(join(dir, "kustomization.yaml"), "utf8")) as Obj;
+      for (const r of k["resources"] as string[]) {
+        const target = resolve(dir, r);
+        if (r.endsWith(".yaml")) {
+          assert.ok(readFileSync(target, "utf8").length > 0, `${dir}: ${r}`);
+          continue;
+        }
+        assert.ok(readdirSync(target).includes("kustomization.yaml"), `${dir}: ${r} is no kustomization`);
+        assert.ok(!`${dir}/`.startsWith(`${target}/`), `${dir} lies inside its base ${target}`);
+      }
+      for (const p of (k["patches"] as Obj[] | undefined) ?? []) {
+        assert.ok(readFileSync(join(dir, p["path"] as string), "utf8").length > 0, `${dir}: ${p["path"]}`);
+      }
+    }
+  });
+
+  it("kubectl kustomize builds each of them (when kubectl exists)", (t) => {
+    if (spawnSync("kubectl", ["version", "--client"]).status !== 0) {
+      t.skip("kubectl is not installed");
+      return;
+    }
+    for (const dir of overlays) {
+      const out = spawnSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
+      assert.equal(out.status, 0, `${dir}: ${out.stderr}`);
+      assert.match(out.stdout, /^kind: Deployment$/m, dir);
+    }
+  });
+});

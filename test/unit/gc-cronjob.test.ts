@@ -1,5 +1,5 @@
 /**
- * deploy/kubernetes/gc/: a gc CronJob the CLI accepts, dry run unless GC_MODE says
+ * deploy/kubernetes-gc/: a gc CronJob the CLI accepts, dry run unless GC_MODE says
  * --apply, reading the registry config that the same overlay mounts into the registry.
  */
 import assert from "node:assert/strict";
@@ -14,7 +14,7 @@ import { parseRegistryConfig } from "../../src/gc/registry-config.js";
 import { closedPort } from "../helpers/net.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const GC = join(ROOT, "deploy/kubernetes/gc");
+const GC = join(ROOT, "deploy/kubernetes-gc");
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read by known paths inside assertions
 type Obj = Record<string, any>;
 const load = (f: string) => parseAllDocuments(readFileSync(join(GC, f), "utf8")).map((d) => d.toJS() as Obj);
@@ -29,7 +29,7 @@ const container = pod["containers"][0] as Obj;
 const args = container["args"] as string[];
 const argOf = (flag: string) => args[args.indexOf(flag) + 1]!;
 
-describe("deploy/kubernetes/gc", () => {
+describe("deploy/kubernetes-gc", () => {
   const work = mkdtempSync(join(tmpdir(), "rcp-gc-cron-"));
   after(() => rmSync(work, { recursive: true, force: true }));
 
