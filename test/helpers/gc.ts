@@ -120,6 +120,11 @@ export async function runGcForTest(o: GcOptions): Promise<{ result: GcResult; er
 
 export { GcUsageError };
 
+/** `gc --apply` against a registry's config, an admin listener and the proxy: the CLI's arguments. */
+export function gcApplyArgs(registryConfig: string, admin: string, proxyUrl: string): string[] {
+  return ["gc", "--apply", "--registry-config", registryConfig, "--admin", admin, "--registry", proxyUrl];
+}
+
 export interface RestartableRegistry {
   readonly url: string;
   readonly dir: string;

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { ADMIN_REALM } from "../../src/ops/admin-auth.js";
-import { type Seed, seedGc, snapshot } from "../helpers/gc.js";
+import { gcApplyArgs, type Seed, seedGc, snapshot } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
@@ -268,20 +268,7 @@ describe("gc --apply against a proxy with an admin token, as a child process", (
   let storage: string;
   const dir = mkdtempSync(join(tmpdir(), "rcp-gc-token-"));
   const gc = (extra: string[], env: Record<string, string> = {}) =>
-    cli(
-      [
-        "gc",
-        "--apply",
-        "--registry-config",
-        registryConfig,
-        "--admin",
-        admin,
-        "--registry",
-        proxy.url,
-        ...extra,
-      ],
-      env,
-    );
+    cli([...gcApplyArgs(registryConfig, admin, proxy.url), ...extra], env);
   const manifest = (seed: Seed, ref: string) =>
     request("HEAD", `${proxy.url}/v2/${seed.repo}/manifests/${ref}`, {
       headers: { accept: ALL_MANIFEST_TYPES },

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { exec, gcOptions, runGcForTest, type Seed, seedGc } from "../helpers/gc.js";
+import { exec, gcApplyArgs, gcOptions, runGcForTest, type Seed, seedGc } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
@@ -74,14 +74,7 @@ describe("registry-compat-proxy gc as a child process", () => {
         "--import",
         "tsx",
         "src/cli.ts",
-        "gc",
-        "--apply",
-        "--registry-config",
-        registryConfig,
-        "--admin",
-        admin,
-        "--registry",
-        proxy.url,
+        ...gcApplyArgs(registryConfig, admin, proxy.url),
         "--gc-command",
         "while :; do echo collecting; sleep 0.2; done",
         "--lease",

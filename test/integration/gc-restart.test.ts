@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { httpGet, type RestartableRegistry, startRestartableRegistry } from "../helpers/gc.js";
+import { gcApplyArgs, httpGet, type RestartableRegistry, startRestartableRegistry } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import {
   ALL_MANIFEST_TYPES,
@@ -70,14 +70,7 @@ function gcApply(registry: RestartableRegistry, proxy: TestProxy, restartCommand
     "--import",
     "tsx",
     "src/cli.ts",
-    "gc",
-    "--apply",
-    "--registry-config",
-    registry.configPath,
-    "--admin",
-    proxy.proxy.metricsUrl()!,
-    "--registry",
-    proxy.url,
+    ...gcApplyArgs(registry.configPath, proxy.proxy.metricsUrl()!, proxy.url),
     "--restart-command",
     restartCommand,
   ]);

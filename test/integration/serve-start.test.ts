@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { alive, gone } from "../helpers/pids.js";
 import { spawnProxy } from "../helpers/proxy-process.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -40,15 +41,6 @@ function logLines(stdout: string): Record<string, unknown>[] {
     .split("\n")
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("serve and restore from another working directory", () => {
@@ -87,10 +79,8 @@ describe("serve and restore from another working directory", () => {
       lines.some((l) => l["msg"] === "embedded docker-registry stopped"),
       r.stdout,
     );
-    // Gone, or at worst a zombie about to be reaped by init: wait for that (deadline catches hangs).
-    const deadline = Date.now() + 30_000;
-    while (alive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-    assert.equal(alive(pid), false, `docker-registry ${pid} is still running`);
+    // Gone, or at worst a zombie about to be reaped by init: wait for that.
+    assert.ok(await gone(pid), `docker-registry ${pid} is still running`);
   });
 
   it("a journal the user cannot create stops serve before anything starts, naming the path and the setting", async () => {
@@ -142,10 +132,8 @@ describe("serve and restore from another working directory", () => {
       assert.ok(alive(pid), "the embedded registry runs");
       proxy.child.kill("SIGKILL");
       assert.equal(await proxy.exited, null);
-      // The kernel signals the registry when its parent dies; init reaps it (the deadline catches hangs).
-      const deadline = Date.now() + 30_000;
-      while (alive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
-      assert.equal(alive(pid), false, `docker-registry ${pid} outlived its proxy`);
+      // The kernel signals the registry when its parent dies; init reaps it.
+      assert.ok(await gone(pid), `docker-registry ${pid} outlived its proxy`);
     } finally {
       if (alive(pid)) process.kill(pid, "SIGKILL");
     }
