@@ -68,11 +68,11 @@ export const SCHEMA = {
     capabilityTtlMs: ms,
     maxRetries: { type: "int", min: 0, max: 10 },
     recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
-    recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD" },
+    recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD", secret: true },
   },
   state: {
     /** Redis shared by every replica (redis:// or rediss://); null: one process, nothing shared. */
-    redisUrl: { type: "string", nullable: true, env: "REDIS_URL" },
+    redisUrl: { type: "string", nullable: true, env: "REDIS_URL", secret: true },
     /** Lease of a replica's lock in Redis: a dead replica's locks expire after this. */
     redisLeaseMs: { type: "int", min: 1000, max: 600_000, env: "REDIS_LEASE_MS" },
     /** How often a replica finishes swaps other replicas left in the shared journal (0: never). */

@@ -100,6 +100,23 @@ describe("metrics.adminToken and metrics.adminTokenFile", () => {
     assert.ok(Object.isFrozen(fromFile.metrics));
   });
 
+  it("the other secrets in the config (delete.recoveryPassword, state.redisUrl) are never repeated in an error either", () => {
+    for (const overrides of [
+      { delete: { recoveryPassword: 123456789 } },
+      { state: { redisUrl: 123456789 } },
+    ]) {
+      assert.throws(
+        () => loadConfig({ env: {}, overrides }),
+        (err: Error) => {
+          assert.ok(err instanceof ConfigError, err.message);
+          assert.match(err.message, /must be a non-empty string$/);
+          assert.ok(!err.message.includes("123456789"), err.message);
+          return true;
+        },
+      );
+    }
+  });
+
   it("both set, an unreadable, empty or unusable file, a bad token: configuration errors naming the key or path, never the token", () => {
     const path = file("both", TOKEN);
     const missing = join(dir, "missing");
