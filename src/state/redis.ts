@@ -48,7 +48,8 @@ export function checkRedisUrl(url: string): void {
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`state.redisUrl must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`);
+    // Not repeated: it may hold a password.
+    throw new Error("state.redisUrl must be a redis:// or rediss:// URL (it does not parse as a URL)");
   }
   if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
     throw new Error(`state.redisUrl must use redis:// or rediss://, got ${u.protocol}`);

@@ -15,6 +15,13 @@ describe("state.redisUrl", () => {
     }
   });
 
+  it("a URL that does not parse is not repeated in the error (it may hold a password)", () => {
+    assert.throws(
+      () => checkRedisUrl("redis//:s3cret@cache"),
+      (err: Error) => /state\.redisUrl/.test(err.message) && !err.message.includes("s3cret"),
+    );
+  });
+
   it("logs and reports host:port only, never the password", () => {
     assert.equal(redisEndpoint("redis://user:s3cret@cache.example:6380/1"), "cache.example:6380");
     assert.equal(redisEndpoint("redis://cache.example"), "cache.example:6379");
