@@ -52,16 +52,32 @@ function run(file: string, args: string[]): Promise<Exit> {
 }
 
 /** The registry behind the cache: docker-registry with Debian's default blob descriptor cache. */
-async function cachedSetup(): Promise<{ registry: RestartableRegistry; proxy: TestProxy; admin: string }> {
-  requireTools("skopeo");
-  const registry = await startRestartableRegistry({ cache: { blobdescriptor: "inmemory" } });
-  try {
-    const proxy = await startProxy(registry.url, { metrics: { port: 0 }, log: { level: "warn" } });
-    return { registry, proxy, admin: proxy.proxy.metricsUrl()! };
-  } catch (err) {
-    await registry.stop();
-    throw err;
-  }
+interface CachedSetup {
+  registry: RestartableRegistry;
+  proxy: TestProxy;
+  admin: string;
+  /** A temporary folder for skopeo's layouts. */
+  work: string;
+}
+
+/**
+ * For the enclosing describe: a restartable registry with blobdescriptor inmemory,
+ * a proxy in front with its admin listener, and a work folder; all gone after it.
+ */
+function cachedSetup(): CachedSetup {
+  const s = { work: mkdtempSync(join(tmpdir(), "rcp-gc-restart-work-")) } as CachedSetup;
+  before(async () => {
+    requireTools("skopeo");
+    s.registry = await startRestartableRegistry({ cache: { blobdescriptor: "inmemory" } });
+    s.proxy = await startProxy(s.registry.url, { metrics: { port: 0 }, log: { level: "warn" } });
+    s.admin = s.proxy.proxy.metricsUrl()!;
+  });
+  after(async () => {
+    await s.proxy?.stop();
+    await s.registry?.stop();
+    rmSync(s.work, { recursive: true, force: true });
+  });
+  return s;
 }
 
 /** `gc --apply` through the CLI, as a user runs it. */
@@ -128,21 +144,10 @@ async function readOnly(admin: string): Promise<boolean> {
 }
 
 describe("the cache trap: gc --apply with blobdescriptor inmemory and no real restart", () => {
-  let registry: RestartableRegistry;
-  let proxy: TestProxy;
-  let admin: string;
-  const work = mkdtempSync(join(tmpdir(), "rcp-gc-trap-"));
-
-  before(async () => {
-    ({ registry, proxy, admin } = await cachedSetup());
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const setup = cachedSetup();
 
   it("the registry keeps answering HEAD 200 for the collected blobs; the same image pushed again skips them, exits 0, and does not pull", async () => {
+    const { registry, proxy, admin, work } = setup;
     const image = await pushAndUntag(proxy, "trap/app");
     const layer = image.layers[0]!.digest;
     const pid = registry.pid();
@@ -191,21 +196,10 @@ describe("the cache trap: gc --apply with blobdescriptor inmemory and no real re
 });
 
 describe("gc --apply --restart-command on a registry with blobdescriptor inmemory", () => {
-  let registry: RestartableRegistry;
-  let proxy: TestProxy;
-  let admin: string;
-  const work = mkdtempSync(join(tmpdir(), "rcp-gc-restart-work-"));
-
-  before(async () => {
-    ({ registry, proxy, admin } = await cachedSetup());
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-    rmSync(work, { recursive: true, force: true });
-  });
+  const setup = cachedSetup();
 
   it("restarts the registry after garbage-collect, leaves the window; the same image pushed again uploads every blob and pulls whole", async () => {
+    const { registry, proxy, admin, work } = setup;
     const image = await pushAndUntag(proxy, "whole/app");
     const pid = registry.pid();
 
@@ -244,6 +238,7 @@ describe("gc --apply --restart-command on a registry with blobdescriptor inmemor
   });
 
   it("a failing --restart-command: gc exits 1, reports the failed restart, and still leaves the window", async () => {
+    const { registry, proxy, admin } = setup;
     await pushAndUntag(proxy, "failing/app");
     const pid = registry.pid();
     // The command reads the window first: it runs while gc holds it.
