@@ -6,9 +6,10 @@
  *   offset from the upstream's 202 (POST, PATCH) and 204 (GET) answers, and
  *   forgets a session once it is completed, cancelled or gone.
  * - `intercept` (before forwarding, one map lookup): on a known session,
- *   - a PATCH whose `Content-Range` does not start at the current offset, or sent
- *     to an earlier Location, gets `416` with the current `Range` and `Location`
- *     (2.8 would append the chunk anyway, or answer 404);
+ *   - a PATCH, or a closing PUT with a `Content-Range`, whose range does not start
+ *     at the current offset, or sent to an earlier Location, gets `416` with the
+ *     current `Range` and `Location` (2.8 would append the chunk anyway, then answer
+ *     a PUT `400 DIGEST_INVALID`; or answer 404);
  *   - a GET on an earlier Location is forwarded with the latest one, so the
  *     client gets `204` with the current `Range` and `Location` (2.8: 404).
  *   Everything else, and every upload the map does not know, passes untouched.

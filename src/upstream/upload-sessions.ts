@@ -28,7 +28,7 @@ export type UploadDecision =
   | { action: "forward" }
   /** GET on an earlier Location: forward it with the latest one instead. */
   | { action: "forward-latest"; url: string }
-  /** PATCH out of order: answer 416 with the current Range and Location. */
+  /** A chunk (PATCH, or the closing PUT's) out of order: answer 416 with the current Range and Location. */
   | { action: "range-invalid"; reason: "stale-location" | "range-mismatch" };
 
 export interface UploadSessions {
@@ -107,7 +107,8 @@ export function decideUploadRequest(
   const stale = at !== null && now !== null && at !== now;
   if (method === "GET")
     return stale ? { action: "forward-latest", url: session.latest } : { action: "forward" };
-  if (method !== "PATCH") return { action: "forward" };
+  // A chunk comes with a PATCH, or with the closing PUT (its Content-Range says so).
+  if (method !== "PATCH" && !(method === "PUT" && contentRange !== undefined)) return { action: "forward" };
   if (stale) return { action: "range-invalid", reason: "stale-location" };
   const range = parseContentRange(contentRange);
   if (range !== undefined && now !== null && (range.start !== now || range.end < range.start)) {

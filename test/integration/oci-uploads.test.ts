@@ -166,6 +166,51 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
     assert.equal((await finish(next.headers.location as string, data)).status, 201);
   });
 
+  // The spec: the final chunk "MAY be uploaded in the closing PUT request"; "If a chunk is
+  // uploaded out of order, the registry MUST respond with a 416"; "To get the current status
+  // after a 416 error, issue a GET request to a URL <location>" (204 with Range and Location).
+  const blob3067 = Buffer.alloc(3067);
+  for (let i = 0; i < blob3067.length; i++) blob3067[i] = (i * 13) % 251;
+  function closingPut(location: string, range: string, body: Buffer): Promise<Res> {
+    const sep = location.includes("?") ? "&" : "?";
+    return request("PUT", `${location}${sep}digest=${sha256(blob3067)}`, {
+      headers: { "content-type": OCTETS, "content-range": range },
+      body,
+    });
+  }
+
+  it("closing PUT whose Content-Range does not start at the offset answers 416 with Range and Location; GET then the right PUT complete the blob", async () => {
+    const l0 = await start(proxy.url, "up/closing");
+    const first = await patch(l0, blob3067.subarray(0, 1024), "0-1023");
+    assert.equal(first.status, 202);
+    const wrong = await closingPut(first.headers.location as string, "2048-3066", blob3067.subarray(2048));
+    assert.equal(wrong.status, 416, wrong.text);
+    assert.equal(wrong.headers.range, "0-1023");
+    assert.equal(code(wrong), "BLOB_UPLOAD_INVALID");
+    assert.ok(String(wrong.headers.location).startsWith(`${proxy.url}/v2/up/closing/blobs/uploads/`));
+    const absent = await request("HEAD", `${proxy.url}/v2/up/closing/blobs/${sha256(blob3067)}`);
+    assert.equal(absent.status, 404, "nothing was committed");
+    const status = await request("GET", wrong.headers.location as string);
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.range, "0-1023", "the refused chunk was not appended");
+    const done = await closingPut(status.headers.location as string, "1024-3066", blob3067.subarray(1024));
+    assert.equal(done.status, 201, done.text);
+    assert.equal(done.headers["docker-content-digest"], sha256(blob3067));
+    const got = await request("GET", `${proxy.url}/v2/up/closing/blobs/${sha256(blob3067)}`);
+    assert.ok(got.body.equals(blob3067));
+  });
+
+  it("2.8 on its own: that closing PUT answers 400 DIGEST_INVALID and the session is lost (GET 404)", async () => {
+    const l0 = await start(registry.url, "up/closing-direct");
+    const first = await patch(l0, blob3067.subarray(0, 1024), "0-1023");
+    const l1 = first.headers.location as string;
+    const wrong = await closingPut(l1, "2048-3066", blob3067.subarray(2048));
+    assert.equal(wrong.status, 400);
+    assert.equal(code(wrong), "DIGEST_INVALID");
+    const status = await request("GET", l1);
+    assert.equal(status.status, 404);
+  });
+
   it("a completed session is forgotten: its Locations get the upstream's own answers", async () => {
     const loc = await start(proxy.url, "up/done");
     const res = await patch(loc, data, "0-19");

@@ -74,6 +74,29 @@ describe("decideUploadRequest", () => {
     ["GET on an earlier Location", "GET", "s0", undefined, `forward-latest:${P}?_state=s2`],
     ["GET on the latest Location", "GET", "s2", undefined, "forward"],
     ["PUT on an earlier Location", "PUT", "s1", undefined, "forward"],
+    ["closing PUT with its last chunk at the offset", "PUT", "s2", "10-19", "forward"],
+    [
+      "closing PUT whose Content-Range starts after the offset",
+      "PUT",
+      "s2",
+      "20-29",
+      "range-invalid:range-mismatch",
+    ],
+    [
+      "closing PUT whose Content-Range starts before the offset",
+      "PUT",
+      "s2",
+      "0-9",
+      "range-invalid:range-mismatch",
+    ],
+    [
+      "closing PUT with a Content-Range on an earlier Location",
+      "PUT",
+      "s1",
+      "5-9",
+      "range-invalid:stale-location",
+    ],
+    ["closing PUT with an unreadable Content-Range", "PUT", "s2", "ten-twenty", "forward"],
     ["DELETE on an earlier Location", "DELETE", "s1", undefined, "forward"],
   ];
   for (const [name, method, state, range, expected] of cases) {
