@@ -17,6 +17,7 @@ import type { Metrics } from "./ops/metrics.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { isWindowWrite, type WriteWindow } from "./ops/write-window.js";
+import { prepareRangeRequest, replaceRangeAnswer } from "./upstream/blob-range-answer.js";
 import { errorCode, failureKindOf } from "./upstream/http-client.js";
 import type { PassthroughOptions } from "./upstream/passthrough.js";
 import { observeUploadResponse, type UploadGuard } from "./upstream/upload-guard.js";
@@ -105,6 +106,10 @@ export function createRequestListener(
       return;
     }
     if (uploadGuard !== null && route.kind === "upload" && uploadGuard.intercept(req, res, route)) return;
+    if (route.kind === "blob") {
+      const range = req.headers.range;
+      if (range !== undefined) prepareRangeRequest(req, range);
+    }
     forward(req, res);
   };
 }
@@ -130,11 +135,19 @@ export function passthroughHooks(
       const requestId = req.headers[REQUEST_ID_HEADER];
       logger.warn({ code: err.code, kind, method: req.method, path, requestId }, "upstream exchange failed");
     },
-    onResponse(req, proxyRes) {
+    onResponse(req, proxyRes, res) {
       // While draining, the connection closes after this response.
       if (readiness.draining) proxyRes.headers.connection = "close";
       const route = routeOf(req);
       const status = proxyRes.statusCode ?? 0;
+      // Answers that cannot be relayed as 2.8 gives them (nothing else pays for this).
+      if (
+        (status === 416 || status === 206) &&
+        route.kind === "blob" &&
+        replaceRangeAnswer(req, res, proxyRes)
+      ) {
+        return;
+      }
       // A manifest written or deleted through the proxy changes the repository's tags.
       const method = req.method;
       if (route.kind === "manifest" && (method === "PUT" || method === "DELETE") && status < 300) {

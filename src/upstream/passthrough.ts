@@ -28,8 +28,11 @@ export interface PassthroughOptions {
   publicUrl: URL | null;
   /** Called when the upstream cannot be reached or the exchange breaks. */
   onUpstreamError?: (err: NodeJS.ErrnoException, req: IncomingMessage) => void;
-  /** Called with each upstream response before it is written (metrics, logging). */
-  onResponse?: (req: IncomingMessage, proxyRes: IncomingMessage) => void;
+  /**
+   * Called with each upstream response before it is written (metrics, logging). It
+   * may answer `res` itself (and discard `proxyRes`): the passthrough then writes nothing.
+   */
+  onResponse?: (req: IncomingMessage, proxyRes: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface Passthrough {
@@ -134,7 +137,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     }
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))
       h[API_VERSION_HEADER] = API_VERSION;
-    options.onResponse?.(req, proxyRes);
+    options.onResponse?.(req, proxyRes, res as ServerResponse);
     upstreamResponse.set(req, proxyRes);
     // A body that stops short (the upstream closed, reset or sent a malformed chunk)
     // never completes the client's response: http-proxy-3 pipes it, and a pipe
