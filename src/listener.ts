@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
 import { writeOciError } from "./http/write-error.js";
+import { digestRefusal } from "./oci/digest-support.js";
 import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
 import type { ChangeFeed } from "./ops/change-feed.js";
 import type { Readiness } from "./ops/health.js";
@@ -92,6 +93,17 @@ export function createRequestListener(
       writeOciError(res, route.code, route.message, route.detail, {
         head: method === "HEAD",
         headers: { connection: "close" },
+      });
+      return;
+    }
+    // A digest 2.8 cannot store (sha512, sha384): refused before anything reaches it.
+    const refusal = digestRefusal(method, route, req.url ?? "/");
+    if (refusal !== null) {
+      tracker.label(res, route, true);
+      writeOciError(res, refusal.code, refusal.message, refusal.detail, {
+        status: refusal.status,
+        head: method === "HEAD",
+        headers: method === "PUT" || method === "POST" ? { connection: "close" } : {},
       });
       return;
     }
