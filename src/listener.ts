@@ -20,6 +20,7 @@ import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { isWindowWrite, type WriteWindow } from "./ops/write-window.js";
 import { prepareRangeRequest, replaceRangeAnswer } from "./upstream/blob-range-answer.js";
 import { errorCode, failureKindOf } from "./upstream/http-client.js";
+import { replaceRefusedManifestPut, watchManifestPut } from "./upstream/manifest-put-watch.js";
 import type { PassthroughOptions } from "./upstream/passthrough.js";
 import { observeUploadResponse, type UploadGuard } from "./upstream/upload-guard.js";
 import type { UploadSessions } from "./upstream/upload-sessions.js";
@@ -123,6 +124,7 @@ export function createRequestListener(
       if (range !== undefined) prepareRangeRequest(req, range);
     }
     forward(req, res);
+    if (route.kind === "manifest" && method === "PUT") watchManifestPut(req);
   };
 }
 
@@ -153,12 +155,10 @@ export function passthroughHooks(
       const route = routeOf(req);
       const status = proxyRes.statusCode ?? 0;
       // Answers that cannot be relayed as 2.8 gives them (nothing else pays for this).
-      if (
-        (status === 416 || status === 206) &&
-        route.kind === "blob" &&
-        replaceRangeAnswer(req, res, proxyRes)
-      ) {
-        return;
+      if (status === 416 || status === 206) {
+        if (route.kind === "blob" && replaceRangeAnswer(req, res, proxyRes)) return;
+      } else if (status === 500 && route.kind === "manifest" && req.method === "PUT") {
+        if (replaceRefusedManifestPut(req, res, proxyRes)) return;
       }
       // A manifest written or deleted through the proxy changes the repository's tags.
       const method = req.method;

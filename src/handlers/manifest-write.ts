@@ -19,6 +19,7 @@ import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { OciError } from "../oci/errors.js";
 import { isValidDigest } from "../oci/grammar.js";
+import { layerUrlRefusal } from "../oci/layer-urls.js";
 import {
   ALL_MANIFEST_TYPES,
   addReferrer,
@@ -138,6 +139,8 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
         send,
       )
     : await send();
+  const refused = layerUrlRefusal(body, res.status, res.body);
+  if (refused) throw refused;
   const extra: Record<string, string> = {};
   if (res.status === 201) {
     const referrer = deps.config.oci.referrers && referrerOf(body, contentType, acceptedDigest(res, body));

@@ -42,6 +42,9 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
+/** The registry's `validation.manifests.urls.allow` entry: layer URLs over http or https. */
+export const LAYER_URLS_ALLOW = "^https?://";
+
 export function registryConfig(o: RegistryOptions): Record<string, unknown> {
   const storage: Record<string, unknown> = {
     filesystem: { rootdirectory: resolve(o.dir, "storage") },
@@ -61,6 +64,10 @@ export function registryConfig(o: RegistryOptions): Record<string, unknown> {
     log: { level: o.logLevel ?? "info", formatter: "text", accesslog: { disabled: true } },
     storage,
     http: httpSection,
+    // Layers that live elsewhere (OCI non-distributable, Docker foreign) carry `urls`;
+    // with no allow list 2.8 refuses every such manifest (a 500). Any http(s) URL is
+    // allowed here, as in the shipped deployments (docs/oci.md).
+    validation: { manifests: { urls: { allow: [LAYER_URLS_ALLOW] } } },
   };
   if (o.htpasswdFile) config["auth"] = { htpasswd: { realm: "basic-realm", path: o.htpasswdFile } };
   if (o.token) {

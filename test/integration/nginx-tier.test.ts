@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -328,6 +329,38 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     assert.deepEqual(got.body, blob.bytes);
     assert.deepEqual(seenByProxy(proxy).slice(before), [], "the proxy saw none of them");
   });
+
+  it("a manifest with non-distributable layers (urls) pushed through nginx is pulled back whole", async () => {
+    const config = blobOf(Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux" })));
+    await pushBlob(nginx.url, "tier/nd", config);
+    const remote = sha256(randomBytes(64));
+    const body = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: "application/vnd.oci.image.manifest.v1+json",
+        config: {
+          mediaType: "application/vnd.oci.image.config.v1+json",
+          digest: config.digest,
+          size: config.size,
+        },
+        layers: [
+          {
+            mediaType: "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+            digest: remote,
+            size: 1234,
+            urls: [`https://store.example.com/blobs/${remote}`],
+          },
+        ],
+      }),
+    );
+    const put = await putRaw(nginx.url, "tier/nd", "v1", body, "application/vnd.oci.image.manifest.v1+json");
+    assert.equal(put.status, 201, put.text);
+    const got = await request("GET", `${nginx.url}/v2/tier/nd/manifests/v1`, {
+      headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+    });
+    assert.equal(got.status, 200);
+    assert.ok(got.body.equals(body));
+  });
 });
 
 describe("nginx tier with the proxy's strict upload semantics on", () => {
@@ -368,6 +401,33 @@ describe("nginx tier with the proxy's strict upload semantics on", () => {
     assert.ok(String(wrong.headers.location).startsWith(`${nginx.url}/v2/strict/up/blobs/uploads/`));
     const uploads = seenByProxy(proxy).filter((l) => l.path.startsWith("/v2/strict/up/blobs/uploads/"));
     assert.equal(uploads.length, 3);
+  });
+
+  it("a closing PUT whose Content-Range is out of order answers 416; GET then the right PUT complete the blob", async () => {
+    const data = randomBytes(3067);
+    const octets = { "content-type": "application/octet-stream" };
+    const start = await request("POST", `${nginx.url}/v2/strict/closing/blobs/uploads/`);
+    const first = await request("PATCH", start.headers.location as string, {
+      headers: { ...octets, "content-range": "0-1023" },
+      body: data.subarray(0, 1024),
+    });
+    assert.equal(first.status, 202);
+    const put = (location: string, range: string, from: number) =>
+      request("PUT", `${location}&digest=${sha256(data)}`, {
+        headers: { ...octets, "content-range": range },
+        body: data.subarray(from),
+      });
+    const wrong = await put(first.headers.location as string, "2048-3066", 2048);
+    assert.equal(wrong.status, 416, wrong.text);
+    assert.equal(wrong.headers.range, "0-1023");
+    assert.ok(String(wrong.headers.location).startsWith(`${nginx.url}/v2/strict/closing/blobs/uploads/`));
+    const status = await request("GET", wrong.headers.location as string);
+    assert.equal(status.status, 204);
+    assert.equal(status.headers.range, "0-1023");
+    const done = await put(status.headers.location as string, "1024-3066", 1024);
+    assert.equal(done.status, 201, done.text);
+    const got = await request("GET", `${nginx.url}/v2/strict/closing/blobs/${sha256(data)}`);
+    assert.ok(got.body.equals(data));
   });
 });
 
