@@ -18,7 +18,9 @@
  * - Phase lock per repository: a sorted set of holders (score: lease end, on
  *   Redis's clock) and the running phase; a holder joins when nobody holds or
  *   its phase runs and no holder of the other phase waits. Expired holders
- *   (dead replicas) are dropped by the next attempt.
+ *   (dead replicas) are dropped by the next attempt. Entering and leaving a
+ *   "put" phase each count in the repository's put counter (in the same script),
+ *   read by `putStamp`: unchanged means no tag was written through any replica.
  * When Redis cannot be asked for a phase, the step runs under the in-process
  * phase only (the tag lease, checked before it, still fences it).
  * Waiting is polling with jitter (10-40 ms), bounded by `waitMs` ("busy").
@@ -48,7 +50,8 @@ const RELEASE_TAG = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-// KEYS: holders (zset), running phase, waiting phase. ARGV: phase, holder, lease ms.
+// KEYS: holders (zset), running phase, waiting phase, put counter. ARGV: phase, holder, lease ms.
+// Entering (and leaving) a "put" phase counts in the put counter (PhaseLocks.putStamp).
 const ACQUIRE_PHASE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -61,6 +64,7 @@ if free or (running == ARGV[1] and (not waiting or waiting == ARGV[1])) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   if waiting == ARGV[1] then redis.call('DEL', KEYS[3]) end
+  if ARGV[1] == 'put' then redis.call('INCR', KEYS[4]) end
   return 1
 end
 redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[3])
@@ -75,7 +79,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1`;
 
+// KEYS: holders, running phase, put counter. ARGV: holder, phase.
 const RELEASE_PHASE = `
+if ARGV[2] == 'put' then redis.call('INCR', KEYS[3]) end
 redis.call('ZREM', KEYS[1], ARGV[1])
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[1], KEYS[2]) end
 return 1`;
@@ -118,6 +124,7 @@ export function createRedisLocks(o: RedisLockOptions): SharedLocks {
   const lease = String(o.leaseMs);
   const localTags = new KeyedMutex();
   const localPhases = new PhaseLock();
+  const putsKey = (key: string) => `${o.prefix}phase:${key}:puts`;
 
   async function waitFor<T>(kind: "tag" | "phase", attempt: () => Promise<T | null>): Promise<T> {
     const started = now();
@@ -199,12 +206,13 @@ export function createRedisLocks(o: RedisLockOptions): SharedLocks {
       `${o.prefix}phase:${key}:holders`,
       `${o.prefix}phase:${key}:running`,
       `${o.prefix}phase:${key}:waiting`,
+      putsKey(key),
     ];
     const holder = randomUUID();
     try {
       await waitFor("phase", async () => {
         const ok = await ask("phase lock", () =>
-          o.redis.eval(ACQUIRE_PHASE, 3, ...keys, phase, holder, lease),
+          o.redis.eval(ACQUIRE_PHASE, 4, ...keys, phase, holder, lease),
         );
         return Number(ok) === 1 ? true : null;
       });
@@ -223,7 +231,7 @@ export function createRedisLocks(o: RedisLockOptions): SharedLocks {
       return await fn();
     } finally {
       clearInterval(renewal);
-      await o.redis.eval(RELEASE_PHASE, 2, keys[0]!, keys[1]!, holder).catch(() => {});
+      await o.redis.eval(RELEASE_PHASE, 3, keys[0]!, keys[1]!, keys[3]!, holder, phase).catch(() => {});
     }
   }
 
@@ -233,6 +241,13 @@ export function createRedisLocks(o: RedisLockOptions): SharedLocks {
     },
     phases: {
       run: (key, phase, fn) => localPhases.run(key, phase, () => holdPhase(key, phase, fn)),
+      async putStamp(key) {
+        try {
+          return (await o.redis.get(putsKey(key))) ?? "0";
+        } catch {
+          return null;
+        }
+      },
     },
   };
 }

@@ -38,6 +38,11 @@ export interface TagLocks {
 /** Per repository, one phase at a time ("put" or "delete"), any number of holders of it. */
 export interface PhaseLocks {
   run<T>(key: string, phase: Phase, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Replicas: a value that changes whenever a "put" phase of `key` is entered or
+   * left on any replica; null when it cannot be read now. Absent in one process.
+   */
+  putStamp?(key: string): Promise<string | null>;
 }
 
 /** The locks of a tag swap when replicas share them (Redis). */
@@ -69,6 +74,30 @@ export function fenced(phases: PhaseLocks, lease: Lease | null, onStep?: () => v
         return fn();
       }),
   };
+}
+
+/**
+ * Phase locks that call `onPut(key)` once a "put" phase of `key` is held and again
+ * before it is left (whatever `fn` did): every tag written through them is seen
+ * while no "delete" phase of the repository can run (the digest delete guard's
+ * cache, tags/tag-digest-cache.ts, drops the repository's entries then).
+ */
+export function announcingPuts(phases: PhaseLocks, onPut: (key: string) => void): PhaseLocks {
+  const announced: PhaseLocks = {
+    run: (key, phase, fn) =>
+      phase !== "put"
+        ? phases.run(key, phase, fn)
+        : phases.run(key, phase, async () => {
+            onPut(key);
+            try {
+              return await fn();
+            } finally {
+              onPut(key);
+            }
+          }),
+  };
+  if (phases.putStamp) announced.putStamp = (key) => phases.putStamp!(key);
+  return announced;
 }
 
 export class KeyedMutex implements TagLocks {

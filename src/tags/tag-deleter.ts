@@ -17,7 +17,16 @@ import {
   probeDeleteSupport,
 } from "./capabilities.js";
 import { compactJournal, type Journal, openJournal } from "./journal.js";
-import { CoordinationError, fenced, KeyedMutex, PhaseLock, type SharedLocks } from "./locks.js";
+import {
+  announcingPuts,
+  CoordinationError,
+  fenced,
+  KeyedMutex,
+  PhaseLock,
+  type PhaseLocks,
+  type SharedLocks,
+  type TagLocks,
+} from "./locks.js";
 import {
   isLoopbackOrigin,
   type RecoveryReport,
@@ -73,6 +82,10 @@ export interface TagDeleter {
    * fails, or fails the PUT, when a tag is written meanwhile (shared notes, §12).
    */
   inPutPhase<T>(repository: string, fn: () => Promise<T>): Promise<T>;
+  /** The tag and phase locks of every swap and tag write; the digest delete guard takes them too. */
+  readonly locks: { readonly tags: TagLocks; readonly phases: PhaseLocks };
+  /** Calls `listener(repository)` when a tag write enters and leaves its put phase; returns the unsubscribe. */
+  onTagWrite(listener: (repository: string) => void): () => void;
 }
 
 export interface SweepReport {
@@ -122,7 +135,10 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const journal = deps.sharedJournal
     ? teeJournal(openJournal(cfg.journalPath), deps.sharedJournal)
     : openJournal(cfg.journalPath);
-  const phases = deps.sharedLocks?.phases ?? new PhaseLock();
+  const tagWriteListeners = new Set<(repository: string) => void>();
+  const phases = announcingPuts(deps.sharedLocks?.phases ?? new PhaseLock(), (repository) => {
+    for (const listener of tagWriteListeners) listener(repository);
+  });
   const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
   const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
   const capabilities = createCapabilityCache({
@@ -272,7 +288,12 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   }
 
   const inPutPhase = <T>(repository: string, fn: () => Promise<T>) => phases.run(repository, "put", fn);
-  return { journal, capabilities, deleteTag, recover, sweep, inPutPhase };
+  const onTagWrite = (listener: (repository: string) => void) => {
+    tagWriteListeners.add(listener);
+    return () => void tagWriteListeners.delete(listener);
+  };
+  const locks = { tags: sameTag, phases };
+  return { journal, capabilities, deleteTag, recover, sweep, inPutPhase, locks, onTagWrite };
 }
 
 /** For `serve` and tests: complete the journal of this proxy before it listens. */
