@@ -69,6 +69,10 @@ export const SCHEMA = {
     maxRetries: { type: "int", min: 0, max: 10 },
     recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
     recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD", secret: true },
+    /** DELETE by digest: `allow` (OCI: the manifest and every tag on it) or `protect` (refused while 2+ tags or a tagged index hold it). */
+    digestDeletes: { type: "enum", values: ["allow", "protect"], env: "DIGEST_DELETES" },
+    /** `protect`: how long what a digest delete learned of each tag's manifest is reused (0: never). */
+    digestCacheTtlMs: ms,
   },
   state: {
     /** Redis shared by every replica (redis:// or rediss://); null: one process, nothing shared. */

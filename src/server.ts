@@ -198,7 +198,11 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     metrics,
     tracker,
     readiness,
-    ownership: { referrers: config.oci.referrers, immutable: immutableScope(config.tags.immutable) },
+    ownership: {
+      referrers: config.oci.referrers,
+      immutable: immutableScope(config.tags.immutable),
+      protectDigestDeletes: config.delete.digestDeletes === "protect",
+    },
     answerOwned: getRequestListener(createApp(deps).fetch),
     ownedWork,
     uploadGuard,

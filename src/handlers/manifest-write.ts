@@ -9,9 +9,13 @@
  *   added to the subject's referrers index and the answer carries `OCI-Subject`.
  *   Without a `subject`, the answer is the upstream's, as a passthrough gives it.
  * - DELETE by digest: the manifest's subject is read first, the DELETE is
- *   forwarded, and on 202 the descriptor leaves the subject's index.
+ *   forwarded, and on 202 the descriptor leaves the subject's index. With
+ *   `delete.digestDeletes: protect` the DELETE goes upstream only when one tag or
+ *   none holds the manifest (tags/digest-delete-guard.ts).
  * DELETE by tag is not handled here. With `oci.referrers` off the proxy owns
- * these only for immutable tags (tags/immutable-guard.ts) and leaves the index alone.
+ * these only for immutable tags (tags/immutable-guard.ts) and for the digest
+ * delete guard (PUTs by tag, in the put phase; DELETEs by digest), and leaves the
+ * index alone. The referrers index is written in the put phase too: it is a tag.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -28,6 +32,7 @@ import {
   removeReferrer,
 } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
+import { digestGuardFor } from "../tags/digest-delete-guard.js";
 import { immutableGuardFor } from "../tags/immutable-guard.js";
 import { tagDeleterFor } from "../tags/tag-deleter.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
@@ -83,7 +88,10 @@ async function changeReferrers(
   const where = { name, subject: referrer.subject, digest: referrer.descriptor.digest, op };
   try {
     const headers = callerHeaders(req, deps.caller);
-    const result = await updateReferrersIndex(deps.upstream, headers, name, referrer.subject, change);
+    // The referrers tag is a tag: written in the repository's put phase, as every tag write.
+    const result = await tagDeleterFor(deps).inPutPhase(name, () =>
+      updateReferrersIndex(deps.upstream, headers, name, referrer.subject, change),
+    );
     deps.metrics.referrersUpdates.inc({ op, outcome: result.outcome });
     if (result.outcome === "skipped" || result.outcome === "failed") {
       deps.logger.warn({ ...where, reason: result.reason }, "referrers index not updated");
@@ -195,14 +203,16 @@ async function deleteManifestByDigest(
     callerHeaders(req, deps.caller),
   );
   const referrer = deps.config.oci.referrers ? await learnReferrer(deps, req, route, signal) : null;
-  const res = await call(
-    deps.upstream.request({
-      method: "DELETE",
-      path: req.url ?? "",
-      headers: callerHeaders(req, deps.caller),
-      signal,
-    }),
-  );
+  const headers = callerHeaders(req, deps.caller);
+  const forward = () =>
+    call(deps.upstream.request({ method: "DELETE", path: req.url ?? "", headers, signal }));
+  const res =
+    deps.config.delete.digestDeletes === "protect"
+      ? await digestGuardFor(deps).deleteIfSafe(
+          { name: route.name, digest: route.reference, headers, authorization: req.headers.authorization },
+          forward,
+        )
+      : await forward();
   if (res.status === 202) {
     if (referrer) await changeReferrers(deps, req, route.name, referrer, "remove");
     await deps.changes.repositoryChanged(route.name);

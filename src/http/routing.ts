@@ -16,6 +16,11 @@ export interface OwnershipOptions {
   referrers: boolean;
   /** `tags.immutable`: null without rules, so manifest writes keep their path at no cost. */
   immutable?: ImmutableScope | null;
+  /**
+   * `delete.digestDeletes: protect`: every DELETE by digest is judged, and every
+   * PUT by tag runs in the repository's put phase (the guard's race-safety).
+   */
+  protectDigestDeletes?: boolean;
 }
 
 /** Which manifest writes the immutable tag guard must see (README "Immutable tags"). */
@@ -49,6 +54,9 @@ export function ownsRequest(
       // DELETE by tag: the tag delete. PUT and DELETE by digest: kept in step with the referrers index.
       if (method === "DELETE" && route.by === "tag") return true;
       if (options.referrers) return method === "PUT" || (method === "DELETE" && route.by === "digest");
+      // Protected digest deletes: the DELETE by digest, and PUTs by tag (the tag writes it races).
+      if (options.protectDigestDeletes && (method === "DELETE" || (method === "PUT" && route.by === "tag")))
+        return true;
       // Immutable tags: PUT to a covered tag, DELETE by digest in a covered repository.
       if (!options.immutable) return false;
       if (method === "PUT")

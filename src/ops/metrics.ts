@@ -41,6 +41,8 @@ export interface Metrics {
   readonly uploadGuard: Counter<"answer">;
   /** Writes refused because they would move or remove an immutable tag: rule (as configured), operation. */
   readonly immutableRefusals: Counter<"rule" | "operation">;
+  /** Guarded DELETEs by digest (delete.digestDeletes: protect): allowed, refused_tags, refused_index, check_failed. */
+  readonly digestDeletes: Counter<"outcome">;
   /** The read-only window (ops/write-window.ts): 1 while writes are held, and writes refused meanwhile. */
   readonly readOnly: Gauge;
   readonly writesRefused: Counter;
@@ -153,6 +155,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_immutable_tag_refusals_total",
       help: "Writes refused to keep an immutable tag, by rule and operation (put, tag_delete, digest_delete)",
       labelNames: ["rule", "operation"] as const,
+      registers,
+    }),
+    digestDeletes: new Counter({
+      name: "rcp_digest_deletes_total",
+      help: "DELETEs by digest the guard judged (delete.digestDeletes: protect), by outcome (allowed, refused_tags, refused_index, check_failed)",
+      labelNames: ["outcome"] as const,
       registers,
     }),
     readOnly: new Gauge({

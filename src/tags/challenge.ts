@@ -4,7 +4,9 @@
  * only the scope of the one request that failed. A Bearer challenge is therefore
  * re-issued with the same realm and service (and `error=` when present) but the
  * scope `repository:<name>:pull,push,delete`, so one token fetch gives the client
- * everything the delete needs. A Basic challenge passes unchanged; 403 is DENIED.
+ * everything the delete needs. A guarded digest delete (delete.digestDeletes:
+ * protect) reads tags before it deletes: `pull,delete`. A Basic challenge passes
+ * unchanged; 403 is DENIED.
  *
  * Pure: parsing and building header values.
  */
@@ -18,14 +20,17 @@ function quote(v: string): string {
 
 export const DELETE_ACTIONS = "pull,push,delete";
 
-/** The challenge a tag DELETE answers with, from the upstream's challenge. */
-export function widenChallenge(upstreamValue: string, name: string): string {
+/** What a guarded DELETE by digest needs: reading the tags, then the delete. */
+export const DIGEST_DELETE_ACTIONS = "pull,delete";
+
+/** The challenge a tag DELETE (or a guarded digest DELETE) answers with, from the upstream's challenge. */
+export function widenChallenge(upstreamValue: string, name: string, actions = DELETE_ACTIONS): string {
   const c = parseChallenge(upstreamValue);
   if (c?.scheme !== "bearer") return upstreamValue;
   const parts: string[] = [];
   if (c.params["realm"] !== undefined) parts.push(`realm=${quote(c.params["realm"])}`);
   if (c.params["service"] !== undefined) parts.push(`service=${quote(c.params["service"])}`);
-  parts.push(`scope=${quote(`repository:${name}:${DELETE_ACTIONS}`)}`);
+  parts.push(`scope=${quote(`repository:${name}:${actions}`)}`);
   if (c.params["error"] !== undefined) parts.push(`error=${quote(c.params["error"])}`);
   return `Bearer ${parts.join(",")}`;
 }
@@ -43,9 +48,12 @@ export function authFailure(
   headers: IncomingHttpHeaders,
   name: string,
   detail: Record<string, unknown>,
+  actions = DELETE_ACTIONS,
 ): OciError {
   if (status === 403) return new OciError("DENIED", undefined, detail);
   const upstream = firstHeader(headers["www-authenticate"]);
-  const options = upstream ? { headers: { "www-authenticate": widenChallenge(upstream, name) } } : {};
+  const options = upstream
+    ? { headers: { "www-authenticate": widenChallenge(upstream, name, actions) } }
+    : {};
   return new OciError("UNAUTHORIZED", undefined, detail, options);
 }

@@ -12,6 +12,7 @@ const PACKAGES: Record<string, string> = {
   openssl: "openssl",
   nginx: "nginx-light",
   "redis-server": "redis-server",
+  curl: "curl",
 };
 
 const found = new Map<string, boolean>();

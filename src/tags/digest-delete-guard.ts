@@ -1,0 +1,181 @@
+/**
+ * `delete.digestDeletes: protect`: a `DELETE /v2/<name>/manifests/<digest>` goes
+ * upstream only when one tag or none points at the manifest and no tagged index
+ * lists it (the rule: digest-delete-decision.ts; the lookup: digest-references.ts).
+ *
+ * Race-safety. The lookup that allows a delete and the delete itself run under
+ * the repository's "delete" phase, the one the tag swap deletes in, and every tag
+ * written through the proxy (client manifest PUTs by tag, the swap's own PUTs)
+ * runs in the "put" phase, which excludes it (locks.ts). So no tag can land on
+ * the manifest between the count and the delete: a push racing the delete either
+ * lands before (it is counted, and the delete is refused) or after (it writes
+ * the manifest again). With replicas the phase, and the guard's own lock on
+ * `<name>\n<digest>` (fail closed without Redis: 503, and the lease is checked
+ * right before the DELETE), are the replicas' shared ones.
+ *
+ * Cost. A first lookup runs before the lock, with the cached tag list, and
+ * fills the tag digest cache; refusals are answered from it. Under the lock the
+ * tag list is fetched afresh and only the tags the cache does not know (new
+ * ones, or all when a tag was written meanwhile) are asked again.
+ */
+import type { Config } from "../config.js";
+import { OciError } from "../oci/errors.js";
+import type { Logger } from "../ops/logger.js";
+import type { Metrics } from "../ops/metrics.js";
+import type { UpstreamClient } from "../upstream/client.js";
+import { decideDigestDelete } from "./digest-delete-decision.js";
+import {
+  createIndexChildrenCache,
+  type DigestQuery,
+  type DigestReferences,
+  findDigestReferences,
+  type ReferenceLookupDeps,
+} from "./digest-references.js";
+import type { TagListCache } from "./list-cache.js";
+import { CoordinationError, type PhaseLocks, type TagLocks } from "./locks.js";
+import { type TagDeleterDeps, tagDeleterFor } from "./tag-deleter.js";
+import { createTagDigestCache } from "./tag-digest-cache.js";
+
+/** Upstream requests in flight at once for one lookup (HEADs of tags, GETs of indexes). */
+export const LOOKUP_CONCURRENCY = 16;
+/** Repositories (per credentials) whose tag targets are cached at most. */
+const CACHED_REPOSITORIES = 64;
+
+export type DigestDeleteOutcome = "allowed" | "refused_tags" | "refused_index" | "check_failed";
+
+export interface DigestGuardDeps {
+  upstream: UpstreamClient;
+  tagLists: Pick<TagListCache, "load">;
+  /** The tag swap's locks (tag-deleter.ts): its phases announce every tag write. */
+  locks: { readonly tags: TagLocks; readonly phases: PhaseLocks };
+  /** Subscribes to the tag writes announced by those phases. */
+  onTagWrite(listener: (repository: string) => void): () => void;
+  /** delete.digestCacheTtlMs. */
+  cacheTtlMs: number;
+  logger: Logger;
+  metrics: Pick<Metrics, "cache" | "digestDeletes">;
+  /** Lookup concurrency (tests and the bench); default LOOKUP_CONCURRENCY. */
+  concurrency?: number;
+}
+
+export interface DigestDeleteGuard {
+  /**
+   * Runs `del` (the upstream DELETE) when the manifest may go, under the
+   * repository's delete phase; throws the refusal (403 DENIED), an auth answer
+   * (401 with a `pull,delete` challenge, 403) or 5xx when it cannot tell.
+   */
+  deleteIfSafe<T>(q: DigestQuery, del: () => Promise<T>): Promise<T>;
+  close(): void;
+}
+
+export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuard {
+  const targets = createTagDigestCache({
+    ttlMs: deps.cacheTtlMs,
+    maxEntries: CACHED_REPOSITORIES,
+    lookups: deps.metrics.cache,
+    ...(deps.locks.phases.putStamp ? { stamp: (name: string) => deps.locks.phases.putStamp!(name) } : {}),
+  });
+  const unsubscribe = deps.onTagWrite((repository) => targets.invalidate(repository));
+  const lookup: ReferenceLookupDeps = {
+    upstream: deps.upstream,
+    tagLists: deps.tagLists,
+    targets,
+    children: createIndexChildrenCache(),
+    concurrency: deps.concurrency ?? LOOKUP_CONCURRENCY,
+  };
+
+  const count = (outcome: DigestDeleteOutcome) => deps.metrics.digestDeletes.inc({ outcome });
+
+  /** Throws the refusal when `refs` hold the manifest. */
+  function judge(q: DigestQuery, refs: DigestReferences): void {
+    const decision = decideDigestDelete({
+      name: q.name,
+      digest: q.digest,
+      tags: refs.tags,
+      indexes: refs.indexes,
+    });
+    if (decision.allow) return;
+    count(decision.reason === "tags" ? "refused_tags" : "refused_index");
+    deps.logger.info(
+      {
+        name: q.name,
+        digest: q.digest,
+        reason: decision.reason,
+        tags: refs.tags.length,
+        indexes: refs.indexes.length,
+      },
+      "digest delete refused (delete.digestDeletes: protect)",
+    );
+    throw new OciError("DENIED", decision.message, decision.detail);
+  }
+
+  /** The lookup; any failure of it (auth, upstream) is a check that could not be made. */
+  async function holdersOf(q: DigestQuery, fresh: boolean): Promise<DigestReferences> {
+    try {
+      return await findDigestReferences(lookup, q, fresh);
+    } catch (err) {
+      count("check_failed");
+      throw err;
+    }
+  }
+
+  async function deleteIfSafe<T>(q: DigestQuery, del: () => Promise<T>): Promise<T> {
+    // A first look, outside the lock: refusals need nothing more, and it warms the cache.
+    const early = await holdersOf(q, false);
+    judge(q, early);
+    try {
+      return await deps.locks.tags.run(`${q.name}\n${q.digest}`, (lease) =>
+        deps.locks.phases.run(q.name, "delete", async () => {
+          const refs = await holdersOf(q, true);
+          judge(q, refs);
+          await lease?.check();
+          count("allowed");
+          return del();
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof CoordinationError)) throw err;
+      count("check_failed");
+      deps.logger.warn(
+        { name: q.name, digest: q.digest, reason: err.reason, err },
+        "digest delete: not coordinated",
+      );
+      throw new OciError(
+        "UNAVAILABLE",
+        "a guarded digest delete needs the replicas' shared lock (Redis), which cannot be had now; nothing was deleted",
+        { name: q.name, digest: q.digest, reason: err.message },
+        { status: 503, headers: { "retry-after": "5" } },
+      );
+    }
+  }
+
+  return { deleteIfSafe, close: unsubscribe };
+}
+
+/** What the guard of one proxy instance is built from (the handler passes the app's deps). */
+export type DigestGuardAppDeps = TagDeleterDeps & {
+  config: Pick<Config, "delete" | "upstream">;
+  tagLists: Pick<TagListCache, "load">;
+  metrics: TagDeleterDeps["metrics"] & Pick<Metrics, "digestDeletes">;
+};
+
+const guards = new WeakMap<DigestGuardAppDeps, DigestDeleteGuard>();
+
+/** The guard of one proxy instance, on the locks of its tag deleter. */
+export function digestGuardFor(deps: DigestGuardAppDeps): DigestDeleteGuard {
+  let g = guards.get(deps);
+  if (!g) {
+    const deleter = tagDeleterFor(deps);
+    g = createDigestDeleteGuard({
+      upstream: deps.upstream,
+      tagLists: deps.tagLists,
+      locks: deleter.locks,
+      onTagWrite: deleter.onTagWrite,
+      cacheTtlMs: deps.config.delete.digestCacheTtlMs,
+      logger: deps.logger,
+      metrics: deps.metrics,
+    });
+    guards.set(deps, g);
+  }
+  return g;
+}
