@@ -119,10 +119,27 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
     }
   }
 
+  /**
+   * A first look, outside the lock: refusals need nothing more, and it warms the
+   * cache. Reads racing pushes may fail (2.8's 500 on a link being rewritten):
+   * then the look under the lock decides; auth answers are given at once.
+   */
+  async function firstLook(q: DigestQuery): Promise<DigestReferences | null> {
+    try {
+      return await findDigestReferences(lookup, q, false);
+    } catch (err) {
+      if (err instanceof OciError && (err.code === "UNAUTHORIZED" || err.code === "DENIED")) {
+        count("check_failed");
+        throw err;
+      }
+      deps.logger.debug({ name: q.name, digest: q.digest, err }, "digest delete: first look failed");
+      return null;
+    }
+  }
+
   async function deleteIfSafe<T>(q: DigestQuery, del: () => Promise<T>): Promise<T> {
-    // A first look, outside the lock: refusals need nothing more, and it warms the cache.
-    const early = await holdersOf(q, false);
-    judge(q, early);
+    const early = await firstLook(q);
+    if (early) judge(q, early);
     try {
       return await deps.locks.tags.run(`${q.name}\n${q.digest}`, (lease) =>
         deps.locks.phases.run(q.name, "delete", async () => {

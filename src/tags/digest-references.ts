@@ -148,6 +148,7 @@ async function ask(up: UpstreamClient, req: Parameters<UpstreamClient["request"]
       throw err;
     }
     if (res.status !== 500 || attempt >= READ_RETRIES) return res;
+    await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
   }
 }
 
