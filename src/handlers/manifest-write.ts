@@ -32,6 +32,7 @@ import {
   removeReferrer,
 } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
+import { DIGEST_DELETE_ACTIONS, widenChallenge } from "../tags/challenge.js";
 import { digestGuardFor } from "../tags/digest-delete-guard.js";
 import { immutableGuardFor } from "../tags/immutable-guard.js";
 import { tagDeleterFor } from "../tags/tag-deleter.js";
@@ -206,18 +207,24 @@ async function deleteManifestByDigest(
   const headers = callerHeaders(req, deps.caller);
   const forward = () =>
     call(deps.upstream.request({ method: "DELETE", path: req.url ?? "", headers, signal }));
-  const res =
-    deps.config.delete.digestDeletes === "protect"
-      ? await digestGuardFor(deps).deleteIfSafe(
-          { name: route.name, digest: route.reference, headers, authorization: req.headers.authorization },
-          forward,
-        )
-      : await forward();
+  const guarded = deps.config.delete.digestDeletes === "protect";
+  const res = guarded
+    ? await digestGuardFor(deps).deleteIfSafe(
+        { name: route.name, digest: route.reference, headers, authorization: req.headers.authorization },
+        forward,
+      )
+    : await forward();
   if (res.status === 202) {
     if (referrer) await changeReferrers(deps, req, route.name, referrer, "remove");
     await deps.changes.repositoryChanged(route.name);
   }
-  return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins));
+  // Guarded, the token must also read the tags: a Bearer challenge asks for pull,delete.
+  const challenge = headerValue(res.headers["www-authenticate"]);
+  const extra =
+    guarded && res.status === 401 && challenge
+      ? { "www-authenticate": widenChallenge(challenge, route.name, DIGEST_DELETE_ACTIONS) }
+      : undefined;
+  return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins, extra));
 }
 
 /** The `manifest` route kind as far as the proxy owns it: PUT, and DELETE by digest. */
