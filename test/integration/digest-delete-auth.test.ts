@@ -180,6 +180,9 @@ describe("guarded digest deletes with a token (Bearer) upstream", () => {
     await pushKind(registry.url, "t/skopeo-one", "oci-manifest", ["only"], one);
     const done = await skopeoDelete(host, "t/skopeo-one:only", "ops:pw");
     assert.ok(done.ok, done.stderr);
+    // containers/image asks for `*` on the repository for a delete (it needs pull and delete).
+    const asked = tokens.requests().filter((r) => r.account === "ops").flatMap((r) => r.scopes);
+    assert.ok(asked.includes("repository:t/skopeo-one:*"), asked.join(" "));
     assert.deepEqual(await tagsOf(registry.url, "t/skopeo-one", one), []);
   });
 });

@@ -89,6 +89,28 @@ describe("locks shared by replicas (real redis-server)", () => {
     assert.equal(await a.redis.exists("t:phase:repo:holders"), 0, "no state left for an idle repository");
   });
 
+  it("the put stamp changes when any replica enters or leaves a put phase, never for a delete phase", async () => {
+    const a = await replica();
+    const b = await replica();
+    const stamp = () => a.locks.phases.putStamp!("stamped");
+    const s0 = await stamp();
+    assert.equal(s0, "0");
+    await b.locks.phases.run("stamped", "delete", async () => {});
+    assert.equal(await stamp(), s0, "a delete phase leaves it");
+    let inside: string | null = null;
+    await b.locks.phases.run("stamped", "put", async () => {
+      inside = await stamp();
+    });
+    const after1 = await stamp();
+    assert.notEqual(inside, s0, "changed on entering");
+    assert.notEqual(after1, inside, "changed again on leaving");
+    assert.equal(await a.locks.phases.putStamp!("other-repository"), "0", "per repository");
+    await server.stop();
+    assert.equal(await stamp(), null, "unreadable: null");
+    await server.start();
+    await new Promise((r) => (a.redis.status === "ready" ? r(null) : a.redis.once("ready", r)));
+  });
+
   it("a replica paused past its lease loses the lock: the other takes it, the first cannot take its next step", async () => {
     let lostA = 0;
     // A never renews (as if paused); B waits at most 30 s.

@@ -32,4 +32,20 @@ describe("ownsRequest: what OCI 1.1 (oci.referrers) adds", () => {
       assert.equal(ownsRequest(parseRoute(method, path), method, { referrers: false }), false);
     }
   });
+
+  it("delete.digestDeletes: protect owns every DELETE by digest and every PUT by tag, even with oci.referrers off", () => {
+    const protect = { referrers: false, protectDigestDeletes: true };
+    const cases: Array<[string, string, boolean]> = [
+      ["DELETE", `/v2/a/manifests/${D}`, true],
+      ["DELETE", "/v2/a/manifests/v1", true],
+      ["PUT", "/v2/a/manifests/v1", true],
+      ["PUT", `/v2/a/manifests/${D}`, false], // writes no tag
+      ["GET", "/v2/a/manifests/v1", false],
+      ["HEAD", `/v2/a/manifests/${D}`, false],
+      ["DELETE", `/v2/a/blobs/${D}`, false],
+    ];
+    for (const [method, path, owned] of cases) {
+      assert.equal(ownsRequest(parseRoute(method, path), method, protect), owned, `${method} ${path}`);
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseChallenge } from "../../src/oci/auth-challenge.js";
-import { authFailure, widenChallenge } from "../../src/tags/challenge.js";
+import { authFailure, DIGEST_DELETE_ACTIONS, widenChallenge } from "../../src/tags/challenge.js";
 
 describe("delete-path challenges", () => {
   it("parses a Bearer challenge with quoted and bare values", () => {
@@ -25,6 +25,19 @@ describe("delete-path challenges", () => {
       widenChallenge('Bearer realm="r",service="s",scope="repository:x:pull,push"', "x"),
       'Bearer realm="r",service="s",scope="repository:x:pull,push,delete"',
     );
+  });
+
+  it("a guarded digest delete widens to pull,delete (it reads the tags, then deletes)", () => {
+    assert.equal(
+      widenChallenge(
+        'Bearer realm="r",service="s",scope="repository:a/b:delete",error="insufficient_scope"',
+        "a/b",
+        DIGEST_DELETE_ACTIONS,
+      ),
+      'Bearer realm="r",service="s",scope="repository:a/b:pull,delete",error="insufficient_scope"',
+    );
+    const e = authFailure(401, { "www-authenticate": 'Bearer realm="r"' }, "n", {}, DIGEST_DELETE_ACTIONS);
+    assert.equal(e.headers["www-authenticate"], 'Bearer realm="r",scope="repository:n:pull,delete"');
   });
 
   it("passes a Basic challenge unchanged", () => {
