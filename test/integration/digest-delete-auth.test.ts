@@ -181,7 +181,10 @@ describe("guarded digest deletes with a token (Bearer) upstream", () => {
     const done = await skopeoDelete(host, "t/skopeo-one:only", "ops:pw");
     assert.ok(done.ok, done.stderr);
     // containers/image asks for `*` on the repository for a delete (it needs pull and delete).
-    const asked = tokens.requests().filter((r) => r.account === "ops").flatMap((r) => r.scopes);
+    const asked = tokens
+      .requests()
+      .filter((r) => r.account === "ops")
+      .flatMap((r) => r.scopes);
     assert.ok(asked.includes("repository:t/skopeo-one:*"), asked.join(" "));
     assert.deepEqual(await tagsOf(registry.url, "t/skopeo-one", one), []);
   });
