@@ -23,6 +23,7 @@ import { OciError } from "../oci/errors.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { UpstreamClient } from "../upstream/client.js";
+import { createKeyedMutex } from "../util/keyed-mutex.js";
 import { decideDigestDelete } from "./digest-delete-decision.js";
 import {
   createIndexChildrenCache,
@@ -31,7 +32,7 @@ import {
   findDigestReferences,
   type ReferenceLookupDeps,
 } from "./digest-references.js";
-import type { TagListCache } from "./list-cache.js";
+import { cacheKey, type TagListCache } from "./list-cache.js";
 import { CoordinationError, type PhaseLocks, type TagLocks } from "./locks.js";
 import { type TagDeleterDeps, tagDeleterFor } from "./tag-deleter.js";
 import { createTagDigestCache } from "./tag-digest-cache.js";
@@ -84,6 +85,7 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
     concurrency: deps.concurrency ?? LOOKUP_CONCURRENCY,
   };
 
+  const looking = createKeyedMutex();
   const count = (outcome: DigestDeleteOutcome) => deps.metrics.digestDeletes.inc({ outcome });
 
   /** Throws the refusal when `refs` hold the manifest. */
@@ -122,11 +124,15 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
   /**
    * A first look, outside the lock: refusals need nothing more, and it warms the
    * cache. Reads racing pushes may fail (2.8's 500 on a link being rewritten):
-   * then the look under the lock decides; auth answers are given at once.
+   * then the look under the lock decides; auth answers are given at once. First
+   * looks in one repository (and credentials) run one at a time, so deletes sent
+   * together (a UI deleting a selection) ask each tag once, not once each.
    */
   async function firstLook(q: DigestQuery): Promise<DigestReferences | null> {
     try {
-      return await findDigestReferences(lookup, q, false);
+      return await looking.run(cacheKey(q.name, q.authorization), () =>
+        findDigestReferences(lookup, q, false),
+      );
     } catch (err) {
       if (err instanceof OciError && (err.code === "UNAUTHORIZED" || err.code === "DENIED")) {
         count("check_failed");

@@ -7,7 +7,7 @@ import { MT, makeImage, makeIndex, pushImage, putManifest } from "../helpers/oci
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
-import { manifestOf, pushKind, revisionsOf, tagsOf } from "../helpers/tag-delete.js";
+import { manifestOf, type Pushed, pushKind, revisionsOf, tagsOf } from "../helpers/tag-delete.js";
 import { ACCESS_LOG, forwardedDuring } from "../helpers/upstream-watch.js";
 
 async function digestDeletes(proxy: TestProxy, outcome: string): Promise<number> {
@@ -173,6 +173,34 @@ describe("delete.digestDeletes: protect, in front of a real docker-registry 2.8"
       assert.deepEqual(deletes, [], path);
     }
     assert.deepEqual(await tagsOf(registry.url, "dd/keyword"), ["x", "y"]);
+  });
+
+  it("deletes sent together (a UI's selection) ask each tag once; the next one asks none again", async () => {
+    const repo = "dd/selection";
+    const pairs: Pushed[] = [];
+    for (let i = 0; i < 3; i++)
+      pairs.push(await pushKind(registry.url, repo, "docker-v2", [`a${i}`, `b${i}`]));
+    for (let i = 0; i < 10; i++) await pushKind(registry.url, repo, "oci-manifest", [`other${i}`]);
+    const fresh = await startProxy(registry.url, { delete: { digestDeletes: "protect" } });
+    try {
+      const heads = (lines: string[]) =>
+        lines.filter((l) => l.startsWith(`HEAD /v2/${repo}/manifests/`) && !l.includes("sha256:"));
+      const together = await forwardedDuring(registry, fresh.url, async () => {
+        const answers = await Promise.all(pairs.map((p) => del(fresh, repo, p.digest)));
+        assert.deepEqual(
+          answers.map((r) => r.status),
+          [403, 403, 403],
+        );
+      });
+      assert.equal(heads(together).length, 16, `each of the 16 tags once:\n${heads(together).join("\n")}`);
+      const next = await forwardedDuring(registry, fresh.url, async () => {
+        assert.equal((await del(fresh, repo, pairs[0]!.digest)).status, 403);
+      });
+      assert.deepEqual(heads(next), [], "the cache answers");
+      assert.equal(await digestDeletes(fresh, "refused_tags"), 4);
+    } finally {
+      await fresh.stop();
+    }
   });
 
   it("allow (the default): the DELETE by digest removes the manifest and every tag, as the registry does", async () => {
