@@ -29,6 +29,7 @@ import {
   addReferrer,
   type Referrer,
   referrerOf,
+  referrersTag,
   removeReferrer,
 } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
@@ -90,8 +91,10 @@ async function changeReferrers(
   try {
     const headers = callerHeaders(req, deps.caller);
     // The referrers tag is a tag: written in the repository's put phase, as every tag write.
-    const result = await tagDeleterFor(deps).inPutPhase(name, () =>
-      updateReferrersIndex(deps.upstream, headers, name, referrer.subject, change),
+    const result = await tagDeleterFor(deps).inPutPhase(
+      name,
+      () => updateReferrersIndex(deps.upstream, headers, name, referrer.subject, change),
+      referrersTag(referrer.subject),
     );
     deps.metrics.referrersUpdates.inc({ op, outcome: result.outcome });
     if (result.outcome === "skipped" || result.outcome === "failed") {
@@ -133,7 +136,8 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
     );
   // A tag written while a tag delete's DELETE by digest runs in the same repository
   // breaks one of them on 2.8: the write waits for that phase to end.
-  const send = route.by === "tag" ? () => tagDeleterFor(deps).inPutPhase(route.name, put) : put;
+  const send =
+    route.by === "tag" ? () => tagDeleterFor(deps).inPutPhase(route.name, put, route.reference) : put;
   const guard = immutableGuardFor(deps);
   const rule = route.by === "tag" ? guard.ruleFor(route.name, route.reference) : null;
   const res = rule

@@ -34,7 +34,7 @@ import {
 } from "./digest-references.js";
 import { cacheKey, type TagListCache } from "./list-cache.js";
 import { CoordinationError, type PhaseLocks, type TagLocks } from "./locks.js";
-import { type TagDeleterDeps, tagDeleterFor } from "./tag-deleter.js";
+import { type TagDeleterDeps, type TagWriteListener, tagDeleterFor } from "./tag-deleter.js";
 import { createTagDigestCache } from "./tag-digest-cache.js";
 
 /** Upstream requests in flight at once for one lookup (HEADs of tags, GETs of indexes). */
@@ -50,7 +50,7 @@ export interface DigestGuardDeps {
   /** The tag swap's locks (tag-deleter.ts): its phases announce every tag write. */
   locks: { readonly tags: TagLocks; readonly phases: PhaseLocks };
   /** Subscribes to the tag writes announced by those phases. */
-  onTagWrite(listener: (repository: string) => void): () => void;
+  onTagWrite(listener: TagWriteListener): () => void;
   /** delete.digestCacheTtlMs. */
   cacheTtlMs: number;
   logger: Logger;
@@ -76,7 +76,7 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
     lookups: deps.metrics.cache,
     ...(deps.locks.phases.putStamp ? { stamp: (name: string) => deps.locks.phases.putStamp!(name) } : {}),
   });
-  const unsubscribe = deps.onTagWrite((repository) => targets.invalidate(repository));
+  const unsubscribe = deps.onTagWrite((repository, tag) => targets.invalidate(repository, tag));
   const lookup: ReferenceLookupDeps = {
     upstream: deps.upstream,
     tagLists: deps.tagLists,

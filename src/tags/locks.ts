@@ -35,9 +35,12 @@ export interface TagLocks {
   run<T>(key: string, fn: (lease: Lease | null) => Promise<T>): Promise<T>;
 }
 
-/** Per repository, one phase at a time ("put" or "delete"), any number of holders of it. */
+/**
+ * Per repository, one phase at a time ("put" or "delete"), any number of holders
+ * of it. A "put" names the tag it writes when it knows it (for announcingPuts).
+ */
 export interface PhaseLocks {
-  run<T>(key: string, phase: Phase, fn: () => Promise<T>): Promise<T>;
+  run<T>(key: string, phase: Phase, fn: () => Promise<T>, tag?: string): Promise<T>;
   /**
    * Replicas: a value that changes whenever a "put" phase of `key` is entered or
    * left on any replica; null when it cannot be read now. Absent in one process.
@@ -67,34 +70,48 @@ export class CoordinationError extends Error {
 export function fenced(phases: PhaseLocks, lease: Lease | null, onStep?: () => void): PhaseLocks {
   if (lease === null) return phases;
   return {
-    run: (key, phase, fn) =>
-      phases.run(key, phase, async () => {
-        await lease.check();
-        onStep?.();
-        return fn();
-      }),
+    run: (key, phase, fn, tag) =>
+      phases.run(
+        key,
+        phase,
+        async () => {
+          await lease.check();
+          onStep?.();
+          return fn();
+        },
+        tag,
+      ),
   };
 }
 
 /**
- * Phase locks that call `onPut(key)` once a "put" phase of `key` is held and again
- * before it is left (whatever `fn` did): every tag written through them is seen
- * while no "delete" phase of the repository can run (the digest delete guard's
- * cache, tags/tag-digest-cache.ts, drops the repository's entries then).
+ * Phase locks that call `onPut(key, tag)` once a "put" phase of `key` is held and
+ * again before it is left (whatever `fn` did): every tag written through them is
+ * seen while no "delete" phase of the repository can run (the digest delete
+ * guard's cache, tags/tag-digest-cache.ts, drops that tag then, or the whole
+ * repository when the writer did not name its tag).
  */
-export function announcingPuts(phases: PhaseLocks, onPut: (key: string) => void): PhaseLocks {
+export function announcingPuts(
+  phases: PhaseLocks,
+  onPut: (key: string, tag: string | undefined) => void,
+): PhaseLocks {
   const announced: PhaseLocks = {
-    run: (key, phase, fn) =>
+    run: (key, phase, fn, tag) =>
       phase !== "put"
-        ? phases.run(key, phase, fn)
-        : phases.run(key, phase, async () => {
-            onPut(key);
-            try {
-              return await fn();
-            } finally {
-              onPut(key);
-            }
-          }),
+        ? phases.run(key, phase, fn, tag)
+        : phases.run(
+            key,
+            phase,
+            async () => {
+              onPut(key, tag);
+              try {
+                return await fn();
+              } finally {
+                onPut(key, tag);
+              }
+            },
+            tag,
+          ),
   };
   if (phases.putStamp) announced.putStamp = (key) => phases.putStamp!(key);
   return announced;

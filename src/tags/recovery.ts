@@ -86,7 +86,7 @@ async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outc
     mediaType: TOMBSTONE_MEDIA_TYPE,
     digest: rec.intent.tombstoneDigest,
   };
-  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, m));
+  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, m), tag);
   const del = (d: string) => o.phases.run(name, "delete", () => deleteManifest(o.upstream, name, d));
   const current = await headTag(o.upstream, name, tag);
   if (isFailed(current)) return current;

@@ -78,7 +78,7 @@ export async function restoreOriginal(
       await close("superseded");
       return { ...base, restored: false, superseded: true };
     }
-    const res = await o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, original));
+    const res = await o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, original), tag);
     if (res === true) {
       await close("rolled_back");
       return { ...base, restored: true, superseded: false };

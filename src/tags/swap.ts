@@ -90,7 +90,7 @@ function outcomeWriter(journal: Journal, id: string, log: Logger): (outcome: Out
 export async function swapDelete(o: SwapOptions, name: string, tag: string): Promise<SwapResult> {
   const up = o.upstream;
   const log = o.logger.child({ repository: name, tag });
-  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(up, name, tag, m));
+  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(up, name, tag, m), tag);
   const del = (digest: string) => o.phases.run(name, "delete", () => deleteManifest(up, name, digest));
 
   // fetch-original (a read: retried on 5xx, which 2.8 answers while another PUT

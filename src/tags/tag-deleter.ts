@@ -81,12 +81,15 @@ export interface TagDeleter {
    * DELETE by digest (a swap's last step) rewrites the repository's tag links and
    * fails, or fails the PUT, when a tag is written meanwhile (shared notes, §12).
    */
-  inPutPhase<T>(repository: string, fn: () => Promise<T>): Promise<T>;
+  inPutPhase<T>(repository: string, fn: () => Promise<T>, tag?: string): Promise<T>;
   /** The tag and phase locks of every swap and tag write; the digest delete guard takes them too. */
   readonly locks: { readonly tags: TagLocks; readonly phases: PhaseLocks };
-  /** Calls `listener(repository)` when a tag write enters and leaves its put phase; returns the unsubscribe. */
-  onTagWrite(listener: (repository: string) => void): () => void;
+  /** Calls `listener(repository, tag)` when a tag write enters and leaves its put phase; returns the unsubscribe. */
+  onTagWrite(listener: TagWriteListener): () => void;
 }
+
+/** A tag write through the proxy: its repository, and its tag when the writer named it. */
+export type TagWriteListener = (repository: string, tag: string | undefined) => void;
 
 export interface SweepReport {
   /** Entries finished or closed, by whether this replica or another one wrote them. */
@@ -135,9 +138,9 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const journal = deps.sharedJournal
     ? teeJournal(openJournal(cfg.journalPath), deps.sharedJournal)
     : openJournal(cfg.journalPath);
-  const tagWriteListeners = new Set<(repository: string) => void>();
-  const phases = announcingPuts(deps.sharedLocks?.phases ?? new PhaseLock(), (repository) => {
-    for (const listener of tagWriteListeners) listener(repository);
+  const tagWriteListeners = new Set<TagWriteListener>();
+  const phases = announcingPuts(deps.sharedLocks?.phases ?? new PhaseLock(), (repository, tag) => {
+    for (const listener of tagWriteListeners) listener(repository, tag);
   });
   const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
   const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
@@ -287,8 +290,9 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     return report;
   }
 
-  const inPutPhase = <T>(repository: string, fn: () => Promise<T>) => phases.run(repository, "put", fn);
-  const onTagWrite = (listener: (repository: string) => void) => {
+  const inPutPhase = <T>(repository: string, fn: () => Promise<T>, tag?: string) =>
+    phases.run(repository, "put", fn, tag);
+  const onTagWrite = (listener: TagWriteListener) => {
     tagWriteListeners.add(listener);
     return () => void tagWriteListeners.delete(listener);
   };

@@ -40,8 +40,11 @@ export interface TagTargetsView {
 
 export interface TagDigestCache {
   open(name: string, authorization: string | undefined): Promise<TagTargetsView>;
-  /** A tag of `name` is being (or was) written: its entries go, open views become stale. */
-  invalidate(name: string): void;
+  /**
+   * A tag of `name` is being (or was) written: what is known of `tag` goes, and
+   * views opened before keep nothing of it; without `tag`, of the whole repository.
+   */
+  invalidate(name: string, tag?: string): void;
   /** Entries held (tests). */
   readonly size: number;
 }
@@ -65,6 +68,8 @@ interface Entry {
 interface OpenView {
   readonly name: string;
   stale: boolean;
+  /** Tags written since the view was opened: what it learned of them is not kept. */
+  readonly staleTags: Set<string>;
 }
 
 const LOCAL = "local";
@@ -91,10 +96,18 @@ export function createTagDigestCache(options: TagDigestCacheOptions): TagDigestC
   const views = new Set<OpenView>();
   const count = (result: "hit" | "miss") => options.lookups?.inc({ cache: "tag-digests", result });
 
-  function invalidate(name: string): void {
+  function invalidate(name: string, tag?: string): void {
     const prefix = `${name} `;
-    for (const key of [...entries.keys()]) if (key.startsWith(prefix)) entries.delete(key);
-    for (const v of views) if (v.name === name) v.stale = true;
+    for (const key of [...entries.keys()]) {
+      if (!key.startsWith(prefix)) continue;
+      if (tag === undefined) entries.delete(key);
+      else entries.peek(key)?.targets.delete(tag);
+    }
+    for (const v of views) {
+      if (v.name !== name) continue;
+      if (tag === undefined) v.stale = true;
+      else v.staleTags.add(tag);
+    }
   }
 
   async function stampOf(name: string): Promise<string | null> {
@@ -103,7 +116,7 @@ export function createTagDigestCache(options: TagDigestCacheOptions): TagDigestC
 
   async function open(name: string, authorization: string | undefined): Promise<TagTargetsView> {
     if (options.ttlMs <= 0) return plainView();
-    const state: OpenView = { name, stale: false };
+    const state: OpenView = { name, stale: false, staleTags: new Set() };
     views.add(state);
     const stamp = await stampOf(name);
     if (stamp === null) {
@@ -128,13 +141,16 @@ export function createTagDigestCache(options: TagDigestCacheOptions): TagDigestC
         try {
           if (state.stale || learned.size === 0) return;
           if ((await stampOf(name).catch(() => null)) !== stamp || state.stale) return;
+          for (const tag of state.staleTags) learned.delete(tag);
           const current = entries.get(key);
           if (current !== undefined && current.stamp === stamp) {
             for (const [tag, target] of learned) current.targets.set(tag, target);
             // A new wrapper, so the size is counted again; the lifetime stays that of the oldest facts.
             entries.set(key, { targets: current.targets, stamp }, { noUpdateTTL: true });
           } else {
-            entries.set(key, { targets: new Map([...(known ?? []), ...learned]), stamp });
+            const targets = new Map([...(known ?? []), ...learned]);
+            for (const tag of state.staleTags) targets.delete(tag);
+            entries.set(key, { targets, stamp });
           }
         } finally {
           views.delete(state);

@@ -197,7 +197,20 @@ describe("delete.digestDeletes: protect, in front of a real docker-registry 2.8"
         assert.equal((await del(fresh, repo, pairs[0]!.digest)).status, 403);
       });
       assert.deepEqual(heads(next), [], "the cache answers");
-      assert.equal(await digestDeletes(fresh, "refused_tags"), 4);
+      // A tag pushed through the proxy: only that tag is asked again.
+      const other = pairs[1]!;
+      const moved = await request("PUT", `${fresh.url}/v2/${repo}/manifests/other0`, {
+        headers: { "content-type": other.mediaType },
+        body: other.bytes,
+      });
+      assert.equal(moved.status, 201, moved.text);
+      let refused!: Awaited<ReturnType<typeof del>>;
+      const after = await forwardedDuring(registry, fresh.url, async () => {
+        refused = await del(fresh, repo, other.digest);
+      });
+      assert.deepEqual(heads(after), [`HEAD /v2/${repo}/manifests/other0`]);
+      assert.deepEqual(refusalOf(refused).detail.tags, ["a1", "b1", "other0"]);
+      assert.equal(await digestDeletes(fresh, "refused_tags"), 5);
     } finally {
       await fresh.stop();
     }

@@ -39,6 +39,24 @@ describe("the guard's cache of tag targets", () => {
     cache.invalidate("other");
   });
 
+  it("a write of one named tag drops that tag only, and views opened before keep nothing of it", async () => {
+    const cache = createTagDigestCache({ ttlMs: 60_000, maxEntries: 10 });
+    const first = await cache.open("r", undefined);
+    first.set("t", M);
+    first.set("u", M);
+    await first.close();
+    const during = await cache.open("r", undefined);
+    cache.invalidate("r", "t");
+    assert.equal(during.get("t"), undefined, "asked again within the lookup");
+    during.set("t", N); // read before the write landed: must not be kept
+    during.set("v", N);
+    await during.close();
+    const after = await cache.open("r", undefined);
+    assert.equal(after.get("t"), undefined);
+    assert.deepEqual(after.get("u"), M, "the other tags stay");
+    assert.deepEqual(after.get("v"), N);
+  });
+
   it("with replicas: entries are used and stored only while the put stamp is unchanged; no stamp, no cache", async () => {
     let stamp: string | null = "1";
     const cache = createTagDigestCache({ ttlMs: 60_000, maxEntries: 10, stamp: async () => stamp });
