@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { makeArtifact, pushEmptyBlob, putRaw, referrersTagOf } from "../helpers/artifacts.js";
 import { headThenDelete, refusalOf, skopeoDelete } from "../helpers/digest-delete.js";
+import { gcOptions, runGcForTest, seedGc } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { MT, makeImage, makeIndex, pushImage, putManifest } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
@@ -11,7 +13,7 @@ import { manifestOf, type Pushed, pushKind, revisionsOf, tagsOf } from "../helpe
 import { ACCESS_LOG, forwardedDuring } from "../helpers/upstream-watch.js";
 
 async function digestDeletes(proxy: TestProxy, outcome: string): Promise<number> {
-  const res = await request("GET", `${proxy.url}/metrics`);
+  const res = await request("GET", `${proxy.proxy.metricsUrl() ?? proxy.url}/metrics`);
   return sampleValue(parseMetrics(res.text), "rcp_digest_deletes_total", { outcome }) ?? 0;
 }
 
@@ -259,5 +261,40 @@ describe("delete.digestDeletes: protect, in front of a real docker-registry 2.8"
 
     assert.equal((await headThenDelete(plain.url, "dd/script", "a")).status, 202);
     assert.deepEqual(await tagsOf(registry.url, "dd/script"), []);
+  });
+});
+
+describe("gc --apply through a proxy with delete.digestDeletes: protect", () => {
+  let registry: TestRegistry;
+  let proxy: TestProxy;
+
+  before(async () => {
+    registry = await startRegistry();
+    proxy = await startProxy(registry.url, { metrics: { port: 0 }, delete: { digestDeletes: "protect" } });
+  });
+  after(async () => {
+    await proxy.stop();
+    await registry.stop();
+  });
+
+  it("deletes the untagged manifest it found (the guard allows it) and leaves the multi-arch image whole", async () => {
+    const seed = await seedGc(proxy.url, "dd/gc");
+    const { result, err } = await runGcForTest(
+      gcOptions({
+        registryConfig: join(registry.dir, "config.yml"),
+        apply: true,
+        adminUrl: proxy.proxy.metricsUrl(),
+        registryUrl: proxy.url,
+      }),
+    );
+    assert.equal(result.exitCode, 0, err);
+    assert.deepEqual(
+      result.deletes.map((d) => [d.repository, d.digest, d.result]),
+      [["dd/gc", seed.oldDigest, "deleted"]],
+    );
+    for (const child of seed.childDigests) {
+      assert.equal((await manifestOf(registry.url, "dd/gc", child))?.digest, child);
+    }
+    assert.equal(await digestDeletes(proxy, "allowed"), 1);
   });
 });
