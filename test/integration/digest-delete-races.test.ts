@@ -130,4 +130,19 @@ describe("guarded digest deletes racing pushes of the same manifest (real regist
     assert.deepEqual(detail.tags, ["a", "t"]);
     assert.equal((await manifestOf(registry.url, repo, "t"))?.digest, manifest.digest);
   });
+
+  it("Redis unreachable: a guarded delete answers 503 UNAVAILABLE with Retry-After and deletes nothing", async () => {
+    const repo = "race/redis-down";
+    const manifest = await pushKind(registry.url, repo, "docker-v2", ["a"]);
+    await redis.stop();
+    try {
+      const res = await request("DELETE", `${replicaA.url}/v2/${repo}/manifests/${manifest.digest}`);
+      assert.equal(res.status, 503, res.text);
+      assert.equal(res.headers["retry-after"], "5");
+      assert.equal(res.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "UNAVAILABLE");
+      assert.equal((await manifestOf(registry.url, repo, "a"))?.digest, manifest.digest);
+    } finally {
+      await redis.start();
+    }
+  });
 });
