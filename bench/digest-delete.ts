@@ -30,6 +30,7 @@ import { MT } from "../test/helpers/oci.js";
 import { startProxy, type TestProxy } from "../test/helpers/proxy.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { flag, numberOption, option } from "./lib/args.js";
+import { readCpuSeconds } from "./lib/procfs.js";
 
 const TAGS = numberOption("--tags", 10_000);
 const RUNS = numberOption("--runs", 3);
@@ -97,25 +98,43 @@ async function victim(base: string): Promise<string> {
   return put(base, tag, unique(tag));
 }
 
+/** CPU seconds of the registry and of this process (the proxy runs in it), for load-free figures. */
+let registryPid = 0;
+function cpuNow(): { registry: number; proxy: number } {
+  const own = process.cpuUsage();
+  return { registry: readCpuSeconds(registryPid), proxy: (own.user + own.system) / 1e6 };
+}
+
 async function timedDelete(base: string, digest: string, expect: number, calls?: () => number) {
   const before = calls?.() ?? 0;
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   const res = await request("DELETE", `${base}/v2/${REPO}/manifests/${digest}`, { agent });
   const ms = performance.now() - t0;
+  const cpu1 = cpuNow();
   if (res.status !== expect) throw new Error(`DELETE ${digest}: ${res.status} ${res.text}`);
-  return { ms, requests: (calls?.() ?? 0) - before };
+  return {
+    ms,
+    requests: (calls?.() ?? 0) - before,
+    registryCpu: cpu1.registry - cpu0.registry,
+    proxyCpu: cpu1.proxy - cpu0.proxy,
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const results = new Map<string, { ms: number[]; requests: number[] }>();
-function record(label: string, r: { ms: number; requests: number }) {
-  const e = results.get(label) ?? { ms: [], requests: [] };
-  e.ms.push(r.ms);
-  e.requests.push(r.requests);
-  results.set(label, e);
+interface Sample {
+  ms: number;
+  requests: number;
+  registryCpu?: number;
+  proxyCpu?: number;
+}
+const results = new Map<string, Sample[]>();
+function record(label: string, r: Sample) {
+  results.set(label, [...(results.get(label) ?? []), r]);
 }
 
 const registry = await startRegistry();
+registryPid = registry.process.pid!;
 const allow = await startProxy(registry.url, { log: { level: "warn" } });
 try {
   const t0 = performance.now();
@@ -162,9 +181,15 @@ try {
       await guarded.stop();
     }
   }
+  console.log(`${"".padEnd(48)} ${"time".padStart(16)}   requests   CPU s: registry, proxy process`);
   for (const [label, r] of results) {
-    const ms = `${median(r.ms).toFixed(0)} ms (${Math.min(...r.ms).toFixed(0)})`;
-    console.log(`${label.padEnd(48)} ${ms.padStart(16)}   upstream requests ${median(r.requests)}`);
+    const ms = r.map((x) => x.ms);
+    const time = `${median(ms).toFixed(0)} ms (${Math.min(...ms).toFixed(0)})`;
+    const cpu = [r.map((x) => x.registryCpu ?? 0), r.map((x) => x.proxyCpu ?? 0)].map((xs) =>
+      median(xs).toFixed(2),
+    );
+    const requests = String(median(r.map((x) => x.requests))).padStart(8);
+    console.log(`${label.padEnd(48)} ${time.padStart(16)}   ${requests}   ${cpu.join(", ")}`);
   }
 
   console.log("\nthe lookup alone (tags list + one HEAD per tag), cold, by HEAD concurrency:");
@@ -186,9 +211,9 @@ try {
     }
   }
   for (const c of SWEEP) {
-    const r = results.get(`lookup, concurrency ${c}`)!;
+    const ms = results.get(`lookup, concurrency ${c}`)!.map((x) => x.ms);
     console.log(
-      `  ${String(c).padStart(3)} at a time: ${median(r.ms).toFixed(0)} ms (${Math.min(...r.ms).toFixed(0)})`,
+      `  ${String(c).padStart(3)} at a time: ${median(ms).toFixed(0)} ms (${Math.min(...ms).toFixed(0)})`,
     );
   }
 } finally {
