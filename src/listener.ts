@@ -1,6 +1,9 @@
 /**
  * The request listener: every client request enters here. It is counted and
- * timed, refused when its method is outside the API, routed once; invalid routes
+ * timed, refused when its method is outside the API, routed once on the path as
+ * the registry reads it (oci/routes.ts parseTarget: decoded once; a target spelt
+ * otherwise is forwarded in its canonical spelling, so the upstream routes exactly
+ * what every rule here examined); invalid routes
  * are answered here, the requests the proxy owns go to the Hono app, and
  * everything else streams through the passthrough (known upload sessions get the
  * upload guard's look first). Also the passthrough's hooks: what the proxy learns
@@ -10,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
 import { writeOciError } from "./http/write-error.js";
 import { digestRefusal } from "./oci/digest-support.js";
-import { API_METHODS, parseRoute, splitPathQuery } from "./oci/routes.js";
+import { API_METHODS, parseTarget, splitPathQuery } from "./oci/routes.js";
 import type { ChangeFeed } from "./ops/change-feed.js";
 import type { Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
@@ -76,8 +79,9 @@ export function createRequestListener(
   const { tracker, readiness, ownership, answerOwned, ownedWork, uploadGuard, forward } = parts;
   return function listener(req, res) {
     const method = req.method ?? "GET";
-    const path = splitPathQuery(req.url ?? "/").path;
-    tracker.begin(req, res, path);
+    const url = req.url ?? "/";
+    // The access log keeps the path as the client spelt it.
+    tracker.begin(req, res, splitPathQuery(url).path);
     if (readiness.draining) res.setHeader("connection", "close");
     if (!API_METHODS.has(method)) {
       writeOciError(res, "METHOD_UNKNOWN", `method ${method} is not allowed`, undefined, {
@@ -85,7 +89,7 @@ export function createRequestListener(
       });
       return;
     }
-    const route = parseRoute(method, path);
+    const { route, path, upstream } = parseTarget(method, url);
     setRoute(req, route);
     if (route.kind === "invalid") {
       // Answered here, before any framework parses the target; the connection is
@@ -108,6 +112,8 @@ export function createRequestListener(
       });
       return;
     }
+    // From here on (Hono, the handlers' upstream calls, the passthrough) the target is the canonical one.
+    if (upstream !== null) req.url = upstream;
     const owned = ownsRequest(route, method, ownership);
     tracker.label(res, route, owned);
     if (isWindowWrite(route.kind, method) && holdWrite(req, res, path, parts)) return;

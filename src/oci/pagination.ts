@@ -12,9 +12,10 @@
  * that exists. A page has exactly `n` tags unless fewer remain, and a `Link` to
  * the next page only when tags remain after it. `n=0` is an empty page, no Link.
  *
- * Pure: no I/O. Invalid `n` throws OciError PAGINATION_NUMBER_INVALID.
+ * Pure: no I/O. An invalid query throws OciError PAGINATION_NUMBER_INVALID.
  */
 import { OciError } from "./errors.js";
+import { isQueryProblem, parseQuery, type QueryProblem, singleValue } from "./query.js";
 
 export type ListVariant = "list" | "_list";
 
@@ -33,17 +34,29 @@ export interface Page {
 
 const INTEGER_RE = /^-?\d+$/;
 
+function pageQueryError(problem: QueryProblem): OciError {
+  return new OciError(
+    "PAGINATION_NUMBER_INVALID",
+    `invalid pagination query: ${problem.problem}`,
+    problem.key === null ? undefined : { parameter: problem.key },
+  );
+}
+
 /**
- * Reads `n` and `last` from the raw query string (first value of each wins, as in
- * Go's `url.Values.Get`). An empty value counts as absent. `n` must be a decimal
+ * Reads `n` and `last` from the raw query string, strictly (oci/query.ts): a
+ * broken escape or a `;` anywhere, and an `n` or `last` that is repeated or empty,
+ * are 400 PAGINATION_NUMBER_INVALID, never guessed at. `n` must be a decimal
  * integer from 0 to `maxPageSize`.
  */
 export function parsePageQuery(query: string, maxPageSize: number): PageQuery {
-  const params = new URLSearchParams(query);
-  const rawN = params.get("n");
-  const rawLast = params.get("last");
-  const last = rawLast === null || rawLast === "" ? null : rawLast;
-  if (rawN === null || rawN === "") return { n: null, last };
+  const params = parseQuery(query);
+  if (isQueryProblem(params)) throw pageQueryError(params);
+  const rawN = singleValue(params, "n");
+  if (isQueryProblem(rawN)) throw pageQueryError(rawN);
+  const rawLast = singleValue(params, "last");
+  if (isQueryProblem(rawLast)) throw pageQueryError(rawLast);
+  const last = rawLast ?? null;
+  if (rawN === undefined) return { n: null, last };
   const value = INTEGER_RE.test(rawN) ? Number(rawN) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < 0 || value > maxPageSize) {
     throw new OciError(
@@ -52,7 +65,7 @@ export function parsePageQuery(query: string, maxPageSize: number): PageQuery {
       { n: Number.isSafeInteger(value) ? value : rawN },
     );
   }
-  return { n: value, last };
+  return { n: value === 0 ? 0 : value, last };
 }
 
 /** Byte-wise comparison (Go's `sort.Strings`). */

@@ -1,16 +1,26 @@
 /**
- * The route parser: request method and raw path → what the request is about.
+ * The route parser: request method and target → what the request is about.
+ *
+ * Every rule reads the path as the registry will: decoded once (canonical-path.ts),
+ * so `/%762/x/%6danifests/v1` is the manifest route it is for the registry, and
+ * what cannot be mapped is refused here. parseTarget also reads the query of the
+ * upload requests whose parameters the registry acts on (upload-query.ts), and
+ * gives the spelling to forward: the canonical path, re-encoded so that the
+ * upstream decodes exactly the path every rule examined.
  *
  * Repository names contain slashes and may have components named `tags`,
  * `manifests`, `blobs` or `uploads`, and `list` and `_list` are legal tags, so the
  * path is split the way distribution does it: by its fixed *suffix*. The name is
  * whatever comes before the suffix and must match the name grammar.
  *
- * Pure: no I/O, never throws, works on the raw (still percent-encoded) path.
+ * Pure: no I/O, never throws.
  */
 
+import { canonicalPath } from "./canonical-path.js";
 import type { OciErrorCode } from "./errors.js";
 import { isValidDigest, isValidName, isValidTag, isValidUploadId, looksLikeDigest } from "./grammar.js";
+import { encodePath } from "./percent-encoding.js";
+import { uploadQueryRefusal } from "./upload-query.js";
 
 export type RouteMatch =
   | { kind: "base" }
@@ -50,8 +60,6 @@ export function splitPathQuery(url: string): { path: string; query: string } {
   return q === -1 ? { path: url, query: "" } : { path: url.slice(0, q), query: url.slice(q + 1) };
 }
 
-const HOSTILE_RE = /%(?:2e|2f|5c|00)|\\|\0/i;
-
 function invalid(code: OciErrorCode, message: string, detail?: unknown): RouteMatch {
   return detail === undefined
     ? { kind: "invalid", code, message }
@@ -76,24 +84,73 @@ function nameOrInvalid(segments: readonly string[], end: number): string | Route
   return name;
 }
 
+/** A request target, read once: the route, the canonical path and what to forward. */
+export interface RequestTarget {
+  route: RouteMatch;
+  /** The path every rule reads (decoded once); the raw path when refused. */
+  path: string;
+  /** The raw query (without `?`), forwarded byte for byte. */
+  query: string;
+  /**
+   * The target to send upstream instead of the client's (the canonical path
+   * re-encoded, and the raw query), or null when the client's spelling is the
+   * canonical one and goes as it came.
+   */
+  upstream: string | null;
+}
+
+/** Parses a request target (`req.url`): see the module comment. */
+export function parseTarget(method: string, url: string): RequestTarget {
+  const { path: raw, query } = splitPathQuery(url);
+  if (query.includes("#")) {
+    return {
+      route: invalid("NAME_INVALID", "request target has a fragment (#)"),
+      path: raw,
+      query,
+      upstream: null,
+    };
+  }
+  if (!raw.startsWith("/") || raw.startsWith("//")) {
+    return { route: notOriginForm(), path: raw, query, upstream: null };
+  }
+  const path = canonicalPath(raw);
+  if (typeof path !== "string") {
+    return { route: invalid("NAME_INVALID", path.refused), path: raw, query, upstream: null };
+  }
+  let route = matchPath(method, path);
+  const refusal = uploadQueryRefusal(route.kind, method, query);
+  if (refusal !== null) route = invalid(refusal.code, refusal.message, refusal.detail);
+  const upstream = path === raw ? null : encodePath(path) + url.slice(raw.length);
+  return { route, path, query, upstream };
+}
+
+/**
+ * The route of a raw path (percent-decoded once first, as parseTarget does; the
+ * query is not read).
+ */
 export function parseRoute(method: string, rawPath: string): RouteMatch {
-  if (rawPath === "/v2/" || rawPath === "/v2") return { kind: "base" };
-  // Only origin-form targets: an absolute-form (`http://host/...`), asterisk-form
-  // (`*`) or network-path (`//host/...`) target is never forwarded, whatever it names.
-  if (!rawPath.startsWith("/") || rawPath.startsWith("//")) {
-    return invalid("NAME_INVALID", "request target must be a path starting with a single /");
-  }
-  if (HOSTILE_RE.test(rawPath)) {
-    return invalid("NAME_INVALID", "path contains encoded separators, traversal or NUL");
-  }
-  if (!rawPath.startsWith("/v2/")) {
+  if (!rawPath.startsWith("/") || rawPath.startsWith("//")) return notOriginForm();
+  const path = canonicalPath(rawPath);
+  return typeof path === "string" ? matchPath(method, path) : invalid("NAME_INVALID", path.refused);
+}
+
+// Only origin-form targets: an absolute-form (`http://host/...`), asterisk-form
+// (`*`) or network-path (`//host/...`) target is never forwarded, whatever it names.
+function notOriginForm(): RouteMatch {
+  return invalid("NAME_INVALID", "request target must be a path starting with a single /");
+}
+
+/** The route of a canonical (decoded, origin-form) path. */
+function matchPath(method: string, path: string): RouteMatch {
+  if (path === "/v2/" || path === "/v2") return { kind: "base" };
+  if (!path.startsWith("/v2/")) {
     // Outside the API too, a dot segment could resolve into `/v2/` upstream.
-    if (unsafeSegments(rawPath.split("/").slice(1), true)) {
+    if (unsafeSegments(path.split("/").slice(1), true)) {
       return invalid("NAME_INVALID", "path has empty or dot segments");
     }
-    return { kind: "non-api", path: rawPath };
+    return { kind: "non-api", path };
   }
-  const rest = rawPath.slice(4);
+  const rest = path.slice(4);
   if (rest === "_catalog") return { kind: "catalog" };
   const segments = rest.split("/");
   const n = segments.length;

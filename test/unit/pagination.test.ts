@@ -22,15 +22,16 @@ describe("parsePageQuery", () => {
     ["n=0", { n: 0, last: null }],
     ["n=05", { n: 5, last: null }],
     [`n=${MAX}`, { n: MAX, last: null }],
-    ["n=", { n: null, last: null }],
     ["last=v1.0", { n: null, last: "v1.0" }],
-    ["last=", { n: null, last: null }],
     ["n=2&last=a", { n: 2, last: "a" }],
     ["last=a&n=2", { n: 2, last: "a" }],
-    ["n=2&n=9", { n: 2, last: null }],
     ["last=a%2Fb&n=1", { n: 1, last: "a/b" }],
-    ["last=%E2%82%AC", { n: null, last: "€" }],
+    // Decoded to bytes, as Go does: compared byte-wise, it sorts after every (ASCII) tag.
+    ["last=%E2%82%AC", { n: null, last: "\u00e2\u0082\u00ac" }],
+    ["last=a+b", { n: null, last: "a b" }],
+    ["last=a%2Bb", { n: null, last: "a+b" }],
     ["other=1&n=3", { n: 3, last: null }],
+    ["&&n=3&", { n: 3, last: null }],
   ];
   for (const [query, expected] of ok) {
     it(`accepts "${query}"`, () => assert.deepEqual(parsePageQuery(query, MAX), expected));
@@ -56,6 +57,37 @@ describe("parsePageQuery", () => {
           assert.equal(err.code, "PAGINATION_NUMBER_INVALID");
           assert.equal(err.status, 400);
           assert.deepEqual(err.detail, { n: detail });
+          return true;
+        },
+      );
+    });
+  }
+
+  // Nothing guessed at: what Go would read as absent, drop or split is refused.
+  const refused: Array<[string, unknown]> = [
+    ["n=", { parameter: "n" }],
+    ["n", { parameter: "n" }],
+    ["last=", { parameter: "last" }],
+    ["n=2&n=9", { parameter: "n" }],
+    ["n=2&n=2", { parameter: "n" }],
+    ["last=a&last=b", { parameter: "last" }],
+    ["last=%", { parameter: "last" }],
+    ["last=%zz", { parameter: "last" }],
+    ["n=%3", { parameter: "n" }],
+    ["other=%&n=3", { parameter: "other" }],
+    ["%=1&n=3", undefined],
+    ["n=1;last=a", { parameter: "n" }],
+    ["last=a;b", { parameter: "last" }],
+  ];
+  for (const [query, detail] of refused) {
+    it(`refuses "${query}" with 400 PAGINATION_NUMBER_INVALID`, () => {
+      assert.throws(
+        () => parsePageQuery(query, MAX),
+        (err: unknown) => {
+          assert.ok(err instanceof OciError);
+          assert.equal(err.code, "PAGINATION_NUMBER_INVALID");
+          assert.equal(err.status, 400);
+          assert.deepEqual(err.detail, detail);
           return true;
         },
       );

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { isValidDigest, isValidName, isValidTag } from "../../src/oci/grammar.js";
-import { parseRoute, type RouteMatch } from "../../src/oci/routes.js";
+import { parseRoute, parseTarget, type RouteMatch } from "../../src/oci/routes.js";
 
 // Reference grammars, from the spec text (spec.md "Pulling manifests" and "Digests"),
 // written independently of src/oci/grammar.ts.
@@ -101,6 +101,12 @@ const method = fc.oneof(
   fc.string({ maxLength: 8 }),
 );
 
+/** Go's `url.unescape` in path mode (what the registry routes on), written independently. */
+function goPath(raw: string): string | null {
+  if (/%(?![0-9a-fA-F]{2})/.test(raw)) return null;
+  return raw.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+}
+
 const DOT_SEGMENT_OR_ENCODED = /(^|\/)\.{1,2}(\/|$)|%(2e|2f|5c|00)|\\|\0/i;
 
 function nameOf(r: RouteMatch): string | undefined {
@@ -120,10 +126,15 @@ describe("parseRoute properties", () => {
   it("whatever it would forward is an origin-form path with no dot segment, encoded separator, NUL or backslash", () => {
     fc.assert(
       fc.property(method, trickyPath, (m, p) => {
-        const r = parseRoute(m, p);
-        if (r.kind === "invalid") return;
-        assert.ok(p.startsWith("/") && !p.startsWith("//"), `not origin-form: ${JSON.stringify(p)}`);
-        assert.ok(!DOT_SEGMENT_OR_ENCODED.test(p), `forwardable: ${JSON.stringify(p)} → ${r.kind}`);
+        const t = parseTarget(m, p);
+        if (t.route.kind === "invalid") return;
+        const sent = t.upstream ?? p;
+        assert.ok(sent.startsWith("/") && !sent.startsWith("//"), `not origin-form: ${JSON.stringify(sent)}`);
+        const rawPath = p.split("?")[0]!;
+        assert.ok(!DOT_SEGMENT_OR_ENCODED.test(rawPath), `forwardable: ${JSON.stringify(p)} → ${t.route.kind}`);
+        assert.ok(!DOT_SEGMENT_OR_ENCODED.test(t.path), `forwardable: ${JSON.stringify(t.path)}`);
+        // What goes upstream decodes (once, as Go does) to the path every rule read.
+        assert.equal(goPath(sent.split("?")[0]!), t.path, JSON.stringify(p));
       }),
       { numRuns: 10_000 },
     );
@@ -132,11 +143,12 @@ describe("parseRoute properties", () => {
   it("every repository name it returns is valid per the spec grammar and is the path's own prefix", () => {
     fc.assert(
       fc.property(method, trickyPath, (m, p) => {
-        const r = parseRoute(m, p);
+        const t = parseTarget(m, p);
+        const r = t.route;
         const name = nameOf(r);
         if (name === undefined) return;
         assert.ok(refName(name), `invalid name accepted: ${JSON.stringify(name)} from ${JSON.stringify(p)}`);
-        assert.ok(p.startsWith(`/v2/${name}/`), `name ${name} is not the prefix of ${p}`);
+        assert.ok(t.path.startsWith(`/v2/${name}/`), `name ${name} is not the prefix of ${t.path} (${p})`);
         if (r.kind === "manifest") {
           assert.ok(r.by === "tag" ? REF_TAG.test(r.reference) : refDigest(r.reference), r.reference);
         }
@@ -189,6 +201,64 @@ describe("parseRoute properties", () => {
         },
       ),
       { numRuns: 3000 },
+    );
+  });
+});
+
+/**
+ * A spelling of a path as an attacker writes it: each character literal or
+ * percent-encoded (either hex case, sometimes twice), and now and then a `;`, an
+ * empty segment or a `/./` slipped in.
+ */
+function spellingOf(path: string): fc.Arbitrary<string> {
+  const chars = [...path.slice(1)];
+  const one = (ch: string) => {
+    const hex = ch.charCodeAt(0).toString(16).padStart(2, "0");
+    return fc.constantFrom(ch, ch, `%${hex}`, `%${hex.toUpperCase()}`, `%25${hex}`);
+  };
+  const extra = fc.constantFrom("", "", "", "", ";", "%3b", "/", "/./", "%2f");
+  return fc
+    .tuple(fc.tuple(...chars.map(one)), fc.array(fc.tuple(fc.nat(chars.length), extra), { maxLength: 2 }))
+    .map(([spelt, inserts]) => {
+      const out = [...spelt];
+      for (const [at, what] of inserts) out.splice(at, 0, what);
+      return `/${out.join("")}`;
+    });
+}
+
+describe("parseTarget: every spelling meets the plain path's route", () => {
+  const plain = fc.tuple(
+    validName,
+    fc.oneof(
+      validTag.map((t) => ({ method: "PUT", suffix: `manifests/${t}` })),
+      validDigest.map((d) => ({ method: "DELETE", suffix: `manifests/${d}` })),
+      validTag.map((t) => ({ method: "DELETE", suffix: `tags/${t}` })),
+      fc.constant({ method: "POST", suffix: "blobs/uploads/" }),
+      fc.constant({ method: "GET", suffix: "tags/_list" }),
+    ),
+  );
+  it("a spelling the registry decodes to the plain path is that route; anything else is refused or no route at all", () => {
+    fc.assert(
+      fc.property(
+        plain.chain(([name, r]) => {
+          const path = `/v2/${name}/${r.suffix}`;
+          return fc.tuple(fc.constant(r.method), fc.constant(path), spellingOf(path));
+        }),
+        ([m, path, spelt]) => {
+          const expected = parseRoute(m, path);
+          const t = parseTarget(m, spelt);
+          const registryReads = goPath(spelt);
+          if (registryReads === path) {
+            // The registry serves this spelling as the plain route: same route here, or refused.
+            if (t.route.kind !== "invalid") assert.deepEqual(t.route, expected, spelt);
+            return;
+          }
+          // Any other reading: never taken for the plain route's writes under another name.
+          if (t.route.kind === "invalid") return;
+          assert.equal(goPath((t.upstream ?? spelt).split("?")[0]!), t.path, spelt);
+        },
+      ),
+      { numRuns: 5000 },
     );
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseRoute, type RouteMatch } from "../../src/oci/routes.js";
+import { parseRoute, parseTarget, type RouteMatch } from "../../src/oci/routes.js";
 
 const D = `sha256:${"a".repeat(64)}`;
 
@@ -86,4 +86,138 @@ describe("parseRoute", () => {
     assert.equal(del.kind === "invalid" && del.code, "TAG_INVALID");
     assert.equal(code("/v2/a/blobs/uploads/bad$id"), "BLOB_UPLOAD_INVALID");
   });
+});
+
+const H = "a".repeat(64);
+
+/** Spellings 2.8 routes as API routes (notes §13): the proxy routes them the same, and forwards the plain spelling. */
+const spellings: Array<[string, string, RouteMatch, string | null]> = [
+  [
+    "PUT",
+    "/%762/a/manifests/v1.0",
+    { kind: "manifest", name: "a", reference: "v1.0", by: "tag" },
+    "/v2/a/manifests/v1.0",
+  ],
+  [
+    "PUT",
+    "/v%32/a/manifests/v1.0",
+    { kind: "manifest", name: "a", reference: "v1.0", by: "tag" },
+    "/v2/a/manifests/v1.0",
+  ],
+  [
+    "PUT",
+    "/v2/a/%6danifests/v1.0",
+    { kind: "manifest", name: "a", reference: "v1.0", by: "tag" },
+    "/v2/a/manifests/v1.0",
+  ],
+  [
+    "PUT",
+    "/v2/a/manifest%73/v1.0",
+    { kind: "manifest", name: "a", reference: "v1.0", by: "tag" },
+    "/v2/a/manifests/v1.0",
+  ],
+  [
+    "DELETE",
+    `/v%32/a/manifests/sha256%3A${H}`,
+    { kind: "manifest", name: "a", reference: `sha256:${H}`, by: "digest" },
+    `/v2/a/manifests/sha256:${H}`,
+  ],
+  ["DELETE", "/v2/a/%74ags/v1", { kind: "tag", name: "a", tag: "v1" }, "/v2/a/tags/v1"],
+  [
+    "GET",
+    "/v2/a/tags/%5Flist?n=1",
+    { kind: "tags-list", name: "a", variant: "_list" },
+    "/v2/a/tags/_list?n=1",
+  ],
+  ["POST", "/v2/a/blobs/%75ploads/", { kind: "upload-start", name: "a" }, "/v2/a/blobs/uploads/"],
+  [
+    "PUT",
+    "/v2/a/blobs/uploads/%31d?_state=x%3D%3D&digest=sha256:" + H,
+    { kind: "upload", name: "a", uploadId: "1d" },
+    `/v2/a/blobs/uploads/1d?_state=x%3D%3D&digest=sha256:${H}`,
+  ],
+  ["GET", "/%68ealthz", { kind: "non-api", path: "/healthz" }, "/healthz"],
+  [
+    "GET",
+    "/v2/a/manifests/latest?x=%",
+    { kind: "manifest", name: "a", reference: "latest", by: "tag" },
+    null,
+  ],
+];
+
+describe("parseTarget: every spelling is the route the registry reads", () => {
+  for (const [method, url, route, upstream] of spellings) {
+    it(`${method} ${url.length > 70 ? `${url.slice(0, 70)}…` : url}`, () => {
+      const t = parseTarget(method, url);
+      assert.deepEqual(t.route, route);
+      assert.equal(t.upstream, upstream);
+    });
+  }
+
+  it("a plain target is forwarded as it came (upstream null) with its query", () => {
+    const t = parseTarget("PATCH", "/v2/a/blobs/uploads/1d?_state=abc%3D");
+    assert.deepEqual(t, {
+      route: { kind: "upload", name: "a", uploadId: "1d" },
+      path: "/v2/a/blobs/uploads/1d",
+      query: "_state=abc%3D",
+      upstream: null,
+    });
+  });
+
+  it("what the proxy will not map is refused with 400 NAME_INVALID, never forwarded", () => {
+    for (const url of [
+      "/v2/a/manifest%73/v1%2E0", // an encoded dot
+      "/v2/a%2Fb/manifests/v1", // an encoded separator
+      "/%2576%32/a/manifests/v1", // double encoding
+      "/v2/a/manifests/v1%", // a broken escape (Go: 400)
+      "/v2/a/manifests/v1%0A", // a control character
+    ]) {
+      const r = parseTarget("PUT", url).route;
+      assert.equal(r.kind === "invalid" && r.code, "NAME_INVALID", url);
+    }
+  });
+
+  it("a # anywhere in the target is refused (a forwarding URL parser would cut it there)", () => {
+    for (const url of ["/v2/a/manifests/v1#x/y", "/v2/a/blobs/uploads/?digest=sha256:x#y", "/v2/#"]) {
+      const r = parseTarget("PUT", url).route;
+      assert.equal(r.kind === "invalid" && r.code, "NAME_INVALID", url);
+    }
+  });
+});
+
+/** Upload queries the registry acts on: strictly read, refused before anything is forwarded. */
+const uploadQueries: Array<[string, string, string | null]> = [
+  ["POST", "", null],
+  ["POST", `digest=sha256:${H}`, null],
+  ["POST", `mount=sha256:${H}&from=a/b`, null],
+  ["POST", `mount=sha256%3A${H}&from=a%2Fb`, null],
+  ["POST", "digest=sha256:zz", "DIGEST_INVALID"],
+  ["POST", "digest=", "DIGEST_INVALID"],
+  ["POST", `digest=sha256:${H}&digest=sha256:${H}`, "DIGEST_INVALID"],
+  ["POST", "digest=%", "DIGEST_INVALID"],
+  ["POST", "mount=sha256:zz&from=a", "DIGEST_INVALID"],
+  ["POST", `mount=sha256:${H}&from=../x`, "NAME_INVALID"],
+  ["POST", `mount=sha256:${H}&from=UPPER`, "NAME_INVALID"],
+  ["POST", `mount=sha256:${H}&from=a&from=b`, "NAME_INVALID"],
+  ["POST", `mount=sha256:${H}&from=`, "NAME_INVALID"],
+  ["POST", `mount=sha256:${H};from=a`, "DIGEST_INVALID"],
+  ["POST", "x=%zz", "BLOB_UPLOAD_INVALID"],
+  ["POST", "other=1", null],
+  ["PUT", `_state=abc%3D%3D&digest=sha256:${H}`, null],
+  ["PUT", "_state=abc&digest=sha256:zz", "DIGEST_INVALID"],
+  ["PUT", `_state=abc&digest=sha256:${H}&digest=sha256:${"b".repeat(64)}`, "DIGEST_INVALID"],
+  ["PUT", "_state=%&digest=x", "BLOB_UPLOAD_INVALID"],
+  ["PATCH", "_state=%&digest=sha256:zz", null],
+  ["GET", "_state=abc&digest=zz", null],
+];
+
+describe("parseTarget: upload queries", () => {
+  for (const [method, query, code] of uploadQueries) {
+    const path = method === "POST" ? "/v2/a/blobs/uploads/" : "/v2/a/blobs/uploads/1d";
+    it(`${method} ${path}?${query.length > 50 ? `${query.slice(0, 50)}…` : query} → ${code ?? "forwarded"}`, () => {
+      const r = parseTarget(method, `${path}${query ? `?${query}` : ""}`).route;
+      if (code === null) assert.notEqual(r.kind, "invalid", JSON.stringify(r));
+      else assert.equal(r.kind === "invalid" && r.code, code, JSON.stringify(r));
+    });
+  }
 });
