@@ -60,6 +60,8 @@ export const SCHEMA = {
     legacyList: { type: "enum", values: ["serve", "redirect"], env: "TAGS_LEGACY_LIST" },
     cacheTtlMs: { ...ms, max: 3_600_000 },
     cacheMaxEntries: { type: "int", min: 1, max: 1_000_000 },
+    /** Estimated heap bytes of the cached tag lists (one per repository). */
+    cacheMaxBytes: { type: "int", min: 65_536, max: 4_294_967_296 },
     /** Immutable tag rules `[repository-pattern:]tag-pattern` (src/oci/immutable-rules.ts). */
     immutable: { type: "string[]", env: "TAGS_IMMUTABLE" },
   },

@@ -122,6 +122,7 @@ function createAppDeps(options: CreateProxyOptions): {
     tagLists: createTagListCache({
       ttlMs: config.tags.cacheTtlMs,
       maxEntries: config.tags.cacheMaxEntries,
+      maxBytes: config.tags.cacheMaxBytes,
       changes,
       lookups: metrics.cache,
       ...(broadcast ? { freshness: broadcast.stamp } : {}),

@@ -33,6 +33,12 @@ export const handleTagsList: V2Handler<"tags-list"> = async (c, route, deps) => 
     deps,
   );
   const { body } = answer;
-  const bytes = typeof body === "string" ? body : body.length > 0 ? new Uint8Array(body) : null;
+  // A Buffer goes as a view of its bytes (no copy: the whole list's body is shared).
+  const bytes =
+    typeof body === "string"
+      ? body
+      : body.length > 0
+        ? new Uint8Array(body.buffer as ArrayBuffer, body.byteOffset, body.length)
+        : null;
   return new Response(bytes === "" ? null : bytes, { status: answer.status, headers: answer.headers });
 };

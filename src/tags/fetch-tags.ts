@@ -78,6 +78,26 @@ export async function fetchUpstreamTagList(
   return "tags" in loaded ? { tags: new TagList(loaded.tags) } : loaded;
 }
 
+/**
+ * Whether the upstream lets these headers read the list: null when it answers the
+ * first page with 200 (its body is not read: a large one closes the connection
+ * instead of being received), else the failure to relay.
+ * For a caller new to a list the cache holds (list-cache.ts ListCheck).
+ */
+export async function checkUpstreamTagList(
+  upstream: UpstreamClient,
+  name: string,
+  headers: OutgoingHttpHeaders,
+): Promise<{ failure: FetchFailure } | null> {
+  const response = await upstream.request({
+    method: "GET",
+    path: `/v2/${name}/tags/list`,
+    headers,
+    discardSuccessBody: true,
+  });
+  return response.status === 200 ? null : { failure: { kind: "status", response } };
+}
+
 /** Every page's tags in the upstream's order, duplicates kept. */
 export async function collectUpstreamTags(
   upstream: UpstreamClient,

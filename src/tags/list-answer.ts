@@ -1,8 +1,9 @@
 /**
  * The answer to `GET`/`HEAD /v2/<name>/tags/_list` (the new tags API) and
  * `/v2/<name>/tags/list` (legacy), without any HTTP framework: the upstream's
- * complete list, fetched with the caller's credentials (and cached per credentials
- * for a moment), sorted and paginated by the proxy. The Hono handler
+ * complete list, fetched with the caller's credentials (and cached for a moment,
+ * served only to callers the upstream has answered: tags/list-cache.ts), sorted and
+ * paginated by the proxy. The Hono handler
  * (handlers/tags-list.ts) writes what this returns.
  *
  * Answers:
@@ -22,7 +23,7 @@ import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
-import { type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
+import { checkUpstreamTagList, type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
 import type { TagListCache } from "./list-cache.js";
 import type { TagList } from "./tag-list.js";
 
@@ -74,8 +75,11 @@ export async function answerTagsList(ask: ListAsk, deps: ListDeps): Promise<List
 
 async function loadTags(ask: ListAsk, deps: ListDeps) {
   try {
-    return await deps.tagLists.load(ask.name, ask.authorization, () =>
-      fetchUpstreamTagList(deps.upstream, ask.name, ask.upstreamHeaders),
+    return await deps.tagLists.load(
+      ask.name,
+      ask.authorization,
+      () => fetchUpstreamTagList(deps.upstream, ask.name, ask.upstreamHeaders),
+      () => checkUpstreamTagList(deps.upstream, ask.name, ask.upstreamHeaders),
     );
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
@@ -90,15 +94,20 @@ function baseHeaders(extra: Record<string, string> = {}): Record<string, string>
 }
 
 function listAnswer(name: string, variant: ListVariant, list: TagList, query: PageQuery): ListAnswer {
+  if (query.n === null && query.last === null) {
+    const body = list.wholeBody(name);
+    return { status: 200, headers: jsonHeaders(body.length), body };
+  }
   const page = list.page(query);
   const body = `${JSON.stringify({ name, tags: page.tags })}\n`;
-  const headers = baseHeaders({
-    "content-type": "application/json; charset=utf-8",
-    "content-length": String(Buffer.byteLength(body)),
-  });
+  const headers = jsonHeaders(Buffer.byteLength(body));
   if (page.next !== null && query.n !== null)
     headers["link"] = nextPageLink(name, variant, query.n, page.next);
   return { status: 200, headers, body };
+}
+
+function jsonHeaders(length: number): Record<string, string> {
+  return baseHeaders({ "content-type": "application/json; charset=utf-8", "content-length": String(length) });
 }
 
 function redirectToNewList(name: string, query: string): ListAnswer {

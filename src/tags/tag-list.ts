@@ -11,14 +11,18 @@
  * Pure apart from the memoised sort.
  */
 import { isSortedUnique, type Page, type PageQuery, paginate, sortTags } from "../oci/pagination.js";
+import { listBytes } from "./list-cache.js";
 
 export class TagList {
   #raw: readonly string[];
   #sorted: readonly string[] | null;
+  /** Estimated heap bytes (list-cache.ts listBytes), measured once: the cache's size of this list. */
+  readonly bytes: number;
 
   constructor(raw: readonly string[]) {
     this.#sorted = isSortedUnique(raw) ? raw : null;
     this.#raw = this.#sorted === null ? raw : [];
+    this.bytes = listBytes(raw);
   }
 
   /** Tags held (before removing duplicates while unsorted); the cache's size measure. */
@@ -38,6 +42,20 @@ export class TagList {
       this.#raw = [];
     }
     return this.#sorted;
+  }
+
+  #whole: { name: string; body: Buffer } | null = null;
+
+  /**
+   * The answer body for the whole list (`{"name","tags"}` and a newline), made once:
+   * the legacy `tags/list` asks for it on every read, and rendering 20,000 tags per
+   * request is work and garbage the cached list spares.
+   */
+  wholeBody(name: string): Buffer {
+    if (this.#whole?.name !== name) {
+      this.#whole = { name, body: Buffer.from(`${JSON.stringify({ name, tags: this.sorted() })}\n`) };
+    }
+    return this.#whole.body;
   }
 
   /** One page, exactly as `paginate(this.sorted(), query)`. */

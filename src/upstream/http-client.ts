@@ -38,6 +38,12 @@ export interface HttpRequest {
   /** The whole call's deadline; defaults to the client's. */
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /**
+   * Only the status of a 2xx answer matters: its body is not read (undici's
+   * `dump()`: a small one is drained, a large one closes the connection), and the
+   * response's body is empty. Other answers are read as usual.
+   */
+  discardSuccessBody?: boolean;
 }
 
 export interface HttpResponse {
@@ -197,6 +203,10 @@ async function exchange(pool: Dispatcher, req: HttpRequest, signal: AbortSignal)
     ...(req.method === "HEAD" ? { reset: false } : {}),
   });
   const headers = res.headers as IncomingHttpHeaders;
+  if (req.discardSuccessBody && res.statusCode >= 200 && res.statusCode < 300) {
+    await res.body.dump().catch(() => {});
+    return { status: res.statusCode, headers, body: Buffer.alloc(0) };
+  }
   const chunks: Buffer[] = [];
   // A HEAD answer announces the length of a body it does not have.
   let size = req.method === "HEAD" ? 0 : Number(headers["content-length"]);

@@ -2,9 +2,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { createChangeFeed } from "../../src/ops/change-feed.js";
 import { createMetrics } from "../../src/ops/metrics.js";
-import { cacheKey, createTagListCache, type ListLoad } from "../../src/tags/list-cache.js";
+import { cacheKey, createTagListCache, type ListLoad, listBytes } from "../../src/tags/list-cache.js";
+import { TagList } from "../../src/tags/tag-list.js";
 
 type Load = ListLoad<number>;
+
+const MIB = 1 << 20;
 
 function clock() {
   let now = 1_000;
@@ -46,7 +49,7 @@ describe("cacheKey", () => {
 describe("createTagListCache", () => {
   it("serves a second load from the cache and counts hits and misses", async () => {
     const metrics = createMetrics({ defaultMetrics: false });
-    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10, lookups: metrics.cache });
+    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10, maxBytes: MIB, lookups: metrics.cache });
     const c = counter(["x", "y"]);
     assert.deepEqual(await cache.load("r", "A", c.loader), { tags: ["x", "y"] });
     assert.deepEqual(await cache.load("r", "A", c.loader), { tags: ["x", "y"] });
@@ -57,7 +60,7 @@ describe("createTagListCache", () => {
   });
 
   it("keeps credentials apart: another Authorization loads its own list", async () => {
-    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10 });
+    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10, maxBytes: MIB });
     await cache.load("r", "Basic alice", async () => ({ tags: ["secret"] }));
     const other = await cache.load("r", "Basic mallory", async (): Promise<Load> => ({ failure: 401 }));
     assert.deepEqual(other, { failure: 401 });
@@ -67,7 +70,7 @@ describe("createTagListCache", () => {
 
   it("expires entries after the TTL", async () => {
     const t = clock();
-    const cache = createTagListCache({ ttlMs: 100, maxEntries: 10, perf: t.perf });
+    const cache = createTagListCache({ ttlMs: 100, maxEntries: 10, maxBytes: MIB, perf: t.perf });
     const c = counter();
     await cache.load("r", undefined, c.loader);
     t.advance(99);
@@ -79,7 +82,7 @@ describe("createTagListCache", () => {
   });
 
   it("ttl 0 disables caching", async () => {
-    const cache = createTagListCache({ ttlMs: 0, maxEntries: 10 });
+    const cache = createTagListCache({ ttlMs: 0, maxEntries: 10, maxBytes: MIB });
     const c = counter();
     await cache.load("r", undefined, c.loader);
     await cache.load("r", undefined, c.loader);
@@ -88,7 +91,7 @@ describe("createTagListCache", () => {
   });
 
   it("does not store failures", async () => {
-    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10 });
+    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10, maxBytes: MIB });
     let calls = 0;
     const failing = async (): Promise<Load> => {
       calls++;
@@ -107,7 +110,7 @@ describe("createTagListCache", () => {
   });
 
   it("shares one load between concurrent callers", async () => {
-    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10 });
+    const cache = createTagListCache({ ttlMs: 1000, maxEntries: 10, maxBytes: MIB });
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;
@@ -124,27 +127,29 @@ describe("createTagListCache", () => {
     assert.equal(calls, 1);
   });
 
-  it("drops a repository's entries (every credential) on a change, and only that repository's", async () => {
+  it("drops a repository's list on a change, and only that repository's", async () => {
     const changes = createChangeFeed();
-    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, changes });
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB, changes });
     const c = counter();
     for (const name of ["r", "r/sub", "other"])
       for (const auth of ["A", "B"]) await cache.load(name, auth, c.loader);
-    assert.equal(cache.size, 6);
+    assert.equal(c.calls(), 6, "each caller's first read asks the upstream");
+    assert.equal(cache.size, 3, "one list per repository");
+    assert.equal(cache.grants, 6);
     changes.repositoryChanged("r");
-    assert.equal(cache.size, 4);
+    assert.equal(cache.size, 2);
     await cache.load("r/sub", "A", c.loader);
     assert.equal(c.calls(), 6);
     await cache.load("r", "A", c.loader);
     assert.equal(c.calls(), 7);
     cache.close();
     changes.repositoryChanged("other");
-    assert.equal(cache.size, 5, "closed cache no longer listens");
+    assert.equal(cache.size, 3, "closed cache no longer listens");
   });
 
   it("does not store a load that was in flight when the repository changed", async () => {
     const changes = createChangeFeed();
-    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, changes });
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB, changes });
     let release!: () => void;
     const gate = new Promise<void>((r) => {
       release = r;
@@ -164,18 +169,150 @@ describe("createTagListCache", () => {
     });
   });
 
-  it("is bounded by maxEntries (least recently used goes first)", async () => {
-    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 2 });
-    const c = counter();
-    await cache.load("a", undefined, c.loader);
-    await cache.load("b", undefined, c.loader);
-    await cache.load("a", undefined, c.loader);
-    await cache.load("c", undefined, c.loader);
+  it("keeps one list per repository, served to every caller the upstream answered with it", async () => {
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB });
+    const c = counter(["a", "b"]);
+    await cache.load("r", "Basic alice", c.loader);
+    await cache.load("r", "Basic bob", c.loader);
+    assert.equal(c.calls(), 2, "bob's first read asks the upstream with bob's credentials");
+    await cache.load("r", "Basic alice", c.loader);
+    await cache.load("r", "Basic bob", c.loader);
+    assert.equal(c.calls(), 2, "both now read the one cached list");
+    assert.equal(cache.size, 1);
+    assert.equal(cache.grants, 2);
+  });
+
+  it("a caller the upstream refused holds no grant: the cached list is never served to it", async () => {
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB });
+    await cache.load("r", "Basic alice", async (): Promise<Load> => ({ tags: ["secret"] }));
+    for (let i = 0; i < 3; i++) {
+      const refused = await cache.load("r", "Basic mallory", async (): Promise<Load> => ({ failure: 401 }));
+      assert.deepEqual(refused, { failure: 401 });
+    }
+    assert.equal(cache.grants, 1);
+  });
+
+  it("a caller new to a cached list is checked upstream (check) instead of loading a second copy", async () => {
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB });
+    const c = counter(["a", "b"]);
+    let checks = 0;
+    const check = (answer: number | null) => async () => {
+      checks++;
+      return answer === null ? null : { failure: answer };
+    };
+    const first = await cache.load("r", "Basic alice", c.loader, check(null));
+    assert.equal(c.calls(), 1, "nothing cached yet: the list is loaded");
+    assert.equal(checks, 0);
+    const bob = await cache.load("r", "Basic bob", c.loader, check(null));
+    assert.ok("tags" in first && "tags" in bob);
+    assert.equal(bob.tags, first.tags, "bob is served the one cached list");
+    assert.equal(checks, 1);
+    assert.equal(c.calls(), 1);
+    await cache.load("r", "Basic bob", c.loader, check(null));
+    assert.equal(checks, 1, "bob holds a grant now");
+    assert.deepEqual(await cache.load("r", "Basic mallory", c.loader, check(401)), { failure: 401 });
+    assert.deepEqual(await cache.load("r", "Basic mallory", c.loader, check(401)), { failure: 401 });
+    assert.equal(checks, 3, "a refused caller is asked about every time");
+    assert.equal(cache.grants, 2);
+  });
+
+  it("callers with new credentials arriving while the list loads wait for it and are checked: one list is built", async () => {
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let loads = 0;
+    let checks = 0;
+    const loader = async (): Promise<Load> => {
+      loads++;
+      await gate;
+      return { tags: ["a"] };
+    };
+    const check = async () => {
+      checks++;
+      return null;
+    };
+    const all = Promise.all(["A", "B", "C", "D"].map((who) => cache.load("r", who, loader, check)));
+    release();
+    const results = await all;
+    assert.equal(loads, 1);
+    assert.equal(checks, 3);
+    assert.ok(results.every((r) => "tags" in r && r.tags === (results[0] as { tags: unknown }).tags));
+    assert.equal(cache.grants, 4);
+  });
+
+  it("a check that lands after the repository changed loads the new list instead", async () => {
+    const changes = createChangeFeed();
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: MIB, changes });
+    await cache.load("r", "A", async (): Promise<Load> => ({ tags: ["old"] }));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const checked = cache.load(
+      "r",
+      "B",
+      async (): Promise<Load> => ({ tags: ["old", "new"] }),
+      async () => {
+        await gate;
+        return null;
+      },
+    );
+    changes.repositoryChanged("r");
+    release();
+    assert.deepEqual(await checked, { tags: ["old", "new"] });
+  });
+
+  it("a flood of distinct credentials holds one list and at most maxEntries grants", async () => {
+    const tags = Array.from({ length: 20_000 }, (_, i) => `build-${i}`);
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 100, maxBytes: 32 * MIB });
+    let calls = 0;
+    for (let i = 0; i < 2_000; i++) {
+      await cache.load("r", `Basic ${i}`, async (): Promise<Load> => {
+        calls++;
+        return { tags: [...tags] };
+      });
+    }
+    assert.equal(calls, 2_000, "every new credential is asked upstream");
+    assert.equal(cache.size, 1);
+    assert.equal(cache.grants, 100);
+    assert.equal(cache.bytes, listBytes(tags));
+  });
+
+  it("is bounded by maxBytes: the least recently used list goes first; a list over the budget is not kept", async () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
+    const size = listBytes(list(100));
+    const cache = createTagListCache({ ttlMs: 60_000, maxEntries: 10, maxBytes: 2 * size + 10 });
+    let calls = 0;
+    const loader = (n: number) => async (): Promise<Load> => {
+      calls++;
+      return { tags: list(n) };
+    };
+    await cache.load("a", undefined, loader(100));
+    await cache.load("b", undefined, loader(100));
+    await cache.load("a", undefined, loader(100));
+    await cache.load("c", undefined, loader(100));
     assert.equal(cache.size, 2);
-    await cache.load("a", undefined, c.loader);
-    assert.equal(c.calls(), 3, "a stayed");
-    await cache.load("b", undefined, c.loader);
-    assert.equal(c.calls(), 4, "b was evicted");
+    assert.ok(cache.bytes <= 2 * size + 10);
+    await cache.load("a", undefined, loader(100));
+    assert.equal(calls, 3, "a stayed");
+    await cache.load("b", undefined, loader(100));
+    assert.equal(calls, 4, "b was evicted");
+    await cache.load("huge", undefined, loader(1000));
+    await cache.load("huge", undefined, loader(1000));
+    assert.equal(calls, 6, "a list larger than the budget is never kept");
+  });
+
+  it("sizes lists by their tags: a TagList knows its size, an array is measured", () => {
+    const tags = ["a", "bb", "release-2024.01.1"];
+    assert.equal(listBytes(tags), listBytes(new TagList(tags)));
+    assert.equal(listBytes(tags) >= tags.join("").length + 3 * 24, true);
+    assert.equal(
+      listBytes(["x".repeat(1000)]) - listBytes(["x"]),
+      2 * 999,
+      "the characters, and again in the rendered body",
+    );
   });
 
   it("with a shared change stamp (replicas): serves an entry only while the stamp is unchanged", async () => {
@@ -183,6 +320,7 @@ describe("createTagListCache", () => {
     const cache = createTagListCache({
       ttlMs: 60_000,
       maxEntries: 10,
+      maxBytes: MIB,
       freshness: async (name) => stamps.get(name) ?? "0",
     });
     const c = counter();
@@ -201,6 +339,7 @@ describe("createTagListCache", () => {
     const cache = createTagListCache({
       ttlMs: 60_000,
       maxEntries: 10,
+      maxBytes: MIB,
       freshness: async () => (up ? "0" : null),
     });
     const c = counter();

@@ -127,6 +127,14 @@ describe("TagList", () => {
     assert.deepEqual(list.page({ n: 1, last: null }), { tags: ["a"], next: "a" });
   });
 
+  it("renders the whole list's answer body once, sorted, for the name it is asked for", () => {
+    const list = new TagList(["b", "a", "b"]);
+    const body = list.wholeBody("r/x");
+    assert.equal(body.toString(), '{"name":"r/x","tags":["a","b"]}\n');
+    assert.equal(list.wholeBody("r/x"), body, "made once");
+    assert.equal(list.wholeBody("other").toString(), '{"name":"other","tags":["a","b"]}\n');
+  });
+
   it("does not change the array it was given", () => {
     const raw = ["b", "a", "b"];
     new TagList(raw).sorted();
