@@ -107,6 +107,9 @@ if "$nginx_bin" -h 2>&1 | grep -q -- '-e filename'; then args+=(-e stderr); fi
 "$nginx_bin" -t -q "${args[@]}" # prints nginx's message and fails when it refuses the configuration
 
 echo "run.sh: nginx on $listen -> registry $registry_hp, proxy $proxy_hp (strict uploads $strict; prefix $prefix)" >&2
+if [ "$strict" = off ]; then
+  echo "run.sh: strict uploads off: upload chunks (PATCH) go straight to the registry; upload POST, closing PUT and every DELETE go through the proxy (its read-only window holds them)" >&2
+fi
 "$nginx_bin" "${args[@]}" &
 pid=$!
 stopping=0
