@@ -79,9 +79,9 @@ export function createRequestListener(
   const { tracker, readiness, ownership, answerOwned, ownedWork, uploadGuard, forward } = parts;
   return function listener(req, res) {
     const method = req.method ?? "GET";
-    const url = req.url ?? "/";
+    const { route, path, rawPath, upstream } = parseTarget(method, req.url ?? "/");
     // The access log keeps the path as the client spelt it.
-    tracker.begin(req, res, splitPathQuery(url).path);
+    tracker.begin(req, res, rawPath);
     if (readiness.draining) res.setHeader("connection", "close");
     if (!API_METHODS.has(method)) {
       writeOciError(res, "METHOD_UNKNOWN", `method ${method} is not allowed`, undefined, {
@@ -89,7 +89,6 @@ export function createRequestListener(
       });
       return;
     }
-    const { route, path, upstream } = parseTarget(method, url);
     setRoute(req, route);
     if (route.kind === "invalid") {
       // Answered here, before any framework parses the target; the connection is

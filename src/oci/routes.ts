@@ -89,6 +89,8 @@ export interface RequestTarget {
   route: RouteMatch;
   /** The path every rule reads (decoded once); the raw path when refused. */
   path: string;
+  /** The path as the client spelt it (for the access log). */
+  rawPath: string;
   /** The raw query (without `?`), forwarded byte for byte. */
   query: string;
   /**
@@ -103,25 +105,24 @@ export interface RequestTarget {
 export function parseTarget(method: string, url: string): RequestTarget {
   const { path: raw, query } = splitPathQuery(url);
   if (query.includes("#")) {
-    return {
-      route: invalid("NAME_INVALID", "request target has a fragment (#)"),
-      path: raw,
-      query,
-      upstream: null,
-    };
+    return { route: invalid("NAME_INVALID", "request target has a fragment (#)"), ...refused(raw, query) };
   }
   if (!raw.startsWith("/") || raw.startsWith("//")) {
-    return { route: notOriginForm(), path: raw, query, upstream: null };
+    return { route: notOriginForm(), ...refused(raw, query) };
   }
   const path = canonicalPath(raw);
   if (typeof path !== "string") {
-    return { route: invalid("NAME_INVALID", path.refused), path: raw, query, upstream: null };
+    return { route: invalid("NAME_INVALID", path.refused), ...refused(raw, query) };
   }
   let route = matchPath(method, path);
   const refusal = uploadQueryRefusal(route.kind, method, query);
   if (refusal !== null) route = invalid(refusal.code, refusal.message, refusal.detail);
   const upstream = path === raw ? null : encodePath(path) + url.slice(raw.length);
-  return { route, path, query, upstream };
+  return { route, path, rawPath: raw, query, upstream };
+}
+
+function refused(raw: string, query: string): Omit<RequestTarget, "route"> {
+  return { path: raw, rawPath: raw, query, upstream: null };
 }
 
 /**

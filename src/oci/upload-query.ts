@@ -46,6 +46,7 @@ function refusal(problem: QueryProblem, grammar: Grammar | undefined): UploadQue
 
 /** Why the proxy refuses this upload request's query, or null (also for requests it does not read). */
 export function uploadQueryRefusal(kind: string, method: string, query: string): UploadQueryRefusal | null {
+  if (kind !== "upload-start" && kind !== "upload") return null;
   const read = READ[`${kind} ${method}`];
   if (read === undefined) return null;
   const params = parseQuery(query);

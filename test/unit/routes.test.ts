@@ -151,6 +151,7 @@ describe("parseTarget: every spelling is the route the registry reads", () => {
       const t = parseTarget(method, url);
       assert.deepEqual(t.route, route);
       assert.equal(t.upstream, upstream);
+      assert.equal(t.rawPath, url.split("?")[0]);
     });
   }
 
@@ -159,6 +160,7 @@ describe("parseTarget: every spelling is the route the registry reads", () => {
     assert.deepEqual(t, {
       route: { kind: "upload", name: "a", uploadId: "1d" },
       path: "/v2/a/blobs/uploads/1d",
+      rawPath: "/v2/a/blobs/uploads/1d",
       query: "_state=abc%3D",
       upstream: null,
     });
