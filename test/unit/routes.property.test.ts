@@ -131,7 +131,10 @@ describe("parseRoute properties", () => {
         const sent = t.upstream ?? p;
         assert.ok(sent.startsWith("/") && !sent.startsWith("//"), `not origin-form: ${JSON.stringify(sent)}`);
         const rawPath = p.split("?")[0]!;
-        assert.ok(!DOT_SEGMENT_OR_ENCODED.test(rawPath), `forwardable: ${JSON.stringify(p)} → ${t.route.kind}`);
+        assert.ok(
+          !DOT_SEGMENT_OR_ENCODED.test(rawPath),
+          `forwardable: ${JSON.stringify(p)} → ${t.route.kind}`,
+        );
         assert.ok(!DOT_SEGMENT_OR_ENCODED.test(t.path), `forwardable: ${JSON.stringify(t.path)}`);
         // What goes upstream decodes (once, as Go does) to the path every rule read.
         assert.equal(goPath(sent.split("?")[0]!), t.path, JSON.stringify(p));
