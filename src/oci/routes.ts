@@ -103,7 +103,9 @@ export interface RequestTarget {
 
 /** Parses a request target (`req.url`): see the module comment. */
 export function parseTarget(method: string, url: string): RequestTarget {
-  const { path: raw, query } = splitPathQuery(url);
+  const q = url.indexOf("?");
+  const raw = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? "" : url.slice(q + 1);
   if (query.includes("#")) {
     return { route: invalid("NAME_INVALID", "request target has a fragment (#)"), ...refused(raw, query) };
   }
