@@ -105,7 +105,10 @@ async function noSpellingWrites(base: string, write: Write, numRuns: number): Pr
     { numRuns, endOnFailure: true },
   );
   // Not vacuous: many of the spellings sent are ones the registry routes as the plain path.
-  assert.ok(readAsPlain >= numRuns / 10, `only ${readAsPlain} of ${numRuns} spellings read as the plain path`);
+  assert.ok(
+    readAsPlain >= numRuns / 10,
+    `only ${readAsPlain} of ${numRuns} spellings read as the plain path`,
+  );
 }
 
 async function digestOf(base: string, tag: string): Promise<string | undefined> {
