@@ -13,6 +13,7 @@ import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import type { AppDeps } from "./deps.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
+import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
 import { immutableScope } from "./oci/immutable-rules.js";
 import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
@@ -212,6 +213,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
 
   const tls = Boolean(config.listen.tlsCert && config.listen.tlsKey);
   const serverOptions: http.ServerOptions<typeof IncomingMessage, typeof TrackedResponse> = {
+    // Per-request state in fields, not WeakMaps (http/proxied-request.ts).
+    IncomingMessage: ProxiedRequest,
     ServerResponse: TrackedResponse,
     // Blob transfers may take as long as they need; only idleness is limited.
     requestTimeout: 0,

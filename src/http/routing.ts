@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from "node:http";
 import { parseRoute, type RouteMatch, splitPathQuery } from "../oci/routes.js";
+import { proxied } from "./proxied-request.js";
 
 /** Operational endpoints outside `/v2/`. */
 export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
@@ -70,18 +71,17 @@ export function ownsRequest(
   }
 }
 
-const routes = new WeakMap<IncomingMessage, RouteMatch>();
-
+/** Keeps the parsed route with the request (a field of ProxiedRequest). */
 export function setRoute(req: IncomingMessage, route: RouteMatch): void {
-  routes.set(req, route);
+  proxied(req).rcpRoute = route;
 }
 
 /** The route the listener parsed for `req` (parsed now if it was not). */
 export function routeOf(req: IncomingMessage): RouteMatch {
-  let route = routes.get(req);
+  let route = proxied(req).rcpRoute;
   if (route === undefined) {
     route = parseRoute(req.method ?? "GET", splitPathQuery(req.url ?? "/").path);
-    routes.set(req, route);
+    proxied(req).rcpRoute = route;
   }
   return route;
 }

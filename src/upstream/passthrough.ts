@@ -13,6 +13,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createProxyServer } from "http-proxy-3";
 import { dropHopByHop } from "../http/hop-by-hop.js";
+import { proxied } from "../http/proxied-request.js";
 import { writeOciError } from "../http/write-error.js";
 import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import { upstreamFailureAnswer } from "../oci/upstream-failure.js";
@@ -40,16 +41,31 @@ export interface Passthrough {
   close(): void;
 }
 
-const originOf = new WeakMap<IncomingMessage, string>();
-/** Requests whose body arrived chunked, with their Transfer-Encoding: it goes upstream so too. */
-const chunkedBody = new WeakMap<IncomingMessage, string>();
-/** The upstream response being relayed for a request. */
-const upstreamResponse = new WeakMap<IncomingMessage, IncomingMessage>();
 /** Exchanges whose break was handled (an error and a close can both report one). */
 const broken = new WeakSet<ServerResponse>();
-/** Requests sent on a kept-alive socket from the pool, and those already retried. */
-const onReusedSocket = new WeakSet<IncomingMessage>();
-const retried = new WeakSet<IncomingMessage>();
+
+/** The client exchange an upstream response belongs to (set in the proxyRes hook). */
+const kExchange = Symbol("rcp.exchange");
+type RelayedResponse = IncomingMessage & {
+  [kExchange]?: { req: IncomingMessage; res: ServerResponse; failed: Failed };
+};
+type Failed = (err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse) => void;
+
+/** Errors of a relayed body are handled by its `close` (onUpstreamClose); one listener for all. */
+function ignore(): void {}
+
+/**
+ * A body that stops short (the upstream closed, reset or sent a malformed chunk)
+ * never completes the client's response: http-proxy-3 pipes it, and a pipe leaves
+ * the destination open when its source fails. One shared listener, no closure per request.
+ */
+function onUpstreamClose(this: RelayedResponse): void {
+  const exchange = this[kExchange];
+  if (exchange === undefined || this.complete || exchange.req.socket.destroyed) return;
+  const err: NodeJS.ErrnoException = new Error("the upstream response ended before its body was complete");
+  err.code = "ECONNRESET";
+  exchange.failed(err, exchange.req, exchange.res);
+}
 
 /**
  * A request without a body that died on a reused keep-alive socket before any
@@ -58,10 +74,11 @@ const retried = new WeakSet<IncomingMessage>();
  * only (idempotent, no body to replay), once.
  */
 function mayRetry(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): boolean {
-  if (err.code !== "ECONNRESET" || !onReusedSocket.has(req) || retried.has(req)) return false;
+  const state = proxied(req);
+  if (err.code !== "ECONNRESET" || state.rcpReusedSocket !== true || state.rcpRetried === true) return false;
   if (req.method !== "GET" && req.method !== "HEAD") return false;
-  if (chunkedBody.has(req) || (req.headers["content-length"] ?? "0") !== "0") return false;
-  return !res.headersSent && !req.socket.destroyed && !upstreamResponse.has(req);
+  if (state.rcpChunked !== undefined || (req.headers["content-length"] ?? "0") !== "0") return false;
+  return !res.headersSent && !req.socket.destroyed && state.rcpUpstream === undefined;
 }
 
 export function createPassthrough(options: PassthroughOptions): Passthrough {
@@ -80,7 +97,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
   // body would then follow as bare bytes, which the upstream reads as a next request
   // (smuggling). Such a body goes upstream chunked, like every other chunked body.
   proxy.before("web", "stream", (req) => {
-    const codings = chunkedBody.get(req);
+    const codings = proxied(req).rcpChunked;
     if (codings === undefined) return;
     delete req.headers["content-length"];
     req.headers["transfer-encoding"] = codings;
@@ -92,7 +109,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     broken.add(res);
     options.onUpstreamError?.(err, req);
     // Body bytes the upstream sent before it broke stay where they are.
-    const proxyRes = upstreamResponse.get(req);
+    const proxyRes = proxied(req).rcpUpstream;
     if (proxyRes !== undefined) {
       proxyRes.unpipe(res);
       proxyRes.destroy();
@@ -129,7 +146,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     // comes before the body is complete (an early 401), the rest has nowhere to go.
     const keepAlive = (res as ServerResponse).shouldKeepAlive !== false && req.complete;
     h.connection = keepAlive ? "keep-alive" : "close";
-    const to = originOf.get(req);
+    const to = proxied(req).rcpOrigin;
     if (to !== undefined) {
       if (typeof h.location === "string")
         h.location = rewriteLocation(h.location, proxyRes.statusCode ?? 0, target.origins, to);
@@ -138,31 +155,21 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
     if (h[API_VERSION_HEADER] === undefined && req.url?.startsWith("/v2"))
       h[API_VERSION_HEADER] = API_VERSION;
     options.onResponse?.(req, proxyRes, res as ServerResponse);
-    upstreamResponse.set(req, proxyRes);
-    // A body that stops short (the upstream closed, reset or sent a malformed chunk)
-    // never completes the client's response: http-proxy-3 pipes it, and a pipe
-    // leaves the destination open when its source fails.
-    proxyRes.on("error", () => {});
-    proxyRes.once("close", () => {
-      if (proxyRes.complete || req.socket.destroyed) return;
-      const err: NodeJS.ErrnoException = new Error(
-        "the upstream response ended before its body was complete",
-      );
-      err.code = "ECONNRESET";
-      failed(err, req, res as ServerResponse);
-    });
+    proxied(req).rcpUpstream = proxyRes;
+    (proxyRes as RelayedResponse)[kExchange] = { req, res: res as ServerResponse, failed };
+    proxyRes.on("error", ignore);
+    proxyRes.on("close", onUpstreamClose);
   });
 
   proxy.on("proxyReq", (proxyReq, req) => {
-    if (proxyReq.reusedSocket) onReusedSocket.add(req);
-    else onReusedSocket.delete(req);
+    proxied(req).rcpReusedSocket = proxyReq.reusedSocket;
   });
 
   proxy.on("error", (err, req, res) => {
     if (!res || !("writeHead" in res)) return;
     const e = err as NodeJS.ErrnoException;
     if (mayRetry(e, req, res as ServerResponse)) {
-      retried.add(req);
+      proxied(req).rcpRetried = true;
       proxy.web(req, res);
       return;
     }
@@ -172,7 +179,8 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
   return {
     forward(req, res) {
       const origin = requestOrigin(req, trustForwarded, publicUrl);
-      originOf.set(req, `${origin.proto}://${origin.host}`);
+      const state = proxied(req);
+      state.rcpOrigin = `${origin.proto}://${origin.host}`;
       const headers = req.headers;
       const id = headers[REQUEST_ID_HEADER];
       // llhttp accepts a Transfer-Encoding only when chunked is its last coding, so
@@ -183,7 +191,7 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       if (id !== undefined) headers[REQUEST_ID_HEADER] = id;
       if (codings !== undefined) {
         headers["transfer-encoding"] = codings;
-        chunkedBody.set(req, codings);
+        state.rcpChunked = codings;
       }
       applyForwardingHeaders(headers, origin, req.socket.remoteAddress, trustForwarded);
       proxy.web(req, res);
