@@ -18,9 +18,24 @@
  * fails it with `reset` for the caller to decide.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { type Dispatcher, Pool } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher, Pool as UndiciPool } from "undici";
 import { MAX_HEADER_SIZE } from "../http/head-size.js";
 import type { UpstreamFailureKind } from "../oci/upstream-failure.js";
+
+/**
+ * undici's Pool and its request API from their own modules. The package's index
+ * loads all of undici (fetch, WebSocket, caches, mocks, ...) to assemble them:
+ * measured 15 MiB of resident memory on Node 20 and 22 MiB on Node 24 and 4-5 MiB
+ * of live heap, against 7 MiB and 1 MiB for these two alone (docs/performance.md);
+ * the live heap also sets how far the old generation grows between collections
+ * (ops/heap-tuning.ts). They are the very functions the index exports
+ * (`Pool`, and `request` as every dispatcher's method): test/unit/undici-pool.test.ts.
+ */
+const load = createRequire(import.meta.url);
+export const Pool = load("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
+type RequestFn = (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
+export const undiciRequest = load("undici/lib/api/api-request.js") as RequestFn;
 
 /** distribution caps manifest bodies at 4 MiB; nothing the proxy reads is larger. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -192,7 +207,7 @@ async function call(pool: Dispatcher, req: HttpRequest, defaultTimeoutMs: number
 /** One request and its whole body; errors before the answer's head are undici's, after it UpstreamErrors. */
 async function exchange(pool: Dispatcher, req: HttpRequest, signal: AbortSignal): Promise<HttpResponse> {
   const limit = req.maxBodyBytes ?? MAX_BODY_BYTES;
-  const res = await pool.request({
+  const res = await undiciRequest.call(pool, {
     method: req.method as Dispatcher.HttpMethod,
     path: req.path,
     headers: headerRecord(req.headers),
