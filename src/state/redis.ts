@@ -6,7 +6,8 @@
  * answers 503 instead of hanging. Readiness notes say when Redis is unreachable.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis } from "ioredis";
 import type { Readiness } from "../ops/health.js";
 import type { Logger } from "../ops/logger.js";
 
@@ -56,8 +57,17 @@ export function checkRedisUrl(url: string): void {
   }
 }
 
+/**
+ * ioredis, loaded on the first connection: a proxy without `state.redisUrl` never
+ * loads it (about 8 MiB of resident memory for its code, docs/performance.md).
+ */
+function redisClass(): typeof Redis {
+  return (createRequire(import.meta.url)("ioredis") as typeof import("ioredis")).Redis;
+}
+
 export function connectSharedState(o: SharedStateOptions): SharedState {
   checkRedisUrl(o.url);
+  const Redis = redisClass();
   const where = redisEndpoint(o.url);
   const common = {
     // Reconnect for ever, at most every 2 s; a command while disconnected fails at once.
