@@ -64,9 +64,10 @@ async function start(config: Config, logger: Logger, embedded: RunningRegistry |
 }
 
 export async function serve(configFile?: string): Promise<void> {
-  tuneHeapForStreaming();
+  const v8Flags = tuneHeapForStreaming();
   const config = loadConfig({ file: configFile });
   const logger = createLogger(config.log.level, undefined, config.log.format);
+  logger.debug({ v8Flags }, "heap tuning");
   const journal = config.delete.journalPath;
   await checkJournalWritable(journal);
   logger.info({ journal }, "tag delete journal");
