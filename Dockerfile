@@ -24,7 +24,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM ${NODE_IMAGE} AS runtime
+# NODE_OPTIONS: V8's young generation at most 2 x 8 MiB (Node 20 lets it grow to 2 x 16 MiB,
+# Node 24 to 2 x 64 MiB); measured, docs/performance.md "Memory". The proxy sets its other V8
+# flags itself.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=8 \
     HOST=0.0.0.0 \
     PORT=5080 \
     LOG_FORMAT=json \

@@ -1,8 +1,9 @@
 /**
- * The proxy as a child process (`node --import tsx src/cli.ts serve`), for what only
- * a real process shows: signals, exit codes, stdout logs. Port 0 via PORT; the port
- * is read from the "proxy listening" log line. Unless `env` names them, the
- * process gets its own temporary DATA_DIR and DELETE_JOURNAL, removed once it exits.
+ * The proxy as a child process (`node --import tsx src/cli.ts serve`, or another
+ * command line given), for what only a real process shows: signals, exit codes,
+ * stdout logs, memory. Port 0 via PORT; the port is read from the "proxy
+ * listening" log line. Unless `env` names them, the process gets its own
+ * temporary DATA_DIR and DELETE_JOURNAL, removed once it exits.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -25,26 +26,29 @@ export interface ProxyProcess {
   kill(): void;
 }
 
-export async function spawnProxy(env: Record<string, string>, timeoutMs = 120_000): Promise<ProxyProcess> {
+const TSX_SERVE = ["--import", "tsx", "src/cli.ts", "serve"];
+
+/** `args`: Node's arguments (flags, script, command); by default tsx running src/cli.ts serve. */
+export async function spawnProxy(
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+  args: readonly string[] = TSX_SERVE,
+): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), "rcp-serve-"));
   // setpriv: the kernel kills the proxy when the test process dies, however it dies.
-  const child = spawn(
-    "setpriv",
-    ["--pdeathsig", "KILL", process.execPath, "--import", "tsx", "src/cli.ts", "serve"],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        LOG_FORMAT: "json",
-        DATA_DIR: join(dir, "data"),
-        DELETE_JOURNAL: join(dir, "tag-delete-journal.jsonl"),
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const child = spawn("setpriv", ["--pdeathsig", "KILL", process.execPath, ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_FORMAT: "json",
+      DATA_DIR: join(dir, "data"),
+      DELETE_JOURNAL: join(dir, "tag-delete-journal.jsonl"),
+      ...env,
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const parsed: Record<string, unknown>[] = [];
   const waiters: { msg: string; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buffer = "";
