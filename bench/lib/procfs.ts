@@ -75,3 +75,11 @@ export function meterOf(pids: () => number[]): ProcessMeter {
     },
   };
 }
+
+/** `/proc/<pid>/smaps_rollup` in MiB (Rss, Anonymous, Shared_Clean, ...): where the resident pages are. */
+export function readSmapsRollup(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of readFileSync(`/proc/${pid}/smaps_rollup`, "utf8").matchAll(/^(\w+):\s+(\d+) kB$/gm))
+    out[m[1]!] = Math.round((Number(m[2]) / 1024) * 10) / 10;
+  return out;
+}

@@ -13,10 +13,12 @@ export interface Row {
   unit: string;
   direct: number | null;
   proxy: number | null;
+  bare: number | null;
   nginx: number | null;
   /** Speed ratio to direct (above 1: faster than direct), median and range over rounds. */
   proxyRatio: number | null;
   proxyRatioRange: [number, number] | null;
+  bareRatio: number | null;
   nginxRatio: number | null;
   target: string;
   met: boolean | null;
@@ -54,9 +56,11 @@ function rowFor(
     unit,
     direct: num(rec.median(baseKey === key ? key : baseKey, "direct")),
     proxy: has("proxy") ? num(rec.median(key, "proxy")) : null,
+    bare: has("bare") ? num(rec.median(key, "bare")) : null,
     nginx: has("nginx") ? num(rec.median(key, "nginx")) : null,
     proxyRatio,
     proxyRatioRange: has("proxy") ? rec.ratioRange(key, "proxy", better, baseKey) : null,
+    bareRatio: has("bare") ? num(rec.ratio(key, "bare", better, baseKey)) : null,
     nginxRatio: has("nginx") ? num(rec.ratio(key, "nginx", better, baseKey)) : null,
     target,
     met: check && proxyRatio !== null ? check(proxyRatio) : null,
@@ -75,9 +79,11 @@ function plain(
     unit,
     direct: num(values.direct),
     proxy: num(values.proxy),
+    bare: num(values.bare),
     nginx: num(values.nginx),
     proxyRatio: null,
     proxyRatioRange: null,
+    bareRatio: null,
     nginxRatio: null,
     target,
     met,
@@ -154,14 +160,19 @@ export function buildRows(ctx: BenchContext, extras: Extras): Row[] {
     const row = plain(
       `CPU per manifest ${label} (proxy/nginx ${Number.isFinite(vsNginx) ? `${vsNginx.toFixed(1)}x` : "–"})`,
       "µs",
-      { proxy: proxyUs, nginx: nginxUs },
+      { proxy: proxyUs, bare: cpu("bare", kind) * 1e6, nginx: nginxUs },
       kind === "get" ? "≤ 3x nginx (moonshot 2x)" : "",
       kind === "get" && Number.isFinite(vsNginx) ? vsNginx <= 3 : null,
     );
     rows.push(row);
   }
-  rows.push(plain("CPU per GiB pulled", "s", { proxy: cpu("proxy", "pull"), nginx: cpu("nginx", "pull") }));
-  rows.push(plain("CPU per GiB pushed", "s", { proxy: cpu("proxy", "push"), nginx: cpu("nginx", "push") }));
+  const perGib = (kind: string) => ({
+    proxy: cpu("proxy", kind),
+    bare: cpu("bare", kind),
+    nginx: cpu("nginx", kind),
+  });
+  rows.push(plain("CPU per GiB pulled", "s", perGib("pull")));
+  rows.push(plain("CPU per GiB pushed", "s", perGib("push")));
   rows.push(plain("peak RSS over the whole run (every test)", "MiB", ctx.peaks["run"] ?? {}));
   if (extras.big) {
     const b = extras.big;
@@ -218,8 +229,8 @@ function ratio(r: number | null, range: [number, number] | null = null): string 
 
 export function renderTable(rows: readonly Row[]): string {
   const head =
-    "| measure | unit | direct | proxy | proxy/direct (range) | nginx | nginx/direct | target | proxy meets |";
-  const sep = "|---|---|--:|--:|--:|--:|--:|---|---|";
+    "| measure | unit | direct | proxy | proxy/direct (range) | bare forward | bare/direct | nginx | nginx/direct | target | proxy meets |";
+  const sep = "|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|";
   const lines = rows.map((r) =>
     [
       r.measure,
@@ -227,6 +238,8 @@ export function renderTable(rows: readonly Row[]): string {
       fmt(r.direct, r.unit),
       fmt(r.proxy, r.unit),
       ratio(r.proxyRatio, r.proxyRatioRange),
+      fmt(r.bare, r.unit),
+      ratio(r.bareRatio),
       fmt(r.nginx, r.unit),
       ratio(r.nginxRatio),
       r.target || "",

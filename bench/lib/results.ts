@@ -3,8 +3,9 @@
  * and the ratios to direct access. Pure bookkeeping, no I/O.
  */
 
-export type Target = "direct" | "proxy" | "nginx";
-export const TARGETS: readonly Target[] = ["direct", "proxy", "nginx"];
+/** `bare`: a bare Node + http-proxy-3 forward (bench/bare/), the floor of the proxy's stack. */
+export type Target = "direct" | "proxy" | "bare" | "nginx";
+export const TARGETS: readonly Target[] = ["direct", "proxy", "bare", "nginx"];
 
 /** Whether a larger value is better (throughput) or a smaller one (times, latencies, costs). */
 export type Better = "higher" | "lower";

@@ -54,7 +54,12 @@ export function newContext(
   return {
     settings,
     rec: new Recorder(),
-    cpu: { direct: new CpuAccount(), proxy: new CpuAccount(), nginx: new CpuAccount() },
+    cpu: {
+      direct: new CpuAccount(),
+      proxy: new CpuAccount(),
+      bare: new CpuAccount(),
+      nginx: new CpuAccount(),
+    },
     peaks: {},
     ...rest,
   };
