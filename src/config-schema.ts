@@ -84,6 +84,12 @@ export const SCHEMA = {
     /** How often a replica finishes swaps other replicas left in the shared journal (0: never). */
     sweepIntervalMs: { ...ms, env: "STATE_SWEEP_INTERVAL_MS" },
   },
+  history: {
+    /** How long a tag change can be seen and undone (0: the history is off). */
+    windowMs: { type: "int", min: 0, max: 366 * 86_400_000, env: "HISTORY_WINDOW_MS" },
+    /** Entries kept per repository at most (the oldest go first). */
+    maxEntriesPerRepository: { type: "int", min: 1, max: 1_000_000, env: "HISTORY_MAX_ENTRIES" },
+  },
   log: {
     level: {
       type: "enum",

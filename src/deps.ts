@@ -6,6 +6,7 @@
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import type { Config } from "./config.js";
+import type { TagHistory } from "./history/service.js";
 import type { RouteMatch } from "./oci/routes.js";
 import type { ChangeFeed } from "./ops/change-feed.js";
 import type { Readiness } from "./ops/health.js";
@@ -31,6 +32,8 @@ export interface AppDeps {
   sharedLocks?: SharedLocks | null;
   /** Unfinished tag swaps shared by every replica (state.redisUrl). */
   sharedJournal?: SharedJournal | null;
+  /** The tag history (history.windowMs): every tag change, seen and undone within the window. */
+  history: TagHistory;
 }
 
 export type AppEnv = { Bindings: HttpBindings };

@@ -10,7 +10,7 @@
  * from the upstream's answers and how it reports a failed exchange.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
+import { markMaintenance, type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
 import { writeOciError } from "./http/write-error.js";
 import { digestRefusal } from "./oci/digest-support.js";
 import { API_METHODS, parseTarget, splitPathQuery } from "./oci/routes.js";
@@ -55,7 +55,9 @@ function holdWrite(req: IncomingMessage, res: ServerResponse, path: string, part
   const { window, metrics } = parts;
   const lease = req.headers[LEASE_HEADER];
   delete req.headers[LEASE_HEADER];
-  if (window.readOnly() && !window.isHolder(typeof lease === "string" ? lease : undefined)) {
+  const holder = window.isHolder(typeof lease === "string" ? lease : undefined);
+  if (holder) markMaintenance(req);
+  if (window.readOnly() && !holder) {
     window.refuse();
     metrics.writesRefused.inc();
     writeOciError(

@@ -4,14 +4,21 @@
  * listening, the admin listener, graceful shutdown. Creating is separate from
  * listening, so tests bind port 0.
  */
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import { hostname } from "node:os";
 import { getRequestListener } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import type { AppDeps } from "./deps.js";
+import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.js";
+import { historyDirOf, openFileHistory } from "./history/file-store.js";
+import { undeleteRegistry } from "./history/registry-calls.js";
+import { createTagHistory, type TagHistory } from "./history/service.js";
+import type { HistoryStore } from "./history/store.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
@@ -27,11 +34,14 @@ import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { createWriteWindow, localControl, type WriteWindow } from "./ops/write-window.js";
 import { linkChangeFeed } from "./state/change-broadcast.js";
 import { connectSharedState, type SharedState } from "./state/redis.js";
+import { createRedisHistory } from "./state/redis-history.js";
 import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
 import { createSharedWindow } from "./state/shared-window.js";
+import { immutableGuardFor } from "./tags/immutable-guard.js";
 import { createTagListCache } from "./tags/list-cache.js";
-import { tagDeleterFor } from "./tags/tag-deleter.js";
+import { KeyedMutex, type SharedLocks } from "./tags/locks.js";
+import { serviceCredentials, tagDeleterFor } from "./tags/tag-deleter.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
@@ -86,11 +96,55 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
   });
 }
 
+/** The tag history's store: off (windowMs 0), Redis with replicas, else files beside the journal. */
+function historyStore(config: Config, shared: SharedState | null): HistoryStore | null {
+  const { windowMs, maxEntriesPerRepository } = config.history;
+  if (windowMs === 0) return null;
+  // Expired entries stay listed (holding nothing) for one more window: undelete says why.
+  const bounds = { retainMs: 2 * windowMs, maxPerRepository: maxEntriesPerRepository };
+  return shared
+    ? createRedisHistory(shared, bounds)
+    : openFileHistory(historyDirOf(config.delete.journalPath), bounds);
+}
+
+/** The tag history service, its undelete wired to this proxy's parts (`deps` is read when called). */
+function createHistory(
+  options: CreateProxyOptions,
+  parts: {
+    deps: () => AppDeps;
+    metrics: Metrics;
+    shared: SharedState | null;
+    locks: SharedLocks | null;
+    window: WriteWindow;
+  },
+): TagHistory {
+  const { config, logger } = options;
+  const replica = `${hostname()}/${(parts.shared?.instance ?? randomUUID()).slice(0, 8)}`;
+  const tagLocks = parts.locks?.tags ?? new KeyedMutex();
+  return createTagHistory({
+    store: historyStore(config, parts.shared),
+    windowMs: config.history.windowMs,
+    replica,
+    logger,
+    metrics: parts.metrics,
+    undelete: {
+      registryFor: (credentials) =>
+        undeleteRegistry(parts.deps().upstream, credentials ?? serviceCredentials(parts.deps())),
+      isImmutable: (name, tag) => immutableGuardFor(parts.deps()).ruleFor(name, tag) !== null,
+      readOnly: () => parts.window.readOnly(),
+      tagLocks,
+      inPutPhase: (repository, fn) => tagDeleterFor(parts.deps()).inPutPhase(repository, fn),
+      repositoryChanged: (repository) => parts.deps().changes.repositoryChanged(repository),
+    },
+  });
+}
+
 /** The dependencies every handler gets, and the upstream target they were built on. */
 function createAppDeps(options: CreateProxyOptions): {
   deps: AppDeps;
   target: UpstreamTarget;
   shared: SharedState | null;
+  window: WriteWindow;
 } {
   const { config, logger } = options;
   const target = createUpstreamTarget(config, options.upstreamUrl);
@@ -109,6 +163,29 @@ function createAppDeps(options: CreateProxyOptions): {
           readiness,
         });
   const broadcast = shared ? linkChangeFeed(shared, changes, logger) : null;
+  const window = createWriteWindow({
+    maxLeaseMs: config.maintenance.maxLeaseMs,
+    onChange(readOnly, why, lease) {
+      metrics.readOnly.set(readOnly ? 1 : 0);
+      logger.warn(
+        { readOnly, why, holder: lease.holder, expiresAt: new Date(lease.expiresAt) },
+        "read-only window",
+      );
+    },
+  });
+  const sharedLocks = shared
+    ? createRedisLocks({
+        redis: shared.redis,
+        prefix: shared.prefix,
+        leaseMs: shared.leaseMs,
+        // A live holder renews its lease for as long as its swap runs (each step
+        // bounded by the request timeout): wait for it about as long as for one
+        // upstream call, whatever the lease.
+        waitMs: Math.max(3 * shared.leaseMs, config.upstream.requestTimeoutMs),
+        onLeaseLost: () => metrics.leaseLost.inc(),
+        onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
+      })
+    : null;
   const deps: AppDeps = {
     config,
     upstream: countUpstreamErrors(createUpstreamClient(target), metrics),
@@ -128,27 +205,16 @@ function createAppDeps(options: CreateProxyOptions): {
       lookups: metrics.cache,
       ...(broadcast ? { freshness: broadcast.stamp } : {}),
     }),
-    sharedLocks: shared
-      ? createRedisLocks({
-          redis: shared.redis,
-          prefix: shared.prefix,
-          leaseMs: shared.leaseMs,
-          // A live holder renews its lease for as long as its swap runs (each step
-          // bounded by the request timeout): wait for it about as long as for one
-          // upstream call, whatever the lease.
-          waitMs: Math.max(3 * shared.leaseMs, config.upstream.requestTimeoutMs),
-          onLeaseLost: () => metrics.leaseLost.inc(),
-          onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
-        })
-      : null,
+    sharedLocks,
     sharedJournal: shared ? createRedisJournal(shared) : null,
+    history: createHistory(options, { deps: () => deps, metrics, shared, locks: sharedLocks, window }),
   };
-  return { deps, target, shared };
+  return { deps, target, shared, window };
 }
 
 export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const { config, logger } = options;
-  const { deps, target, shared } = createAppDeps(options);
+  const { deps, target, shared, window } = createAppDeps(options);
   const { metrics, readiness, caller } = deps;
   // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
   const uploads = config.oci.strictUploads
@@ -173,16 +239,6 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           logger,
           metrics,
         });
-  const window = createWriteWindow({
-    maxLeaseMs: config.maintenance.maxLeaseMs,
-    onChange(readOnly, why, lease) {
-      metrics.readOnly.set(readOnly ? 1 : 0);
-      logger.warn(
-        { readOnly, why, holder: lease.holder, expiresAt: new Date(lease.expiresAt) },
-        "read-only window",
-      );
-    },
-  });
   // Expiry is noticed when asked: each scrape asks, so the gauge never shows a lapsed lease.
   metrics.beforeCollect.add(() => window.readOnly());
   // Replicas: the window is entered on one admin endpoint and held on every replica.
@@ -204,6 +260,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       referrers: config.oci.referrers,
       immutable: immutableScope(config.tags.immutable),
       protectDigestDeletes: config.delete.digestDeletes === "protect",
+      history: deps.history.enabled,
     },
     answerOwned: getRequestListener(createApp(deps).fetch),
     ownedWork,
@@ -259,6 +316,12 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
             metrics.gcBytesFreed.inc(report.bytesFreed);
             logger.info(report, "garbage collection reported");
           },
+          apps: [
+            {
+              prefix: HISTORY_ADMIN_PATH,
+              answer: getRequestListener(createHistoryAdminApp(deps.history, logger).fetch),
+            },
+          ],
         });
 
   // Replicas: finish the swaps a dead replica left in the shared journal.
@@ -293,6 +356,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       target.agent.destroy();
       if (sweeper) clearInterval(sweeper);
       await deps.upstream.close();
+      await deps.history.close();
       await sharedWindow?.close();
       await shared?.close();
       if (metricsServer?.listening) {

@@ -9,6 +9,14 @@ import { ConfigError } from "../config.js";
 import { serve } from "../main.js";
 import { gcCommand } from "./gc.js";
 import { runHealthcheck } from "./healthcheck.js";
+import {
+  HISTORY_OPTIONS,
+  HISTORY_USAGE,
+  historyCommand,
+  UNDELETE_OPTIONS,
+  UNDELETE_USAGE,
+  undeleteCommand,
+} from "./history.js";
 import { pruneCommand } from "./prune.js";
 import { RESTORE_OPTIONS, RESTORE_USAGE, restoreFromValues } from "./restore.js";
 
@@ -19,8 +27,10 @@ export interface Command {
   /** Usage lines after `registry-compat-proxy `. */
   usage: string;
   options: NonNullable<ParseArgsConfig["options"]>;
+  /** Arguments besides options (`history REPO:TAG`); none unless given. */
+  positionals?: { min: number; max: number };
   /** Returns the exit code, or null for a command that keeps running (serve). */
-  run(values: OptionValues): Promise<number | null>;
+  run(values: OptionValues, positionals: readonly string[], io: Io): Promise<number | null>;
 }
 
 export interface Io {
@@ -131,8 +141,22 @@ export const COMMANDS: Record<string, Command> = {
     run: (values) =>
       gcCommand(values, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }),
   },
+  history: {
+    summary: "a tag's or a repository's changes from the running proxy's tag history; purge",
+    usage: HISTORY_USAGE,
+    options: HISTORY_OPTIONS,
+    positionals: { min: 1, max: 2 },
+    run: (values, positionals, io) => historyCommand(values, positionals, io),
+  },
+  undelete: {
+    summary: "put a deleted or overwritten tag back from the running proxy's tag history",
+    usage: UNDELETE_USAGE,
+    options: UNDELETE_OPTIONS,
+    positionals: { min: 1, max: 1 },
+    run: (values, positionals, io) => undeleteCommand(values, positionals, io),
+  },
   restore: {
-    summary: "put a deleted tag back from the tag delete journal",
+    summary: "put a tag back from the tag delete journal (an interrupted or failed swap)",
     usage: RESTORE_USAGE,
     options: RESTORE_OPTIONS,
     run: (values) => restoreFromValues(values),
@@ -171,13 +195,14 @@ export async function runCommandLine(argv: readonly string[], io: Io): Promise<n
     return 2;
   }
   let values: OptionValues;
+  let positionals: string[];
   try {
-    values = parseArgs({
+    ({ values, positionals } = parseArgs({
       args,
       options: { ...command.options, help: { type: "boolean", short: "h" } },
       strict: true,
-      allowPositionals: false,
-    }).values as OptionValues;
+      allowPositionals: command.positionals !== undefined,
+    }) as { values: OptionValues; positionals: string[] });
   } catch (err) {
     io.err(`registry-compat-proxy ${name}: ${(err as Error).message}\n${commandUsage(command)}`);
     return 2;
@@ -186,8 +211,17 @@ export async function runCommandLine(argv: readonly string[], io: Io): Promise<n
     io.out(commandUsage(command));
     return 0;
   }
+  const expected = command.positionals;
+  if (expected && (positionals.length < expected.min || positionals.length > expected.max)) {
+    const problem =
+      positionals.length > expected.max
+        ? `Unexpected argument '${positionals[expected.max]}'`
+        : "an argument is missing";
+    io.err(`registry-compat-proxy ${name}: ${problem}\n${commandUsage(command)}`);
+    return 2;
+  }
   try {
-    return await command.run(values);
+    return await command.run(values, positionals, io);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.err(`registry-compat-proxy: ${err.message}\n`);

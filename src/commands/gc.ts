@@ -14,19 +14,24 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
-import { type Config, ConfigError, loadConfig, readTokenFile } from "../config.js";
+import { type Config, ConfigError, loadConfig } from "../config.js";
+import { fetchHeld, type HeldAnswer } from "../gc/history-roots.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
-import { type GcResult, resultJson, resultLines } from "../gc/report.js";
+import { type GcHistory, type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
   createManifestDeleter,
   deleteUnreachable,
+  type HeldRoot,
   measureFreed,
   planFromStorage,
+  relinkHeld,
   runCommand,
+  windowHolds,
 } from "../gc/steps.js";
 import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
-import { type ProxyAddress, readProxyAddress } from "../ops/admin-address.js";
+import type { ProxyAddress } from "../ops/admin-address.js";
 import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
+import { resolveAdminToken as adminTokenOf, adminUrlOf, loopbackUrl, runningProxy } from "./admin-target.js";
 
 export interface GcOptions {
   apply: boolean;
@@ -56,11 +61,6 @@ export class GcUsageError extends Error {
   override readonly name = "GcUsageError";
 }
 
-function loopbackUrl(host: string, port: number, tls: boolean): string {
-  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  return `${tls ? "https" : "http"}://${h}:${port}`;
-}
-
 /** The options from the command line and the proxy's own config (embedded mode needs no flags). */
 export function resolveGcOptions(
   v: Record<string, unknown>,
@@ -78,7 +78,6 @@ export function resolveGcOptions(
     );
   }
   const { host, port, tlsCert } = config.listen;
-  const metricsPort = config.metrics.port;
   const leaseSeconds = Number(str("lease") ?? "60");
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600) {
     throw new GcUsageError(`--lease must be whole seconds from 1 to 3600, not ${str("lease")}`);
@@ -87,7 +86,7 @@ export function resolveGcOptions(
     throw new GcUsageError("--apply and --dry-run exclude each other");
   const gcShell = str("gc-command");
   // An embedded-mode proxy running on this data dir says where it listens.
-  const running = embedded ? readProxyAddress(config.embedded.dataDir) : null;
+  const running = runningProxy(config);
   const registryUrl = str("registry") ?? running?.url ?? loopbackUrl(host, port, Boolean(tlsCert));
   let credentials: Credentials | null;
   try {
@@ -102,8 +101,7 @@ export function resolveGcOptions(
     if (err instanceof CredentialsError) throw new GcUsageError(err.message);
     throw err;
   }
-  const adminUrl =
-    str("admin") ?? (metricsPort !== null ? loopbackUrl(host, metricsPort, false) : (running?.admin ?? null));
+  const adminUrl = adminUrlOf(str("admin"), config, running);
   return {
     apply: v["apply"] === true,
     json: v["json"] === true,
@@ -121,12 +119,7 @@ export function resolveGcOptions(
   };
 }
 
-/**
- * The admin token gc sends: --admin-token-file, else ADMIN_TOKEN, else the proxy's
- * config (metrics.adminToken, or the file metrics.adminTokenFile names: loadConfig read
- * it), else the one a running embedded proxy published with its address, only when gc
- * talks to that same admin listener.
- */
+/** The admin token gc sends (commands/admin-target.ts); a bad --admin-token-file is a usage error. */
 function resolveAdminToken(
   file: string | undefined,
   env: NodeJS.ProcessEnv,
@@ -134,18 +127,12 @@ function resolveAdminToken(
   adminUrl: string | null,
   running: ProxyAddress | null,
 ): string | null {
-  if (file !== undefined) {
-    try {
-      return readTokenFile(file, "--admin-token-file");
-    } catch (err) {
-      if (err instanceof ConfigError) throw new GcUsageError(err.message);
-      throw err;
-    }
+  try {
+    return adminTokenOf(file, env, config, adminUrl, running);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new GcUsageError(err.message);
+    throw err;
   }
-  const fromEnv = env["ADMIN_TOKEN"];
-  if (fromEnv) return fromEnv;
-  if (config.metrics.adminToken !== null) return config.metrics.adminToken;
-  return running !== null && adminUrl === running.admin ? (running.adminToken ?? null) : null;
 }
 
 function cacheWords(s: RegistryStorage): string {
@@ -186,7 +173,19 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     if (!o.quiet) io.err(`gc: ${t}\n`);
   };
   if (!o.apply) {
-    return { dryRun: true, storage: shown, plan: planFromStorage(root), deletes: [], steps: [], exitCode: 0 };
+    // The tag history's window, when the proxy can be asked (a dry run goes on without it).
+    const held = o.adminUrl === null ? null : await fetchHeld(o.adminUrl, o.adminToken);
+    const roots = held?.ok ? held.manifests : [];
+    const plan = planFromStorage(root, roots);
+    return {
+      dryRun: true,
+      storage: shown,
+      plan,
+      history: historyReport(root, held, roots, plan),
+      deletes: [],
+      steps: [],
+      exitCode: 0,
+    };
   }
   const refused = applyProblem(o, storage);
   if (refused) throw new GcUsageError(refused);
@@ -212,7 +211,24 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       step("writes finished before the window", false, `still in flight: ${writes}`);
       return result;
     }
-    result.plan = planFromStorage(root);
+    // The tag history's window: what an undelete inside it needs stays (asked inside the window).
+    const held = await fetchHeld(o.adminUrl!, o.adminToken);
+    if (!held.ok) {
+      step("read the tag history's window", false, held.why);
+      return result;
+    }
+    result.plan = planFromStorage(root, held.manifests);
+    result.history = historyReport(root, held, held.manifests, result.plan);
+    const { relinked, lost } = relinkHeld(root, held.manifests);
+    result.history.relinked = relinked.length;
+    result.history.lost = lost.map((h) => `${h.repository}@${h.digest}`);
+    if (relinked.length > 0) {
+      step(
+        "keep the window's manifests deleted by digest (revision links written again)",
+        true,
+        `${relinked.length}`,
+      );
+    }
     const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
     say(`deleting ${count} untagged manifests by digest through ${o.registryUrl}`);
     const deleter = createManifestDeleter(o.registryUrl, window.lease, o.credentials);
@@ -246,6 +262,26 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     const left = await window.leave({ manifestsDeleted, bytesFreed: result.freed?.total ?? 0 });
     step("leave the read-only window", left, left ? "" : "not answered: the lease expires by itself");
   }
+}
+
+/** What the tag history's window holds and keeps, for the report. */
+function historyReport(
+  root: string,
+  held: HeldAnswer | null,
+  roots: readonly HeldRoot[],
+  plan: GcResult["plan"],
+): GcHistory {
+  if (held === null)
+    return { windowMs: null, held: 0, keptManifests: 0, keptBytes: 0, note: "no admin listener: not asked" };
+  if (!held.ok) return { windowMs: null, held: 0, keptManifests: 0, keptBytes: 0, note: held.why };
+  const kept = windowHolds(root, roots, plan);
+  return {
+    windowMs: held.windowMs,
+    held: roots.length,
+    keptManifests: kept.manifests,
+    keptBytes: kept.bytes,
+    ...(held.note ? { note: held.note } : {}),
+  };
 }
 
 function interrupted(r: GcResult, step: (n: string, ok: boolean, d?: string) => boolean, stop: AbortSignal) {

@@ -4,7 +4,8 @@
  *
  * Roots are the repository's tags, except the referrers tag schema's own tags
  * (`sha256-<hex>`): those reach their index only while the subject they name is
- * reachable. From a reachable manifest, an index reaches its children; a manifest
+ * reachable; and the manifests the tag history's window holds (a deleted or moved
+ * tag's past digests, so that an undelete inside the window finds them whole). From a reachable manifest, an index reaches its children; a manifest
  * with a `subject` (a referrer) is reachable when its subject is.
  *
  * The blobs freed follow what 2.8's `garbage-collect` (without
@@ -27,6 +28,8 @@ export interface RepositoryGraph {
   tags: ReadonlyMap<string, string>;
   /** The parsed manifest of each revision (missing: unreadable, refers to nothing). */
   manifests: ReadonlyMap<string, ManifestRefs>;
+  /** Manifests the tag history holds (roots like tags; some may have no revision any more). */
+  held?: readonly string[];
 }
 
 export interface RepositoryReach {
@@ -73,6 +76,7 @@ export function reachOf(repo: RepositoryGraph): RepositoryReach {
     reachable.add(digest);
     for (const child of repo.manifests.get(digest)?.children ?? []) visit(child);
   };
+  for (const digest of repo.held ?? []) visit(digest);
   const referrersTags: [string, string][] = [];
   for (const [tag, digest] of repo.tags) {
     const m = REFERRERS_TAG.exec(tag);

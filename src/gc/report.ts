@@ -2,14 +2,32 @@
  * What `gc` prints: a table per repository (or one JSON document with --json),
  * and the totals. Pure: the run's result in, lines out.
  */
+import { describeWindow } from "../history/undelete-decision.js";
 import { formatTable } from "../prune/report.js";
 import type { CollectionPlan } from "./reachability.js";
 import type { DeleteOutcome } from "./steps.js";
+
+/** The tag history's window as gc saw it (docs/history.md). */
+export interface GcHistory {
+  /** null: not known (not asked, or the proxy could not be asked). */
+  windowMs: number | null;
+  /** Manifests the window holds. */
+  held: number;
+  /** Of those, manifests (and their bytes) gc would have deleted without the window. */
+  keptManifests: number;
+  keptBytes: number;
+  /** --apply: held manifests deleted by digest whose revision link gc wrote again, so they survive. */
+  relinked?: number;
+  /** --apply: held manifests whose content is no longer stored (repository@digest). */
+  lost?: string[];
+  note?: string;
+}
 
 export interface GcResult {
   dryRun: boolean;
   storage: { driver: string; root: string; cache: string };
   plan: CollectionPlan;
+  history?: GcHistory;
   /** After --apply: bytes measured gone from disk, per repository and in total. */
   freed?: { repositories: Record<string, number>; orphans: number; total: number };
   deletes: DeleteOutcome[];
@@ -41,6 +59,7 @@ export function resultJson(r: GcResult): string {
     orphanBytes: [...r.plan.orphans.values()].reduce((a, b) => a + b, 0),
     bytes: r.plan.bytes,
     ...(r.freed ? { freedBytes: r.freed.total } : {}),
+    ...(r.history ? { history: r.history } : {}),
     deletes: r.deletes,
     steps: r.steps,
     exitCode: r.exitCode,
@@ -77,6 +96,9 @@ export function resultLines(r: GcResult): string[] {
     if (d.result === "failed") lines.push(`  failed: DELETE ${d.repository}@${d.digest}: ${d.reason}`);
   for (const s of r.steps)
     lines.push(`  ${s.ok ? "ok" : "FAILED"}: ${s.name}${s.detail ? ` (${s.detail})` : ""}`);
+  if (r.history) lines.push(historyLine(r.history));
+  for (const l of r.history?.lost ?? [])
+    lines.push(`  history: ${l} is no longer stored (cannot be undeleted)`);
   const manifests = r.plan.repositories.reduce((n, p) => n + p.unreachable.length, 0);
   const orphans = [...r.plan.orphans.values()].reduce((a, b) => a + b, 0);
   const orphanNote =
@@ -87,4 +109,14 @@ export function resultLines(r: GcResult): string[] {
       : `total: ${manifests} untagged manifests, ${formatBytes(r.plan.bytes)} would be freed${orphanNote}`,
   );
   return lines;
+}
+
+/** One line on the tag history's window: what it holds, and what it keeps from this run. */
+export function historyLine(h: GcHistory): string {
+  if (h.windowMs === null)
+    return `history window: unknown (${h.note ?? "not asked"}); the plan keeps nothing for it`;
+  if (h.windowMs === 0) return `history window: off${h.note ? ` (${h.note})` : ""}`;
+  const span = describeWindow(h.windowMs);
+  const relinked = h.relinked ? `; ${h.relinked} deleted by digest kept for undelete` : "";
+  return `history window (${span}): holds ${h.held} manifests; keeps ${h.keptManifests} untagged manifests, ${formatBytes(h.keptBytes)} (${h.keptBytes} bytes) from collection${relinked}`;
 }

@@ -14,20 +14,62 @@ import {
   planCollection,
   type RepositoryGraph,
 } from "./reachability.js";
-import { blobSize, listBlobs, readBlob, scanRepositories } from "./storage-scan.js";
+import { blobSize, listBlobs, readBlob, scanRepositories, writeRevisionLink } from "./storage-scan.js";
 
-/** The plan for everything under a filesystem storage root. */
-export function planFromStorage(root: string): CollectionPlan {
-  const graphs: RepositoryGraph[] = scanRepositories(root).map((repo) => {
+/** A manifest the tag history's window holds (the proxy's `GET /admin/history/_held`). */
+export interface HeldRoot {
+  repository: string;
+  digest: string;
+}
+
+/** Every repository under a filesystem storage root, with the held manifests as roots. */
+export function graphsFromStorage(root: string, held: readonly HeldRoot[] = []): RepositoryGraph[] {
+  return scanRepositories(root).map((repo) => {
+    const heldHere = held.filter((h) => h.repository === repo.name).map((h) => h.digest);
     const manifests = new Map<string, ManifestRefs>();
-    const wanted = new Set([...repo.revisions, ...repo.tags.values()]);
+    const wanted = new Set([...repo.revisions, ...repo.tags.values(), ...heldHere]);
     for (const digest of wanted) {
       const body = readBlob(root, digest);
       if (body !== null) manifests.set(digest, manifestRefs(body));
     }
-    return { name: repo.name, revisions: repo.revisions, tags: repo.tags, manifests };
+    return { name: repo.name, revisions: repo.revisions, tags: repo.tags, manifests, held: heldHere };
   });
-  return planCollection(graphs, listBlobs(root), (d) => blobSize(root, d));
+}
+
+/** The plan for everything under a filesystem storage root; `held` manifests (and what they need) are kept. */
+export function planFromStorage(root: string, held: readonly HeldRoot[] = []): CollectionPlan {
+  return planCollection(graphsFromStorage(root, held), listBlobs(root), (d) => blobSize(root, d));
+}
+
+/** What the history's window keeps from collection: manifests and bytes a plan without it would free. */
+export function windowHolds(root: string, held: readonly HeldRoot[], plan: CollectionPlan) {
+  if (held.length === 0) return { manifests: 0, bytes: 0 };
+  const without = planFromStorage(root);
+  const count = (p: CollectionPlan) => p.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+  return { manifests: count(without) - count(plan), bytes: without.bytes - plan.bytes };
+}
+
+/**
+ * Held manifests deleted by digest (no revision any more) whose bytes are still
+ * stored get their revision link back, so that garbage-collect keeps them and
+ * every blob they refer to; those whose bytes are gone are listed as lost.
+ */
+export function relinkHeld(
+  root: string,
+  held: readonly HeldRoot[],
+): { relinked: HeldRoot[]; lost: HeldRoot[] } {
+  const revisions = new Map(scanRepositories(root).map((r) => [r.name, new Set(r.revisions)]));
+  const relinked: HeldRoot[] = [];
+  const lost: HeldRoot[] = [];
+  for (const h of held) {
+    if (revisions.get(h.repository)?.has(h.digest)) continue;
+    // Only a manifest whose every blob is still stored: a revision never names missing content.
+    const body = readBlob(root, h.digest);
+    const refs = body === null ? null : manifestRefs(body);
+    const whole = refs !== null && [...refs.children, ...refs.blobs].every((d) => blobSize(root, d) !== null);
+    (whole && writeRevisionLink(root, h.repository, h.digest) ? relinked : lost).push(h);
+  }
+  return { relinked, lost };
 }
 
 /** Bytes of `blobs` no longer on disk. */

@@ -6,7 +6,7 @@
  * Repository names may nest (`a` and `a/b` are both repositories); folders whose
  * name starts with `_` are the registry's own.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface ScannedRepository {
@@ -94,4 +94,25 @@ export function blobSize(root: string, digest: string): number | null {
 export function listBlobs(root: string): string[] {
   const base = join(root, V2, "blobs", "sha256");
   return dirs(base).flatMap((two) => dirs(join(base, two)).map((hex) => `sha256:${hex}`));
+}
+
+function revisionLinkPath(root: string, repository: string, digest: string): string {
+  const hex = digest.slice("sha256:".length);
+  return join(root, V2, "repositories", repository, "_manifests", "revisions", "sha256", hex, "link");
+}
+
+/**
+ * Writes a manifest's revision link again (what the registry writes on a manifest
+ * PUT), for a manifest deleted by digest whose bytes are still stored: its blobs are
+ * then kept by the registry's garbage-collect. False when the repository or the
+ * manifest's bytes are not there (nothing is written).
+ */
+export function writeRevisionLink(root: string, repository: string, digest: string): boolean {
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) return false;
+  if (!existsSync(join(root, V2, "repositories", repository, "_manifests"))) return false;
+  if (blobSize(root, digest) === null) return false;
+  const link = revisionLinkPath(root, repository, digest);
+  mkdirSync(join(link, ".."), { recursive: true });
+  writeFileSync(link, digest);
+  return true;
 }

@@ -47,6 +47,7 @@ import {
   relayResponse,
   upstreamFailure,
 } from "../upstream/relay.js";
+import { recordDigestDelete, recordTagPut, tagBefore, tagsLostWith } from "./history-record.js";
 
 /** distribution's manifest limit (`maxManifestBodySize`, 4 MiB); the spec asks for at least 4 MB. */
 export const MAX_MANIFEST_BYTES = MAX_BODY_BYTES;
@@ -112,6 +113,10 @@ async function changeReferrers(
 
 async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDeps): Promise<Response> {
   const req = c.env.incoming;
+  const guard = immutableGuardFor(deps);
+  const rule = route.by === "tag" ? guard.ruleFor(route.name, route.reference) : null;
+  // The tag history: what the tag held before (learned while the body arrives, or by the guard's HEAD).
+  let before = route.by === "tag" && rule === null ? tagBefore(deps, req, route.name, route.reference) : null;
   const body = await call(readRequestBody(req, MAX_MANIFEST_BYTES));
   if (body === null) {
     throw new OciError(
@@ -138,8 +143,6 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
   // breaks one of them on 2.8: the write waits for that phase to end.
   const send =
     route.by === "tag" ? () => tagDeleterFor(deps).inPutPhase(route.name, put, route.reference) : put;
-  const guard = immutableGuardFor(deps);
-  const rule = route.by === "tag" ? guard.ruleFor(route.name, route.reference) : null;
   const res = rule
     ? await guard.guardPut(
         {
@@ -149,7 +152,10 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
           digest: sha256Of(body),
           headers: callerHeaders(req, deps.caller),
         },
-        send,
+        (current) => {
+          before = Promise.resolve(current);
+          return send();
+        },
       )
     : await send();
   const refused = layerUrlRefusal(body, res.status, res.body);
@@ -160,18 +166,22 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
     if (referrer && (await changeReferrers(deps, req, route.name, referrer, "add"))) {
       extra["oci-subject"] = referrer.subject;
     }
+    if (before) {
+      const manifest = { bytes: body, contentType, digest: acceptedDigest(res, body) };
+      await recordTagPut(deps, req, route.name, route.reference, manifest, await before);
+    }
     await deps.changes.repositoryChanged(route.name);
   }
   return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins, extra));
 }
 
-/** The subject of the manifest at `digest`, when it has one; null when it has none or cannot be read. */
-async function learnReferrer(
+/** The manifest at `digest` (its bytes and type), or null when it cannot be read. */
+async function readManifest(
   deps: AppDeps,
   req: IncomingMessage,
   route: ManifestRoute,
   signal: AbortSignal,
-): Promise<Referrer | null> {
+): Promise<{ bytes: Buffer; mediaType: string | undefined } | null> {
   try {
     const got = await deps.upstream.request({
       method: "GET",
@@ -180,7 +190,7 @@ async function learnReferrer(
       signal,
       maxBodyBytes: MAX_MANIFEST_BYTES,
     });
-    if (got.status === 401 || got.status === 403) {
+    if ((got.status === 401 || got.status === 403) && deps.config.oci.referrers) {
       // e.g. a delete-only token: the DELETE may still be allowed, the index cannot be kept.
       deps.metrics.referrersUpdates.inc({ op: "remove", outcome: "unreadable" });
       deps.logger.info(
@@ -189,7 +199,7 @@ async function learnReferrer(
       );
     }
     if (got.status !== 200) return null;
-    return referrerOf(got.body, headerValue(got.headers["content-type"]), route.reference);
+    return { bytes: got.body, mediaType: headerValue(got.headers["content-type"]) };
   } catch {
     return null;
   }
@@ -207,19 +217,33 @@ async function deleteManifestByDigest(
     route.reference,
     callerHeaders(req, deps.caller),
   );
-  const referrer = deps.config.oci.referrers ? await learnReferrer(deps, req, route, signal) : null;
+  const { referrers } = deps.config.oci;
+  const manifest = referrers || deps.history.enabled ? await readManifest(deps, req, route, signal) : null;
+  const referrer =
+    referrers && manifest ? referrerOf(manifest.bytes, manifest.mediaType, route.reference) : null;
   const headers = callerHeaders(req, deps.caller);
   const forward = () =>
     call(deps.upstream.request({ method: "DELETE", path: req.url ?? "", headers, signal }));
   const guarded = deps.config.delete.digestDeletes === "protect";
-  const res = guarded
-    ? await digestGuardFor(deps).deleteIfSafe(
-        { name: route.name, digest: route.reference, headers, authorization: req.headers.authorization },
-        forward,
-      )
-    : await forward();
+  const query = {
+    name: route.name,
+    digest: route.reference,
+    headers,
+    authorization: req.headers.authorization,
+  };
+  // The tag history: the tags this delete takes with it (guarded: the ones the guard counted).
+  const { res, lost } = guarded
+    ? await digestGuardFor(deps).deleteIfSafe(query, async (refs) => ({
+        lost: deps.history.enabled ? { tags: refs.tags, complete: true } : null,
+        res: await forward(),
+      }))
+    : {
+        lost: await tagsLostWith(deps, req, query, (q) => digestGuardFor(deps).references(q)),
+        res: await forward(),
+      };
   if (res.status === 202) {
     if (referrer) await changeReferrers(deps, req, route.name, referrer, "remove");
+    if (lost) await recordDigestDelete(deps, req, route.name, route.reference, manifest, lost);
     await deps.changes.repositoryChanged(route.name);
   }
   // Guarded, the token must also read the tags: a Bearer challenge asks for pull,delete.

@@ -14,6 +14,7 @@ import { immutableGuardFor } from "../tags/immutable-guard.js";
 import { type DeleteResult, tagDeleterFor } from "../tags/tag-deleter.js";
 import { describeFailure, type Failed, isFailed, send, type Upstream } from "../tags/upstream-calls.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
+import { recordTagDelete } from "./history-record.js";
 
 function accepted(): Response {
   return new Response(null, {
@@ -170,6 +171,10 @@ async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: s
   const native = result.kind === "native-answer" || result.kind === "native-failed";
   deps.metrics.tagDeletes.inc({ path: native ? "native" : path, outcome: outcomeOf(result) });
   if (result.kind === "deleted" || (result.kind === "native-answer" && result.status === 202)) {
+    // A delete superseded by a push left the tag as pushed: no change of its own.
+    if (result.kind !== "deleted" || !result.superseded) {
+      await recordTagDelete(deps, incoming, name, tag, result.kind === "deleted" ? result.original : null);
+    }
     // Awaited: every replica's list cache sees the change before the client does.
     await deps.changes.repositoryChanged(name);
   } else if (

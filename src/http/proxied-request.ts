@@ -15,6 +15,8 @@ import type { RouteMatch } from "../oci/routes.js";
 export class ProxiedRequest extends IncomingMessage {
   /** The route the listener parsed (http/routing.ts). */
   rcpRoute: RouteMatch | undefined = undefined;
+  /** A write the read-only window's holder sent (its lease checked by the listener). */
+  rcpMaintenance = false;
   /** Passthrough: the origin the client used (`proto://host`), for Location and Link. */
   rcpOrigin: string | undefined = undefined;
   /** Passthrough: the Transfer-Encoding of a chunked body (it goes upstream chunked too). */

@@ -22,6 +22,8 @@ export interface OwnershipOptions {
    * PUT by tag runs in the repository's put phase (the guard's race-safety).
    */
   protectDigestDeletes?: boolean;
+  /** The tag history is on (`history.windowMs` > 0): PUTs to a tag and DELETEs by digest are recorded. */
+  history?: boolean;
 }
 
 /** Which manifest writes the immutable tag guard must see (README "Immutable tags"). */
@@ -58,6 +60,9 @@ export function ownsRequest(
       // Protected digest deletes: the DELETE by digest, and PUTs by tag (the tag writes it races).
       if (options.protectDigestDeletes && (method === "DELETE" || (method === "PUT" && route.by === "tag")))
         return true;
+      // The tag history: a PUT to a tag and a DELETE by digest change tags.
+      if (options.history && method === "PUT" && route.by === "tag") return true;
+      if (options.history && method === "DELETE" && route.by === "digest") return true;
       // Immutable tags: PUT to a covered tag, DELETE by digest in a covered repository.
       if (!options.immutable) return false;
       if (method === "PUT")
@@ -69,6 +74,16 @@ export function ownsRequest(
     default:
       return false;
   }
+}
+
+/** Marks a write let through the read-only window by its lease (the holder's own: `gc --apply`). */
+export function markMaintenance(req: IncomingMessage): void {
+  proxied(req).rcpMaintenance = true;
+}
+
+/** True for a write the read-only window's holder sent (its lease checked by the listener). */
+export function isMaintenance(req: IncomingMessage): boolean {
+  return proxied(req).rcpMaintenance === true;
 }
 
 /** Keeps the parsed route with the request (a field of ProxiedRequest). */

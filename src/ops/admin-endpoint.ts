@@ -7,6 +7,9 @@
  *   PUT    /admin/read-only/<lease>  renew: {"leaseMs"} → 200 {lease} or 404
  *   DELETE /admin/read-only/<lease>  leave, optionally reporting {"manifestsDeleted","bytesFreed"} → 204 or 404
  *
+ * Further apps (the tag history, src/history/admin-app.ts) answer their own path
+ * prefix behind the same token.
+ *
  * With an admin token configured, every `/admin/...` request must carry it
  * (`Authorization: Bearer <token>`), or gets 401 before anything else is looked at.
  */
@@ -29,6 +32,14 @@ export interface AdminOptions {
   onRefused?(): void;
   /** What the holder reports when it leaves (gc: manifests deleted, bytes freed), for metrics and the log. */
   onReport?(report: { holder: string; manifestsDeleted: number; bytesFreed: number }): void;
+  /** Other admin endpoints, each answering the paths under its prefix (after the token check). */
+  apps?: ReadonlyArray<AdminApp>;
+}
+
+export interface AdminApp {
+  /** `/admin/<something>`: the app answers this path and every path below it. */
+  prefix: string;
+  answer(req: IncomingMessage, res: ServerResponse): unknown;
 }
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -72,6 +83,11 @@ export function answerAdmin(
     o.onRefused?.();
     o.logger.debug({ method: req.method, path }, "admin request refused: no valid admin token");
     refuseAdmin(res, req.headers.authorization !== undefined, req.method === "HEAD");
+    return true;
+  }
+  const app = o.apps?.find((a) => path === a.prefix || path.startsWith(`${a.prefix}/`));
+  if (app) {
+    app.answer(req, res);
     return true;
   }
   if (path !== ADMIN_WINDOW_PATH && !path.startsWith(`${ADMIN_WINDOW_PATH}/`)) return false;

@@ -57,6 +57,12 @@ export interface Metrics {
   readonly leaseLost: Counter;
   /** Replicas: interrupted swaps completed from the shared journal, by who wrote them (self, other). */
   readonly sharedRecoveries: Counter<"by">;
+  /** Tag history entries recorded, by type (TagMoved, TagDeleted, ManifestDeleted). */
+  readonly historyEntries: Counter<"type">;
+  /** Tag changes the history could not record (the change itself went through). */
+  readonly historyFailures: Counter;
+  /** Undeletes by outcome (restored, already, refused reason, error). */
+  readonly undeletes: Counter<"outcome">;
 }
 
 export interface MetricsOptions {
@@ -204,6 +210,23 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_shared_journal_recoveries_total",
       help: "Interrupted tag deletes completed from the shared journal, by who wrote them (self, other replica)",
       labelNames: ["by"] as const,
+      registers,
+    }),
+    historyEntries: new Counter({
+      name: "rcp_history_entries_total",
+      help: "Tag history entries recorded, by type (TagMoved, TagDeleted, ManifestDeleted)",
+      labelNames: ["type"] as const,
+      registers,
+    }),
+    historyFailures: new Counter({
+      name: "rcp_history_record_failures_total",
+      help: "Tag changes the history could not record (the change itself went through)",
+      registers,
+    }),
+    undeletes: new Counter({
+      name: "rcp_history_undeletes_total",
+      help: "Undeletes by outcome (restored, already, a refusal's reason, error)",
+      labelNames: ["outcome"] as const,
       registers,
     }),
   };

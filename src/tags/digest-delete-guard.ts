@@ -62,10 +62,17 @@ export interface DigestGuardDeps {
 export interface DigestDeleteGuard {
   /**
    * Runs `del` (the upstream DELETE) when the manifest may go, under the
-   * repository's delete phase; throws the refusal (403 DENIED), an auth answer
-   * (401 with a `pull,delete` challenge, 403) or 5xx when it cannot tell.
+   * repository's delete phase, with what was found holding it; throws the refusal
+   * (403 DENIED), an auth answer (401 with a `pull,delete` challenge, 403) or 5xx
+   * when it cannot tell.
    */
-  deleteIfSafe<T>(q: DigestQuery, del: () => Promise<T>): Promise<T>;
+  deleteIfSafe<T>(q: DigestQuery, del: (refs: DigestReferences) => Promise<T>): Promise<T>;
+  /**
+   * What holds the manifest now (the tag list fetched afresh, the tag digest cache
+   * used), without judging or locking: the tag history's record of a delete by
+   * digest (delete.digestDeletes: allow). Throws as the guard's own lookup does.
+   */
+  references(q: DigestQuery): Promise<DigestReferences>;
   close(): void;
 }
 
@@ -143,7 +150,7 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
     }
   }
 
-  async function deleteIfSafe<T>(q: DigestQuery, del: () => Promise<T>): Promise<T> {
+  async function deleteIfSafe<T>(q: DigestQuery, del: (refs: DigestReferences) => Promise<T>): Promise<T> {
     const early = await firstLook(q);
     if (early) judge(q, early);
     try {
@@ -153,7 +160,7 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
           judge(q, refs);
           await lease?.check();
           count("allowed");
-          return del();
+          return del(refs);
         }),
       );
     } catch (err) {
@@ -172,7 +179,11 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
     }
   }
 
-  return { deleteIfSafe, close: unsubscribe };
+  return {
+    deleteIfSafe,
+    references: (q) => findDigestReferences(lookup, q, true),
+    close: unsubscribe,
+  };
 }
 
 /** What the guard of one proxy instance is built from (the handler passes the app's deps). */

@@ -44,10 +44,13 @@ export interface ImmutableGuardDeps {
 export interface ImmutableGuard {
   /** The rule making `name:tag` immutable, or null (always null without rules). */
   ruleFor(name: string, tag: string): ImmutableRule | null;
-  /** Runs `put` when `digest` may be written to the immutable tag; throws the refusal otherwise. */
+  /**
+   * Runs `put` when `digest` may be written to the immutable tag, with the digest the
+   * tag holds now (null: none); throws the refusal otherwise.
+   */
   guardPut<T>(
     r: { name: string; tag: string; rule: ImmutableRule; digest: string; headers: OutgoingHttpHeaders },
-    put: () => Promise<T>,
+    put: (current: string | null) => Promise<T>,
   ): Promise<T>;
   /** Throws the refusal when `name:tag` is immutable. */
   checkTagDelete(name: string, tag: string): void;
@@ -128,7 +131,7 @@ export function createImmutableGuard(deps: ImmutableGuardDeps, rules: ImmutableR
 
   async function guardPut<T>(
     r: Parameters<ImmutableGuard["guardPut"]>[0],
-    put: () => Promise<T>,
+    put: (current: string | null) => Promise<T>,
   ): Promise<T> {
     try {
       // The same key as the tag deleter's: a delete and a PUT of one tag exclude each other.
@@ -143,7 +146,7 @@ export function createImmutableGuard(deps: ImmutableGuardDeps, rules: ImmutableR
           );
         }
         await lease?.check();
-        return put();
+        return put(current);
       });
     } catch (err) {
       if (!(err instanceof CoordinationError)) throw err;

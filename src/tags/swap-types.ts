@@ -5,7 +5,7 @@
 import type { Logger } from "../ops/logger.js";
 import type { Journal } from "./journal.js";
 import type { PhaseLocks } from "./locks.js";
-import type { Failed, Upstream } from "./upstream-calls.js";
+import type { Failed, Manifest, Upstream } from "./upstream-calls.js";
 
 export type StepName =
   | "fetch-original"
@@ -15,7 +15,8 @@ export type StepName =
   | "restore-original";
 
 export type SwapResult =
-  | { kind: "deleted"; superseded: boolean }
+  /** `original`: what the tag held (null when it held another delete's tombstone). */
+  | { kind: "deleted"; superseded: boolean; original: Manifest | null }
   | { kind: "not-found" }
   | {
       kind: "failed";

@@ -132,7 +132,7 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   const deleted = await deleteForward(o, name, tag, tombstone, put, del);
   if (deleted === "deleted" || deleted === "superseded") {
     await close(deleted === "deleted" ? "deleted" : "superseded");
-    return { kind: "deleted", superseded: deleted === "superseded" };
+    return { kind: "deleted", superseded: deleted === "superseded", original: origin };
   }
   log.warn(
     { step: "delete-tombstone", reason: describeFailure(deleted) },

@@ -51,7 +51,12 @@ describe("registry-compat-proxy gc as a child process", () => {
 
   before(async () => {
     registry = await startRegistry();
-    proxy = await startProxy(registry.url, { metrics: { port: 0 }, log: { level: "warn" } });
+    // gc's own mechanics: old's delete is not held by a tag history (history-gc.test.ts has that).
+    proxy = await startProxy(registry.url, {
+      metrics: { port: 0 },
+      log: { level: "warn" },
+      history: { windowMs: 0 },
+    });
     admin = proxy.proxy.metricsUrl()!;
     registryConfig = join(registry.dir, "config.yml");
     seed = await seedGc(proxy.url, "cli/app");

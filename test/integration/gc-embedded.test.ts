@@ -14,11 +14,14 @@ import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES } from "../helpers/oci.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 
-function gc(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "src/cli.ts", "gc", "--apply", "--json"],
+      ["--import", "tsx", "src/cli.ts", ...args],
       { env: { PATH: process.env["PATH"] ?? "", ...env }, timeout: 300_000 },
       (err, stdout, stderr) => {
         resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr });
@@ -36,14 +39,29 @@ describe("gc --apply against an embedded-mode serve, no flags", () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it("finds the proxy's admin listener, deletes old's manifest, frees its bytes, and the file goes at shutdown", async () => {
+  it("finds the proxy's admin listener, keeps old while the history holds it, frees it once purged, and the file goes at shutdown", async () => {
     const dataDir = join(home, "data");
     proxy = await spawnProxy({ UPSTREAM_URL: "", DATA_DIR: dataDir, LOG_LEVEL: "info" });
     const adminFile = join(dataDir, "proxy-address.json");
     assert.ok(existsSync(adminFile), "serve published where it listens");
     const seed = await seedGc(proxy.url, "emb/gc");
 
-    const run = await gc({ DATA_DIR: dataDir });
+    // The tag history holds old's manifest (deleted a moment ago): gc keeps it.
+    const held = await cli(["gc", "--apply", "--json"], { DATA_DIR: dataDir });
+    assert.equal(held.code, 0, held.stderr);
+    const heldDoc = JSON.parse(held.stdout) as {
+      repositories: { name: string; unreachable: string[] }[];
+      history: { held: number; keptManifests: number; keptBytes: number };
+    };
+    assert.deepEqual(heldDoc.repositories.find((r) => r.name === "emb/gc")?.unreachable ?? [], []);
+    assert.equal(heldDoc.history.keptManifests, 1);
+    assert.ok(heldDoc.history.keptBytes >= 6 * 1024 * 1024, `kept ${heldDoc.history.keptBytes}`);
+    // `history purge` (no flag either: the published admin listener) lets the next gc reclaim it.
+    const purge = await cli(["history", "purge", "emb/gc:old"], { DATA_DIR: dataDir });
+    assert.equal(purge.code, 0, purge.stderr);
+    assert.match(purge.stdout, /^purged 2 entries of emb\/gc:old$/m, "its push and its delete");
+
+    const run = await cli(["gc", "--apply", "--json"], { DATA_DIR: dataDir });
     assert.equal(run.code, 0, run.stderr);
     const doc = JSON.parse(run.stdout) as {
       repositories: { name: string; unreachable: string[]; freedBytes?: number }[];

@@ -21,8 +21,16 @@ async function run(argv: string[]): Promise<{ code: number | null; out: string; 
 describe("registry-compat-proxy <command> --help and bad options", () => {
   const names = Object.keys(COMMANDS);
 
-  it("knows serve, prune, gc, restore and healthcheck", () => {
-    assert.deepEqual([...names].sort(), ["gc", "healthcheck", "prune", "restore", "serve"]);
+  it("knows serve, prune, gc, history, undelete, restore and healthcheck", () => {
+    assert.deepEqual([...names].sort(), [
+      "gc",
+      "healthcheck",
+      "history",
+      "prune",
+      "restore",
+      "serve",
+      "undelete",
+    ]);
   });
 
   for (const name of names) {
@@ -36,9 +44,11 @@ describe("registry-compat-proxy <command> --help and bad options", () => {
     });
 
     it(`${name} --no-such-flag and ${name} stray print its usage on stderr and exit 2`, async () => {
+      // Commands that take arguments (history REPO[:TAG]): one more than they take is stray.
+      const taken = Array<string>(COMMANDS[name]!.positionals?.max ?? 0).fill("demo/app");
       for (const [args, message] of [
-        [["--no-such-flag"], /Unknown option '--no-such-flag'/],
-        [["stray"], /Unexpected argument 'stray'/],
+        [[...taken, "--no-such-flag"], /Unknown option '--no-such-flag'/],
+        [[...taken, "stray"], /Unexpected argument 'stray'/],
       ] as const) {
         const r = await run([name, ...args]);
         assert.equal(r.code, 2, `${name} ${args.join(" ")}`);

@@ -1,0 +1,50 @@
+/**
+ * Where the commands that talk to a running proxy's admin listener (`gc`,
+ * `history`, `undelete`) find it, and the admin token they send.
+ *
+ * The listener: `--admin URL`, else the config's `metrics.port` on loopback, else
+ * the address a running embedded-mode proxy published in its data dir.
+ * The token: `--admin-token-file`, else ADMIN_TOKEN, else the proxy's config
+ * (metrics.adminToken, or the file metrics.adminTokenFile names: loadConfig read
+ * it), else the one a running embedded proxy published with its address, only
+ * when the command talks to that same admin listener.
+ */
+import { type Config, readTokenFile } from "../config.js";
+import { type ProxyAddress, readProxyAddress } from "../ops/admin-address.js";
+
+export function loopbackUrl(host: string, port: number, tls: boolean): string {
+  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return `${tls ? "https" : "http"}://${h}:${port}`;
+}
+
+/** The embedded-mode proxy running on the config's data dir, when there is one. */
+export function runningProxy(config: Config): ProxyAddress | null {
+  return config.upstream.url === null ? readProxyAddress(config.embedded.dataDir) : null;
+}
+
+/** The admin listener's URL, or null when none is known. */
+export function adminUrlOf(
+  flag: string | undefined,
+  config: Config,
+  running: ProxyAddress | null,
+): string | null {
+  const metricsPort = config.metrics.port;
+  if (flag !== undefined) return flag;
+  if (metricsPort !== null) return loopbackUrl(config.listen.host, metricsPort, false);
+  return running?.admin ?? null;
+}
+
+/** The admin token to send, or null. A bad --admin-token-file throws ConfigError. */
+export function resolveAdminToken(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+  config: Config,
+  adminUrl: string | null,
+  running: ProxyAddress | null,
+): string | null {
+  if (file !== undefined) return readTokenFile(file, "--admin-token-file");
+  const fromEnv = env["ADMIN_TOKEN"];
+  if (fromEnv) return fromEnv;
+  if (config.metrics.adminToken !== null) return config.metrics.adminToken;
+  return running !== null && adminUrl === running.admin ? (running.adminToken ?? null) : null;
+}

@@ -1,0 +1,47 @@
+/**
+ * What the handlers learn for the history around a change they make: the digest a
+ * tag held before a PUT (one HEAD, with the client's own credentials, made while
+ * the manifest body is still arriving), and who made the change through what.
+ * Never throws: the history never fails a client's request.
+ */
+import type { OutgoingHttpHeaders } from "node:http";
+import { ACCEPT_ALL_MANIFESTS } from "../tags/manifest-types.js";
+import type { UpstreamClient } from "../upstream/client.js";
+import type { Via } from "./events.js";
+
+/** The User-Agent of `registry-compat-proxy prune`. */
+const PRUNE_AGENT = /^registry-compat-proxy-prune\b/;
+
+/**
+ * The digest `name:tag` points at: null when it does not exist, undefined when it
+ * could not be learned (refused, unreachable, no digest header).
+ */
+export async function digestBefore(
+  upstream: UpstreamClient,
+  headers: OutgoingHttpHeaders,
+  name: string,
+  tag: string,
+): Promise<string | null | undefined> {
+  try {
+    const res = await upstream.request({
+      method: "HEAD",
+      path: `/v2/${name}/manifests/${tag}`,
+      headers: { ...headers, accept: ACCEPT_ALL_MANIFESTS },
+    });
+    if (res.status === 404) return null;
+    const digest = res.headers["docker-content-digest"];
+    return res.status === 200 && typeof digest === "string" ? digest : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Through what a change came: gc's deletes carry the read-only window's lease
+ * (`maintenance`); prune names itself in its User-Agent; anything else is a client's.
+ */
+export function viaOf(userAgent: string | undefined, maintenance: boolean): Via {
+  if (maintenance) return "gc";
+  if (userAgent !== undefined && PRUNE_AGENT.test(userAgent)) return "prune";
+  return "client";
+}
