@@ -11,6 +11,7 @@ import {
   AdminUnreachableError,
   createHistoryAdminClient,
   type HistoryAdminClient,
+  type TagEntries,
   type UndeleteBody,
 } from "../history/admin-client.js";
 import { isValidDigest, isValidName, isValidTag } from "../oci/grammar.js";
@@ -161,14 +162,13 @@ export async function historyCommand(
         );
       return HISTORY_EXIT.ok;
     }
-    if (tag === null) {
-      const answer = await client.repository(name, limit);
-      io.out(v["json"] === true ? `${JSON.stringify(answer)}\n` : `${repositoryLines(answer).join("\n")}\n`);
-    } else {
-      const answer = await client.tag(name, tag);
-      io.out(v["json"] === true ? `${JSON.stringify(answer)}\n` : `${tagLines(answer).join("\n")}\n`);
-    }
-    return HISTORY_EXIT.ok;
+    const answer = tag === null ? await client.repository(name, limit) : await client.tag(name, tag);
+    if (v["json"] === true) io.out(`${JSON.stringify(answer)}\n`);
+    else if ("tag" in answer) io.out(`${tagLines(answer as TagEntries).join("\n")}\n`);
+    else io.out(`${repositoryLines(answer).join("\n")}\n`);
+    if (answer.entries.length > 0) return HISTORY_EXIT.ok;
+    io.err(`history: no history for ${tag === null ? name : `${name}:${tag}`}\n`);
+    return HISTORY_EXIT.notInHistory;
   });
 }
 
