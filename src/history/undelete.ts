@@ -74,13 +74,14 @@ export function checkInput(repository: string, tag: string | null, digest: strin
 function registryError(f: Failed, what: string): OciError {
   const reason = describeFailure(f);
   if (f.kind === "status" && (f.status === 401 || f.status === 403)) {
+    // 403, not 401: the admin endpoint's own 401 means its token; this is the registry's refusal.
     return new OciError(
-      f.status === 401 ? "UNAUTHORIZED" : "DENIED",
+      "DENIED",
       `${what}: the registry refused the credentials (${reason}); give a username and password, or set delete.recoveryUsername and delete.recoveryPassword`,
-      { step: what, reason },
+      { step: what, reason: "registry-credentials", upstream: reason },
     );
   }
-  return new OciError("UNAVAILABLE", `${what}: ${reason}`, { step: what, reason }, { status: 502 });
+  return new OciError("UNAVAILABLE", `${what}: ${reason}`, { step: what, upstream: reason }, { status: 502 });
 }
 
 function gone(message: string, detail: Record<string, unknown>): UndeleteResult {
