@@ -1,24 +1,13 @@
-/**
- * The HTTP(S) server: builds the proxy's dependencies and parts once, hands
- * every request to the request listener (listener.ts) and owns the lifecycle:
- * listening, the admin listener, graceful shutdown. Creating is separate from
- * listening, so tests bind port 0.
- */
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { hostname } from "node:os";
 import { getRequestListener } from "@hono/node-server";
 import { createApp } from "./app.js";
 import type { Config } from "./config.js";
 import type { AppDeps } from "./deps.js";
 import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.js";
-import { historyDirOf, openFileHistory } from "./history/file-store.js";
-import { undeleteRegistry } from "./history/registry-calls.js";
-import { createTagHistory, type TagHistory } from "./history/service.js";
-import type { HistoryStore } from "./history/store.js";
+import { createHistory } from "./history-wiring.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
@@ -34,14 +23,11 @@ import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { createWriteWindow, localControl, type WriteWindow } from "./ops/write-window.js";
 import { linkChangeFeed } from "./state/change-broadcast.js";
 import { connectSharedState, type SharedState } from "./state/redis.js";
-import { createRedisHistory } from "./state/redis-history.js";
 import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
 import { createSharedWindow } from "./state/shared-window.js";
-import { immutableGuardFor } from "./tags/immutable-guard.js";
 import { createTagListCache } from "./tags/list-cache.js";
-import { KeyedMutex, type SharedLocks } from "./tags/locks.js";
-import { serviceCredentials, tagDeleterFor } from "./tags/tag-deleter.js";
+import { tagDeleterFor } from "./tags/tag-deleter.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
@@ -93,49 +79,6 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
       server.off("error", reject);
       resolve(server.address() as AddressInfo);
     });
-  });
-}
-
-/** The tag history's store: off (windowMs 0), Redis with replicas, else files beside the journal. */
-function historyStore(config: Config, shared: SharedState | null): HistoryStore | null {
-  const { windowMs, maxEntriesPerRepository } = config.history;
-  if (windowMs === 0) return null;
-  // Expired entries stay listed (holding nothing) for one more window: undelete says why.
-  const bounds = { retainMs: 2 * windowMs, maxPerRepository: maxEntriesPerRepository };
-  return shared
-    ? createRedisHistory(shared, bounds)
-    : openFileHistory(historyDirOf(config.delete.journalPath), bounds);
-}
-
-/** The tag history service, its undelete wired to this proxy's parts (`deps` is read when called). */
-function createHistory(
-  options: CreateProxyOptions,
-  parts: {
-    deps: () => AppDeps;
-    metrics: Metrics;
-    shared: SharedState | null;
-    locks: SharedLocks | null;
-    window: WriteWindow;
-  },
-): TagHistory {
-  const { config, logger } = options;
-  const replica = `${hostname()}/${(parts.shared?.instance ?? randomUUID()).slice(0, 8)}`;
-  const tagLocks = parts.locks?.tags ?? new KeyedMutex();
-  return createTagHistory({
-    store: historyStore(config, parts.shared),
-    windowMs: config.history.windowMs,
-    replica,
-    logger,
-    metrics: parts.metrics,
-    undelete: {
-      registryFor: (credentials) =>
-        undeleteRegistry(parts.deps().upstream, credentials ?? serviceCredentials(parts.deps())),
-      isImmutable: (name, tag) => immutableGuardFor(parts.deps()).ruleFor(name, tag) !== null,
-      readOnly: () => parts.window.readOnly(),
-      tagLocks,
-      inPutPhase: (repository, fn) => tagDeleterFor(parts.deps()).inPutPhase(repository, fn),
-      repositoryChanged: (repository) => parts.deps().changes.repositoryChanged(repository),
-    },
   });
 }
 
@@ -207,7 +150,7 @@ function createAppDeps(options: CreateProxyOptions): {
     }),
     sharedLocks,
     sharedJournal: shared ? createRedisJournal(shared) : null,
-    history: createHistory(options, { deps: () => deps, metrics, shared, locks: sharedLocks, window }),
+    history: createHistory(options, { deps: () => deps, metrics, shared, window }),
   };
   return { deps, target, shared, window };
 }

@@ -45,8 +45,10 @@ export interface UndeleteDeps {
   isImmutable(repository: string, tag: string): boolean;
   /** The read-only window (gc) is closed: no write now. */
   readOnly(): boolean;
+  /** The tag deleter's own locks: an undelete and a delete of one tag run one after the other. */
   tagLocks: TagLocks;
-  inPutPhase<T>(repository: string, fn: () => Promise<T>): Promise<T>;
+  /** Runs a tag write in the repository's put phase (naming the tag, for the digest delete guard's cache). */
+  inPutPhase<T>(repository: string, fn: () => Promise<T>, tag: string): Promise<T>;
   /** The tags lists of every replica see the change. */
   repositoryChanged(repository: string): Promise<void>;
 }
@@ -142,7 +144,7 @@ export async function undeleteTag(
       });
     }
     await lease?.check();
-    const put = await deps.inPutPhase(repository, () => registry.put(repository, tag, manifest));
+    const put = await deps.inPutPhase(repository, () => registry.put(repository, tag, manifest), tag);
     if (isFailed(put)) {
       if (put.kind === "status" && put.code === "MANIFEST_BLOB_UNKNOWN") {
         return gone(`a blob ${digest} needs is no longer in the registry (garbage-collected)`, { digest });

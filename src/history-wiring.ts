@@ -1,0 +1,63 @@
+/**
+ * The tag history of one proxy (docs/history.md), built from its parts: the store
+ * (off with history.windowMs 0, Redis with replicas, else files beside the tag
+ * delete journal) and what its undelete uses of the proxy (the registry client
+ * with service credentials, the immutable rules, the read-only window, the tag
+ * deleter's locks and put phase, the change feed). `deps` is read when called.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Config } from "./config.js";
+import type { AppDeps } from "./deps.js";
+import { historyDirOf, openFileHistory } from "./history/file-store.js";
+import { undeleteRegistry } from "./history/registry-calls.js";
+import { createTagHistory, type TagHistory } from "./history/service.js";
+import type { HistoryStore } from "./history/store.js";
+import type { Logger } from "./ops/logger.js";
+import type { Metrics } from "./ops/metrics.js";
+import type { WriteWindow } from "./ops/write-window.js";
+import type { SharedState } from "./state/redis.js";
+import { createRedisHistory } from "./state/redis-history.js";
+import { immutableGuardFor } from "./tags/immutable-guard.js";
+import { serviceCredentials, tagDeleterFor } from "./tags/tag-deleter.js";
+
+/** The tag history's store: off (windowMs 0), Redis with replicas, else files beside the journal. */
+export function historyStore(config: Config, shared: SharedState | null): HistoryStore | null {
+  const { windowMs, maxEntriesPerRepository } = config.history;
+  if (windowMs === 0) return null;
+  // Expired entries stay listed (holding nothing) for one more window: undelete says why.
+  const bounds = { retainMs: 2 * windowMs, maxPerRepository: maxEntriesPerRepository };
+  return shared
+    ? createRedisHistory(shared, bounds)
+    : openFileHistory(historyDirOf(config.delete.journalPath), bounds);
+}
+
+/** The tag history service, its undelete wired to this proxy's parts (`deps` is read when called). */
+export function createHistory(
+  options: { config: Config; logger: Logger },
+  parts: {
+    deps: () => AppDeps;
+    metrics: Metrics;
+    shared: SharedState | null;
+    window: WriteWindow;
+  },
+): TagHistory {
+  const { config, logger } = options;
+  const replica = `${hostname()}/${(parts.shared?.instance ?? randomUUID()).slice(0, 8)}`;
+  return createTagHistory({
+    store: historyStore(config, parts.shared),
+    windowMs: config.history.windowMs,
+    replica,
+    logger,
+    metrics: parts.metrics,
+    undelete: {
+      registryFor: (credentials) =>
+        undeleteRegistry(parts.deps().upstream, credentials ?? serviceCredentials(parts.deps())),
+      isImmutable: (name, tag) => immutableGuardFor(parts.deps()).ruleFor(name, tag) !== null,
+      readOnly: () => parts.window.readOnly(),
+      tagLocks: { run: (key, fn) => tagDeleterFor(parts.deps()).locks.tags.run(key, fn) },
+      inPutPhase: (repository, fn, tag) => tagDeleterFor(parts.deps()).inPutPhase(repository, fn, tag),
+      repositoryChanged: (repository) => parts.deps().changes.repositoryChanged(repository),
+    },
+  });
+}
