@@ -135,6 +135,27 @@ describe("tag history through the proxy, in front of a real docker-registry 2.8"
     await pullByDigest(proxy.url, repo, image.manifest.digest);
   });
 
+  it("with delete.digestDeletes: protect, a DELETE by digest records the one tag the guard let go", async () => {
+    const guarded = await startProxy(registry.url, {
+      metrics: { port: 0 },
+      delete: { digestDeletes: "protect" },
+    });
+    try {
+      const repo = "hist/guarded";
+      const image = small();
+      await pushImage(guarded.url, repo, image, ["only"]);
+      const del = await request("DELETE", `${guarded.url}/v2/${repo}/manifests/${image.manifest.digest}`);
+      assert.equal(del.status, 202);
+      const [lost] = await entries(guarded.proxy.metricsUrl()!, repo, "only");
+      assert.deepEqual([lost?.type, (lost as { tags?: string[] }).tags], ["ManifestDeleted", ["only"]]);
+      const run = await cli(["undelete", `${repo}:only`, "--admin", guarded.proxy.metricsUrl()!]);
+      assert.equal(run.code, 0, run.err);
+      assert.equal((await manifestOf(registry.url, repo, "only"))?.digest, image.manifest.digest);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it("prune's single-tag deletes are recorded as prune's, and undelete brings one back", async () => {
     const repo = "hist/prune";
     await pushImage(
