@@ -279,6 +279,8 @@ describe("gc --apply against a proxy with an admin token, as a child process", (
     proxy = await startProxy(registry.url, {
       metrics: { port: 0, adminToken: TOKEN },
       log: { level: "debug" },
+      // gc's token handling: old's delete is not held by a tag history (history-gc.test.ts has that).
+      history: { windowMs: 0 },
     });
     admin = proxy.proxy.metricsUrl()!;
     registryConfig = join(registry.dir, "config.yml");
@@ -356,7 +358,13 @@ describe("embedded serve with ADMIN_TOKEN: gc with no flags finds the token besi
 
   it("proxy-address.json is 0600 with the token; gc --apply uses it and exits 0; the token is in no log line", async () => {
     const dataDir = join(home, "data");
-    proxy = await spawnProxy({ UPSTREAM_URL: "", DATA_DIR: dataDir, LOG_LEVEL: "debug", ADMIN_TOKEN: TOKEN });
+    proxy = await spawnProxy({
+      UPSTREAM_URL: "",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "debug",
+      ADMIN_TOKEN: TOKEN,
+      HISTORY_WINDOW_MS: "0",
+    });
     const file = join(dataDir, "proxy-address.json");
     assert.equal(statSync(file).mode & 0o777, 0o600);
     const published = JSON.parse(readFileSync(file, "utf8")) as { admin: string; adminToken?: string };
