@@ -14,6 +14,7 @@ import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../test/helpers/oci.js"
 import { startProxy, type TestProxy } from "../test/helpers/proxy.js";
 import { startRedis, type TestRedis } from "../test/helpers/redis.js";
 import { startRegistry } from "../test/helpers/registry.js";
+import { readCpuSeconds } from "./lib/procfs.js";
 
 const n = Number(process.argv[2] ?? 200);
 const rounds = Number(process.argv[3] ?? 5);
@@ -56,59 +57,92 @@ try {
   for (const image of images)
     for (const b of [...image.layers, image.config]) await pushBlob(registry.url, repo, b);
 
-  const put = async (base: string, tag: string, i: number) => {
+  // Upstream calls the proxies make of their own (owned PUTs go through this client).
+  const calls = new Map<string, number>();
+  for (const [name, base] of targets) {
+    const proxy = proxies.find((p) => p.url === base);
+    if (!proxy) continue;
+    const upstream = proxy.proxy.deps.upstream;
+    const original = upstream.request.bind(upstream);
+    upstream.request = (req) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return original(req);
+    };
+  }
+  const send = async (method: string, base: string, tag: string, i: number) => {
     const image = images[i % 2]!;
     const t0 = performance.now();
-    const res = await request("PUT", `${base}/v2/${repo}/manifests/${tag}`, {
-      headers: { "content-type": image.mediaType },
-      body: image.manifest.bytes,
+    const res = await request(method, `${base}/v2/${repo}/manifests/${tag}`, {
+      headers: method === "PUT" ? { "content-type": image.mediaType } : { accept: ALL_MANIFEST_TYPES },
+      ...(method === "PUT" ? { body: image.manifest.bytes } : {}),
     });
-    if (res.status !== 201) throw new Error(`PUT ${tag}: ${res.status} ${res.text}`);
-    return performance.now() - t0;
-  };
-  const get = async (base: string, tag: string) => {
-    const t0 = performance.now();
-    const res = await request("GET", `${base}/v2/${repo}/manifests/${tag}`, {
-      headers: { accept: ALL_MANIFEST_TYPES },
-    });
-    if (res.status !== 200) throw new Error(`GET ${tag}: ${res.status}`);
-    return performance.now() - t0;
+    if (res.status !== (method === "PUT" ? 201 : 200)) throw new Error(`${method} ${tag}: ${res.status}`);
+    return (performance.now() - t0) * 1000;
   };
 
-  const newTag = new Map<string, number[]>();
-  const moved = new Map<string, number[]>();
-  const reads = new Map<string, number[]>();
-  for (const [name] of targets) for (const m of [newTag, moved, reads]) m.set(name, []);
+  interface Sample {
+    /** µs per request. */
+    wall: number[];
+    /** CPU µs of this process (client and proxies) and of the registry, per request. */
+    cpu: number[];
+    registryCpu: number[];
+    upstream: number[];
+  }
+  const kinds = ["PUT new tag", "PUT moved tag", "manifest GET"] as const;
+  const samples = new Map<string, Sample>();
+  const sample = (kind: string, name: string) => {
+    const key = `${kind}|${name}`;
+    let s = samples.get(key);
+    if (!s) samples.set(key, (s = { wall: [], cpu: [], registryCpu: [], upstream: [] }));
+    return s;
+  };
+  const registryPid = registry.process.pid!;
+  async function batch(kind: (typeof kinds)[number], name: string, base: string, r: number) {
+    const s = sample(kind, name);
+    const tag = `moving-${r}-${name.length}`;
+    const cpu0 = process.cpuUsage();
+    const reg0 = readCpuSeconds(registryPid);
+    const calls0 = calls.get(name) ?? 0;
+    for (let i = 0; i < n; i++) {
+      if (kind === "PUT new tag") s.wall.push(await send("PUT", base, `r${r}-${name.length}-${i}`, 0));
+      else if (kind === "PUT moved tag") s.wall.push(await send("PUT", base, tag, i + 1));
+      else s.wall.push(await send("GET", base, tag, 0));
+    }
+    const cpu = process.cpuUsage(cpu0);
+    s.cpu.push((cpu.user + cpu.system) / n);
+    s.registryCpu.push(((readCpuSeconds(registryPid) - reg0) * 1e6) / n);
+    s.upstream.push(((calls.get(name) ?? 0) - calls0) / n);
+  }
+
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? targets : [...targets].reverse();
-    for (const [name, base] of order) {
-      for (let i = 0; i < n; i++) newTag.get(name)!.push(await put(base, `r${r}-${name.length}-${i}`, 0));
-      // One tag moved back and forth between two digests: the overwrite path.
-      const tag = `moving-${r}-${name.length}`;
-      for (let i = 0; i < n; i++) moved.get(name)!.push(await put(base, tag, i + 1));
-      for (let i = 0; i < n; i++) reads.get(name)!.push(await get(base, tag));
+    for (const kind of kinds) for (const [name, base] of order) await batch(kind, name, base, r);
+  }
+
+  const median = (xs: number[]) => quantile(xs, 0.5);
+  const us = (x: number) => `${x.toFixed(0)} µs`;
+  console.log(
+    `tag history cost: ${n} requests per kind and target, ${rounds} interleaved rounds; Node ${process.version}; ` +
+      `medians (wall per request; CPU per request: this process = client + proxy, and the registry)`,
+  );
+  for (const kind of kinds) {
+    console.log(`${kind}:`);
+    for (const [name] of targets) {
+      const s = sample(kind, name);
+      const up = name === "registry direct" ? "" : `   upstream calls ${median(s.upstream).toFixed(1)}`;
+      console.log(
+        `  ${name.padEnd(28)} wall ${us(median(s.wall)).padStart(9)} (p90 ${us(quantile(s.wall, 0.9))})` +
+          `   CPU ${us(median(s.cpu)).padStart(7)} + registry ${us(median(s.registryCpu)).padStart(7)}${up}`,
+      );
     }
-  }
-  const fmt = (ms: number) => `${(ms * 1000).toFixed(0).padStart(6)} µs`;
-  console.log(
-    `tag history cost: ${n} requests per kind and target, ${rounds} interleaved rounds; Node ${process.version}`,
-  );
-  console.log(
-    `${"".padEnd(28)}${"PUT new tag".padStart(22)}${"PUT moved tag".padStart(22)}${"manifest GET".padStart(22)}`,
-  );
-  for (const [name] of targets) {
-    const cells = [newTag, moved, reads].map((m) => {
-      const xs = m.get(name)!;
-      return `${fmt(quantile(xs, 0.5))} p90 ${fmt(quantile(xs, 0.9)).trim()}`.padStart(22);
-    });
-    console.log(`${name.padEnd(28)}${cells.join("")}`);
-  }
-  const median = (m: Map<string, number[]>, name: string) => quantile(m.get(name)!, 0.5);
-  for (const [name] of targets.slice(2)) {
-    const added = (m: Map<string, number[]>) => fmt(median(m, name) - median(m, "proxy, history off")).trim();
-    console.log(
-      `added by the history (${name}): PUT new ${added(newTag)}, PUT moved ${added(moved)}, GET ${added(reads)}`,
-    );
+    for (const [name] of targets.slice(2)) {
+      const on = sample(kind, name);
+      const off = sample(kind, "proxy, history off");
+      console.log(
+        `  added by the history (${name}): wall ${us(median(on.wall) - median(off.wall))}, ` +
+          `CPU ${us(median(on.cpu) - median(off.cpu))}, registry CPU ${us(median(on.registryCpu) - median(off.registryCpu))}`,
+      );
+    }
   }
 } finally {
   for (const p of proxies) await p.stop();

@@ -72,6 +72,14 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
   let pending: Array<{ line: string | null; done: (err?: Error) => void }> = [];
   let flushing: Promise<void> | null = null;
   const bound = (log: HistoryEvent[]) => retainEvents(log, now(), bounds.retainMs, bounds.maxPerRepository);
+  /** The bounds on the append path: the cap, then the oldest entries past the retention (cheap: from the front). */
+  const trimFront = (log: HistoryEvent[]) => {
+    if (log.length > bounds.maxPerRepository) log.splice(0, log.length - bounds.maxPerRepository);
+    const oldest = now() - bounds.retainMs;
+    let drop = 0;
+    while (drop < log.length && timeOf(log[drop]!) < oldest) drop++;
+    if (drop > 0) log.splice(0, drop);
+  };
   for (const [repo, log] of logs) logs.set(repo, bound(log));
 
   const manifestPath = (digest: string) => {
@@ -80,13 +88,26 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
   };
   const live = () => [...logs.values()].reduce((n, l) => n + l.length, 0);
 
+  // Manifest files are written and removed one operation at a time: a compaction
+  // never removes a file an append is writing.
+  let manifestOps: Promise<unknown> = Promise.resolve();
+  const serially = <T>(op: () => Promise<T>): Promise<T> => {
+    const result = manifestOps.then(op);
+    manifestOps = result.catch(() => {});
+    return result;
+  };
+  /** Kept manifests known to be on disk (a push of a known digest costs no file system call). */
+  const onDisk = new Set<string>();
   async function writeManifest(m: KeptManifest): Promise<void> {
     const path = manifestPath(m.digest);
-    if (path === null || existsSync(path)) return;
-    mkdirSync(join(path, ".."), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
-    await writeFile(tmp, encodeManifest(m), { mode: 0o600 });
-    await rename(tmp, path);
+    if (path === null || onDisk.has(m.digest)) return;
+    if (!existsSync(path)) {
+      mkdirSync(join(path, ".."), { recursive: true });
+      const tmp = `${path}.${process.pid}.tmp`;
+      await writeFile(tmp, encodeManifest(m), { mode: 0o600 });
+      await rename(tmp, path);
+    }
+    onDisk.add(m.digest);
   }
 
   /** Rewrites the file with the live entries; removes kept manifests none of them needs. */
@@ -98,7 +119,7 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
     await writeFile(tmp, all.map((e) => `${JSON.stringify(e)}\n`).join(""), { mode: 0o600 });
     await rename(tmp, file);
     linesInFile = all.length;
-    await removeUnreferenced(digestsReferenced(all));
+    await serially(() => removeUnreferenced(digestsReferenced([...logs.values()].flat())));
   }
 
   async function removeUnreferenced(needed: Set<string>): Promise<void> {
@@ -106,7 +127,10 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
     if (!existsSync(root)) return;
     for (const alg of await readdir(root)) {
       for (const hex of await readdir(join(root, alg))) {
-        if (!needed.has(`${alg}:${hex}`)) await rm(join(root, alg, hex), { force: true });
+        const digest = `${alg}:${hex}`;
+        if (needed.has(digest)) continue;
+        onDisk.delete(digest);
+        await rm(join(root, alg, hex), { force: true });
       }
     }
   }
@@ -144,12 +168,12 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
 
   return {
     async append(event, manifests = []) {
-      for (const m of manifests) await writeManifest(m);
+      // The entry first: a compaction from now on keeps its manifests.
       const log = logs.get(event.repository) ?? [];
       log.push(event);
-      const oldest = log[0]!;
-      const over = log.length > bounds.maxPerRepository || timeOf(oldest) < now() - bounds.retainMs;
-      logs.set(event.repository, over ? bound(log) : log);
+      logs.set(event.repository, log);
+      trimFront(log);
+      for (const m of manifests) await serially(() => writeManifest(m));
       await enqueue(`${JSON.stringify(event)}\n`);
     },
     async events(repository) {
