@@ -56,8 +56,9 @@ const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FI
         [--admin-token-file FILE] [--gc-command CMD] [--restart-command CMD] [--lease SECONDS]
         [--json] [--quiet] [--username USER --password PASS]
       reclaim disk: the manifests no tag reaches (index children and referrers of reachable
-      manifests are reachable), read from the registry's filesystem storage, and the bytes
-      collecting them frees. A dry run unless --apply: then enter the proxy's read-only window
+      manifests are reachable; so are the manifests the proxy's tag history holds for its
+      window, asked of the admin listener), read from the registry's filesystem storage, and
+      the bytes collecting them frees. A dry run unless --apply: then enter the proxy's read-only window
       (--admin, default its metrics.port), delete them by digest through the proxy (--registry),
       run "docker-registry garbage-collect FILE" (never --delete-untagged; or --gc-command, a
       shell line), run --restart-command if given, and leave the window.

@@ -157,7 +157,8 @@ export function createHistoryAdminApp(history: TagHistory, logger: Logger): Hono
           { repository: route.name, tag: route.tag, digest: result.digest, result: result.kind },
           "tag undeleted",
         );
-        return c.json({ result: result.kind, ...result });
+        const { kind, ...answer } = result;
+        return c.json({ result: kind, ...answer });
       }
     }
   });

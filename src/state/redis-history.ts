@@ -72,6 +72,21 @@ export function createRedisHistory(shared: SharedState, bounds: StoreBounds): Hi
     return { raw, events };
   }
 
+  async function repositories(): Promise<RepositorySummary[]> {
+    const flat = await redis.zrevrange(reposKey, 0, -1, "WITHSCORES");
+    const oldest = now() - bounds.retainMs;
+    const out: RepositorySummary[] = [];
+    const gone: string[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const repository = flat[i]!;
+      const at = Number(flat[i + 1]);
+      if (at < oldest) gone.push(repository);
+      else out.push({ repository, lastChange: new Date(at).toISOString() });
+    }
+    if (gone.length > 0) await redis.zrem(reposKey, ...gone).catch(() => 0);
+    return out;
+  }
+
   return {
     async append(event, manifests = []) {
       const key = logKey(event.repository);
@@ -87,20 +102,7 @@ export function createRedisHistory(shared: SharedState, bounds: StoreBounds): Hi
     async events(repository) {
       return (await read(repository)).events;
     },
-    async repositories() {
-      const flat = await redis.zrevrange(reposKey, 0, -1, "WITHSCORES");
-      const oldest = now() - bounds.retainMs;
-      const out: RepositorySummary[] = [];
-      const gone: string[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const repository = flat[i]!;
-        const at = Number(flat[i + 1]);
-        if (at < oldest) gone.push(repository);
-        else out.push({ repository, lastChange: new Date(at).toISOString() });
-      }
-      if (gone.length > 0) await redis.zrem(reposKey, ...gone).catch(() => 0);
-      return out;
-    },
+    repositories,
     async manifest(repository, digest) {
       const text = await redis.get(manifestKey(repository, digest));
       return text === null ? null : decodeManifest(repository, digest, text);
@@ -134,7 +136,8 @@ export function createRedisHistory(shared: SharedState, bounds: StoreBounds): Hi
       throw new Error(`history purge of ${marker.repository}: the list kept changing; retry`);
     },
     async sweep() {
-      await this.repositories();
+      // Entries and manifests expire with their keys; the index forgets repositories past the retention.
+      await repositories();
     },
     async close() {
       // The connection belongs to the replicas' shared state.
