@@ -108,6 +108,27 @@ describe("undelete refusals and durability, in front of a real docker-registry 2
     }
   });
 
+  it("while gc holds the read-only window, undelete answers 503 and writes nothing", async () => {
+    const repo = "hist/window";
+    await pushImage(proxy.url, repo, small(), ["v1", "v2"]);
+    assert.equal((await request("DELETE", `${proxy.url}/v2/${repo}/tags/v1`)).status, 202);
+    const enter = await request("POST", `${admin}/admin/read-only`, {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ holder: "test", leaseMs: 60_000 }),
+    });
+    assert.equal(enter.status, 200);
+    const lease = enter.json<{ lease: { id: string } }>().lease.id;
+    try {
+      const run = await undelete(`${repo}:v1`);
+      assert.equal(run.code, 1, run.err);
+      assert.match(run.err, /read-only for maintenance/);
+      assert.deepEqual(await tagsOf(registry.url, repo), ["v2"]);
+    } finally {
+      assert.equal((await request("DELETE", `${admin}/admin/read-only/${lease}`)).status, 204);
+    }
+    assert.equal((await undelete(`${repo}:v1`)).code, 0, "once the window is left");
+  });
+
   it("the history survives a restart of the proxy (its file beside the journal), and undelete works after it", async () => {
     const journalPath = join(work, "state", "tag-delete-journal.jsonl");
     const repo = "hist/restart";
