@@ -92,9 +92,11 @@ try {
   const samples = new Map<string, Sample>();
   const sample = (kind: string, name: string) => {
     const key = `${kind}|${name}`;
-    let s = samples.get(key);
-    if (!s) samples.set(key, (s = { wall: [], cpu: [], registryCpu: [], upstream: [] }));
-    return s;
+    const known = samples.get(key);
+    if (known) return known;
+    const fresh: Sample = { wall: [], cpu: [], registryCpu: [], upstream: [] };
+    samples.set(key, fresh);
+    return fresh;
   };
   const registryPid = registry.process.pid!;
   async function batch(kind: (typeof kinds)[number], name: string, base: string, r: number) {

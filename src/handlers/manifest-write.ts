@@ -12,10 +12,13 @@
  *   forwarded, and on 202 the descriptor leaves the subject's index. With
  *   `delete.digestDeletes: protect` the DELETE goes upstream only when one tag or
  *   none holds the manifest (tags/digest-delete-guard.ts).
+ * - The tag history (history.windowMs): a PUT to a tag records what the tag held
+ *   before and after, a DELETE by digest the tags it took (history-record.ts).
  * DELETE by tag is not handled here. With `oci.referrers` off the proxy owns
- * these only for immutable tags (tags/immutable-guard.ts) and for the digest
- * delete guard (PUTs by tag, in the put phase; DELETEs by digest), and leaves the
- * index alone. The referrers index is written in the put phase too: it is a tag.
+ * these only for immutable tags (tags/immutable-guard.ts), for the digest delete
+ * guard (PUTs by tag, in the put phase; DELETEs by digest) and for the tag history
+ * (the same), and leaves the index alone. The referrers index is written in the
+ * put phase too: it is a tag.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
