@@ -87,7 +87,7 @@ function respond(result: DeleteResult, name: string, tag: string): Response {
         "UNAVAILABLE",
         result.changed
           ? "tag delete stopped: this proxy lost its shared lock on the tag; another replica's delete or recovery finishes it; retry"
-          : "tag delete needs the replicas' shared lock (Redis), which cannot be had now; nothing was changed",
+          : "tag delete needs the replicas' shared lock and journal (Redis), which cannot be had now; nothing was changed",
         { name, tag, reason: result.message, changed: result.changed },
         { status: 503, headers: { "retry-after": "5" } },
       );

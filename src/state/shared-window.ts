@@ -195,6 +195,9 @@ export function createSharedWindow(o: SharedWindowOptions): SharedWindow {
 
   /** Start-up and reconnect: the window as Redis has it (messages may have been missed). */
   async function sync(): Promise<void> {
+    // Not connected yet (the subscriber can be ready first): the command connection's
+    // own "ready" syncs then. A command now would only fail (no offline queue).
+    if (redis.status !== "ready") return;
     try {
       const [raw, pttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
       if (raw !== null && pttl > 0) adopt(JSON.parse(raw) as Record_, pttl);

@@ -7,6 +7,7 @@
  * of each tag so that `restore` on any replica finds a delete another one made.
  */
 import type { IntentEntry, Journal, JournalEntry } from "./journal.js";
+import { CoordinationError } from "./locks.js";
 
 export interface SharedIntent {
   intent: IntentEntry;
@@ -29,14 +30,29 @@ export interface SharedJournal {
   latestFor(repository: string, tag: string): Promise<IntentEntry | null>;
 }
 
-/** A journal that writes the local file first, then shares the intent (or drops it on its outcome). */
+/**
+ * A journal that writes the local file first, then shares the intent (or drops it on
+ * its outcome). An intent that cannot be shared (Redis unreachable) fails with a
+ * CoordinationError: nothing upstream was changed yet, and the caller answers as for
+ * any other shared-state failure (503).
+ */
 export function teeJournal(local: Journal, shared: SharedJournal): Journal {
   return {
     path: local.path,
     async append(entry: JournalEntry, options) {
       await local.append(entry, options);
-      if (entry.type === "intent") await shared.add(entry);
-      else await shared.finish(entry.id).catch(() => {});
+      if (entry.type !== "intent") {
+        await shared.finish(entry.id).catch(() => {});
+        return;
+      }
+      try {
+        await shared.add(entry);
+      } catch (err) {
+        throw new CoordinationError(
+          `redis unavailable (shared journal): ${(err as Error).message}`,
+          "unavailable",
+        );
+      }
     },
     read: () => local.read(),
     close: () => local.close(),

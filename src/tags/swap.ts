@@ -39,6 +39,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "../ops/logger.js";
 import type { IntentEntry, Journal, Outcome } from "./journal.js";
 import { MAX_STORED_BYTES } from "./journal.js";
+import { CoordinationError } from "./locks.js";
 import { backoff, deleteForward, isTransient, restoreOriginal } from "./settle.js";
 import type { StepName, SwapFailure, SwapOptions, SwapResult } from "./swap-types.js";
 import { buildTombstone, isTombstone } from "./tombstone.js";
@@ -110,6 +111,12 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   try {
     await o.journal.append(intentEntry(id, o.upstreamOrigin, name, tag, origin, tombstone));
   } catch (err) {
+    if (err instanceof CoordinationError) {
+      // Written locally, not shared (Redis): nothing changed upstream; closed here, and
+      // answered as every other shared-state failure (the deleter's 503).
+      await outcomeWriter(o.journal, id, log)("closed");
+      throw err;
+    }
     log.error({ err, journal: o.journal.path }, "tag delete: cannot write the journal; nothing was changed");
     return failed("journal-intent", { ok: false, kind: "journal", error: err as Error });
   }
