@@ -88,6 +88,11 @@ async function findEntry(path: string, repository: string, tag: string): Promise
   throw new Stop(RESTORE_EXIT.noEntry, `no entry for ${repository}:${tag} in the journal ${path}`);
 }
 
+/** A manifest PUT refused because what it refers to is no longer in the registry (garbage-collected). */
+function blobsGone(v: true | Failed): v is Extract<Failed, { kind: "status" }> {
+  return isFailed(v) && v.kind === "status" && v.status === 400 && v.code === "MANIFEST_BLOB_UNKNOWN";
+}
+
 async function originalOf(up: Upstream, entry: IntentEntry): Promise<Manifest> {
   const digest = entry.originalDigest!;
   if (entry.originalBytes && entry.mediaType) {
@@ -167,7 +172,16 @@ async function restore(
     onTombstone = current;
   }
   const original = await originalOf(up, entry);
-  check(await putManifest(up, name, tag, original), `PUT ${name}:${tag}`);
+  const put = await putManifest(up, name, tag, original);
+  if (blobsGone(put)) {
+    // The journal kept the manifest's bytes, but garbage collection took what it refers to.
+    throw new Stop(
+      RESTORE_EXIT.originalGone,
+      `the original manifest ${original.digest} can no longer be put back: the registry answered ` +
+        `${put.status} MANIFEST_BLOB_UNKNOWN (its layers, config or child manifests were garbage-collected)`,
+    );
+  }
+  check(put, `PUT ${name}:${tag}`);
   if (onTombstone) await deleteManifest(up, name, onTombstone); // the now untagged tombstone; best effort
   const journal = openJournal(journalPath);
   try {
