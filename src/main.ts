@@ -12,6 +12,7 @@ import { publishProxyAddress, withdrawProxyAddress } from "./ops/admin-address.j
 import { tuneHeapForStreaming } from "./ops/heap-tuning.js";
 import { checkJournalWritable, journalProblem } from "./ops/journal-check.js";
 import { createLogger, type Logger } from "./ops/logger.js";
+import { decideStop, type StopSignal, type StopState } from "./ops/stop-signals.js";
 import { ensureRegistryBinary } from "./registry/binary.js";
 import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
 import { createProxyServer } from "./server.js";
@@ -26,7 +27,15 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
   const secretFile = join(dir, "http-secret");
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
   const secret = readFileSync(secretFile, "utf8").trim();
-  const registry = await launchRegistry({ dir, binary: path, deleteEnabled: true, secret });
+  // Its own process group: a Ctrl-C or a group SIGTERM meant for the proxy does not stop
+  // it under the uploads still draining; the proxy stops it once drained.
+  const registry = await launchRegistry({
+    dir,
+    binary: path,
+    deleteEnabled: true,
+    secret,
+    ownProcessGroup: true,
+  });
   registry.process.once("exit", (code, signal) => {
     logger.fatal({ code, signal }, "embedded docker-registry exited");
     process.exit(1);
@@ -105,15 +114,23 @@ export async function serve(configFile?: string): Promise<void> {
     // flush() calls back once the destination drained; never hang on it.
     setTimeout(() => process.exit(code), 2000).unref();
   };
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, "second signal: exiting without waiting");
+  const signals: StopState = { lastSignalAt: null };
+  const stop = (signal: StopSignal) => {
+    const decision = decideStop(signals, signal, Date.now());
+    if (decision === "force") {
+      logger.warn({ signal }, "second Ctrl-C: exiting without waiting");
       exit(1);
       return;
     }
-    stopping = true;
-    // Ctrl-C reaches the embedded registry too (same process group): its exit is no
+    if (decision === "ignore") {
+      logger.info(
+        { signal },
+        "already shutting down: the drain goes on (press Ctrl-C again to exit at once)",
+      );
+      return;
+    }
+    // The embedded registry has its own process group, but a supervisor that signals
+    // every process of a unit (systemd's control-group) reaches it too: its exit is no
     // longer fatal once we are stopping.
     embedded?.process.removeAllListeners("exit");
     const { graceMs, drainDelayMs } = config.shutdown;

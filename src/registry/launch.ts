@@ -30,6 +30,12 @@ export interface RegistryOptions {
   extra?: Record<string, unknown>;
   /** "info" at least: the registry reports its listening port at info level. */
   logLevel?: "info" | "debug";
+  /**
+   * Runs it in a process group of its own, so that signals sent to the caller's group
+   * (a terminal's Ctrl-C, `kill -TERM -<pgid>`) do not reach it; it still dies with
+   * its parent (pdeathsig).
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface RunningRegistry {
@@ -109,6 +115,7 @@ export function launchRegistry(o: RegistryOptions, timeoutMs = 15_000): Promise<
   writeFileSync(configPath, stringify(registryConfig(o)));
   const child = spawn(...registryCommand(o.binary ?? "docker-registry", configPath), {
     stdio: ["ignore", "pipe", "pipe"],
+    detached: o.ownProcessGroup ?? false,
   });
   let output = "";
   return new Promise((resolvePromise, reject) => {

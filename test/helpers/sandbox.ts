@@ -135,6 +135,10 @@ export function sandboxArgs(s: SandboxSpec): string[] {
 }
 
 export interface SandboxedProcess {
+  /** bubblewrap's pid (the proxy runs below it, as the command line the spec names). */
+  readonly pid: number;
+  /** JSON log lines so far. */
+  lines(): Record<string, unknown>[];
   /** Resolves with the proxy's URL once it logs "proxy listening". */
   listening: Promise<string>;
   exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -146,6 +150,7 @@ export function runSandboxed(s: SandboxSpec, timeoutMs = 60_000): SandboxedProce
   let stdout = "";
   let stderr = "";
   let onLine: ((line: Record<string, unknown>) => void) | null = null;
+  const parsed: Record<string, unknown>[] = [];
   let pending = "";
   child.stdout.on("data", (chunk: Buffer) => {
     stdout += chunk.toString();
@@ -153,7 +158,10 @@ export function runSandboxed(s: SandboxSpec, timeoutMs = 60_000): SandboxedProce
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
     for (const text of lines) {
-      if (text.startsWith("{")) onLine?.(JSON.parse(text) as Record<string, unknown>);
+      if (!text.startsWith("{")) continue;
+      const line = JSON.parse(text) as Record<string, unknown>;
+      parsed.push(line);
+      onLine?.(line);
     }
   });
   child.stderr.on("data", (chunk: Buffer) => {
@@ -179,6 +187,8 @@ export function runSandboxed(s: SandboxSpec, timeoutMs = 60_000): SandboxedProce
   });
   listening.catch(() => {});
   return {
+    pid: child.pid!,
+    lines: () => [...parsed],
     listening,
     exited,
     async stop() {

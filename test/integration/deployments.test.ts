@@ -8,13 +8,26 @@
  * so a deployment that cannot write its journal fails here.
  */
 import assert from "node:assert/strict";
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
+import { startBigUpload } from "../helpers/big-upload.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
+import { commandLine, descendants } from "../helpers/pids.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import {
   buildRuntimeLayout,
@@ -186,6 +199,85 @@ function journalIn(spec: SandboxSpec): { sandboxPath: string; hostPath: string }
   return assert.fail(`the journal ${sandboxPath} is on no declared volume`);
 }
 
+/** Polls until `ok()`; the deadline only catches a hang. */
+async function until(what: string, ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The admin listener's /metrics, from the "proxy listening" line. */
+const metricsOf = (lines: () => Record<string, unknown>[]) =>
+  String(lines().find((l) => l["msg"] === "proxy listening")?.["metrics"]);
+
+const handledAgain = (lines: () => Record<string, unknown>[]) => () =>
+  lines().some((l) => /already shutting down|second (signal|Ctrl-C)/.test(String(l["msg"])));
+
+/**
+ * A 64 MiB blob upload in flight while the proxy's process gets SIGTERM, and SIGTERM
+ * again once it drains (a supervisor that repeats itself): the upload completes.
+ */
+async function drainTwiceDuringUpload(
+  url: string,
+  pid: number,
+  lines: () => Record<string, unknown>[],
+  repo: string,
+): Promise<string> {
+  const upload = await startBigUpload(url, repo, metricsOf(lines));
+  process.kill(pid, "SIGTERM");
+  await until("the drain to start", () => lines().some((l) => l["msg"] === "shutting down"));
+  process.kill(pid, "SIGTERM");
+  await until("the second SIGTERM to be handled", handledAgain(lines));
+  await upload.sendRest();
+  const answer = await upload.answered;
+  assert.equal(answer.status, 201, answer.body);
+  return upload.digest;
+}
+
+/** `node dist/cli.js serve` from a copy of the runtime layout (node_modules: the project's), outside any sandbox. */
+function serveFromDist(app: string, env: Record<string, string>) {
+  const dir = track(mkdtempSync(join(tmpdir(), "rcp-dist-serve-")));
+  for (const part of ["dist", "config", "package.json"])
+    cpSync(join(app, part), join(dir, part), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
+  const child = spawn("setpriv", ["--pdeathsig", "KILL", process.execPath, "dist/cli.js", "serve"], {
+    cwd: dir,
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      LOG_FORMAT: "json",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      DATA_DIR: join(dir, "data"),
+      DELETE_JOURNAL: join(dir, "journal.jsonl"),
+      METRICS_PORT: "0",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const parsed: Record<string, unknown>[] = [];
+  let pending = "";
+  child.stdout.on("data", (c: Buffer) => {
+    pending += c.toString();
+    const parts = pending.split("\n");
+    pending = parts.pop() ?? "";
+    for (const t of parts) if (t.startsWith("{")) parsed.push(JSON.parse(t) as Record<string, unknown>);
+  });
+  child.stderr.resume();
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const lines = () => [...parsed];
+  return {
+    child,
+    lines,
+    exited,
+    async url(): Promise<string> {
+      await until("serve to listen", () => lines().some((l) => l["msg"] === "proxy listening"));
+      return `http://127.0.0.1:${lines().find((l) => l["msg"] === "proxy listening")!["port"]}`;
+    },
+  };
+}
+
 const skip = sandboxUnavailable();
 
 describe("shipped deployments, run as they are declared", { skip: skip ?? false }, () => {
@@ -260,5 +352,58 @@ describe("shipped deployments, run as they are declared", { skip: skip ?? false 
     assert.notEqual(code, 0);
     assert.match(stderr, /tag delete journal \/app\/data\/tag-delete-journal\.jsonl cannot be written/);
     assert.match(stderr, /delete\.journalPath \(env DELETE_JOURNAL\)/);
+  });
+
+  it("the image's entrypoint (node dist/cli.js serve as the container's process) gets SIGTERM twice during a 64 MiB upload, as docker stop, compose or Kubernetes send it: the upload completes (201), exit 0", async () => {
+    const spec = composeSpec(app, image, registry);
+    const proxy = runSandboxed(spec);
+    try {
+      const url = await proxy.listening;
+      const node = descendants(proxy.pid).find((p) => /^\S*node dist\/cli\.js serve/.test(commandLine(p)));
+      assert.ok(node, "the entrypoint's process runs below bubblewrap");
+      const digest = await drainTwiceDuringUpload(url, node, () => proxy.lines(), "drain/image");
+      const { code } = await proxy.exited;
+      assert.equal(code, 0);
+      assert.equal(proxy.lines().find((l) => l["msg"] === "stopped")?.["cutRequests"], 0);
+      const head = await request("HEAD", `${registry.url}/v2/drain/image/blobs/${digest}`);
+      assert.equal(head.status, 200);
+      assert.equal(head.headers["content-length"], String(64 * 1024 * 1024));
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("node dist/cli.js serve gets SIGTERM twice during a 64 MiB upload: the upload completes (201), the proxy exits 0 with nothing cut", async () => {
+    const serve = serveFromDist(app, { UPSTREAM_URL: registry.url });
+    try {
+      const url = await serve.url();
+      const digest = await drainTwiceDuringUpload(url, serve.child.pid!, serve.lines, "drain/dist");
+      assert.equal(await serve.exited, 0);
+      assert.equal((await request("HEAD", `${registry.url}/v2/drain/dist/blobs/${digest}`)).status, 200);
+      assert.equal(serve.lines().find((l) => l["msg"] === "stopped")?.["cutRequests"], 0);
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
+  });
+
+  it("node dist/cli.js serve in a terminal: Ctrl-C (SIGINT, and npm's copy of it) drains; Ctrl-C again a second later exits 1 at once", async () => {
+    const serve = serveFromDist(app, { UPSTREAM_URL: registry.url });
+    try {
+      const url = await serve.url();
+      const pid = serve.child.pid!;
+      const upload = await startBigUpload(url, "drain/ctrl-c", metricsOf(serve.lines));
+      process.kill(pid, "SIGINT");
+      await until("the drain to start", () => serve.lines().some((l) => l["msg"] === "shutting down"));
+      process.kill(pid, "SIGINT"); // the copy a wrapper (npm) forwards at once
+      await until("the copy to be handled", handledAgain(serve.lines));
+      assert.equal(serve.child.exitCode, null, "still draining after the forwarded copy");
+      await new Promise((r) => setTimeout(r, 1100));
+      process.kill(pid, "SIGINT");
+      assert.equal(await serve.exited, 1);
+      assert.ok(serve.lines().some((l) => l["msg"] === "second Ctrl-C: exiting without waiting"));
+      await assert.rejects(upload.answered, "the upload in flight was cut");
+    } finally {
+      serve.child.kill("SIGKILL");
+    }
   });
 });
