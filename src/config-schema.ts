@@ -69,6 +69,8 @@ export const SCHEMA = {
     journalPath: { type: "path", env: "DELETE_JOURNAL" },
     capabilityTtlMs: ms,
     maxRetries: { type: "int", min: 0, max: 10 },
+    /** Longest pause between two background attempts at a tag delete an upstream failure left unfinished. */
+    repairMaxDelayMs: { ...ms, min: 100 },
     recoveryUsername: { type: "string", nullable: true, env: "RECOVERY_USERNAME" },
     recoveryPassword: { type: "string", nullable: true, env: "RECOVERY_PASSWORD", secret: true },
     /** DELETE by digest: `allow` (OCI: the manifest and every tag on it) or `protect` (refused while 2+ tags or a tagged index hold it). */

@@ -27,7 +27,7 @@ import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
 import { createSharedWindow } from "./state/shared-window.js";
 import { createTagListCache } from "./tags/list-cache.js";
-import { tagDeleterFor } from "./tags/tag-deleter.js";
+import { closeTagDeleter, tagDeleterFor } from "./tags/tag-deleter.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
@@ -298,6 +298,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       passthrough.close();
       target.agent.destroy();
       if (sweeper) clearInterval(sweeper);
+      closeTagDeleter(deps);
       await deps.upstream.close();
       await deps.history.close();
       await sharedWindow?.close();

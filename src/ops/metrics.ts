@@ -32,6 +32,8 @@ export interface Metrics {
   readonly tagDeletes: Counter<"path" | "outcome">;
   /** Tags a failed swap could not put back: each needs `restore` or a hand fix (see the log line). */
   readonly restoreFailures: Counter;
+  /** Tag deletes left unfinished by an upstream failure, being completed in the background. */
+  readonly tagRepairsPending: Gauge;
   readonly upstreamErrors: Counter<"kind">;
   readonly cache: Counter<"cache" | "result">;
   readonly inFlight: Gauge;
@@ -125,6 +127,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     restoreFailures: new Counter({
       name: "rcp_tag_restore_failures_total",
       help: "Swaps that failed and could not put the original manifest back on the tag",
+      registers,
+    }),
+    tagRepairsPending: new Gauge({
+      name: "rcp_tag_repairs_pending",
+      help: "Tag deletes left unfinished by an upstream failure, being completed in the background",
       registers,
     }),
     upstreamErrors: new Counter({

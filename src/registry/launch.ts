@@ -24,6 +24,8 @@ export interface RegistryOptions {
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
   /** `http.secret`, shared by replicas (signs upload `_state`). */
   secret?: string;
+  /** A fixed loopback port (a registry started again at the same URL); default: any free one. */
+  port?: number;
   /** `http.tls`: serve https with this certificate and key; `clientCas` requires client certificates. */
   tls?: { certificate: string; key: string; clientCas?: string[] };
   /** Extra top-level keys merged into the generated config. */
@@ -57,7 +59,10 @@ export function registryConfig(o: RegistryOptions): Record<string, unknown> {
     delete: { enabled: o.deleteEnabled ?? true },
   };
   if (o.readOnly) storage["maintenance"] = { readonly: { enabled: true } };
-  const httpSection: Record<string, unknown> = { addr: "127.0.0.1:0", secret: o.secret ?? randomSecret() };
+  const httpSection: Record<string, unknown> = {
+    addr: `127.0.0.1:${o.port ?? 0}`,
+    secret: o.secret ?? randomSecret(),
+  };
   if (o.httpHost) httpSection["host"] = o.httpHost;
   if (o.relativeUrls) httpSection["relativeurls"] = true;
   if (o.tls) {

@@ -65,8 +65,11 @@ export interface RecoveryOptions {
   logger: Logger;
   /** Whether service credentials were configured (for the report's wording). */
   hasCredentials: boolean;
-  /** Who completes the entries, for the log: start-up recovery (default) or the replicas' sweep. */
-  by?: "start-up" | "sweep";
+  /**
+   * Who completes the entries, for the log: start-up recovery (default), the replicas'
+   * sweep, or the background repairs of a running proxy (repairs.ts, which logs what is left itself).
+   */
+  by?: "start-up" | "sweep" | "repair";
 }
 
 function reasonOf(f: Failed, hasCredentials: boolean): string {
@@ -163,14 +166,17 @@ export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport
       { repository, tag, journalId: id, outcome },
       o.by === "sweep"
         ? "tag delete journal: entry completed by the sweep"
-        : "tag delete journal: entry completed at start-up",
+        : o.by === "repair"
+          ? "tag delete journal: entry completed in the background"
+          : "tag delete journal: entry completed at start-up",
     );
   }
-  if (report.unfinished.length > 0) {
+  if (report.unfinished.length > 0 && o.by !== "repair") {
     o.logger.error(
       { journal: o.journal.path, unfinished: report.unfinished },
-      `tag delete journal: ${report.unfinished.length} unfinished tag delete(s) could not be completed; ` +
-        "each tag may still hold a tombstone. Fix the cause and restart, or use `registry-compat-proxy restore`",
+      `tag delete journal: ${report.unfinished.length} unfinished tag delete(s) could not be completed now; ` +
+        "each tag may still hold a tombstone. They are tried again in the background until the upstream " +
+        "allows it (/readyz lists them); `registry-compat-proxy restore` puts a tag back instead",
     );
   }
   return report;

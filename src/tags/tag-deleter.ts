@@ -27,18 +27,13 @@ import {
   type SharedLocks,
   type TagLocks,
 } from "./locks.js";
-import {
-  isLoopbackOrigin,
-  type RecoveryReport,
-  readinessNote,
-  recoverJournal,
-  sameOrigin,
-} from "./recovery.js";
+import { isLoopbackOrigin, type RecoveryReport, recoverJournal, sameOrigin } from "./recovery.js";
+import { createRepairQueue, type PendingRepair, type RepairEntry, repairsNote } from "./repairs.js";
 import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
 import { type SharedJournal, teeJournal } from "./shared-journal.js";
 import { swapDelete } from "./swap.js";
 import type { SwapResult } from "./swap-types.js";
-import { type Failed, isFailed, send } from "./upstream-calls.js";
+import { describeFailure, type Failed, isFailed, send } from "./upstream-calls.js";
 
 /** Start-up compaction keeps unfinished entries and the newest finished ones within this size. */
 const JOURNAL_KEEP_BYTES = 32 * 1024 * 1024;
@@ -76,6 +71,10 @@ export interface TagDeleter {
    * `minAgeMs` (of any replica: one that died mid-swap), each under its shared tag lock.
    */
   sweep(minAgeMs: number): Promise<SweepReport>;
+  /** Tag deletes an upstream failure left unfinished, being completed in the background. */
+  pendingRepairs(): readonly PendingRepair[];
+  /** Stops the background repairs (shutdown). */
+  close(): void;
   /**
    * Runs a client's manifest PUT by tag in the repository's "put" phase: 2.8's
    * DELETE by digest (a swap's last step) rewrites the repository's tag links and
@@ -104,7 +103,8 @@ export interface TagDeleterDeps {
   config: Pick<Config, "delete" | "upstream">;
   upstream: UpstreamClient;
   logger: Logger;
-  metrics: Pick<Metrics, "cache" | "restoreFailures"> & Partial<Pick<Metrics, "sharedRecoveries">>;
+  metrics: Pick<Metrics, "cache" | "restoreFailures"> &
+    Partial<Pick<Metrics, "sharedRecoveries" | "tagRepairsPending">>;
   readiness: Readiness;
   sharedLocks?: SharedLocks | null;
   sharedJournal?: SharedJournal | null;
@@ -119,6 +119,11 @@ export function tagDeleterFor(deps: TagDeleterDeps): TagDeleter {
     deleters.set(deps, d);
   }
   return d;
+}
+
+/** Stops the background work of the deleter built for `deps`, if one was (shutdown). */
+export function closeTagDeleter(deps: TagDeleterDeps): void {
+  deleters.get(deps)?.close();
 }
 
 export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | null {
@@ -148,6 +153,49 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     ttlMs: cfg.capabilityTtlMs,
     onLookup: (result) => deps.metrics.cache.inc({ cache: "delete-capabilities", result }),
   });
+
+  const repairs = createRepairQueue({
+    complete: completeInBackground,
+    maxDelayMs: cfg.repairMaxDelayMs,
+    logger: deps.logger,
+    onChange(pending) {
+      deps.metrics.tagRepairsPending?.set(pending.length);
+      const note = repairsNote(pending);
+      if (note) {
+        deps.readiness.notes.set(READINESS_NOTE_KEY, note);
+        deps.readiness.degraded.add(READINESS_NOTE_KEY);
+      } else {
+        deps.readiness.notes.delete(READINESS_NOTE_KEY);
+        deps.readiness.degraded.delete(READINESS_NOTE_KEY);
+      }
+    },
+  });
+
+  /**
+   * One unfinished entry, as start-up recovery would complete it (tombstone on the tag:
+   * finish the delete; dangling: put the tombstone back and delete it; anything else:
+   * close it untouched), under the tag's lock. Null once done, else why not.
+   */
+  async function completeInBackground(entry: RepairEntry): Promise<string | null> {
+    const record = (await journal.read()).find((r) => r.intent.id === entry.id);
+    if (!record || record.outcome !== null) return null; // finished meanwhile
+    const creds = serviceCredentials(deps);
+    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    return sameTag.run(`${entry.repository}\n${entry.tag}`, async (lease) => {
+      const one = await recoverJournal({
+        journal: { ...journal, read: async () => [record] },
+        upstreamOrigin,
+        serves: () => true,
+        upstream: { client, headers: {} },
+        phases: fenced(phases, lease),
+        maxRetries: cfg.maxRetries,
+        logger: deps.logger,
+        hasCredentials: creds !== null,
+        by: "repair",
+      });
+      return one.unfinished[0]?.reason ?? null;
+    });
+  }
 
   async function deleteTag(r: Parameters<TagDeleter["deleteTag"]>[0]): Promise<DeleteResult> {
     const upstream = { client: deps.upstream, headers: r.headers };
@@ -197,6 +245,11 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     }
     if (result.kind === "failed" && !result.restored && !result.superseded && result.journalId) {
       deps.metrics.restoreFailures.inc();
+      // The tag may hold the tombstone, or be listed with no manifest: finish it once the upstream allows.
+      repairs.add(
+        { id: result.journalId, repository: r.name, tag: r.tag },
+        `step ${result.step} failed: ${describeResultFailure(result.failure)}`,
+      );
     }
     return result;
   }
@@ -232,9 +285,9 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
       deps.readiness.notes.set(READINESS_NOTE_KEY, `journal ${cfg.journalPath} cannot be read`);
       return { completed: 0, closed: 0, unfinished: [], skipped: 0 };
     }
-    const note = readinessNote(report);
-    if (note) deps.readiness.notes.set(READINESS_NOTE_KEY, note);
-    else deps.readiness.notes.delete(READINESS_NOTE_KEY);
+    // What could not be completed now is tried again in the background (readiness says so meanwhile).
+    for (const u of report.unfinished)
+      repairs.add({ id: u.id, repository: u.repository, tag: u.tag }, u.reason);
     return report;
   }
 
@@ -297,7 +350,22 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     return () => void tagWriteListeners.delete(listener);
   };
   const locks = { tags: sameTag, phases };
-  return { journal, capabilities, deleteTag, recover, sweep, inPutPhase, locks, onTagWrite };
+  return {
+    journal,
+    capabilities,
+    deleteTag,
+    recover,
+    sweep,
+    inPutPhase,
+    locks,
+    onTagWrite,
+    pendingRepairs: () => repairs.pending(),
+    close: () => repairs.close(),
+  };
+}
+
+function describeResultFailure(f: Failed | { kind: "journal"; error: Error }): string {
+  return f.kind === "journal" ? f.error.message : describeFailure(f);
 }
 
 /** For `serve` and tests: complete the journal of this proxy before it listens. */

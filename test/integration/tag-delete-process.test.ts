@@ -1,6 +1,6 @@
 /**
  * The tag swap and the `serve` process: SIGTERM while a swap is in flight (the
- * shutdown waits for it), a second signal (exit at once; the journal lets the
+ * shutdown waits for it), Ctrl-C pressed again (exit at once; the journal lets the
  * next start finish the delete) and a journal that cannot be opened at start-up.
  * The swap is held at a scripted fault point in front of a real docker-registry
  * 2.8: its tombstone DELETE waits until the test releases it.
@@ -11,6 +11,7 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
+import { FORCE_AFTER_MS } from "../../src/ops/stop-signals.js";
 import { type IntentEntry, parseJournal } from "../../src/tags/journal.js";
 import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { type FakeUpstream, startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
@@ -92,7 +93,7 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
     assert.equal(stopped?.["cutRequests"], 0);
   });
 
-  it("a second signal exits at once (exit 1); the tag is left on the tombstone with an open entry that the next start finishes", async () => {
+  it("Ctrl-C pressed again (SIGINT a second after the first signal) exits at once (exit 1); the tag is left on the tombstone with an open entry that the next start finishes", async () => {
     const repo = "p/second-signal";
     const pushed = await pushKind(registry!.url, repo, "docker-v2", ["victim", "sibling"]);
     const journal = join(dir!, "second.jsonl");
@@ -103,8 +104,10 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
     await fake!.waitFor(isTombstoneDelete);
     proxy.child.kill("SIGTERM");
     await proxy.waitForLog("listener closed, waiting for requests");
+    // A second SIGINT only forces once a person could have pressed Ctrl-C again (src/ops/stop-signals.ts).
+    await new Promise((r) => setTimeout(r, FORCE_AFTER_MS + 100));
     proxy.child.kill("SIGINT");
-    await proxy.waitForLog("second signal: exiting without waiting");
+    await proxy.waitForLog("second Ctrl-C: exiting without waiting");
     assert.equal(await proxy.exited, 1);
     assert.ok((await pending) instanceof Error, "the client's connection closed without an answer");
     const stuck = await manifestOf(registry!.url, repo, "victim");
