@@ -10,8 +10,14 @@ describe("background repairs of unfinished tag deletes", () => {
       [0, 1, 2, 3, 4, 5, 6, 40].map((n) => repairDelay(n, 30_000, mid)),
       [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000],
     );
-    assert.equal(repairDelay(0, 30_000, () => 0), 750);
-    assert.equal(repairDelay(10, 30_000, () => 0.999999), 37_500);
+    assert.equal(
+      repairDelay(0, 30_000, () => 0),
+      750,
+    );
+    assert.equal(
+      repairDelay(10, 30_000, () => 0.999999),
+      37_500,
+    );
     assert.equal(repairDelay(3, 500, mid), 500);
   });
 
