@@ -188,7 +188,9 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
         serves: () => true,
         upstream: { client, headers: {} },
         phases: fenced(phases, lease),
-        maxRetries: cfg.maxRetries,
+        // One write per attempt, the tag looked at again before each: an attempt never
+        // puts the tombstone back over a tag someone restored or pushed meanwhile.
+        maxRetries: 0,
         logger: deps.logger,
         hasCredentials: creds !== null,
         by: "repair",

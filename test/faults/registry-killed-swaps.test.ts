@@ -27,7 +27,8 @@ import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
 
-const REPO = "killed/swaps";
+/** One repository per tag: the swaps' DELETE phases, all held, never wait for each other's PUTs. */
+const repoOf = (tag: string) => `killed/swaps-${tag}`;
 const ON_TOMBSTONE = ["a0", "a1", "a2", "a3", "a4"];
 const DANGLING = ["b0", "b1", "b2", "b3"];
 const SECRET = "registry-killed-swaps-secret";
@@ -70,7 +71,9 @@ describe("the registry killed in the middle of tag swaps, then back", () => {
 
   it("tags left on a tombstone or dangling are finished by the running proxy once the registry is back; /readyz and rcp_tag_repairs_pending report them until then", async () => {
     const victims = [...ON_TOMBSTONE, ...DANGLING];
-    const original = await pushKind(registry.url, REPO, "docker-v2", [...victims, "keep"]);
+    const originals = new Map<string, string>();
+    for (const tag of victims)
+      originals.set(tag, (await pushKind(registry.url, repoOf(tag), "docker-v2", [tag, "keep"])).digest);
 
     // Every swap's tombstone DELETE is held at the fake upstream until the registry is dead.
     let release!: () => void;
@@ -83,7 +86,7 @@ describe("the registry killed in the middle of tag swaps, then back", () => {
       times: victims.length,
       action: { until: () => released },
     });
-    const answers = victims.map((t) => request("DELETE", `${proxy.url}/v2/${REPO}/tags/${t}`));
+    const answers = victims.map((t) => request("DELETE", `${proxy.url}/v2/${repoOf(t)}/tags/${t}`));
     await eventually(
       "every swap to reach its tombstone DELETE",
       async () =>
@@ -92,12 +95,15 @@ describe("the registry killed in the middle of tag swaps, then back", () => {
     );
     // 2.8 cut after unlinking the revision: the tag stays listed with no manifest.
     for (const tag of DANGLING) {
-      const current = await manifestOf(registry.url, REPO, tag);
+      const current = await manifestOf(registry.url, repoOf(tag), tag);
       assert.ok(current && isTombstone(current.bytes), `${tag} holds its tombstone`);
       const hex = current.digest.slice("sha256:".length);
-      rmSync(join(dir, "storage/docker/registry/v2/repositories", REPO, "_manifests/revisions/sha256", hex), {
-        recursive: true,
-      });
+      rmSync(
+        join(dir, "storage/docker/registry/v2/repositories", repoOf(tag), "_manifests/revisions/sha256", hex),
+        {
+          recursive: true,
+        },
+      );
     }
     const exited = once(registry.process, "exit");
     registry.process.kill("SIGKILL");
@@ -112,7 +118,7 @@ describe("the registry killed in the middle of tag swaps, then back", () => {
     const report = down.json<{ degraded: boolean; notes: Record<string, string> }>();
     assert.equal(report.degraded, true, down.text);
     for (const tag of victims)
-      assert.match(report.notes["tagDeleteJournal"] ?? "", new RegExp(`${REPO}:${tag} `));
+      assert.match(report.notes["tagDeleteJournal"] ?? "", new RegExp(`${repoOf(tag)}:${tag} `));
     const metrics = await request("GET", `${proxy.proxy.metricsUrl()}/metrics`);
     assert.equal(sampleValue(parseMetrics(metrics.text), "rcp_tag_repairs_pending"), victims.length);
 
@@ -124,17 +130,21 @@ describe("the registry killed in the middle of tag swaps, then back", () => {
     });
     const after = await request("GET", `${proxy.proxy.metricsUrl()}/metrics`);
     assert.equal(sampleValue(parseMetrics(after.text), "rcp_tag_repairs_pending"), 0);
-    const listed = await tagsOf(registry.url, REPO);
     for (const tag of victims) {
-      const m = await manifestOf(registry.url, REPO, tag);
-      if (m === null) {
-        assert.ok(!listed.includes(tag), `${tag} is gone, not dangling`);
-        continue;
+      const repo = repoOf(tag);
+      const m = await manifestOf(registry.url, repo, tag);
+      if (m === null)
+        assert.ok(!(await tagsOf(registry.url, repo)).includes(tag), `${tag} is gone, not dangling`);
+      else {
+        assert.ok(!isTombstone(m.bytes), `${tag} is not left on a tombstone`);
+        assert.equal(m.digest, originals.get(tag), `${tag} is on its original`);
       }
-      assert.ok(!isTombstone(m.bytes), `${tag} is not left on a tombstone`);
-      assert.equal(m.digest, original.digest, `${tag} is on its original`);
+      assert.equal(
+        (await manifestOf(registry.url, repo, "keep"))?.digest,
+        originals.get(tag),
+        "keep untouched",
+      );
     }
-    assert.equal((await manifestOf(registry.url, REPO, "keep"))?.digest, original.digest, "keep untouched");
     // The journal closes every entry (finished: deleted; or found as it should be: closed).
     const { records } = parseJournal(readFileSync(proxy.config.delete.journalPath, "utf8"));
     for (const tag of victims) {
