@@ -34,15 +34,24 @@ export const SCHEMA = {
     clientCertFile: { type: "string", nullable: true },
     clientKeyFile: { type: "string", nullable: true },
     requestTimeoutMs: { ...ms, min: 1 },
+    /** Passthrough: the upstream must answer (its response head) within this long once asked (idle time). */
+    firstByteTimeoutMs: ms,
     idleTimeoutMs: ms,
     maxSockets: { type: "int", min: 1, max: 100_000 },
     maxFreeSockets: { type: "int", min: 0, max: 100_000 },
+    /** Passthrough requests that may wait for a free upstream connection (beyond: 503 at once). */
+    queueMax: { type: "int", min: 0, max: 1_000_000 },
+    /** Longest wait for a free upstream connection (then 503). */
+    queueTimeoutMs: { ...ms, min: 1 },
   },
   proxy: {
     trustForwardedHeaders: { type: "bool", env: "TRUST_FORWARDED" },
     publicUrl: { type: "url", nullable: true, env: "PUBLIC_URL" },
     clientIdleTimeoutMs: ms,
     headersTimeoutMs: { ...ms, min: 1000 },
+    /** Request bodies slower than this (bytes/s over a window) are cut with 408 (0: no minimum). */
+    minBodyRate: { type: "int", min: 0, max: 1_000_000_000 },
+    minBodyRateWindowMs: { ...ms, min: 100 },
   },
   embedded: {
     dataDir: { type: "path", env: "DATA_DIR" },

@@ -10,6 +10,7 @@
  * from the upstream's answers and how it reports a failed exchange.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type BodyRateOptions, hasBody, watchBodyRate } from "./http/body-rate.js";
 import { markMaintenance, type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
 import { writeOciError } from "./http/write-error.js";
 import { digestRefusal } from "./oci/digest-support.js";
@@ -41,6 +42,8 @@ export interface ListenerParts {
   /** The read-only window (garbage collection): writes are refused while it is closed. */
   window: WriteWindow;
   metrics: Metrics;
+  /** The minimum rate of request bodies (proxy.minBodyRate), or null for none. */
+  bodyRate?: BodyRateOptions | null;
 }
 
 /** The header by which the window's holder (`gc --apply`) sends its own deletes through. */
@@ -84,6 +87,7 @@ export function createRequestListener(
     const { route, path, rawPath, upstream } = parseTarget(method, req.url ?? "/");
     // The access log keeps the path as the client spelt it.
     tracker.begin(req, res, rawPath);
+    if (parts.bodyRate && hasBody(req)) watchBodyRate(req, res, parts.bodyRate);
     if (readiness.draining) res.setHeader("connection", "close");
     if (!API_METHODS.has(method)) {
       writeOciError(res, "METHOD_UNKNOWN", `method ${method} is not allowed`, undefined, {

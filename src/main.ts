@@ -52,7 +52,15 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
 /** Everything of a start that can fail once the embedded registry runs. */
 async function start(config: Config, logger: Logger, embedded: RunningRegistry | null) {
   const upstreamUrl = config.upstream.url ?? embedded!.url;
-  const proxy = createProxyServer({ config, upstreamUrl, logger });
+  const proxy = createProxyServer({
+    config,
+    upstreamUrl,
+    logger,
+    embedded: embedded && {
+      registryConfig: join(embedded.dir, "config.yml"),
+      storage: join(embedded.dir, "storage"),
+    },
+  });
   const journal = config.delete.journalPath;
   proxy.deps.readiness.checks.set("journal", () => journalProblem(journal));
   // Unfinished tag deletes (a crash between tombstone PUT and DELETE) are completed first.
@@ -63,7 +71,8 @@ async function start(config: Config, logger: Logger, embedded: RunningRegistry |
     {
       listen: `${address.address}:${address.port}`,
       port: address.port,
-      metrics: proxy.metricsUrl() ? `${proxy.metricsUrl()}/metrics` : `${url}/metrics`,
+      metrics: config.metrics.port !== null ? `${proxy.metricsUrl()}/metrics` : `${url}/metrics`,
+      admin: proxy.metricsUrl(),
       upstream: upstreamUrl,
       journal,
     },
@@ -94,13 +103,22 @@ export async function serve(configFile?: string): Promise<void> {
   }
   const { proxy, url } = started;
   const adminUrl = proxy.metricsUrl();
-  if (embedded && config.metrics.port === null && adminUrl !== null)
-    publishProxyAddress(config.embedded.dataDir, {
-      url,
-      admin: adminUrl,
-      // The file is the owner's only (0600): gc run by the same user finds the token.
-      ...(config.metrics.adminToken !== null ? { adminToken: config.metrics.adminToken } : {}),
-    });
+  // The ephemeral loopback admin listener is found through the data dir (gc run beside the proxy).
+  if (config.metrics.port === null && adminUrl !== null) {
+    try {
+      publishProxyAddress(config.embedded.dataDir, {
+        url,
+        admin: adminUrl,
+        // The file is the owner's only (0600): gc run by the same user finds the token.
+        ...(config.metrics.adminToken !== null ? { adminToken: config.metrics.adminToken } : {}),
+      });
+    } catch (err) {
+      logger.warn(
+        { err, dataDir: config.embedded.dataDir, admin: adminUrl },
+        "cannot publish the admin listener's address in the data dir (DATA_DIR): gc needs --admin URL",
+      );
+    }
+  }
   if (embedded) {
     const hostPort = url.replace(/^https?:\/\//, "");
     process.stdout.write(
@@ -138,10 +156,8 @@ export async function serve(configFile?: string): Promise<void> {
     proxy
       .shutdown({ graceMs, drainDelayMs })
       .then(async ({ cutRequests }) => {
-        if (embedded) {
-          withdrawProxyAddress(config.embedded.dataDir);
-          await embedded.stop();
-        }
+        if (config.metrics.port === null) withdrawProxyAddress(config.embedded.dataDir);
+        if (embedded) await embedded.stop();
         logger.info({ cutRequests }, "stopped");
         exit(0);
       })

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
@@ -28,6 +29,7 @@ import { createRedisLocks } from "./state/redis-locks.js";
 import { createSharedWindow } from "./state/shared-window.js";
 import { createTagListCache } from "./tags/list-cache.js";
 import { closeTagDeleter, tagDeleterFor } from "./tags/tag-deleter.js";
+import { createAdmission } from "./upstream/admission.js";
 import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
 import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
@@ -63,6 +65,8 @@ export interface CreateProxyOptions {
   logger: Logger;
   /** Defaults to a fresh registry per server. */
   metrics?: Metrics;
+  /** The embedded registry this proxy started, for `GET /admin/upstream` (gc checks it). */
+  embedded?: { registryConfig: string; storage: string } | null;
 }
 
 function urlOf(server: http.Server, tls: boolean): string {
@@ -171,6 +175,15 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     publicUrl: caller.publicUrl,
     ...passthroughHooks({ readiness, changes: deps.changes, uploads, metrics, logger }),
   });
+  // At most maxSockets exchanges at once; the rest wait in a bounded queue (503 beyond it).
+  const admission = createAdmission({
+    maxActive: config.upstream.maxSockets,
+    queueMax: config.upstream.queueMax,
+    queueTimeoutMs: config.upstream.queueTimeoutMs,
+    onRefused: (reason) => metrics.upstreamBusy.inc({ reason }),
+  });
+  metrics.beforeCollect.add(() => metrics.upstreamWaiting.set(admission.waiting));
+  const forward = admission.wrap(passthrough.forward);
   const uploadGuard =
     uploads === null
       ? null
@@ -178,7 +191,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           sessions: uploads,
           upstream: deps.upstream,
           caller,
-          forward: passthrough.forward,
+          forward,
           logger,
           metrics,
         });
@@ -208,7 +221,18 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     answerOwned: getRequestListener(createApp(deps).fetch),
     ownedWork,
     uploadGuard,
-    forward: passthrough.forward,
+    forward,
+    bodyRate: {
+      minBytesPerSecond: config.proxy.minBodyRate,
+      windowMs: config.proxy.minBodyRateWindowMs,
+      onTooSlow(req, bytes) {
+        metrics.slowBodies.inc();
+        logger.warn(
+          { method: req.method, path: (req.url ?? "/").split("?", 1)[0], bytes },
+          "request body too slow: cut",
+        );
+      },
+    },
   });
 
   const tls = Boolean(config.listen.tlsCert && config.listen.tlsKey);
@@ -236,36 +260,43 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
   // No 'connect' listener: Node's server closes a CONNECT's connection without an
   // answer (no tunnels; CONNECT never reaches the request listener).
-  // The admin listener: on metrics.port, or in embedded mode on an ephemeral loopback
-  // port (published in the data dir, src/ops/admin-address.ts) so that `gc` finds the
-  // read-only window with npm start's defaults.
+  // The admin listener: on metrics.port, or else on an ephemeral loopback port (published
+  // in the data dir by `serve`, src/ops/admin-address.ts) so that `gc` run beside the proxy
+  // finds the read-only window with no flag, in embedded mode and in front of any upstream.
   const admin =
-    config.metrics.port !== null
-      ? { port: config.metrics.port, host: null }
-      : config.upstream.url === null
-        ? { port: 0, host: "127.0.0.1" }
-        : null;
-  const metricsServer =
-    admin === null
-      ? null
-      : createMetricsServer(metrics, logger, {
-          window: sharedWindow ?? localControl(window),
-          writeWaitMs: config.maintenance.writeWaitMs,
-          logger,
-          authorize: config.metrics.adminToken === null ? null : createAdminAuth(config.metrics.adminToken),
-          onRefused: () => metrics.adminRefused.inc(),
-          onReport(report) {
-            metrics.gcManifestsDeleted.inc(report.manifestsDeleted);
-            metrics.gcBytesFreed.inc(report.bytesFreed);
-            logger.info(report, "garbage collection reported");
-          },
-          apps: [
-            {
-              prefix: HISTORY_ADMIN_PATH,
-              answer: getRequestListener(createHistoryAdminApp(deps.history, logger).fetch),
+    config.metrics.port !== null ? { port: config.metrics.port, host: null } : { port: 0, host: "127.0.0.1" };
+  const instance = randomUUID();
+  const metricsServer: http.Server | null = createMetricsServer(metrics, logger, {
+    window: sharedWindow ?? localControl(window),
+    writeWaitMs: config.maintenance.writeWaitMs,
+    logger,
+    authorize: config.metrics.adminToken === null ? null : createAdminAuth(config.metrics.adminToken),
+    onRefused: () => metrics.adminRefused.inc(),
+    onReport(report) {
+      metrics.gcManifestsDeleted.inc(report.manifestsDeleted);
+      metrics.gcBytesFreed.inc(report.bytesFreed);
+      logger.info(report, "garbage collection reported");
+    },
+    apps: [
+      {
+        prefix: HISTORY_ADMIN_PATH,
+        answer: getRequestListener(createHistoryAdminApp(deps.history, logger).fetch),
+      },
+    ],
+    identity: () =>
+      server.listening
+        ? {
+            instance,
+            upstream: target.url.href.replace(/\/+$/, ""),
+            embedded: options.embedded ?? null,
+            proxy: {
+              port: (server.address() as AddressInfo).port,
+              tls,
+              publicUrl: config.proxy.publicUrl,
             },
-          ],
-        });
+          }
+        : null,
+  });
 
   // Replicas: finish the swaps a dead replica left in the shared journal.
   let sweeping = false;
@@ -323,7 +354,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       // Reads serve without Redis; give it a moment so the first deletes find it.
       if (shared) await shared.connected(2000);
       const address = await listenOn(server, port, host);
-      if (metricsServer && admin !== null) {
+      if (metricsServer) {
         try {
           await listenOn(metricsServer, admin.port, admin.host ?? host);
         } catch (err) {

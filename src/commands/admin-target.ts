@@ -3,10 +3,10 @@
  * `history`, `undelete`) find it, and the admin token they send.
  *
  * The listener: `--admin URL`, else the config's `metrics.port` on loopback, else
- * the address a running embedded-mode proxy published in its data dir.
+ * the address a running proxy published in its data dir.
  * The token: `--admin-token-file`, else ADMIN_TOKEN, else the proxy's config
  * (metrics.adminToken, or the file metrics.adminTokenFile names: loadConfig read
- * it), else the one a running embedded proxy published with its address, only
+ * it), else the one a running proxy published with its address, only
  * when the command talks to that same admin listener.
  */
 import { type Config, readTokenFile } from "../config.js";
@@ -17,9 +17,13 @@ export function loopbackUrl(host: string, port: number, tls: boolean): string {
   return `${tls ? "https" : "http"}://${h}:${port}`;
 }
 
-/** The embedded-mode proxy running on the config's data dir, when there is one. */
+/**
+ * The proxy running on the config's data dir, when there is one: a proxy without
+ * metrics.port (embedded or in front of an upstream) publishes its loopback admin
+ * listener there.
+ */
 export function runningProxy(config: Config): ProxyAddress | null {
-  return config.upstream.url === null ? readProxyAddress(config.embedded.dataDir) : null;
+  return config.metrics.port === null ? readProxyAddress(config.embedded.dataDir) : null;
 }
 
 /** The admin listener's URL, or null when none is known. */

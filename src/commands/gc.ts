@@ -4,8 +4,11 @@
  * and the bytes collecting them would free, read from the filesystem storage
  * root named in the registry's config; nothing changes.
  *
- * `--apply`, in order: enter the proxy's read-only window → plan again (inside
- * it) → delete the unreachable manifests by digest through the proxy → run the
+ * `--apply`, in order: check every precondition (gc/preflight.ts: storage, the
+ * garbage-collect command, the admin listener and which registry its proxy fronts,
+ * the proxy and the credentials; a failure changes nothing) → enter the proxy's
+ * read-only window → prove it guards the registry gc collects (gc/window-proof.ts)
+ * → plan again (inside it) → delete the unreachable manifests by digest through the proxy → run the
  * registry's garbage-collect WITHOUT `--delete-untagged` (on 2.x it deletes the
  * untagged children of multi-arch indexes) → restart the registry if asked
  * (`--restart-command`, the cache trap) → leave the window, always: on failure,
@@ -16,6 +19,7 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { fetchHeld, type HeldAnswer } from "../gc/history-roots.js";
+import { checkBeforeWindow, GcRefusedError } from "../gc/preflight.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcHistory, type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
@@ -29,9 +33,11 @@ import {
   windowHolds,
 } from "../gc/steps.js";
 import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
+import { proveWindowGuards } from "../gc/window-proof.js";
 import type { ProxyAddress } from "../ops/admin-address.js";
+import { RegistryClient } from "../prune/client.js";
 import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
-import { resolveAdminToken as adminTokenOf, adminUrlOf, loopbackUrl, runningProxy } from "./admin-target.js";
+import { resolveAdminToken as adminTokenOf, adminUrlOf, runningProxy } from "./admin-target.js";
 
 export interface GcOptions {
   apply: boolean;
@@ -42,13 +48,15 @@ export interface GcOptions {
   adminUrl: string | null;
   /** Sent to the admin listener as `Authorization: Bearer` (the proxy's metrics.adminToken). */
   adminToken: string | null;
-  /** The proxy, for the deletes by digest. */
-  registryUrl: string;
+  /** The proxy, for the deletes by digest (--registry); null: the one the admin listener names. */
+  registryUrl: string | null;
   gcCommand: { argv: readonly string[] } | { shell: string };
   restartCommand: string | null;
   leaseMs: number;
   /** For the deletes, when the registry asks (flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, auth file). */
   credentials: Credentials | null;
+  /** The credentials for a proxy URL learned from the admin listener (default: `credentials`). */
+  credentialsFor?(url: URL): Credentials | null;
 }
 
 export interface GcIo {
@@ -77,7 +85,6 @@ export function resolveGcOptions(
       "--registry-config FILE is needed: the registry is external (upstream.url is set)",
     );
   }
-  const { host, port, tlsCert } = config.listen;
   const leaseSeconds = Number(str("lease") ?? "60");
   if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600) {
     throw new GcUsageError(`--lease must be whole seconds from 1 to 3600, not ${str("lease")}`);
@@ -85,18 +92,22 @@ export function resolveGcOptions(
   if (v["apply"] === true && v["dry-run"] === true)
     throw new GcUsageError("--apply and --dry-run exclude each other");
   const gcShell = str("gc-command");
-  // An embedded-mode proxy running on this data dir says where it listens.
+  // A proxy without metrics.port running on this data dir says where its admin listener is.
   const running = runningProxy(config);
-  const registryUrl = str("registry") ?? running?.url ?? loopbackUrl(host, port, Boolean(tlsCert));
-  let credentials: Credentials | null;
-  try {
-    credentials = resolveCredentials({
-      registryUrl: new URL(registryUrl),
+  // No default: the proxy's API is the one its admin listener names (gc/preflight.ts).
+  const registryUrl = str("registry") ?? null;
+  const credentialsFor = (url: URL) =>
+    resolveCredentials({
+      registryUrl: url,
       ...(str("username") !== undefined ? { username: str("username") } : {}),
       ...(str("password") !== undefined ? { password: str("password") } : {}),
       env,
       home: homedir(),
     }).credentials;
+  let credentials: Credentials | null = null;
+  try {
+    // Flags and environment are known now; the auth file needs the registry's host.
+    credentials = credentialsFor(new URL(registryUrl ?? "http://registry.invalid"));
   } catch (err) {
     if (err instanceof CredentialsError) throw new GcUsageError(err.message);
     throw err;
@@ -116,6 +127,7 @@ export function resolveGcOptions(
     restartCommand: str("restart-command") ?? null,
     leaseMs: leaseSeconds * 1000,
     credentials,
+    credentialsFor,
   };
 }
 
@@ -189,6 +201,26 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   }
   const refused = applyProblem(o, storage);
   if (refused) throw new GcUsageError(refused);
+  const first = planFromStorage(root);
+  const repository = first.repositories[0]?.name ?? null;
+
+  // Everything that can be known before holding writes is checked first (exit 2, nothing changed).
+  say(`checking the storage, the garbage-collect command, ${o.adminUrl} and the proxy`);
+  const pre = await checkBeforeWindow({
+    root,
+    registryConfig: o.registryConfig,
+    gcCommand: o.gcCommand,
+    adminUrl: o.adminUrl!,
+    adminToken: o.adminToken,
+    registryUrl: o.registryUrl,
+    credentialsFor: (url) =>
+      o.registryUrl !== null || !o.credentialsFor ? o.credentials : o.credentialsFor(url),
+    repository,
+  });
+  if (repository === null) {
+    say("the storage holds no repository: nothing to collect");
+    return { dryRun: false, storage: shown, plan: first, deletes: [], steps: [], exitCode: 0 };
+  }
 
   say(`entering the read-only window on ${o.adminUrl}`);
   const window = await enterWindow(o.adminUrl!, `gc pid ${process.pid}`, o.leaseMs, o.adminToken);
@@ -211,6 +243,25 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       step("writes finished before the window", false, `still in flight: ${writes}`);
       return result;
     }
+    const client = new RegistryClient({
+      baseUrl: new URL(pre.registryUrl),
+      credentials: pre.credentials,
+      timeoutMs: 30_000,
+    });
+    const problem = await proveWindowGuards({
+      client,
+      registryUrl: pre.registryUrl,
+      adminUrl: o.adminUrl!,
+      lease: window.lease,
+      root,
+      repository,
+    }).finally(() => client.close());
+    if (problem !== null) {
+      step("the window guards the registry gc collects", false, `${problem}. Nothing was changed`);
+      result.exitCode = 2;
+      return result;
+    }
+    step("the window guards the registry gc collects", true, `${pre.registryUrl} → ${root}`);
     // The tag history's window: what an undelete inside it needs stays (asked inside the window).
     const held = await fetchHeld(o.adminUrl!, o.adminToken);
     if (!held.ok) {
@@ -230,8 +281,8 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       );
     }
     const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
-    say(`deleting ${count} untagged manifests by digest through ${o.registryUrl}`);
-    const deleter = createManifestDeleter(o.registryUrl, window.lease, o.credentials);
+    say(`deleting ${count} untagged manifests by digest through ${pre.registryUrl}`);
+    const deleter = createManifestDeleter(pre.registryUrl, window.lease, pre.credentials);
     result.deletes = await deleteUnreachable(result.plan, deleter, stop);
     const failed = result.deletes.filter((d) => d.result === "failed").length;
     step(
@@ -309,6 +360,10 @@ export async function gcCommand(values: Record<string, unknown>, io: GcIo): Prom
   } catch (err) {
     if (err instanceof GcUsageError) {
       io.err(`gc: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof GcRefusedError) {
+      io.err(`gc: ${err.message}. Nothing was changed\n`);
       return 2;
     }
     if (err instanceof WindowUnauthorizedError) {

@@ -3,6 +3,7 @@
  * flight), renew the lease in the background, leave. Over the admin listener,
  * through the one HTTP client.
  */
+import { ADMIN_IDENTITY_PATH, type AdminIdentity } from "../ops/admin-identity.js";
 import { createHttpClient } from "../upstream/http-client.js";
 
 export interface InFlight {
@@ -114,4 +115,38 @@ export async function enterWindow(
       return left;
     },
   };
+}
+
+/**
+ * What the proxy behind `adminUrl` fronts (GET /admin/upstream). Throws
+ * WindowUnauthorizedError on 401, a WindowError saying what to fix otherwise.
+ */
+export async function fetchIdentity(adminUrl: string, adminToken: string | null): Promise<AdminIdentity> {
+  const base = new URL(adminUrl);
+  const client = createHttpClient(base.origin, { timeoutMs: 30_000 });
+  const path = `${base.pathname.replace(/\/$/, "")}${ADMIN_IDENTITY_PATH}`;
+  try {
+    const res = await client
+      .request({
+        method: "GET",
+        path,
+        headers: adminToken === null ? {} : { authorization: `Bearer ${adminToken}` },
+      })
+      .catch((err: Error) => {
+        throw new WindowError(
+          `cannot reach the proxy's admin listener at ${adminUrl} (${err.message}): is the proxy running? ` +
+            "Give its admin listener with --admin URL (metrics.port), or run gc beside it with its data dir (DATA_DIR)",
+        );
+      });
+    if (res.status === 401) throw new WindowUnauthorizedError(adminUrl, adminToken !== null);
+    if (res.status !== 200) {
+      throw new WindowError(
+        `the admin listener at ${adminUrl} does not say which registry its proxy fronts (GET ${ADMIN_IDENTITY_PATH} ` +
+          `answered ${res.status}): is it a registry-compat-proxy of this version?`,
+      );
+    }
+    return JSON.parse(res.body.toString()) as AdminIdentity;
+  } finally {
+    await client.close();
+  }
 }

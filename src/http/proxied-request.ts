@@ -27,6 +27,8 @@ export class ProxiedRequest extends IncomingMessage {
   rcpReusedSocket = false;
   /** Passthrough: already sent a second time (see mayRetry). */
   rcpRetried = false;
+  /** Passthrough: the upstream exchange was cut by a time limit (answered 504, not 502). */
+  rcpTimedOut = false;
 }
 
 /** A request's fields, whichever class created it (undefined where a plain IncomingMessage has none). */

@@ -1,11 +1,11 @@
 /**
- * Where a running embedded-mode proxy listens, for `gc` run beside it with no
+ * Where a running proxy without metrics.port listens, for `gc` run beside it with no
  * flags: written to the data dir once it listens (its admin listener is on an
  * ephemeral loopback port), read by `gc`, removed at shutdown. With an admin
  * token configured the file carries it too: it is created afresh with mode 0600
  * (owner only) every time, whatever an earlier run left.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const FILE = "proxy-address.json";
@@ -25,6 +25,7 @@ export function proxyAddressFile(dataDir: string): string {
 
 export function publishProxyAddress(dataDir: string, address: ProxyAddress): void {
   const file = proxyAddressFile(dataDir);
+  mkdirSync(dataDir, { recursive: true });
   // writeFileSync's mode applies only to a file it creates: never reuse an old one.
   rmSync(file, { force: true });
   writeFileSync(file, `${JSON.stringify(address)}\n`, { mode: 0o600, flag: "wx" });

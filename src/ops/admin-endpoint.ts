@@ -6,6 +6,7 @@
  *   POST   /admin/read-only          enter: {"holder","leaseMs"} → 200 {lease, gaveUpOn} or 409 (held)
  *   PUT    /admin/read-only/<lease>  renew: {"leaseMs"} → 200 {lease} or 404
  *   DELETE /admin/read-only/<lease>  leave, optionally reporting {"manifestsDeleted","bytesFreed"} → 204 or 404
+ *   GET    /admin/upstream           which registry this proxy fronts, and where its API listens (admin-identity.ts)
  *
  * Further apps (the tag history, src/history/admin-app.ts) answer their own path
  * prefix behind the same token.
@@ -15,6 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { refuseAdmin } from "./admin-auth.js";
+import { ADMIN_IDENTITY_PATH, type AdminIdentity } from "./admin-identity.js";
 import type { Logger } from "./logger.js";
 import { type WindowControl, WindowUnavailableError } from "./write-window.js";
 
@@ -34,6 +36,8 @@ export interface AdminOptions {
   onReport?(report: { holder: string; manifestsDeleted: number; bytesFreed: number }): void;
   /** Other admin endpoints, each answering the paths under its prefix (after the token check). */
   apps?: ReadonlyArray<AdminApp>;
+  /** What `GET /admin/upstream` answers (null until the proxy listens). */
+  identity?(): AdminIdentity | null;
 }
 
 export interface AdminApp {
@@ -85,6 +89,10 @@ export function answerAdmin(
     refuseAdmin(res, req.headers.authorization !== undefined, req.method === "HEAD");
     return true;
   }
+  if (path === ADMIN_IDENTITY_PATH && o.identity) {
+    answerIdentity(req, res, o.identity());
+    return true;
+  }
   const app = o.apps?.find((a) => path === a.prefix || path.startsWith(`${a.prefix}/`));
   if (app) {
     app.answer(req, res);
@@ -101,6 +109,16 @@ export function answerAdmin(
     } else send(res, 400, { error: `bad request: ${(err as Error).message}` });
   });
   return true;
+}
+
+function answerIdentity(req: IncomingMessage, res: ServerResponse, identity: AdminIdentity | null): void {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("allow", "GET, HEAD");
+    send(res, 405, { error: `method ${req.method} not allowed` });
+  } else if (identity === null) {
+    res.setHeader("retry-after", "1");
+    send(res, 503, { error: "the proxy is not listening yet" });
+  } else send(res, 200, identity);
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, token: string | null, o: AdminOptions) {

@@ -35,6 +35,12 @@ export interface Metrics {
   /** Tag deletes left unfinished by an upstream failure, being completed in the background. */
   readonly tagRepairsPending: Gauge;
   readonly upstreamErrors: Counter<"kind">;
+  /** Passthrough requests refused because no upstream connection was free: queue-full, queue-timeout. */
+  readonly upstreamBusy: Counter<"reason">;
+  /** Passthrough requests waiting for a free upstream connection (set at each scrape). */
+  readonly upstreamWaiting: Gauge;
+  /** Request bodies cut for arriving below proxy.minBodyRate. */
+  readonly slowBodies: Counter;
   readonly cache: Counter<"cache" | "result">;
   readonly inFlight: Gauge;
   /** Referrers index changes by the proxy: op (add, remove), outcome (updated, unchanged, skipped, failed, unreadable). */
@@ -138,6 +144,22 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: "rcp_upstream_errors_total",
       help: "Upstream exchanges that failed (unreachable, reset, timeout, too-large)",
       labelNames: ["kind"] as const,
+      registers,
+    }),
+    upstreamBusy: new Counter({
+      name: "rcp_upstream_busy_total",
+      help: "Passthrough requests answered 503 because no upstream connection was free (queue-full, queue-timeout)",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    upstreamWaiting: new Gauge({
+      name: "rcp_upstream_waiting",
+      help: "Passthrough requests waiting for a free upstream connection",
+      registers,
+    }),
+    slowBodies: new Counter({
+      name: "rcp_request_body_too_slow_total",
+      help: "Request bodies cut (408) for arriving below proxy.minBodyRate",
       registers,
     }),
     cache: new Counter({

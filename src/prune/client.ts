@@ -174,6 +174,36 @@ export class RegistryClient {
     });
   }
 
+  /** `GET /v2/`: whether the registry (or proxy) answers, and takes the credentials (gc's preflight). */
+  async ping(): Promise<Reply> {
+    return this.send(this.url("/v2/"), { method: "GET", scope: "", accept: "application/json" });
+  }
+
+  /** `POST /v2/<name>/blobs/uploads/`: opens an upload session (gc's proof of the storage). Any answer is returned. */
+  async startUpload(name: string, headers?: Readonly<Record<string, string>>): Promise<Reply> {
+    return this.send(this.url(`/v2/${name}/blobs/uploads/`), {
+      method: "POST",
+      scope: `repository:${name}:pull,push`,
+      ...(headers ? { headers } : {}),
+    });
+  }
+
+  /** `DELETE <upload location>`: cancels an upload session it opened. Any answer is returned. */
+  async cancelUpload(
+    name: string,
+    location: string,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<Reply> {
+    const url = new URL(location, this.url("/"));
+    if (url.origin !== this.base.origin)
+      throw new RegistryError(`upload location ${location} is on another origin`, undefined, undefined);
+    return this.send(url, {
+      method: "DELETE",
+      scope: `repository:${name}:pull,push`,
+      ...(headers ? { headers } : {}),
+    });
+  }
+
   /** `DELETE /v2/<name>/manifests/<digest>`: the manifest and every tag on it (gc). Any answer is returned. */
   async deleteManifest(
     name: string,

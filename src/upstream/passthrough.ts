@@ -68,6 +68,20 @@ function onUpstreamClose(this: RelayedResponse): void {
 }
 
 /**
+ * The passthrough's time limits, as socket idle timeouts (no timer of their own):
+ * until the response head, the shorter of upstream.firstByteTimeoutMs and
+ * upstream.idleTimeoutMs (0: none); from the head on, upstream.idleTimeoutMs.
+ */
+export function passthroughTimeouts(target: Pick<UpstreamTarget, "firstByteTimeoutMs" | "idleTimeoutMs">): {
+  beforeHead: number;
+  afterHead: number;
+} {
+  const { firstByteTimeoutMs: first, idleTimeoutMs: idle } = target;
+  const beforeHead = first === 0 ? idle : idle === 0 ? first : Math.min(first, idle);
+  return { beforeHead, afterHead: idle };
+}
+
+/**
  * A request without a body that died on a reused keep-alive socket before any
  * answer met the upstream closing that idle socket as the request went out: it
  * was not processed, and is sent once more on a fresh connection. GET and HEAD
@@ -75,7 +89,13 @@ function onUpstreamClose(this: RelayedResponse): void {
  */
 function mayRetry(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): boolean {
   const state = proxied(req);
-  if (err.code !== "ECONNRESET" || state.rcpReusedSocket !== true || state.rcpRetried === true) return false;
+  if (
+    err.code !== "ECONNRESET" ||
+    state.rcpReusedSocket !== true ||
+    state.rcpRetried === true ||
+    state.rcpTimedOut === true
+  )
+    return false;
   if (req.method !== "GET" && req.method !== "HEAD") return false;
   if (state.rcpChunked !== undefined || (req.headers["content-length"] ?? "0") !== "0") return false;
   return !res.headersSent && !req.socket.destroyed && state.rcpUpstream === undefined;
@@ -83,12 +103,14 @@ function mayRetry(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerR
 
 export function createPassthrough(options: PassthroughOptions): Passthrough {
   const { target, trustForwarded, publicUrl } = options;
+  const limits = passthroughTimeouts(target);
+  const switchAtHead = limits.beforeHead !== limits.afterHead;
   const proxy = createProxyServer({
     target: target.url,
     agent: target.agent,
     changeOrigin: true,
     xfwd: false,
-    proxyTimeout: target.idleTimeoutMs || undefined,
+    proxyTimeout: limits.beforeHead || undefined,
     secure: true, // TLS settings (CA bundle, client certificate) live on the agent
   });
 
@@ -107,6 +129,8 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
   function failed(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void {
     if (res.writableEnded || res.destroyed || broken.has(res)) return;
     broken.add(res);
+    // http-proxy-3 ends a timed-out exchange with a plain "socket hang up".
+    if (proxied(req).rcpTimedOut === true) err.code = "ETIMEDOUT";
     options.onUpstreamError?.(err, req);
     // Body bytes the upstream sent before it broke stay where they are.
     const proxyRes = proxied(req).rcpUpstream;
@@ -156,6 +180,8 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       h[API_VERSION_HEADER] = API_VERSION;
     options.onResponse?.(req, proxyRes, res as ServerResponse);
     proxied(req).rcpUpstream = proxyRes;
+    // The head is in: from now on only idleness limits the transfer.
+    if (switchAtHead) proxyRes.socket?.setTimeout(limits.afterHead);
     (proxyRes as RelayedResponse)[kExchange] = { req, res: res as ServerResponse, failed };
     proxyRes.on("error", ignore);
     proxyRes.on("close", onUpstreamClose);
@@ -163,6 +189,10 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
 
   proxy.on("proxyReq", (proxyReq, req) => {
     proxied(req).rcpReusedSocket = proxyReq.reusedSocket;
+    if (limits.beforeHead > 0)
+      proxyReq.once("timeout", () => {
+        proxied(req).rcpTimedOut = true;
+      });
   });
 
   proxy.on("error", (err, req, res) => {

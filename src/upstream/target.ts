@@ -26,6 +26,8 @@ export interface UpstreamTarget {
   /** Lowercase origins the upstream may emit, to be rewritten to the proxy's. */
   readonly origins: ReadonlySet<string>;
   readonly requestTimeoutMs: number;
+  /** Passthrough: idle time allowed before the response head (0: never). */
+  readonly firstByteTimeoutMs: number;
   readonly idleTimeoutMs: number;
   /** Most sockets open to the upstream, for the passthrough's agent and the client's pool each. */
   readonly maxSockets: number;
@@ -56,6 +58,7 @@ export function createUpstreamTarget(config: Config, url: string): UpstreamTarge
     isHttps,
     origins: originSet([u.origin, ...config.upstream.publicOrigins]),
     requestTimeoutMs: config.upstream.requestTimeoutMs,
+    firstByteTimeoutMs: config.upstream.firstByteTimeoutMs,
     idleTimeoutMs: config.upstream.idleTimeoutMs,
     maxSockets: config.upstream.maxSockets,
     tls,

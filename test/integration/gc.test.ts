@@ -130,22 +130,24 @@ describe("gc --apply on a registry with Basic auth", () => {
     await registry.stop();
   });
 
-  it("without credentials the deletes fail (exit 1, nothing collected, the window left); with them they pass", async () => {
+  it("without credentials: refused before the window (the proxy answers 401), nothing changed; with them the deletes pass", async () => {
     const base = {
       registryConfig: join(registry.dir, "config.yml"),
       apply: true,
       adminUrl: proxy.proxy.metricsUrl(),
       registryUrl: proxy.url,
     };
-    const denied = await runGcForTest(gcOptions(base));
-    assert.equal(denied.result.exitCode, 1);
-    assert.deepEqual(
-      denied.result.deletes.map((d) => [d.digest, d.result]),
-      [[seed.oldDigest, "failed"]],
+    const storage = join(registry.dir, "storage");
+    const untouched = snapshot(storage);
+    await assert.rejects(
+      runGcForTest(gcOptions(base)),
+      (err: Error) => err.name === "GcRefusedError" && /answered 401.*--username/.test(err.message),
     );
-    assert.match(denied.result.deletes[0]!.reason!, /^401/);
-    const state = await request("GET", `${proxy.proxy.metricsUrl()}/admin/read-only`);
-    assert.equal(state.json<{ readOnly: boolean }>().readOnly, false);
+    assert.deepEqual(snapshot(storage), untouched, "nothing changed");
+    assert.ok(
+      !proxy.logs().some((l) => l.includes('"msg":"read-only window"')),
+      "the window was never entered",
+    );
 
     const credentials = { username: "alice", password: "secret-a", source: "flags" };
     const { result, err } = await runGcForTest(gcOptions({ ...base, credentials }));

@@ -11,6 +11,7 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { parseRegistryConfig } from "../../src/gc/registry-config.js";
+import { findExecutable } from "../../src/registry/binary.js";
 import { closedPort } from "../helpers/net.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -81,7 +82,7 @@ describe("deploy/kubernetes-gc", () => {
     assert.equal(jobFile.split("/").pop(), "token");
   });
 
-  it("has arguments the CLI accepts: the dry run reports, --apply gets as far as the admin port", async () => {
+  it("has arguments the CLI accepts: the dry run reports, --apply checks the admin port first (unreachable: exit 2, nothing changed)", async () => {
     const root = join(work, "storage");
     mkdirSync(root);
     const configPath = join(work, "config.yml");
@@ -92,6 +93,12 @@ describe("deploy/kubernetes-gc", () => {
         a[a.indexOf("--registry-config") + 1] = configPath;
         a[a.indexOf("--admin") + 1] = admin;
         a[a.indexOf("--admin-token-file") + 1] = tokenFile;
+        // The init container's copy of the registry binary is the one installed here.
+        const gcCommand = a.indexOf("--gc-command") + 1;
+        a[gcCommand] = a[gcCommand]!.replace("/tools/registry", registryBinary).replace(
+          "/etc/docker/registry/config.yml",
+          configPath,
+        );
         execFile(
           process.execPath,
           ["--import", "tsx", "src/cli.ts", ...a],
@@ -99,6 +106,7 @@ describe("deploy/kubernetes-gc", () => {
           (err, stdout, stderr) => res({ code: err ? Number(err.code) : 0, stdout, stderr }),
         );
       });
+    const registryBinary = findExecutable("docker-registry") ?? "/usr/bin/docker-registry";
     const tokenFile = join(work, "token");
     writeFileSync(tokenFile, "a-token-for-the-test\n");
     const admin = `http://127.0.0.1:${await closedPort()}`;
@@ -106,7 +114,7 @@ describe("deploy/kubernetes-gc", () => {
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /dry run.*every manifest is reachable/s);
     const apply = await run("--apply", admin);
-    assert.equal(apply.code, 1, apply.stderr);
-    assert.match(apply.stderr, /read-only window: .* unreachable/);
+    assert.equal(apply.code, 2, apply.stderr);
+    assert.match(apply.stderr, /cannot reach the proxy's admin listener at .*Nothing was changed/s);
   });
 });

@@ -189,7 +189,7 @@ describe("gc --apply refuses what would break images", () => {
     await assert.rejects(run(join(dir, "missing.yml")), GcUsageError);
   });
 
-  it("embedded mode needs no flags: the registry config, the binary, the admin and proxy URLs come from the proxy's config", () => {
+  it("embedded mode needs no flags: the registry config, the binary and the admin URL come from the proxy's config; the proxy's own URL has no default (the admin listener names it)", () => {
     const config = loadConfig({
       env: {},
       overrides: { embedded: { dataDir: "/data" }, metrics: { port: 9090 } },
@@ -197,7 +197,11 @@ describe("gc --apply refuses what would break images", () => {
     const o = resolveGcOptions({ apply: true }, config, {});
     assert.equal(o.registryConfig, "/data/registry/config.yml");
     assert.equal(o.adminUrl, "http://127.0.0.1:9090");
-    assert.equal(o.registryUrl, "http://127.0.0.1:5080");
+    assert.equal(o.registryUrl, null);
+    assert.equal(
+      resolveGcOptions({ apply: true, registry: "http://p:1" }, config, {}).registryUrl,
+      "http://p:1",
+    );
     assert.deepEqual(o.gcCommand, {
       argv: ["docker-registry", "garbage-collect", "/data/registry/config.yml"],
     });
