@@ -24,7 +24,9 @@ import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
+import { findExecutable } from "../../src/registry/binary.js";
 import { startBigUpload } from "../helpers/big-upload.js";
+import { seedGc } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { commandLine, descendants } from "../helpers/pids.js";
@@ -127,6 +129,58 @@ function composeSpec(app: string, image: ImageRuntime, registry: TestRegistry): 
     // The image's own /tmp is world-writable; the rest of its root belongs to root.
     tmpfs: ["/tmp"],
     argv: [...image.entrypoint, ...((service["command"] as string[] | undefined) ?? image.cmd)],
+  };
+}
+
+/**
+ * docker-compose.yml's `gc` service (profile gc) as declared: its user, entrypoint and
+ * command, the image's environment, and its volumes: the registry's storage (the test
+ * registry's), the registry config file, the proxy's state volume (read-only, shared with
+ * `proxy`: the published admin address) and the registry binary's volume. The sandbox
+ * shares the host's network, as `network_mode: service:proxy` shares the proxy's.
+ */
+function composeGcSpec(
+  app: string,
+  image: ImageRuntime,
+  registry: TestRegistry,
+  proxyState: string,
+  command: string[],
+): SandboxSpec {
+  const compose = parse(readFileSync(join(ROOT, "docker-compose.yml"), "utf8")) as Obj;
+  const service = compose["services"].gc as Obj;
+  assert.equal(service["network_mode"], "service:proxy");
+  const uid = Number(String(service["user"]).split(":")[0]);
+  const binds = new Map<string, string>();
+  const readOnly = new Map<string, string>();
+  for (const v of service["volumes"] as string[]) {
+    const [source, target, mode] = v.split(":") as [string, string, string | undefined];
+    if (source === "registry-data") binds.set(target, join(registry.dir, "storage"));
+    else if (source === "proxy-state") readOnly.set(target, proxyState);
+    else if (source === "registry-tools") {
+      const tools = track(mkdtempSync(join(tmpdir(), "rcp-registry-tools-")));
+      chmodSync(tools, 0o755);
+      symlinkSync(findExecutable("docker-registry")!, join(tools, "registry"));
+      readOnly.set(target, tools);
+    } else if (source.startsWith("./")) {
+      // A file bound read-only: its folder, holding the same file.
+      assert.equal(mode, "ro");
+      readOnly.set(
+        dirname(target),
+        track(filesDir({ [target.split("/").pop()!]: readFileSync(join(ROOT, source), "utf8") })),
+      );
+    } else assert.fail(`volume ${v}: unknown source`);
+  }
+  return {
+    app,
+    workdir: image.workdir,
+    uid,
+    gid: uid,
+    groups: [],
+    env: { ...image.env, ...((service["environment"] as Record<string, string> | undefined) ?? {}) },
+    binds,
+    readOnly,
+    tmpfs: ["/tmp"],
+    argv: [...(service["entrypoint"] as string[]), ...command],
   };
 }
 
@@ -404,6 +458,31 @@ describe("shipped deployments, run as they are declared", { skip: skip ?? false 
       await assert.rejects(upload.answered, "the upload in flight was cut");
     } finally {
       serve.child.kill("SIGKILL");
+    }
+  });
+
+  it("docker compose's gc service (profile gc) reaches the proxy's loopback admin listener through the proxy-state volume: the dry run reports, --apply deletes and frees the bytes", async () => {
+    const spec = composeSpec(app, image, registry);
+    delete spec.env["METRICS_PORT"]; // as compose runs it: the admin listener on loopback, published in DATA_DIR
+    const proxy = runSandboxed(spec);
+    try {
+      const url = await proxy.listening;
+      const seed = await seedGc(url, "deploy/gc");
+      const state = spec.binds.get("/var/lib/registry-compat-proxy")!;
+      const dry = await runSandboxed(composeGcSpec(app, image, registry, state, ["--dry-run"])).exited;
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout, new RegExp(`deploy/gc@${seed.oldDigest}`));
+      const apply = await runSandboxed(composeGcSpec(app, image, registry, state, ["--apply", "--json"]))
+        .exited;
+      assert.equal(apply.code, 0, `${apply.stdout}\n${apply.stderr}`);
+      const doc = JSON.parse(apply.stdout) as {
+        freedBytes: number;
+        deletes: { digest: string; result: string }[];
+      };
+      assert.ok(doc.deletes.some((d) => d.digest === seed.oldDigest && d.result === "deleted"));
+      assert.ok(doc.freedBytes >= 6 * 1024 * 1024, `freed ${doc.freedBytes}`);
+    } finally {
+      await proxy.stop();
     }
   });
 });
