@@ -28,15 +28,19 @@ export interface ProxyProcess {
 
 const TSX_SERVE = ["--import", "tsx", "src/cli.ts", "serve"];
 
-/** `args`: Node's arguments (flags, script, command); by default tsx running src/cli.ts serve. */
+/**
+ * `args`: Node's arguments (flags, script, command); by default tsx running src/cli.ts serve.
+ * `node`: the Node binary, by default the one running the tests.
+ */
 export async function spawnProxy(
   env: Record<string, string>,
   timeoutMs = 120_000,
   args: readonly string[] = TSX_SERVE,
+  node = process.execPath,
 ): Promise<ProxyProcess> {
   const dir = mkdtempSync(join(tmpdir(), "rcp-serve-"));
   // setpriv: the kernel kills the proxy when the test process dies, however it dies.
-  const child = spawn("setpriv", ["--pdeathsig", "KILL", process.execPath, ...args], {
+  const child = spawn("setpriv", ["--pdeathsig", "KILL", node, ...args], {
     cwd: ROOT,
     env: {
       ...process.env,
