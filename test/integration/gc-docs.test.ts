@@ -17,6 +17,12 @@ import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
+/**
+ * The proxies under the docs' commands run without the tag history's window: these tests
+ * are about gc's commands and what they collect; the seed's deleted tag would otherwise be
+ * held for an undelete (history-gc.test.ts has that).
+ */
+const NO_HISTORY = "0";
 const TSX = pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href;
 
 /** The `node dist/cli.js gc ...` lines of the "Running it" block of docs/gc.md. */
@@ -77,7 +83,12 @@ describe("docs/gc.md: the gc commands run as written", () => {
 
   it("embedded mode (npm start's ./data): `gc` reports, `gc --apply` collects", async () => {
     const cwd = folder();
-    const proxy = await spawnProxy({ UPSTREAM_URL: "", DATA_DIR: join(cwd, "data"), LOG_LEVEL: "info" });
+    const proxy = await spawnProxy({
+      UPSTREAM_URL: "",
+      DATA_DIR: join(cwd, "data"),
+      LOG_LEVEL: "info",
+      HISTORY_WINDOW_MS: NO_HISTORY,
+    });
     processes.push(proxy);
     const seed = await seedGc(proxy.url, "docs/embedded");
     const dry = await run(lines[0]!, cwd);
@@ -96,6 +107,7 @@ describe("docs/gc.md: the gc commands run as written", () => {
       UPSTREAM_URL: registry.url,
       DATA_DIR: join(cwd, "data"),
       LOG_LEVEL: "info",
+      HISTORY_WINDOW_MS: NO_HISTORY,
     });
     processes.push(proxy);
     await seedGc(proxy.url, "docs/external");
@@ -109,7 +121,11 @@ describe("docs/gc.md: the gc commands run as written", () => {
   it("a proxy with metrics.port: --registry-config and --admin", async () => {
     const registry = await startRegistry();
     registries.push(registry);
-    const proxy = await startProxy(registry.url, { metrics: { port: 0 }, log: { level: "warn" } });
+    const proxy = await startProxy(registry.url, {
+      metrics: { port: 0 },
+      log: { level: "warn" },
+      history: { windowMs: 0 },
+    });
     proxies.push(proxy);
     await seedGc(proxy.url, "docs/admin");
     const apply = await run(lines[3]!, folder(), {
