@@ -101,6 +101,17 @@ const method = fc.oneof(
   fc.string({ maxLength: 8 }),
 );
 
+/**
+ * The target as it reaches the proxy: Node's HTTP parser answers 400 to any byte
+ * above 0x7f in a request target, so a client sends other characters
+ * percent-encoded (UTF-8), as it must.
+ */
+function asSent(target: string): string {
+  return target.replace(/[^\x00-\x7f]/gu, (c) =>
+    [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
+}
+
 /** Go's `url.unescape` in path mode (what the registry routes on), written independently. */
 function goPath(raw: string): string | null {
   if (/%(?![0-9a-fA-F]{2})/.test(raw)) return null;
@@ -125,7 +136,7 @@ describe("parseRoute properties", () => {
 
   it("whatever it would forward is an origin-form path with no dot segment, encoded separator, NUL or backslash", () => {
     fc.assert(
-      fc.property(method, trickyPath, (m, p) => {
+      fc.property(method, trickyPath.map(asSent), (m, p) => {
         const t = parseTarget(m, p);
         if (t.route.kind === "invalid") return;
         const sent = t.upstream ?? p;
