@@ -4,7 +4,7 @@
  * For container HEALTHCHECKs: slim images have no curl or wget.
  */
 import { loadConfig } from "../config.js";
-import { createHttpClient } from "../upstream/http-client.js";
+import { createHttpClient } from "../registry-client/http.js";
 
 export function healthUrl(listen: { host: string; port: number; tlsCert: string | null }): string {
   const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;

@@ -4,7 +4,7 @@
  * through the one HTTP client.
  */
 import { ADMIN_IDENTITY_PATH, type AdminIdentity } from "../ops/admin-identity.js";
-import { createHttpClient } from "../upstream/http-client.js";
+import { createHttpClient } from "../registry-client/http.js";
 
 export interface InFlight {
   method: string;

@@ -4,7 +4,7 @@
  * OCI `UNAVAILABLE` error. The Hono handlers, the passthrough and the tags list
  * all answer from it; the kinds are also the `kind` label of
  * rcp_upstream_errors_total. Which transport error is which kind is decided in
- * one place too (src/upstream/http-client.ts, `failureKindOf`).
+ * one place too (src/registry-client/http.ts, `failureKindOf`).
  */
 import { OciError } from "./errors.js";
 

@@ -13,7 +13,7 @@ import {
   type HttpClients,
   type HttpResponse,
   UpstreamError,
-} from "../upstream/http-client.js";
+} from "../registry-client/http.js";
 import type { Credentials } from "./credentials.js";
 import { parseTokenResponse, TokenCache } from "./token-cache.js";
 

@@ -9,8 +9,8 @@
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import { parseChallenge } from "../oci/auth-challenge.js";
+import { createHttpClient } from "../registry-client/http.js";
 import type { UpstreamClient, UpstreamRequest, UpstreamResponse } from "../upstream/client.js";
-import { createHttpClient } from "../upstream/http-client.js";
 
 export interface ServiceCredentials {
   username: string;

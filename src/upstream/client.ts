@@ -1,14 +1,19 @@
 /**
  * The client for the proxy's own calls to the upstream registry (tags list,
  * capability probes, the tag swap, referrers, readiness): one undici pool
- * (http-client.ts) with `upstream.maxSockets` connections, the TLS settings of
+ * (registry-client/http.ts) with `upstream.maxSockets` connections, the TLS settings of
  * the target, and the upstream URL's path prefix before every path.
  */
 import type { Metrics } from "../ops/metrics.js";
-import { createHttpClient, type HttpRequest, type HttpResponse, UpstreamError } from "./http-client.js";
+import {
+  createHttpClient,
+  type HttpRequest,
+  type HttpResponse,
+  UpstreamError,
+} from "../registry-client/http.js";
 import type { UpstreamTarget } from "./target.js";
 
-export { MAX_BODY_BYTES, UpstreamError } from "./http-client.js";
+export { MAX_BODY_BYTES, UpstreamError } from "../registry-client/http.js";
 
 export interface UpstreamRequest extends HttpRequest {
   /** Path and query below the upstream URL, starting with `/v2/`. */

@@ -18,8 +18,8 @@ import { writeOciError } from "../http/write-error.js";
 import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import { upstreamFailureAnswer } from "../oci/upstream-failure.js";
 import { REQUEST_ID_HEADER } from "../ops/request-id.js";
+import { errorCode, failureKindOf } from "../registry-client/http.js";
 import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
-import { errorCode, failureKindOf } from "./http-client.js";
 import { rewriteLink, rewriteLocation } from "./rewrite.js";
 import type { UpstreamTarget } from "./target.js";
 

@@ -1,5 +1,5 @@
 /**
- * The proxy's upstream client (src/upstream/client.ts on http-client.ts, undici)
+ * The proxy's upstream client (src/upstream/client.ts on src/registry-client/http.ts, undici)
  * against faults a real registry will not produce on demand, scripted on raw TCP
  * (test/helpers/raw-upstream.ts): the connection limit, refused connections,
  * silence, aborts, bodies over the cap, cut bodies, and stale keep-alive sockets

@@ -11,7 +11,7 @@ import {
   upstreamFailureAnswer,
   upstreamFailureError,
 } from "../../src/oci/upstream-failure.js";
-import { errorCode, failureKindOf, UpstreamError } from "../../src/upstream/http-client.js";
+import { errorCode, failureKindOf, UpstreamError } from "../../src/registry-client/http.js";
 import { upstreamFailure } from "../../src/upstream/relay.js";
 
 describe("upstream failure map", () => {
