@@ -13,12 +13,12 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadConfig } from "../config.js";
 import { isValidName, isValidTag } from "../oci/grammar.js";
+import { isSchema1 } from "../oci/media-types.js";
 import { createReadiness } from "../ops/health.js";
 import { createLogger } from "../ops/logger.js";
 import { connectSharedState } from "../state/redis.js";
 import { createRedisJournal } from "../state/redis-journal.js";
 import { type IntentEntry, openJournal, readJournalFile } from "../tags/journal.js";
-import { isSchema1 } from "../tags/manifest-types.js";
 import { withServiceCredentials } from "../tags/service-auth.js";
 import { isTombstone, sha256Digest } from "../tags/tombstone.js";
 import {

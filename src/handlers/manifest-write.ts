@@ -27,14 +27,8 @@ import type { AppDeps, AppEnv } from "../deps.js";
 import { OciError } from "../oci/errors.js";
 import { isValidDigest } from "../oci/grammar.js";
 import { layerUrlRefusal } from "../oci/layer-urls.js";
-import {
-  ALL_MANIFEST_TYPES,
-  addReferrer,
-  type Referrer,
-  referrerOf,
-  referrersTag,
-  removeReferrer,
-} from "../oci/referrers.js";
+import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
+import { addReferrer, type Referrer, referrerOf, referrersTag, removeReferrer } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
 import { DIGEST_DELETE_ACTIONS, widenChallenge } from "../tags/challenge.js";
 import { digestGuardFor } from "../tags/digest-delete-guard.js";

@@ -10,13 +10,8 @@
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
 import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
-import {
-  emptyReferrersIndex,
-  filterReferrers,
-  MEDIA_TYPE,
-  referrersResponse,
-  referrersTag,
-} from "../oci/referrers.js";
+import { MEDIA_TYPE } from "../oci/media-types.js";
+import { emptyReferrersIndex, filterReferrers, referrersResponse, referrersTag } from "../oci/referrers.js";
 import { type RouteMatch, splitPathQuery } from "../oci/routes.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { type IndexRead, readReferrersIndex } from "../upstream/referrers-index.js";

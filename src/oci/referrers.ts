@@ -5,28 +5,7 @@
  * remove, filter. No I/O; the upstream calls live in upstream/referrers-index.ts.
  */
 import { isValidDigest } from "./grammar.js";
-
-export const MEDIA_TYPE = {
-  ociIndex: "application/vnd.oci.image.index.v1+json",
-  ociManifest: "application/vnd.oci.image.manifest.v1+json",
-  dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
-  dockerList: "application/vnd.docker.distribution.manifest.list.v2+json",
-  dockerSchema1Signed: "application/vnd.docker.distribution.manifest.v1+prettyjws",
-} as const;
-
-/**
- * Accept for the proxy's own manifest reads: every type, the OCI index first. 2.8
- * answers 404 when Accept lacks the stored type and converts schema2 to schema1
- * when Accept lacks schema2, so naming them all is the only way to see what a
- * tag really holds (and not mistake an occupied tag for a free one).
- */
-export const ALL_MANIFEST_TYPES = [
-  MEDIA_TYPE.ociIndex,
-  MEDIA_TYPE.ociManifest,
-  MEDIA_TYPE.dockerList,
-  MEDIA_TYPE.dockerManifest,
-  MEDIA_TYPE.dockerSchema1Signed,
-].join(", ");
+import { baseMediaType, MEDIA_TYPE } from "./media-types.js";
 
 export interface Descriptor {
   mediaType: string;
@@ -54,13 +33,6 @@ type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** `application/vnd.oci.image.manifest.v1+json; charset=utf-8` → the bare, lowercase type. */
-export function baseMediaType(contentType: string | undefined): string {
-  if (!contentType) return "";
-  const semi = contentType.indexOf(";");
-  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
 }
 
 /**

@@ -5,6 +5,8 @@
  *
  * Never deletes by digest: `deleteTag` refuses anything that is not a tag.
  */
+
+import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
 import {
   AuthTransport,
   describeErrorBody,
@@ -18,14 +20,7 @@ import {
 
 export { describeErrorBody, RegistryError, type Reply } from "./transport.js";
 
-export const MANIFEST_TYPES = [
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v1+prettyjws",
-] as const;
-const MANIFEST_ACCEPT = MANIFEST_TYPES.join(", ");
+const MANIFEST_ACCEPT = ALL_MANIFEST_TYPES;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_PAGES = 100_000;

@@ -8,6 +8,8 @@
  * indexes sharing children, cost one fetch.
  */
 
+import { baseMediaType, IMAGE_TYPES, INDEX_TYPES, MEDIA_TYPE, SCHEMA1_TYPES } from "../oci/media-types.js";
+
 export interface CreatedResult {
   created: Date | null;
   problem?: string;
@@ -19,18 +21,6 @@ export interface ContentSource {
   getBlob(name: string, digest: string): Promise<Buffer>;
 }
 
-const IMAGE_TYPES = new Set([
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-]);
-const INDEX_TYPES = new Set([
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-]);
-const SCHEMA1_TYPES = new Set([
-  "application/vnd.docker.distribution.manifest.v1+prettyjws",
-  "application/vnd.docker.distribution.manifest.v1+json",
-]);
 /** Reproducible builds write 1970-01-01 or 0001-01-01: not a time to rank images by. */
 const PLACEHOLDER_BEFORE = Date.parse("2000-01-01T00:00:00Z");
 const MAX_INDEX_DEPTH = 2;
@@ -51,12 +41,11 @@ export function parseCreated(value: unknown): CreatedResult {
 
 /** The media type of a manifest: the Content-Type header, else the body's own `mediaType`. */
 export function manifestType(contentType: string, doc: Readonly<Record<string, unknown>>): string {
-  const header = contentType.split(";")[0]!.trim().toLowerCase();
+  const header = baseMediaType(contentType);
   if (header && header !== "application/json" && header !== "application/octet-stream") return header;
   if (typeof doc.mediaType === "string") return doc.mediaType;
-  if ((doc as { manifests?: unknown }).manifests !== undefined)
-    return "application/vnd.oci.image.index.v1+json";
-  if ((doc as { config?: unknown }).config !== undefined) return "application/vnd.oci.image.manifest.v1+json";
+  if ((doc as { manifests?: unknown }).manifests !== undefined) return MEDIA_TYPE.ociIndex;
+  if ((doc as { config?: unknown }).config !== undefined) return MEDIA_TYPE.ociManifest;
   return header;
 }
 

@@ -21,14 +21,13 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
 import { OciError } from "../oci/errors.js";
-import { baseMediaType } from "../oci/referrers.js";
+import { ALL_MANIFEST_TYPES, baseMediaType, INDEX_TYPES } from "../oci/media-types.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import { type UpstreamClient, UpstreamError, type UpstreamResponse } from "../upstream/client.js";
 import { authFailure, DIGEST_DELETE_ACTIONS } from "./challenge.js";
 import type { HoldingIndex } from "./digest-delete-decision.js";
 import { type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
 import type { ListLoad, TagListCache } from "./list-cache.js";
-import { ACCEPT_ALL_MANIFESTS, MEDIA_TYPES } from "./manifest-types.js";
 import type { TagDigestCache, TagTarget, TagTargetsView } from "./tag-digest-cache.js";
 import type { TagList } from "./tag-list.js";
 
@@ -76,8 +75,7 @@ export function createIndexChildrenCache(maxChildren = 200_000): LRUCache<string
 }
 
 export function isIndexType(contentType: string | undefined): boolean {
-  const t = baseMediaType(contentType);
-  return t === MEDIA_TYPES.ociIndex || t === MEDIA_TYPES.dockerList;
+  return INDEX_TYPES.has(baseMediaType(contentType));
 }
 
 /** The manifests an index lists (nothing for anything that is not an index). Pure. */
@@ -163,7 +161,7 @@ async function headManifest(
     {
       method: "HEAD",
       path: `/v2/${q.name}/manifests/${ref}`,
-      headers: { ...q.headers, accept: ACCEPT_ALL_MANIFESTS },
+      headers: { ...q.headers, accept: ALL_MANIFEST_TYPES },
     },
     q,
   );
@@ -182,7 +180,7 @@ async function childrenOf(deps: ReferenceLookupDeps, q: DigestQuery, digest: str
     {
       method: "GET",
       path: `/v2/${q.name}/manifests/${digest}`,
-      headers: { ...q.headers, accept: ACCEPT_ALL_MANIFESTS },
+      headers: { ...q.headers, accept: ALL_MANIFEST_TYPES },
     },
     q,
   );

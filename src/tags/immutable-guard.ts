@@ -19,13 +19,13 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import { OciError } from "../oci/errors.js";
 import { type ImmutableRule, type ImmutableRules, parseImmutableRules } from "../oci/immutable-rules.js";
+import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
 import { collectUpstreamTags } from "./fetch-tags.js";
 import { CoordinationError, KeyedMutex, type SharedLocks } from "./locks.js";
-import { ACCEPT_ALL_MANIFESTS } from "./manifest-types.js";
 
 export type ImmutableOperation = "put" | "tag_delete" | "digest_delete";
 
@@ -119,7 +119,7 @@ export function createImmutableGuard(deps: ImmutableGuardDeps, rules: ImmutableR
       deps.upstream.request({
         method: "HEAD",
         path: `/v2/${name}/manifests/${tag}`,
-        headers: { ...headers, accept: ACCEPT_ALL_MANIFESTS },
+        headers: { ...headers, accept: ALL_MANIFEST_TYPES },
       }),
       where,
     );

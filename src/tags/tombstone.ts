@@ -9,13 +9,13 @@
  * Pure apart from the random nonce, which callers may inject.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { MEDIA_TYPES } from "./manifest-types.js";
+import { MEDIA_TYPE } from "../oci/media-types.js";
 
 /** The annotation key that marks a manifest as this project's tombstone. */
 export const TOMBSTONE_MARKER = "io.github.registry-compat-proxy.tombstone";
 export const TOMBSTONE_NONCE = "io.github.registry-compat-proxy.nonce";
 export const TOMBSTONE_TAG = "io.github.registry-compat-proxy.tag";
-export const TOMBSTONE_MEDIA_TYPE = MEDIA_TYPES.ociIndex;
+export const TOMBSTONE_MEDIA_TYPE = MEDIA_TYPE.ociIndex;
 
 export interface Tombstone {
   readonly bytes: Buffer;

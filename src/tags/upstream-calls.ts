@@ -6,8 +6,8 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { firstErrorCode } from "../oci/errors.js";
+import { ALL_MANIFEST_TYPES, isSchema1 } from "../oci/media-types.js";
 import { type UpstreamClient, UpstreamError, type UpstreamResponse } from "../upstream/client.js";
-import { ACCEPT_ALL_MANIFESTS, isSchema1 } from "./manifest-types.js";
 import { sha256Digest } from "./tombstone.js";
 
 export type Failed =
@@ -71,7 +71,7 @@ export async function getManifest(
   name: string,
   reference: string,
 ): Promise<Manifest | null | Failed> {
-  const res = await send(up, "GET", manifestPath(name, reference), { accept: ACCEPT_ALL_MANIFESTS });
+  const res = await send(up, "GET", manifestPath(name, reference), { accept: ALL_MANIFEST_TYPES });
   if (isFailed(res)) return res;
   if (res.status === 404) return null;
   if (res.status !== 200) return statusFailure(res);
@@ -86,7 +86,7 @@ export async function getManifest(
 
 /** HEAD a tag: its current digest, or null when the registry has no manifest for it. */
 export async function headTag(up: Upstream, name: string, tag: string): Promise<string | null | Failed> {
-  const res = await send(up, "HEAD", manifestPath(name, tag), { accept: ACCEPT_ALL_MANIFESTS });
+  const res = await send(up, "HEAD", manifestPath(name, tag), { accept: ALL_MANIFEST_TYPES });
   if (isFailed(res)) return res;
   if (res.status === 404) return null;
   if (res.status !== 200) return statusFailure(res);

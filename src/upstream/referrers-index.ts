@@ -10,10 +10,9 @@
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import { firstErrorCode } from "../oci/errors.js";
+import { ALL_MANIFEST_TYPES, MEDIA_TYPE } from "../oci/media-types.js";
 import {
-  ALL_MANIFEST_TYPES,
   emptyReferrersIndex,
-  MEDIA_TYPE,
   parseReferrersIndex,
   type ReferrersIndex,
   referrersTag,

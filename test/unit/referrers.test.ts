@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { requestedArtifactTypes } from "../../src/handlers/referrers.js";
+import { MEDIA_TYPE } from "../../src/oci/media-types.js";
 import {
   addReferrer,
   type Descriptor,
   emptyReferrersIndex,
   filterReferrers,
-  MEDIA_TYPE,
   parseReferrersIndex,
   type ReferrersIndex,
   referrerOf,
