@@ -14,6 +14,7 @@
  * token is only ever reused for the login it was fetched with.
  */
 import { LRUCache } from "lru-cache";
+import { joinedHeader } from "../http/headers.js";
 import { type Challenge, parseChallenges } from "../oci/auth-challenge.js";
 import { basicAuthorization, type Credentials, identityOf } from "./credentials.js";
 import { errorText } from "./failure.js";
@@ -110,7 +111,7 @@ export function createAuthFlow(o: { tokens: TokenCache; fetchRealm: RealmFetch }
     },
     async answer(creds, origin, scope, challenged, sent) {
       const who = identityOf(creds);
-      const challenges = parseChallenges(headerText(challenged.headers["www-authenticate"]));
+      const challenges = parseChallenges(joinedHeader(challenged.headers["www-authenticate"]) ?? "");
       const found = challenges.find((c) => c.scheme === "bearer" && c.params["realm"]);
       if (found) {
         // The challenge names the scope it wants; without one, the scope the call needs.
@@ -126,10 +127,6 @@ export function createAuthFlow(o: { tokens: TokenCache; fetchRealm: RealmFetch }
       return basicAuthorization(creds);
     },
   };
-}
-
-function headerText(v: string | string[] | undefined): string {
-  return Array.isArray(v) ? v.join(", ") : (v ?? "");
 }
 
 async function fetchToken(

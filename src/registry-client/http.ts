@@ -1,9 +1,8 @@
 /**
  * The one way the proxy makes an HTTP call of its own: undici, one `Pool` per
- * origin. Used for the upstream registry (client.ts adds its path prefix),
- * token realms, readiness, `restore`, `prune` and `healthcheck`. Blobs never
- * go through it; the passthrough streams them. Bodies here are small and read
- * whole, under a cap.
+ * origin. The registry client (client.ts, transport.ts) is built on it; blobs
+ * never go through it (the passthrough streams them). Bodies here are small and
+ * read whole, under a cap.
  *
  * Every call has one deadline for the whole exchange (connect, answer and body)
  * and an optional abort signal. A failure is an `UpstreamError` whose kind

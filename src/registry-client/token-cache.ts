@@ -23,6 +23,8 @@ export function createTokenCache(options: { perf?: Perf; max?: number } = {}): T
   const tokens = new LRUCache<string, string>({
     max: options.max ?? MAX_TOKENS,
     ttlAutopurge: false,
+    // An injected clock is read at every lookup (lru-cache otherwise caches it for 1 ms).
+    ttlResolution: options.perf ? 0 : 1,
     ...(options.perf ? { perf: options.perf } : {}),
   });
   return {

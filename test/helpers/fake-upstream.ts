@@ -41,6 +41,8 @@ export interface SeenRequest {
   /** The scripted answer it got, or "forwarded". */
   answer: "forwarded" | "fault";
   contentType?: string;
+  /** The scheme of its Authorization (`Basic`, `Bearer`), when it had one. */
+  authScheme?: string;
 }
 
 export interface FakeUpstream {
@@ -106,6 +108,7 @@ export async function startFakeUpstream(backend: string): Promise<FakeUpstream> 
     );
     const seen: SeenRequest = { method: req.method ?? "", path, answer: rule ? "fault" : "forwarded" };
     if (typeof req.headers["content-type"] === "string") seen.contentType = req.headers["content-type"];
+    if (req.headers.authorization) seen.authScheme = req.headers.authorization.split(" ", 1)[0];
     requests.push(seen);
     for (const w of waiters.filter((w) => w.match(seen))) {
       waiters.splice(waiters.indexOf(w), 1);
