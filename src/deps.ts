@@ -1,22 +1,34 @@
 /**
- * What the Hono app hands every handler: the proxy's dependencies, the Hono
- * environment (the raw Node request and response) and the handler signature.
- * Types only, in their own module, so handlers never import app.ts.
+ * The composition root: every service the proxy's handlers use is created here,
+ * once per proxy, and handed down (`AppDeps`); no module hands out services of
+ * its own. Also the Hono environment (the raw Node request and response) and the
+ * handler signature. Handlers import only the types, so they never import
+ * app.ts; tests build their own proxy, and with it their own deps.
  */
 import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import type { Config } from "./config.js";
 import type { TagHistory } from "./history/service.js";
+import { createHistory } from "./history-wiring.js";
 import type { RouteMatch } from "./oci/routes.js";
-import type { ChangeFeed } from "./ops/change-feed.js";
-import type { Readiness } from "./ops/health.js";
+import { type ChangeFeed, createChangeFeed } from "./ops/change-feed.js";
+import { createReadiness, type Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
-import type { Metrics } from "./ops/metrics.js";
-import type { TagListCache } from "./tags/list-cache.js";
+import { createMetrics, type Metrics } from "./ops/metrics.js";
+import { createWriteWindow, type WriteWindow } from "./ops/write-window.js";
+import { createReferrersIndexes, type ReferrersIndexes } from "./referrers/referrers-index.js";
+import { type ChangeBroadcast, linkChangeFeed } from "./state/change-broadcast.js";
+import { connectSharedState, type SharedState } from "./state/redis.js";
+import { createRedisJournal } from "./state/redis-journal.js";
+import { createRedisLocks } from "./state/redis-locks.js";
+import { createDigestDeleteGuard, type DigestDeleteGuard } from "./tags/digest-delete-guard.js";
+import { createImmutableGuard, type ImmutableGuard } from "./tags/immutable-guard.js";
+import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
 import type { SharedLocks } from "./tags/locks.js";
-import type { SharedJournal } from "./tags/shared-journal.js";
+import { createTagDeleter, serviceCredentials, type TagDeleter } from "./tags/tag-deleter.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
-import type { UpstreamClient } from "./upstream/client.js";
+import { countUpstreamErrors, createUpstreamClient, type UpstreamClient } from "./upstream/client.js";
+import { createUpstreamTarget, type UpstreamTarget } from "./upstream/target.js";
 
 export interface AppDeps {
   config: Config;
@@ -28,10 +40,14 @@ export interface AppDeps {
   changes: ChangeFeed;
   /** Complete upstream tag lists, per repository and caller credentials (short TTL). */
   tagLists: TagListCache;
-  /** The tag swap's locks shared by every replica (state.redisUrl); absent: in-process locks. */
-  sharedLocks?: SharedLocks | null;
-  /** Unfinished tag swaps shared by every replica (state.redisUrl). */
-  sharedJournal?: SharedJournal | null;
+  /** Single-tag deletes: the swap, its journal, locks and capability cache, recovery and the replicas' sweep. */
+  tagDeleter: TagDeleter;
+  /** Immutable tags (`tags.immutable`): the checks before a manifest write. */
+  immutableGuard: ImmutableGuard;
+  /** The referrers indexes kept in the referrers tag schema, changed one at a time per subject. */
+  referrers: ReferrersIndexes;
+  /** `delete.digestDeletes: protect`: the check before a DELETE by digest, on the tag deleter's locks. */
+  digestGuard: DigestDeleteGuard;
   /** The tag history (history.windowMs): every tag change, seen and undone within the window. */
   history: TagHistory;
 }
@@ -44,3 +60,132 @@ export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
   route: Extract<RouteMatch, { kind: K }>,
   deps: AppDeps,
 ) => Response | Promise<Response>;
+
+export interface AppDepsOptions {
+  config: Config;
+  /** The upstream URL: config.upstream.url or the embedded registry's. */
+  upstreamUrl: string;
+  logger: Logger;
+  /** Defaults to a fresh registry per proxy. */
+  metrics?: Metrics;
+}
+
+/** The dependencies, and what the server needs besides: the upstream target and the replicas' shared state. */
+export interface Services {
+  deps: AppDeps;
+  target: UpstreamTarget;
+  shared: SharedState | null;
+  /** The read-only window (garbage collection) the listener enforces and undeletes respect. */
+  window: WriteWindow;
+}
+
+/** Replicas (docs/replicas.md): shared locks, journal and list-cache invalidation through Redis. */
+function connectReplicas(config: Config, target: UpstreamTarget, logger: Logger, readiness: Readiness) {
+  if (config.state.redisUrl === null) return null;
+  return connectSharedState({
+    url: config.state.redisUrl,
+    leaseMs: config.state.redisLeaseMs,
+    upstreamOrigin: target.url.href.replace(/\/+$/, ""),
+    logger,
+    readiness,
+  });
+}
+
+function sharedLocksOf(shared: SharedState, config: Config, metrics: Metrics): SharedLocks {
+  return createRedisLocks({
+    redis: shared.redis,
+    prefix: shared.prefix,
+    leaseMs: shared.leaseMs,
+    // A live holder renews its lease for as long as its swap runs (each step
+    // bounded by the request timeout): wait for it about as long as for one
+    // upstream call, whatever the lease.
+    waitMs: Math.max(3 * shared.leaseMs, config.upstream.requestTimeoutMs),
+    onLeaseLost: () => metrics.leaseLost.inc(),
+    onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
+  });
+}
+
+function createTagLists(
+  config: Config,
+  changes: ChangeFeed,
+  metrics: Metrics,
+  broadcast: ChangeBroadcast | null,
+) {
+  return createTagListCache({
+    ttlMs: config.tags.cacheTtlMs,
+    maxEntries: config.tags.cacheMaxEntries,
+    maxBytes: config.tags.cacheMaxBytes,
+    changes,
+    lookups: metrics.cache,
+    ...(broadcast ? { freshness: broadcast.stamp } : {}),
+  });
+}
+
+export function createAppDeps(options: AppDepsOptions): Services {
+  const { config, logger } = options;
+  const target = createUpstreamTarget(config, options.upstreamUrl);
+  const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
+  const changes = createChangeFeed();
+  const readiness = createReadiness();
+  const shared = connectReplicas(config, target, logger, readiness);
+  const broadcast = shared ? linkChangeFeed(shared, changes, logger) : null;
+  const sharedLocks = shared ? sharedLocksOf(shared, config, metrics) : null;
+  const window = createWriteWindow({
+    maxLeaseMs: config.maintenance.maxLeaseMs,
+    onChange(readOnly, why, lease) {
+      metrics.readOnly.set(readOnly ? 1 : 0);
+      logger.warn(
+        { readOnly, why, holder: lease.holder, expiresAt: new Date(lease.expiresAt) },
+        "read-only window",
+      );
+    },
+  });
+  const upstream = countUpstreamErrors(createUpstreamClient(target), metrics);
+  const tagLists = createTagLists(config, changes, metrics, broadcast);
+  const tagDeleter = createTagDeleter({
+    config,
+    upstream,
+    logger,
+    metrics,
+    readiness,
+    sharedLocks,
+    sharedJournal: shared ? createRedisJournal(shared) : null,
+  });
+  const immutableGuard = createImmutableGuard({ config, upstream, logger, metrics, sharedLocks });
+  const deps: AppDeps = {
+    config,
+    upstream,
+    logger,
+    readiness,
+    caller: {
+      trustForwarded: config.proxy.trustForwardedHeaders,
+      publicUrl: config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null,
+    },
+    metrics,
+    changes,
+    tagLists,
+    tagDeleter,
+    immutableGuard,
+    referrers: createReferrersIndexes(),
+    digestGuard: createDigestDeleteGuard({
+      upstream,
+      tagLists,
+      locks: tagDeleter.locks,
+      onTagWrite: tagDeleter.onTagWrite,
+      cacheTtlMs: config.delete.digestCacheTtlMs,
+      logger,
+      metrics,
+    }),
+    history: createHistory(options, {
+      upstream,
+      serviceCredentials: serviceCredentials({ config, logger }),
+      metrics,
+      shared,
+      window,
+      immutableGuard,
+      tagDeleter,
+      changes,
+    }),
+  };
+  return { deps, target, shared, window };
+}

@@ -3,23 +3,25 @@
  * (off with history.windowMs 0, Redis with replicas, else files beside the tag
  * delete journal) and what its undelete uses of the proxy (the registry client
  * with service credentials, the immutable rules, the read-only window, the tag
- * deleter's locks and put phase, the change feed). `deps` is read when called.
+ * deleter's locks and put phase, the change feed), created once at the composition root.
  */
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Config } from "./config.js";
-import type { AppDeps } from "./deps.js";
 import { historyDirOf, openFileHistory } from "./history/file-store.js";
 import { undeleteRegistry } from "./history/registry-calls.js";
 import { createTagHistory, type TagHistory } from "./history/service.js";
 import type { HistoryStore } from "./history/store.js";
+import type { ChangeFeed } from "./ops/change-feed.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import type { WriteWindow } from "./ops/write-window.js";
 import type { SharedState } from "./state/redis.js";
 import { createRedisHistory } from "./state/redis-history.js";
-import { immutableGuardFor } from "./tags/immutable-guard.js";
-import { serviceCredentials, tagDeleterFor } from "./tags/tag-deleter.js";
+import type { ImmutableGuard } from "./tags/immutable-guard.js";
+import type { ServiceCredentials } from "./tags/service-auth.js";
+import type { TagDeleter } from "./tags/tag-deleter.js";
+import type { UpstreamClient } from "./upstream/client.js";
 
 /** The tag history's store: off (windowMs 0), Redis with replicas, else files beside the journal. */
 export function historyStore(config: Config, shared: SharedState | null): HistoryStore | null {
@@ -32,14 +34,19 @@ export function historyStore(config: Config, shared: SharedState | null): Histor
     : openFileHistory(historyDirOf(config.delete.journalPath), bounds);
 }
 
-/** The tag history service, its undelete wired to this proxy's parts (`deps` is read when called). */
+/** The tag history service, its undelete wired to this proxy's parts. */
 export function createHistory(
   options: { config: Config; logger: Logger },
   parts: {
-    deps: () => AppDeps;
+    upstream: UpstreamClient;
+    /** delete.recoveryUsername/Password: undeletes without a caller's credentials use them. */
+    serviceCredentials: ServiceCredentials | null;
     metrics: Metrics;
     shared: SharedState | null;
     window: WriteWindow;
+    immutableGuard: ImmutableGuard;
+    tagDeleter: TagDeleter;
+    changes: ChangeFeed;
   },
 ): TagHistory {
   const { config, logger } = options;
@@ -51,13 +58,12 @@ export function createHistory(
     logger,
     metrics: parts.metrics,
     undelete: {
-      registryFor: (credentials) =>
-        undeleteRegistry(parts.deps().upstream, credentials ?? serviceCredentials(parts.deps())),
-      isImmutable: (name, tag) => immutableGuardFor(parts.deps()).ruleFor(name, tag) !== null,
+      registryFor: (credentials) => undeleteRegistry(parts.upstream, credentials ?? parts.serviceCredentials),
+      isImmutable: (name, tag) => parts.immutableGuard.ruleFor(name, tag) !== null,
       readOnly: () => parts.window.readOnly(),
-      tagLocks: { run: (key, fn) => tagDeleterFor(parts.deps()).locks.tags.run(key, fn) },
-      inPutPhase: (repository, fn, tag) => tagDeleterFor(parts.deps()).inPutPhase(repository, fn, tag),
-      repositoryChanged: (repository) => parts.deps().changes.repositoryChanged(repository),
+      tagLocks: parts.tagDeleter.locks.tags,
+      inPutPhase: (repository, fn, tag) => parts.tagDeleter.inPutPhase(repository, fn, tag),
+      repositoryChanged: (repository) => parts.changes.repositoryChanged(repository),
     },
   });
 }

@@ -16,7 +16,6 @@ import { decideStop, type StopSignal, type StopState } from "./ops/stop-signals.
 import { ensureRegistryBinary } from "./registry/binary.js";
 import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
 import { createProxyServer } from "./server.js";
-import { recoverTagDeletes } from "./tags/tag-deleter.js";
 
 async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
   const { path } = ensureRegistryBinary(config.embedded.binary, config.embedded.autoInstall, (m) =>
@@ -64,7 +63,7 @@ async function start(config: Config, logger: Logger, embedded: RunningRegistry |
   const journal = config.delete.journalPath;
   proxy.deps.readiness.checks.set("journal", () => journalProblem(journal));
   // Unfinished tag deletes (a crash between tombstone PUT and DELETE) are completed first.
-  await recoverTagDeletes(proxy.deps);
+  await proxy.deps.tagDeleter.recover();
   const address = await proxy.listen();
   const url = proxy.url();
   logger.info(

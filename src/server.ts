@@ -5,34 +5,22 @@ import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { createApp } from "./app.js";
-import type { Config } from "./config.js";
-import type { AppDeps } from "./deps.js";
+import { type AppDeps, type AppDepsOptions, createAppDeps } from "./deps.js";
 import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.js";
-import { createHistory } from "./history-wiring.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
 import { immutableScope } from "./oci/immutable-rules.js";
 import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
-import { createChangeFeed } from "./ops/change-feed.js";
-import { createReadiness } from "./ops/health.js";
 import { createAccessLog, type Logger } from "./ops/logger.js";
-import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { createWriteWindow, localControl, type WriteWindow } from "./ops/write-window.js";
-import { linkChangeFeed } from "./state/change-broadcast.js";
-import { connectSharedState, type SharedState } from "./state/redis.js";
-import { createRedisJournal } from "./state/redis-journal.js";
-import { createRedisLocks } from "./state/redis-locks.js";
 import { createSharedWindow } from "./state/shared-window.js";
-import { createTagListCache } from "./tags/list-cache.js";
-import { closeTagDeleter, tagDeleterFor } from "./tags/tag-deleter.js";
 import { createAdmission } from "./upstream/admission.js";
-import { countUpstreamErrors, createUpstreamClient } from "./upstream/client.js";
 import { createPassthrough } from "./upstream/passthrough.js";
-import { createUpstreamTarget, STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
+import { STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
 import { createUploadGuard } from "./upstream/upload-guard.js";
 import { createUploadSessions } from "./upstream/upload-sessions.js";
 
@@ -58,16 +46,7 @@ export interface ProxyServer {
   metricsUrl(): string | null;
 }
 
-export interface CreateProxyOptions {
-  config: Config;
-  /** The upstream URL: config.upstream.url or the embedded registry's. */
-  upstreamUrl: string;
-  logger: Logger;
-  /** Defaults to a fresh registry per server. */
-  metrics?: Metrics;
-  /** The embedded registry this proxy started, for `GET /admin/upstream` (gc checks it). */
-  embedded?: { registryConfig: string; storage: string } | null;
-}
+export type CreateProxyOptions = AppDepsOptions;
 
 function urlOf(server: http.Server, tls: boolean): string {
   const a = server.address() as AddressInfo | null;
@@ -84,79 +63,6 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
       resolve(server.address() as AddressInfo);
     });
   });
-}
-
-/** The dependencies every handler gets, and the upstream target they were built on. */
-function createAppDeps(options: CreateProxyOptions): {
-  deps: AppDeps;
-  target: UpstreamTarget;
-  shared: SharedState | null;
-  window: WriteWindow;
-} {
-  const { config, logger } = options;
-  const target = createUpstreamTarget(config, options.upstreamUrl);
-  const metrics = options.metrics ?? createMetrics({ repositoryLabel: config.metrics.repositoryLabel });
-  const changes = createChangeFeed();
-  const readiness = createReadiness();
-  // Replicas (docs/replicas.md): shared locks and list-cache invalidation through Redis.
-  const shared =
-    config.state.redisUrl === null
-      ? null
-      : connectSharedState({
-          url: config.state.redisUrl,
-          leaseMs: config.state.redisLeaseMs,
-          upstreamOrigin: target.url.href.replace(/\/+$/, ""),
-          logger,
-          readiness,
-        });
-  const broadcast = shared ? linkChangeFeed(shared, changes, logger) : null;
-  const window = createWriteWindow({
-    maxLeaseMs: config.maintenance.maxLeaseMs,
-    onChange(readOnly, why, lease) {
-      metrics.readOnly.set(readOnly ? 1 : 0);
-      logger.warn(
-        { readOnly, why, holder: lease.holder, expiresAt: new Date(lease.expiresAt) },
-        "read-only window",
-      );
-    },
-  });
-  const sharedLocks = shared
-    ? createRedisLocks({
-        redis: shared.redis,
-        prefix: shared.prefix,
-        leaseMs: shared.leaseMs,
-        // A live holder renews its lease for as long as its swap runs (each step
-        // bounded by the request timeout): wait for it about as long as for one
-        // upstream call, whatever the lease.
-        waitMs: Math.max(3 * shared.leaseMs, config.upstream.requestTimeoutMs),
-        onLeaseLost: () => metrics.leaseLost.inc(),
-        onWait: (kind, seconds) => metrics.lockWait.observe({ kind }, seconds),
-      })
-    : null;
-  const deps: AppDeps = {
-    config,
-    upstream: countUpstreamErrors(createUpstreamClient(target), metrics),
-    logger,
-    readiness,
-    caller: {
-      trustForwarded: config.proxy.trustForwardedHeaders,
-      publicUrl: config.proxy.publicUrl ? new URL(config.proxy.publicUrl) : null,
-    },
-    metrics,
-    changes,
-    tagLists: createTagListCache({
-      ttlMs: config.tags.cacheTtlMs,
-      maxEntries: config.tags.cacheMaxEntries,
-      maxBytes: config.tags.cacheMaxBytes,
-      changes,
-      lookups: metrics.cache,
-      ...(broadcast ? { freshness: broadcast.stamp } : {}),
-    }),
-    sharedLocks,
-    sharedJournal: shared ? createRedisJournal(shared) : null,
-    history: createHistory(options, { deps: () => deps, metrics, shared, window }),
-  };
-  return { deps, target, shared, window };
 }
 
 export function createProxyServer(options: CreateProxyOptions): ProxyServer {
@@ -305,7 +211,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       ? setInterval(() => {
           if (sweeping) return;
           sweeping = true;
-          tagDeleterFor(deps)
+          deps.tagDeleter
             .sweep(config.state.redisLeaseMs)
             .catch((err: unknown) => logger.error({ err }, "shared journal sweep failed"))
             .finally(() => {
@@ -329,7 +235,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       passthrough.close();
       target.agent.destroy();
       if (sweeper) clearInterval(sweeper);
-      closeTagDeleter(deps);
+      deps.tagDeleter.close();
       await deps.upstream.close();
       await deps.history.close();
       await sharedWindow?.close();

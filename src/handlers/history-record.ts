@@ -14,8 +14,8 @@ import { digestBefore, viaOf } from "../history/observe.js";
 import type { TagHistory } from "../history/service.js";
 import { userOf } from "../history/user.js";
 import { isMaintenance } from "../http/routing.js";
+import { MEDIA_TYPE } from "../oci/media-types.js";
 import type { DigestQuery, DigestReferences } from "../tags/digest-references.js";
-import { MEDIA_TYPES } from "../tags/manifest-types.js";
 import { type CallerContext, callerHeaders } from "../upstream/caller-headers.js";
 import type { UpstreamClient } from "../upstream/client.js";
 
@@ -34,7 +34,7 @@ export function mediaTypeOf(bytes: Buffer, contentType: string | undefined): str
   } catch {
     // not JSON: the registry refused it anyway
   }
-  return MEDIA_TYPES.schema1Signed;
+  return MEDIA_TYPE.dockerSchema1Signed;
 }
 
 function who(req: IncomingMessage) {

@@ -30,13 +30,10 @@ import { layerUrlRefusal } from "../oci/layer-urls.js";
 import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
 import { addReferrer, type Referrer, referrerOf, referrersTag, removeReferrer } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
+import type { IndexChange } from "../referrers/referrers-index.js";
 import { DIGEST_DELETE_ACTIONS, widenChallenge } from "../tags/challenge.js";
-import { digestGuardFor } from "../tags/digest-delete-guard.js";
-import { immutableGuardFor } from "../tags/immutable-guard.js";
-import { tagDeleterFor } from "../tags/tag-deleter.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { MAX_BODY_BYTES, type UpstreamResponse } from "../upstream/client.js";
-import { type IndexChange, updateReferrersIndex } from "../upstream/referrers-index.js";
 import {
   clientGoneSignal,
   readRequestBody,
@@ -89,9 +86,9 @@ async function changeReferrers(
   try {
     const headers = callerHeaders(req, deps.caller);
     // The referrers tag is a tag: written in the repository's put phase, as every tag write.
-    const result = await tagDeleterFor(deps).inPutPhase(
+    const result = await deps.tagDeleter.inPutPhase(
       name,
-      () => updateReferrersIndex(deps.upstream, headers, name, referrer.subject, change),
+      () => deps.referrers.update(deps.upstream, headers, name, referrer.subject, change),
       referrersTag(referrer.subject),
     );
     deps.metrics.referrersUpdates.inc({ op, outcome: result.outcome });
@@ -110,7 +107,7 @@ async function changeReferrers(
 
 async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDeps): Promise<Response> {
   const req = c.env.incoming;
-  const guard = immutableGuardFor(deps);
+  const guard = deps.immutableGuard;
   const rule = route.by === "tag" ? guard.ruleFor(route.name, route.reference) : null;
   // The tag history: what the tag held before (learned while the body arrives, or by the guard's HEAD).
   let before = route.by === "tag" && rule === null ? tagBefore(deps, req, route.name, route.reference) : null;
@@ -138,8 +135,7 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
     );
   // A tag written while a tag delete's DELETE by digest runs in the same repository
   // breaks one of them on 2.8: the write waits for that phase to end.
-  const send =
-    route.by === "tag" ? () => tagDeleterFor(deps).inPutPhase(route.name, put, route.reference) : put;
+  const send = route.by === "tag" ? () => deps.tagDeleter.inPutPhase(route.name, put, route.reference) : put;
   const res = rule
     ? await guard.guardPut(
         {
@@ -209,11 +205,7 @@ async function deleteManifestByDigest(
 ): Promise<Response> {
   const req = c.env.incoming;
   const signal = clientGoneSignal(c.env.outgoing);
-  await immutableGuardFor(deps).checkDigestDelete(
-    route.name,
-    route.reference,
-    callerHeaders(req, deps.caller),
-  );
+  await deps.immutableGuard.checkDigestDelete(route.name, route.reference, callerHeaders(req, deps.caller));
   const { referrers } = deps.config.oci;
   const manifest = referrers || deps.history.enabled ? await readManifest(deps, req, route, signal) : null;
   const referrer =
@@ -230,12 +222,12 @@ async function deleteManifestByDigest(
   };
   // The tag history: the tags this delete takes with it (guarded: the ones the guard counted).
   const { res, lost } = guarded
-    ? await digestGuardFor(deps).deleteIfSafe(query, async (refs) => ({
+    ? await deps.digestGuard.deleteIfSafe(query, async (refs) => ({
         lost: deps.history.enabled ? { tags: refs.tags, complete: true } : null,
         res: await forward(),
       }))
     : {
-        lost: await tagsLostWith(deps, req, query, (q) => digestGuardFor(deps).references(q)),
+        lost: await tagsLostWith(deps, req, query, (q) => deps.digestGuard.references(q)),
         res: await forward(),
       };
   if (res.status === 202) {

@@ -13,8 +13,8 @@ import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { MEDIA_TYPE } from "../oci/media-types.js";
 import { emptyReferrersIndex, filterReferrers, referrersResponse, referrersTag } from "../oci/referrers.js";
 import { type RouteMatch, splitPathQuery } from "../oci/routes.js";
+import type { IndexRead } from "../referrers/referrers-index.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
-import { type IndexRead, readReferrersIndex } from "../upstream/referrers-index.js";
 import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../upstream/relay.js";
 
 type ReferrersRoute = Extract<RouteMatch, { kind: "referrers" }>;
@@ -55,7 +55,7 @@ export async function handleReferrers(
   let read: IndexRead;
   try {
     const headers = callerHeaders(req, deps.caller);
-    read = await readReferrersIndex(
+    read = await deps.referrers.read(
       deps.upstream,
       headers,
       route.name,

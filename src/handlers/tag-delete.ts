@@ -10,8 +10,7 @@ import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oc
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
 import { authFailure } from "../tags/challenge.js";
-import { immutableGuardFor } from "../tags/immutable-guard.js";
-import { type DeleteResult, tagDeleterFor } from "../tags/tag-deleter.js";
+import type { DeleteResult } from "../tags/tag-deleter.js";
 import { describeFailure, type Failed, isFailed, send, type Upstream } from "../tags/upstream-calls.js";
 import { callerHeaders } from "../upstream/caller-headers.js";
 import { recordTagDelete } from "./history-record.js";
@@ -158,9 +157,9 @@ async function repositoryUnknown(upstream: Upstream, name: string): Promise<bool
 }
 
 async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string, path: DeletePath) {
-  immutableGuardFor(deps).checkTagDelete(name, tag);
+  deps.immutableGuard.checkTagDelete(name, tag);
   const incoming = c.env.incoming;
-  const deleter = tagDeleterFor(deps);
+  const deleter = deps.tagDeleter;
   const headers = callerHeaders(incoming, deps.caller);
   const result = await deleter.deleteTag({
     name,

@@ -4,7 +4,7 @@
  * answer other than 2xx is thrown as an AdminAnswerError carrying the OCI error
  * (its code, message and `detail.reason`); nothing answering, as AdminUnreachableError.
  */
-import { createHttpClient, type HttpResponse } from "../upstream/http-client.js";
+import { createHttpClient, type HttpResponse } from "../registry-client/http.js";
 import type { HistoryEntry } from "./queries.js";
 import type { HeldSummary } from "./service.js";
 import type { RepositorySummary } from "./store.js";

@@ -5,7 +5,7 @@
  * Never throws: the history never fails a client's request.
  */
 import type { OutgoingHttpHeaders } from "node:http";
-import { ACCEPT_ALL_MANIFESTS } from "../tags/manifest-types.js";
+import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
 import type { UpstreamClient } from "../upstream/client.js";
 import type { Via } from "./events.js";
 
@@ -26,7 +26,7 @@ export async function digestBefore(
     const res = await upstream.request({
       method: "HEAD",
       path: `/v2/${name}/manifests/${tag}`,
-      headers: { ...headers, accept: ACCEPT_ALL_MANIFESTS },
+      headers: { ...headers, accept: ALL_MANIFEST_TYPES },
     });
     if (res.status === 404) return null;
     const digest = res.headers["docker-content-digest"];

@@ -13,8 +13,8 @@
  */
 import { OciError } from "../oci/errors.js";
 import { isValidDigest, isValidName, isValidTag } from "../oci/grammar.js";
+import { isSchema1 } from "../oci/media-types.js";
 import type { TagLocks } from "../tags/locks.js";
-import { isSchema1 } from "../tags/manifest-types.js";
 import type { ServiceCredentials } from "../tags/service-auth.js";
 import { sha256Digest } from "../tags/tombstone.js";
 import { describeFailure } from "../tags/upstream-calls.js";

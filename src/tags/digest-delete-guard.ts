@@ -18,7 +18,6 @@
  * tag list is fetched afresh and only the tags the cache does not know (new
  * ones, or all when a tag was written meanwhile) are asked again.
  */
-import type { Config } from "../config.js";
 import { OciError } from "../oci/errors.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -34,7 +33,7 @@ import {
 } from "./digest-references.js";
 import { cacheKey, type TagListCache } from "./list-cache.js";
 import { CoordinationError, type PhaseLocks, type TagLocks } from "./locks.js";
-import { type TagDeleterDeps, type TagWriteListener, tagDeleterFor } from "./tag-deleter.js";
+import type { TagWriteListener } from "./tag-deleter.js";
 import { createTagDigestCache } from "./tag-digest-cache.js";
 
 /** Upstream requests in flight at once for one lookup (HEADs of tags, GETs of indexes). */
@@ -184,32 +183,4 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
     references: (q) => findDigestReferences(lookup, q, true),
     close: unsubscribe,
   };
-}
-
-/** What the guard of one proxy instance is built from (the handler passes the app's deps). */
-export type DigestGuardAppDeps = TagDeleterDeps & {
-  config: Pick<Config, "delete" | "upstream">;
-  tagLists: Pick<TagListCache, "load">;
-  metrics: TagDeleterDeps["metrics"] & Pick<Metrics, "digestDeletes">;
-};
-
-const guards = new WeakMap<DigestGuardAppDeps, DigestDeleteGuard>();
-
-/** The guard of one proxy instance, on the locks of its tag deleter. */
-export function digestGuardFor(deps: DigestGuardAppDeps): DigestDeleteGuard {
-  let g = guards.get(deps);
-  if (!g) {
-    const deleter = tagDeleterFor(deps);
-    g = createDigestDeleteGuard({
-      upstream: deps.upstream,
-      tagLists: deps.tagLists,
-      locks: deleter.locks,
-      onTagWrite: deleter.onTagWrite,
-      cacheTtlMs: deps.config.delete.digestCacheTtlMs,
-      logger: deps.logger,
-      metrics: deps.metrics,
-    });
-    guards.set(deps, g);
-  }
-  return g;
 }

@@ -18,7 +18,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import { OciError } from "../oci/errors.js";
-import { type ImmutableRule, type ImmutableRules, parseImmutableRules } from "../oci/immutable-rules.js";
+import { type ImmutableRule, parseImmutableRules } from "../oci/immutable-rules.js";
 import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
@@ -58,18 +58,6 @@ export interface ImmutableGuard {
   checkDigestDelete(name: string, digest: string, headers: OutgoingHttpHeaders): Promise<void>;
 }
 
-const guards = new WeakMap<ImmutableGuardDeps, ImmutableGuard>();
-
-/** The guard of one proxy instance (its lock is shared by every request). */
-export function immutableGuardFor(deps: ImmutableGuardDeps): ImmutableGuard {
-  let g = guards.get(deps);
-  if (!g) {
-    g = createImmutableGuard(deps, parseImmutableRules(deps.config.tags.immutable));
-    guards.set(deps, g);
-  }
-  return g;
-}
-
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -103,7 +91,9 @@ async function orUpstreamFailure<T>(work: Promise<T>, detail: Record<string, unk
   }
 }
 
-export function createImmutableGuard(deps: ImmutableGuardDeps, rules: ImmutableRules | null): ImmutableGuard {
+/** The guard of one proxy (its lock is shared by every request), for the rules of `config.tags.immutable`. */
+export function createImmutableGuard(deps: ImmutableGuardDeps): ImmutableGuard {
+  const rules = parseImmutableRules(deps.config.tags.immutable);
   const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
 
   function refuse(op: ImmutableOperation, rule: ImmutableRule, message: string, detail: object): OciError {

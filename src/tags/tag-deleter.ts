@@ -1,8 +1,7 @@
 /**
- * One tag deleter per proxy instance: the capability cache, the locks and the
- * journal shared by every tag DELETE, and start-up recovery of that journal.
- * Kept beside the app's dependencies (a WeakMap), so nothing global survives a
- * test's proxy.
+ * The tag deleter of one proxy: the capability cache, the locks and the journal
+ * shared by every tag DELETE, start-up recovery of that journal and the
+ * replicas' sweep. Created once, with the proxy's dependencies (deps.ts).
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
@@ -98,7 +97,7 @@ export interface SweepReport {
   unfinished: number;
 }
 
-/** What the tag deleter uses of the proxy's dependencies (the handler passes them all). */
+/** What the tag deleter is made of. */
 export interface TagDeleterDeps {
   config: Pick<Config, "delete" | "upstream">;
   upstream: UpstreamClient;
@@ -110,23 +109,9 @@ export interface TagDeleterDeps {
   sharedJournal?: SharedJournal | null;
 }
 
-const deleters = new WeakMap<TagDeleterDeps, TagDeleter>();
-
-export function tagDeleterFor(deps: TagDeleterDeps): TagDeleter {
-  let d = deleters.get(deps);
-  if (!d) {
-    d = createTagDeleter(deps);
-    deleters.set(deps, d);
-  }
-  return d;
-}
-
-/** Stops the background work of the deleter built for `deps`, if one was (shutdown). */
-export function closeTagDeleter(deps: TagDeleterDeps): void {
-  deleters.get(deps)?.close();
-}
-
-export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | null {
+export function serviceCredentials(
+  deps: Pick<TagDeleterDeps, "config" | "logger">,
+): ServiceCredentials | null {
   const { recoveryUsername: username, recoveryPassword: password } = deps.config.delete;
   if (username === null && password === null) return null;
   if (username === null || password === null) {
@@ -138,7 +123,7 @@ export function serviceCredentials(deps: TagDeleterDeps): ServiceCredentials | n
   return { username, password };
 }
 
-function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
+export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const cfg = deps.config.delete;
   const journal = deps.sharedJournal
     ? teeJournal(openJournal(cfg.journalPath), deps.sharedJournal)
@@ -368,9 +353,4 @@ function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
 
 function describeResultFailure(f: Failed | { kind: "journal"; error: Error }): string {
   return f.kind === "journal" ? f.error.message : describeFailure(f);
-}
-
-/** For `serve` and tests: complete the journal of this proxy before it listens. */
-export function recoverTagDeletes(deps: TagDeleterDeps): Promise<RecoveryReport> {
-  return tagDeleterFor(deps).recover();
 }

@@ -12,7 +12,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 import { type JournalRecord, parseJournal } from "../../src/tags/journal.js";
-import { recoverTagDeletes } from "../../src/tags/tag-deleter.js";
 import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import {
   FAULTS,
@@ -139,7 +138,7 @@ describe("tag swap branches (real docker-registry 2.8, scripted fault point)", (
     assert.equal(open?.outcome, null, "the journal keeps the entry open for recovery");
 
     fake!.clearRules();
-    const report = await recoverTagDeletes(proxy.proxy.deps);
+    const report = await proxy.proxy.deps.tagDeleter.recover();
     assert.deepEqual(report, { completed: 1, closed: 0, unfinished: [], skipped: 0 });
     await assertTagOn(repo, "victim", null);
     assert.equal(journalOf(proxy)[0]?.outcome?.outcome, "deleted");
@@ -273,7 +272,7 @@ describe("tag swap branches (real docker-registry 2.8, scripted fault point)", (
       tombstoneBytes: tombstone.bytes.toString("base64"),
     });
     appendFileSync(proxy.config.delete.journalPath, `${other}\n`);
-    const report = await recoverTagDeletes(proxy.proxy.deps);
+    const report = await proxy.proxy.deps.tagDeleter.recover();
     assert.deepEqual(report, { completed: 0, closed: 0, unfinished: [], skipped: 1 });
     assert.equal(journalOf(proxy)[0]?.outcome, null, "the other upstream's entry stays open");
     const warning = proxy.logs().find((l) => l.includes("of another upstream left open"));

@@ -7,7 +7,6 @@ import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type IntentEntry, parseJournal } from "../../src/tags/journal.js";
-import { recoverTagDeletes } from "../../src/tags/tag-deleter.js";
 import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
 import { request } from "../helpers/http.js";
@@ -144,7 +143,7 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
 
     const proxy = await startProxy(registry.url, { delete: { journalPath: journal } });
     try {
-      const report = await recoverTagDeletes(proxy.proxy.deps);
+      const report = await proxy.proxy.deps.tagDeleter.recover();
       assert.deepEqual(report, { completed: 2, closed: 2, unfinished: [], skipped: 0 });
       assert.deepEqual(await tagsOf(registry.url, repo), ["before-put", "keep", "pushed"]);
       assert.equal((await manifestOf(registry.url, repo, "before-put"))?.digest, pushed.digest);
@@ -157,7 +156,7 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
       });
       assert.equal(proxy.proxy.deps.readiness.notes.size, 0);
       // A second start finds nothing to do.
-      assert.deepEqual(await recoverTagDeletes(proxy.proxy.deps), {
+      assert.deepEqual(await proxy.proxy.deps.tagDeleter.recover(), {
         completed: 0,
         closed: 0,
         unfinished: [],
@@ -246,7 +245,7 @@ describe("tag delete journal recovery with the upstream down", () => {
       await registry.stop();
       const proxy = await startProxy(url, { delete: { journalPath: journal } });
       try {
-        const report = await recoverTagDeletes(proxy.proxy.deps);
+        const report = await proxy.proxy.deps.tagDeleter.recover();
         assert.equal(report.unfinished.length, 2);
         assert.match(report.unfinished[0]!.reason, /ECONNREFUSED/);
         assert.match(proxy.proxy.deps.readiness.notes.get("tagDeleteJournal") ?? "", /2 unfinished/);
@@ -278,7 +277,7 @@ describe("tag delete journal recovery with upstream auth", () => {
       const { tombstone } = await crashedSwap(registry.url, "auth/app", "victim", journal, auth);
       const bare = await startProxy(registry.url, { delete: { journalPath: journal } });
       try {
-        const report = await recoverTagDeletes(bare.proxy.deps);
+        const report = await bare.proxy.deps.tagDeleter.recover();
         assert.equal(report.unfinished.length, 1);
         assert.match(report.unfinished[0]!.reason, /needs credentials/);
         assert.ok(bare.logs().some((l) => l.includes('"level":50') && l.includes("unfinished tag delete")));
@@ -294,7 +293,7 @@ describe("tag delete journal recovery with upstream auth", () => {
         log: { level: "debug" },
       });
       try {
-        assert.deepEqual(await recoverTagDeletes(withCreds.proxy.deps), {
+        assert.deepEqual(await withCreds.proxy.deps.tagDeleter.recover(), {
           completed: 1,
           closed: 0,
           unfinished: [],
@@ -333,7 +332,7 @@ describe("tag delete journal recovery with upstream auth", () => {
         delete: { journalPath: journal, recoveryUsername: "svc", recoveryPassword: "svc-pass" },
       });
       try {
-        assert.deepEqual(await recoverTagDeletes(proxy.proxy.deps), {
+        assert.deepEqual(await proxy.proxy.deps.tagDeleter.recover(), {
           completed: 1,
           closed: 0,
           unfinished: [],

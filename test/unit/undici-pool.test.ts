@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Pool as PackagePool } from "undici";
-import { Pool, undiciRequest } from "../../src/upstream/http-client.js";
+import { Pool, undiciRequest } from "../../src/registry-client/http.js";
 
 describe("undici, loaded in parts", () => {
   it("Pool is the class undici exports", () => {

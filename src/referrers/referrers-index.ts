@@ -18,8 +18,8 @@ import {
   referrersTag,
   serialiseReferrersIndex,
 } from "../oci/referrers.js";
-import { createKeyedMutex, type KeyedMutex } from "../util/keyed-mutex.js";
-import type { UpstreamClient, UpstreamResponse } from "./client.js";
+import type { UpstreamClient, UpstreamResponse } from "../upstream/client.js";
+import { createKeyedMutex } from "../util/keyed-mutex.js";
 
 export type IndexRead =
   | { kind: "index"; index: ReferrersIndex }
@@ -35,17 +35,6 @@ export type IndexUpdate =
   | { outcome: "skipped" | "failed"; reason: string };
 
 export type IndexChange = (index: ReferrersIndex) => { index: ReferrersIndex; changed: boolean };
-
-const locks = new WeakMap<UpstreamClient, KeyedMutex>();
-
-function lockFor(upstream: UpstreamClient): KeyedMutex {
-  let lock = locks.get(upstream);
-  if (!lock) {
-    lock = createKeyedMutex();
-    locks.set(upstream, lock);
-  }
-  return lock;
-}
 
 function tagPath(name: string, subject: string): string {
   return `/v2/${name}/manifests/${referrersTag(subject)}`;
@@ -76,44 +65,63 @@ export async function readReferrersIndex(
     : { kind: "index", index: parsed };
 }
 
+/** The referrers indexes of one proxy: reads, and changes one at a time per repository and subject. */
+export interface ReferrersIndexes {
+  read: typeof readReferrersIndex;
+  update(
+    upstream: UpstreamClient,
+    headers: OutgoingHttpHeaders,
+    name: string,
+    subject: string,
+    change: IndexChange,
+  ): Promise<IndexUpdate>;
+}
+
+export function createReferrersIndexes(): ReferrersIndexes {
+  const lock = createKeyedMutex();
+  return {
+    read: readReferrersIndex,
+    update: (upstream, headers, name, subject, change) =>
+      lock.run(`${name}@${subject}`, () => updateIndex(upstream, headers, name, subject, change)),
+  };
+}
+
 /**
- * Applies `change` to the subject's referrers index under the per-subject lock:
+ * Applies `change` to the subject's referrers index (under the caller's lock):
  * a missing tag starts from an empty index; a tag holding anything but an index
  * is left alone (`skipped`, as the spec tells clients to do); an unchanged index
  * is not written. Upstream transport errors reject.
  */
-export function updateReferrersIndex(
+async function updateIndex(
   upstream: UpstreamClient,
   headers: OutgoingHttpHeaders,
   name: string,
   subject: string,
   change: IndexChange,
 ): Promise<IndexUpdate> {
-  return lockFor(upstream).run(`${name}@${subject}`, async () => {
-    const read = await readReferrersIndex(upstream, headers, name, subject);
-    if (read.kind === "refused") {
-      return {
-        outcome: "failed",
-        reason: `reading ${referrersTag(subject)}: upstream ${read.response.status}`,
-      };
-    }
-    if (read.kind === "not-index")
-      return { outcome: "skipped", reason: `${referrersTag(subject)} ${read.reason}` };
-    const next = change(read.kind === "index" ? read.index : emptyReferrersIndex());
-    if (!next.changed) return { outcome: "unchanged" };
-    const put = await upstream.request({
-      method: "PUT",
-      path: tagPath(name, subject),
-      headers: { ...headers, "content-type": MEDIA_TYPE.ociIndex },
-      body: serialiseReferrersIndex(next.index),
-    });
-    if (put.status !== 201) {
-      const code = firstErrorCode(put.body) ?? "";
-      return {
-        outcome: "failed",
-        reason: `writing ${referrersTag(subject)}: upstream ${put.status} ${code}`,
-      };
-    }
-    return { outcome: "updated" };
+  const read = await readReferrersIndex(upstream, headers, name, subject);
+  if (read.kind === "refused") {
+    return {
+      outcome: "failed",
+      reason: `reading ${referrersTag(subject)}: upstream ${read.response.status}`,
+    };
+  }
+  if (read.kind === "not-index")
+    return { outcome: "skipped", reason: `${referrersTag(subject)} ${read.reason}` };
+  const next = change(read.kind === "index" ? read.index : emptyReferrersIndex());
+  if (!next.changed) return { outcome: "unchanged" };
+  const put = await upstream.request({
+    method: "PUT",
+    path: tagPath(name, subject),
+    headers: { ...headers, "content-type": MEDIA_TYPE.ociIndex },
+    body: serialiseReferrersIndex(next.index),
   });
+  if (put.status !== 201) {
+    const code = firstErrorCode(put.body) ?? "";
+    return {
+      outcome: "failed",
+      reason: `writing ${referrersTag(subject)}: upstream ${put.status} ${code}`,
+    };
+  }
+  return { outcome: "updated" };
 }
