@@ -16,8 +16,10 @@
  * Then the lookup alone (no delete) at several HEAD concurrencies, cold each time.
  * Upstream requests per delete are counted on the proxy's own client.
  */
+
 import http from "node:http";
 import { performance } from "node:perf_hooks";
+import { PLAIN } from "../src/registry-client/credentials.js";
 import {
   createIndexChildrenCache,
   findDigestReferences,
@@ -31,6 +33,7 @@ import { startProxy, type TestProxy } from "../test/helpers/proxy.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { flag, numberOption, option } from "./lib/args.js";
 import { readCpuSeconds } from "./lib/procfs.js";
+import { countRegistryCalls } from "./lib/registry-calls.js";
 
 const TAGS = numberOption("--tags", 10_000);
 const RUNS = numberOption("--runs", 3);
@@ -79,15 +82,10 @@ async function seed(base: string): Promise<void> {
   await Promise.all(Array.from({ length: 32 }, worker));
 }
 
-/** Upstream requests made by a proxy's own client (HEADs, GETs, the DELETE). */
+/** Upstream calls made by a proxy's own client (HEADs, GETs, the tags list, the DELETE). */
 function counted(proxy: TestProxy): () => number {
-  const upstream = proxy.proxy.deps.upstream;
-  const original = upstream.request.bind(upstream);
   let calls = 0;
-  upstream.request = (req) => {
-    calls++;
-    return original(req);
-  };
+  countRegistryCalls(proxy.proxy.deps.registry, () => calls++);
   return () => calls;
 }
 
@@ -193,17 +191,16 @@ try {
   }
 
   console.log("\nthe lookup alone (tags list + one HEAD per tag), cold, by HEAD concurrency:");
-  const upstream = allow.proxy.deps.upstream;
+  const caller = allow.proxy.deps.registry.as(PLAIN);
   for (let run = 0; run < RUNS; run++) {
     for (const concurrency of run % 2 ? [...SWEEP].reverse() : SWEEP) {
       const deps: ReferenceLookupDeps = {
-        upstream,
         tagLists: allow.proxy.deps.tagLists,
         targets: createTagDigestCache({ ttlMs: 0, maxEntries: 1 }),
         children: createIndexChildrenCache(),
         concurrency,
       };
-      const q = { name: REPO, digest: pairDigest, headers: {}, authorization: undefined };
+      const q = { name: REPO, digest: pairDigest, registry: caller, authorization: undefined };
       const t = performance.now();
       const refs = await findDigestReferences(deps, q, true);
       if (refs.tags.length !== 2) throw new Error(`lookup found ${refs.tags.join(",")}`);

@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/history-put.ts [N=200] [ROUNDS=5]
  */
+
 import { execFileSync } from "node:child_process";
 import { request } from "../test/helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../test/helpers/oci.js";
@@ -15,6 +16,7 @@ import { startProxy, type TestProxy } from "../test/helpers/proxy.js";
 import { startRedis, type TestRedis } from "../test/helpers/redis.js";
 import { startRegistry } from "../test/helpers/registry.js";
 import { readCpuSeconds } from "./lib/procfs.js";
+import { countRegistryCalls } from "./lib/registry-calls.js";
 
 const n = Number(process.argv[2] ?? 200);
 const rounds = Number(process.argv[3] ?? 5);
@@ -57,17 +59,12 @@ try {
   for (const image of images)
     for (const b of [...image.layers, image.config]) await pushBlob(registry.url, repo, b);
 
-  // Upstream calls the proxies make of their own (owned PUTs go through this client).
+  // Upstream calls the proxies make of their own (owned PUTs go through the registry client).
   const calls = new Map<string, number>();
   for (const [name, base] of targets) {
     const proxy = proxies.find((p) => p.url === base);
     if (!proxy) continue;
-    const upstream = proxy.proxy.deps.upstream;
-    const original = upstream.request.bind(upstream);
-    upstream.request = (req) => {
-      calls.set(name, (calls.get(name) ?? 0) + 1);
-      return original(req);
-    };
+    countRegistryCalls(proxy.proxy.deps.registry, () => calls.set(name, (calls.get(name) ?? 0) + 1));
   }
   const send = async (method: string, base: string, tag: string, i: number) => {
     const image = images[i % 2]!;

@@ -21,12 +21,22 @@ process.env["TEST_LOG_LEVEL"] ??= "warn";
 const dir = mkdtempSync(join(tmpdir(), "rcp-bench-td-"));
 const registry = await startRegistry();
 const proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "journal.jsonl") } });
-const upstream = proxy.proxy.deps.upstream;
-const original = upstream.request.bind(upstream);
+// Each call of the registry client is one upstream request here (no auth, one page per list).
+const client = proxy.proxy.deps.registry;
+const as = client.as.bind(client);
 let upstreamCalls = 0;
-upstream.request = (req) => {
-  upstreamCalls++;
-  return original(req);
+client.as = (credentials) => {
+  const calls = as(credentials);
+  return new Proxy(calls, {
+    get(target, key) {
+      const value = Reflect.get(target, key);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        upstreamCalls++;
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 };
 
 async function run(repo: string, parallel: boolean): Promise<{ ms: number; perDelete: number }> {

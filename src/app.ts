@@ -9,15 +9,24 @@ import { HANDLERS } from "./handlers/index.js";
 import { routeOf } from "./http/routing.js";
 import { ociErrorResponse } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
-import { checkReadiness } from "./ops/health.js";
+import { checkReadiness, READINESS_TIMEOUT_MS } from "./ops/health.js";
 import { renderMetrics } from "./ops/metrics-endpoint.js";
+import { PLAIN } from "./registry-client/credentials.js";
+import { describeFailure, isFailed } from "./registry-client/failure.js";
+
+/** `GET /v2/` on the upstream, without credentials: 200 and 401 both say it is up. */
+async function pingUpstream(deps: AppDeps): Promise<{ status: number } | { error: string }> {
+  const res = await deps.registry.as(PLAIN).ping({ timeoutMs: READINESS_TIMEOUT_MS });
+  if (!isFailed(res)) return { status: res };
+  return res.kind === "status" ? { status: res.status } : { error: describeFailure(res) };
+}
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
-    const report = await checkReadiness(deps.upstream, deps.readiness);
+    const report = await checkReadiness(() => pingUpstream(deps), deps.readiness);
     return c.json(report, report.ready ? 200 : 503);
   });
   app.get("/metrics", async (c) => {

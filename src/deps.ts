@@ -17,6 +17,7 @@ import type { Logger } from "./ops/logger.js";
 import { createMetrics, type Metrics } from "./ops/metrics.js";
 import { createWriteWindow, type WriteWindow } from "./ops/write-window.js";
 import { createReferrersIndexes, type ReferrersIndexes } from "./referrers/referrers-index.js";
+import { createRegistryClient, type RegistryClient } from "./registry-client/client.js";
 import { type ChangeBroadcast, linkChangeFeed } from "./state/change-broadcast.js";
 import { connectSharedState, type SharedState } from "./state/redis.js";
 import { createRedisJournal } from "./state/redis-journal.js";
@@ -27,12 +28,12 @@ import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
 import type { SharedLocks } from "./tags/locks.js";
 import { createTagDeleter, serviceCredentials, type TagDeleter } from "./tags/tag-deleter.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
-import { countUpstreamErrors, createUpstreamClient, type UpstreamClient } from "./upstream/client.js";
-import { createUpstreamTarget, type UpstreamTarget } from "./upstream/target.js";
+import { createUpstreamTarget, registryClientOptions, type UpstreamTarget } from "./upstream/target.js";
 
 export interface AppDeps {
   config: Config;
-  upstream: UpstreamClient;
+  /** The one client for the proxy's own calls to the upstream registry (credentials per call). */
+  registry: RegistryClient;
   logger: Logger;
   readiness: Readiness;
   caller: CallerContext;
@@ -140,21 +141,24 @@ export function createAppDeps(options: AppDepsOptions): Services {
       );
     },
   });
-  const upstream = countUpstreamErrors(createUpstreamClient(target), metrics);
+  const registry = createRegistryClient(
+    // Counted in rcp_upstream_errors_total{kind}; a client that went away is no upstream error.
+    registryClientOptions(target, (err) => metrics.upstreamErrors.inc({ kind: err.kind })),
+  );
   const tagLists = createTagLists(config, changes, metrics, broadcast);
   const tagDeleter = createTagDeleter({
     config,
-    upstream,
+    registry,
     logger,
     metrics,
     readiness,
     sharedLocks,
     sharedJournal: shared ? createRedisJournal(shared) : null,
   });
-  const immutableGuard = createImmutableGuard({ config, upstream, logger, metrics, sharedLocks });
+  const immutableGuard = createImmutableGuard({ config, logger, metrics, sharedLocks });
   const deps: AppDeps = {
     config,
-    upstream,
+    registry,
     logger,
     readiness,
     caller: {
@@ -168,7 +172,6 @@ export function createAppDeps(options: AppDepsOptions): Services {
     immutableGuard,
     referrers: createReferrersIndexes(),
     digestGuard: createDigestDeleteGuard({
-      upstream,
       tagLists,
       locks: tagDeleter.locks,
       onTagWrite: tagDeleter.onTagWrite,
@@ -177,7 +180,7 @@ export function createAppDeps(options: AppDepsOptions): Services {
       metrics,
     }),
     history: createHistory(options, {
-      upstream,
+      registry,
       serviceCredentials: serviceCredentials({ config, logger }),
       metrics,
       shared,

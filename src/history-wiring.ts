@@ -16,12 +16,12 @@ import type { ChangeFeed } from "./ops/change-feed.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import type { WriteWindow } from "./ops/write-window.js";
+import type { RegistryClient } from "./registry-client/client.js";
+import { type Credentials, login, PLAIN } from "./registry-client/credentials.js";
 import type { SharedState } from "./state/redis.js";
 import { createRedisHistory } from "./state/redis-history.js";
 import type { ImmutableGuard } from "./tags/immutable-guard.js";
-import type { ServiceCredentials } from "./tags/service-auth.js";
 import type { TagDeleter } from "./tags/tag-deleter.js";
-import type { UpstreamClient } from "./upstream/client.js";
 
 /** The tag history's store: off (windowMs 0), Redis with replicas, else files beside the journal. */
 export function historyStore(config: Config, shared: SharedState | null): HistoryStore | null {
@@ -38,9 +38,9 @@ export function historyStore(config: Config, shared: SharedState | null): Histor
 export function createHistory(
   options: { config: Config; logger: Logger },
   parts: {
-    upstream: UpstreamClient;
-    /** delete.recoveryUsername/Password: undeletes without a caller's credentials use them. */
-    serviceCredentials: ServiceCredentials | null;
+    registry: RegistryClient;
+    /** delete.recoveryUsername/Password: undeletes given no credentials use them (else none). */
+    serviceCredentials: Credentials | null;
     metrics: Metrics;
     shared: SharedState | null;
     window: WriteWindow;
@@ -58,7 +58,12 @@ export function createHistory(
     logger,
     metrics: parts.metrics,
     undelete: {
-      registryFor: (credentials) => undeleteRegistry(parts.upstream, credentials ?? parts.serviceCredentials),
+      registryFor: (given) =>
+        undeleteRegistry(
+          parts.registry.as(
+            given ? login(given.username, given.password) : (parts.serviceCredentials ?? PLAIN),
+          ),
+        ),
       isImmutable: (name, tag) => parts.immutableGuard.ruleFor(name, tag) !== null,
       readOnly: () => parts.window.readOnly(),
       tagLocks: parts.tagDeleter.locks.tags,

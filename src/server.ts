@@ -12,11 +12,11 @@ import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
 import { immutableScope } from "./oci/immutable-rules.js";
 import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
-import { createAccessLog, type Logger } from "./ops/logger.js";
+import { createAccessLog } from "./ops/logger.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
-import { createWriteWindow, localControl, type WriteWindow } from "./ops/write-window.js";
+import { localControl, type WriteWindow } from "./ops/write-window.js";
 import { createSharedWindow } from "./state/shared-window.js";
 import { createAdmission } from "./upstream/admission.js";
 import { createPassthrough } from "./upstream/passthrough.js";
@@ -95,7 +95,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       ? null
       : createUploadGuard({
           sessions: uploads,
-          upstream: deps.upstream,
+          registry: deps.registry,
           caller,
           forward,
           logger,
@@ -236,7 +236,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       target.agent.destroy();
       if (sweeper) clearInterval(sweeper);
       deps.tagDeleter.close();
-      await deps.upstream.close();
+      await deps.registry.close();
       await deps.history.close();
       await sharedWindow?.close();
       await shared?.close();

@@ -14,12 +14,12 @@ import type { NamePattern } from "../oci/name-patterns.js";
 import { RegistryClient, RegistryError } from "../prune/client.js";
 import { createCreatedResolver } from "../prune/created.js";
 import { type PruneOptions, parsePruneOptions, type RawPruneArgs } from "../prune/options.js";
-import { mapLimit } from "../prune/pool.js";
 import { createProgress, type Progress } from "../prune/progress.js";
 import { type Output, Reporter } from "../prune/report.js";
 import { type Rules, selectTags } from "../prune/select.js";
 import { deleteTagChecked, type Inspected, inspectTag, type Outcome, type RepoPlan } from "../prune/steps.js";
 import { exitCodeOf, type Summary, summarize } from "../prune/summary.js";
+import { mapLimit } from "../util/concurrency.js";
 
 export interface PruneIO {
   stdout: Output;

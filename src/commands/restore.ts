@@ -12,28 +12,20 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadConfig } from "../config.js";
+import { sha256Digest } from "../oci/digest.js";
 import { isValidName, isValidTag } from "../oci/grammar.js";
 import { isSchema1 } from "../oci/media-types.js";
 import { createReadiness } from "../ops/health.js";
 import { createLogger } from "../ops/logger.js";
+import { createRegistryClient, type Manifest, type RegistryCalls } from "../registry-client/client.js";
+import { login, PLAIN } from "../registry-client/credentials.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import { connectSharedState } from "../state/redis.js";
 import { createRedisJournal } from "../state/redis-journal.js";
 import { type IntentEntry, openJournal, readJournalFile } from "../tags/journal.js";
-import { withServiceCredentials } from "../tags/service-auth.js";
-import { isTombstone, sha256Digest } from "../tags/tombstone.js";
-import {
-  deleteManifest,
-  describeFailure,
-  type Failed,
-  getManifest,
-  headTag,
-  isFailed,
-  type Manifest,
-  putManifest,
-  type Upstream,
-} from "../tags/upstream-calls.js";
-import { createUpstreamClient, type UpstreamClient } from "../upstream/client.js";
-import { createUpstreamTarget } from "../upstream/target.js";
+import { deleteDigest, putTag, tagDigest } from "../tags/tag-state.js";
+import { isTombstone } from "../tags/tombstone.js";
+import { createUpstreamTarget, registryClientOptions } from "../upstream/target.js";
 
 export const RESTORE_EXIT = {
   ok: 0,
@@ -68,7 +60,7 @@ class Stop extends Error {
   }
 }
 
-function check<T>(v: T | Failed, what: string): T {
+function check<T>(v: T | Failure, what: string): T {
   if (!isFailed(v)) return v;
   if (v.kind === "status" && (v.status === 401 || v.status === 403)) {
     throw new Stop(RESTORE_EXIT.auth, `${what}: ${describeFailure(v)} (give --username/--password)`);
@@ -89,11 +81,11 @@ async function findEntry(path: string, repository: string, tag: string): Promise
 }
 
 /** A manifest PUT refused because what it refers to is no longer in the registry (garbage-collected). */
-function blobsGone(v: true | Failed): v is Extract<Failed, { kind: "status" }> {
+function blobsGone(v: true | Failure): v is Extract<Failure, { kind: "status" }> {
   return isFailed(v) && v.kind === "status" && v.status === 400 && v.code === "MANIFEST_BLOB_UNKNOWN";
 }
 
-async function originalOf(up: Upstream, entry: IntentEntry): Promise<Manifest> {
+async function originalOf(reg: RegistryCalls, entry: IntentEntry): Promise<Manifest> {
   const digest = entry.originalDigest!;
   if (entry.originalBytes && entry.mediaType) {
     const bytes = Buffer.from(entry.originalBytes, "base64");
@@ -101,7 +93,7 @@ async function originalOf(up: Upstream, entry: IntentEntry): Promise<Manifest> {
       return { bytes, mediaType: entry.mediaType, digest };
     }
   }
-  const got = check(await getManifest(up, entry.repository, digest), `GET ${digest}`);
+  const got = check(await reg.manifestGet(entry.repository, digest), `GET ${digest}`);
   if (got === null) {
     throw new Stop(RESTORE_EXIT.originalGone, `the original manifest ${digest} is no longer in the registry`);
   }
@@ -127,14 +119,12 @@ export async function runRestore(o: RestoreOptions): Promise<number> {
       return shared;
     });
     const url = o.upstreamUrl ?? config.upstream.url ?? entry.upstream;
-    let client: UpstreamClient = createUpstreamClient(createUpstreamTarget(config, url));
+    const client = createRegistryClient(registryClientOptions(createUpstreamTarget(config, url)));
     const username = o.username ?? config.delete.recoveryUsername;
     const password = o.password ?? config.delete.recoveryPassword;
-    if (username !== null && password !== null)
-      client = withServiceCredentials(client, { username, password });
-    const up: Upstream = { client, headers: {} };
+    const reg = client.as(username !== null && password !== null ? login(username, password) : PLAIN);
     try {
-      return await restore(up, entry, journalPath, out);
+      return await restore(reg, entry, journalPath, out);
     } finally {
       await client.close();
     }
@@ -149,20 +139,20 @@ export async function runRestore(o: RestoreOptions): Promise<number> {
 }
 
 async function restore(
-  up: Upstream,
+  reg: RegistryCalls,
   entry: IntentEntry,
   journalPath: string,
   out: (l: string) => void,
 ): Promise<number> {
   const { repository: name, tag } = entry;
-  const current = check(await headTag(up, name, tag), `HEAD ${name}:${tag}`);
+  const current = check(await tagDigest(reg, name, tag), `HEAD ${name}:${tag}`);
   if (current === entry.originalDigest) {
     out(`${name}:${tag} already points at ${current}; nothing to do`);
     return RESTORE_EXIT.ok;
   }
   let onTombstone: string | null = null;
   if (current !== null) {
-    const m = check(await getManifest(up, name, current), `GET ${current}`);
+    const m = check(await reg.manifestGet(name, current), `GET ${current}`);
     if (m === null || !isTombstone(m.bytes)) {
       throw new Stop(
         RESTORE_EXIT.refused,
@@ -171,8 +161,8 @@ async function restore(
     }
     onTombstone = current;
   }
-  const original = await originalOf(up, entry);
-  const put = await putManifest(up, name, tag, original);
+  const original = await originalOf(reg, entry);
+  const put = await putTag(reg, name, tag, original);
   if (blobsGone(put)) {
     // The journal kept the manifest's bytes, but garbage collection took what it refers to.
     throw new Stop(
@@ -182,7 +172,7 @@ async function restore(
     );
   }
   check(put, `PUT ${name}:${tag}`);
-  if (onTombstone) await deleteManifest(up, name, onTombstone); // the now untagged tombstone; best effort
+  if (onTombstone) await deleteDigest(reg, name, onTombstone); // the now untagged tombstone; best effort
   const journal = openJournal(journalPath);
   try {
     await journal.append({

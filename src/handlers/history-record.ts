@@ -15,13 +15,13 @@ import type { TagHistory } from "../history/service.js";
 import { userOf } from "../history/user.js";
 import { isMaintenance } from "../http/routing.js";
 import { MEDIA_TYPE } from "../oci/media-types.js";
+import type { RegistryClient } from "../registry-client/client.js";
 import type { DigestQuery, DigestReferences } from "../tags/digest-references.js";
-import { type CallerContext, callerHeaders } from "../upstream/caller-headers.js";
-import type { UpstreamClient } from "../upstream/client.js";
+import { type CallerContext, callerCredentials } from "../upstream/caller-headers.js";
 
 export interface HistoryRecordDeps {
   history: TagHistory;
-  upstream: UpstreamClient;
+  registry: RegistryClient;
   caller: CallerContext;
 }
 
@@ -52,7 +52,7 @@ export function tagBefore(
   tag: string,
 ): Promise<string | null | undefined> | null {
   if (!deps.history.enabled) return null;
-  return digestBefore(deps.upstream, callerHeaders(req, deps.caller), name, tag);
+  return digestBefore(deps.registry.as(callerCredentials(req, deps.caller)), name, tag);
 }
 
 export async function recordTagPut(

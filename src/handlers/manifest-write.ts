@@ -20,20 +20,23 @@
  * (the same), and leaves the index alone. The referrers index is written in the
  * put phase too: it is a tag.
  */
-import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { AppDeps, AppEnv } from "../deps.js";
+import { firstHeader } from "../http/headers.js";
+import { sha256Digest } from "../oci/digest.js";
 import { OciError } from "../oci/errors.js";
 import { isValidDigest } from "../oci/grammar.js";
 import { layerUrlRefusal } from "../oci/layer-urls.js";
-import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
+import { MAX_MANIFEST_BYTES } from "../oci/media-types.js";
 import { addReferrer, type Referrer, referrerOf, referrersTag, removeReferrer } from "../oci/referrers.js";
 import type { RouteMatch } from "../oci/routes.js";
 import type { IndexChange } from "../referrers/referrers-index.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { isFailed } from "../registry-client/failure.js";
+import type { HttpResponse } from "../registry-client/http.js";
 import { DIGEST_DELETE_ACTIONS, widenChallenge } from "../tags/challenge.js";
-import { callerHeaders } from "../upstream/caller-headers.js";
-import { MAX_BODY_BYTES, type UpstreamResponse } from "../upstream/client.js";
+import { callerCredentials } from "../upstream/caller-headers.js";
 import {
   clientGoneSignal,
   readRequestBody,
@@ -43,23 +46,12 @@ import {
 } from "../upstream/relay.js";
 import { recordDigestDelete, recordTagPut, tagBefore, tagsLostWith } from "./history-record.js";
 
-/** distribution's manifest limit (`maxManifestBodySize`, 4 MiB); the spec asks for at least 4 MB. */
-export const MAX_MANIFEST_BYTES = MAX_BODY_BYTES;
-
 type ManifestRoute = Extract<RouteMatch, { kind: "manifest" }>;
 type ManifestContext = Context<AppEnv>;
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function sha256Of(body: Buffer): string {
-  return `sha256:${createHash("sha256").update(body).digest("hex")}`;
-}
-
-function acceptedDigest(res: UpstreamResponse, body: Buffer): string {
-  const d = headerValue(res.headers["docker-content-digest"]);
-  return d !== undefined && isValidDigest(d) ? d : sha256Of(body);
+function acceptedDigest(res: HttpResponse, body: Buffer): string {
+  const d = firstHeader(res.headers["docker-content-digest"]);
+  return d !== undefined && isValidDigest(d) ? d : sha256Digest(body);
 }
 
 async function call<T>(work: Promise<T>): Promise<T> {
@@ -84,11 +76,11 @@ async function changeReferrers(
       : (index) => removeReferrer(index, referrer.descriptor.digest);
   const where = { name, subject: referrer.subject, digest: referrer.descriptor.digest, op };
   try {
-    const headers = callerHeaders(req, deps.caller);
+    const reg = deps.registry.as(callerCredentials(req, deps.caller));
     // The referrers tag is a tag: written in the repository's put phase, as every tag write.
     const result = await deps.tagDeleter.inPutPhase(
       name,
-      () => deps.referrers.update(deps.upstream, headers, name, referrer.subject, change),
+      () => deps.referrers.update(reg, name, referrer.subject, change),
       referrersTag(referrer.subject),
     );
     deps.metrics.referrersUpdates.inc({ op, outcome: result.outcome });
@@ -121,14 +113,13 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
     );
   }
   const contentType = req.headers["content-type"];
-  const headers = callerHeaders(req, deps.caller);
-  if (contentType !== undefined) headers["content-type"] = contentType;
+  const reg = deps.registry.as(callerCredentials(req, deps.caller));
   const put = () =>
     call(
-      deps.upstream.request({
+      reg.request({
         method: "PUT",
         path: req.url ?? "",
-        headers,
+        headers: contentType === undefined ? {} : { "content-type": contentType },
         body,
         signal: clientGoneSignal(c.env.outgoing),
       }),
@@ -142,8 +133,8 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
           name: route.name,
           tag: route.reference,
           rule,
-          digest: sha256Of(body),
-          headers: callerHeaders(req, deps.caller),
+          digest: sha256Digest(body),
+          reg,
         },
         (current) => {
           before = Promise.resolve(current);
@@ -165,37 +156,28 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
     }
     await deps.changes.repositoryChanged(route.name);
   }
-  return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins, extra));
+  return relayResponse(res, relayOptions(req, deps.caller, deps.registry.origins, extra));
 }
 
 /** The manifest at `digest` (its bytes and type), or null when it cannot be read. */
 async function readManifest(
   deps: AppDeps,
-  req: IncomingMessage,
+  reg: RegistryCalls,
   route: ManifestRoute,
   signal: AbortSignal,
 ): Promise<{ bytes: Buffer; mediaType: string | undefined } | null> {
-  try {
-    const got = await deps.upstream.request({
-      method: "GET",
-      path: `/v2/${route.name}/manifests/${route.reference}`,
-      headers: { ...callerHeaders(req, deps.caller), accept: ALL_MANIFEST_TYPES },
-      signal,
-      maxBodyBytes: MAX_MANIFEST_BYTES,
-    });
-    if ((got.status === 401 || got.status === 403) && deps.config.oci.referrers) {
-      // e.g. a delete-only token: the DELETE may still be allowed, the index cannot be kept.
-      deps.metrics.referrersUpdates.inc({ op: "remove", outcome: "unreadable" });
-      deps.logger.info(
-        { name: route.name, digest: route.reference, status: got.status },
-        "manifest not readable with the caller's credentials; its referrers entry (if any) stays",
-      );
-    }
-    if (got.status !== 200) return null;
-    return { bytes: got.body, mediaType: headerValue(got.headers["content-type"]) };
-  } catch {
-    return null;
+  const got = await reg.manifestGet(route.name, route.reference, { signal, maxBytes: MAX_MANIFEST_BYTES });
+  if (got === null) return null;
+  if (!isFailed(got)) return { bytes: got.bytes, mediaType: got.mediaType };
+  if (got.kind === "status" && (got.status === 401 || got.status === 403) && deps.config.oci.referrers) {
+    // e.g. a delete-only token: the DELETE may still be allowed, the index cannot be kept.
+    deps.metrics.referrersUpdates.inc({ op: "remove", outcome: "unreadable" });
+    deps.logger.info(
+      { name: route.name, digest: route.reference, status: got.status },
+      "manifest not readable with the caller's credentials; its referrers entry (if any) stays",
+    );
   }
+  return null;
 }
 
 async function deleteManifestByDigest(
@@ -205,19 +187,18 @@ async function deleteManifestByDigest(
 ): Promise<Response> {
   const req = c.env.incoming;
   const signal = clientGoneSignal(c.env.outgoing);
-  await deps.immutableGuard.checkDigestDelete(route.name, route.reference, callerHeaders(req, deps.caller));
+  const reg = deps.registry.as(callerCredentials(req, deps.caller));
+  await deps.immutableGuard.checkDigestDelete(route.name, route.reference, reg);
   const { referrers } = deps.config.oci;
-  const manifest = referrers || deps.history.enabled ? await readManifest(deps, req, route, signal) : null;
+  const manifest = referrers || deps.history.enabled ? await readManifest(deps, reg, route, signal) : null;
   const referrer =
     referrers && manifest ? referrerOf(manifest.bytes, manifest.mediaType, route.reference) : null;
-  const headers = callerHeaders(req, deps.caller);
-  const forward = () =>
-    call(deps.upstream.request({ method: "DELETE", path: req.url ?? "", headers, signal }));
+  const forward = () => call(reg.request({ method: "DELETE", path: req.url ?? "", signal }));
   const guarded = deps.config.delete.digestDeletes === "protect";
   const query = {
     name: route.name,
     digest: route.reference,
-    headers,
+    registry: reg,
     authorization: req.headers.authorization,
   };
   // The tag history: the tags this delete takes with it (guarded: the ones the guard counted).
@@ -236,12 +217,12 @@ async function deleteManifestByDigest(
     await deps.changes.repositoryChanged(route.name);
   }
   // Guarded, the token must also read the tags: a Bearer challenge asks for pull,delete.
-  const challenge = headerValue(res.headers["www-authenticate"]);
+  const challenge = firstHeader(res.headers["www-authenticate"]);
   const extra =
     guarded && res.status === 401 && challenge
       ? { "www-authenticate": widenChallenge(challenge, route.name, DIGEST_DELETE_ACTIONS) }
       : undefined;
-  return relayResponse(res, relayOptions(req, deps.caller, deps.upstream.target.origins, extra));
+  return relayResponse(res, relayOptions(req, deps.caller, deps.registry.origins, extra));
 }
 
 /** The `manifest` route kind as far as the proxy owns it: PUT, and DELETE by digest. */

@@ -13,9 +13,8 @@ import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { MEDIA_TYPE } from "../oci/media-types.js";
 import { emptyReferrersIndex, filterReferrers, referrersResponse, referrersTag } from "../oci/referrers.js";
 import { type RouteMatch, splitPathQuery } from "../oci/routes.js";
-import type { IndexRead } from "../referrers/referrers-index.js";
-import { callerHeaders } from "../upstream/caller-headers.js";
-import { clientGoneSignal, relayOptions, relayResponse, upstreamFailure } from "../upstream/relay.js";
+import { callerCredentials } from "../upstream/caller-headers.js";
+import { clientGoneSignal, failureError, relayOptions, relayResponse } from "../upstream/relay.js";
 
 type ReferrersRoute = Extract<RouteMatch, { kind: "referrers" }>;
 
@@ -52,21 +51,11 @@ export async function handleReferrers(
       headers: { allow: "GET, HEAD" },
     });
   }
-  let read: IndexRead;
-  try {
-    const headers = callerHeaders(req, deps.caller);
-    read = await deps.referrers.read(
-      deps.upstream,
-      headers,
-      route.name,
-      route.digest,
-      clientGoneSignal(c.env.outgoing),
-    );
-  } catch (err) {
-    throw upstreamFailure(err);
-  }
+  const reg = deps.registry.as(callerCredentials(req, deps.caller));
+  const read = await deps.referrers.read(reg, route.name, route.digest, clientGoneSignal(c.env.outgoing));
+  if (read.kind === "failed") throw failureError(read.failure);
   if (read.kind === "refused") {
-    return relayResponse(read.response, relayOptions(req, deps.caller, deps.upstream.target.origins));
+    return relayResponse(read.response, relayOptions(req, deps.caller, deps.registry.origins));
   }
   if (read.kind === "not-index") {
     deps.logger.debug(

@@ -9,10 +9,11 @@ import type { AppDeps, AppEnv, V2Handler } from "../deps.js";
 import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import { authFailure } from "../tags/challenge.js";
 import type { DeleteResult } from "../tags/tag-deleter.js";
-import { describeFailure, type Failed, isFailed, send, type Upstream } from "../tags/upstream-calls.js";
-import { callerHeaders } from "../upstream/caller-headers.js";
+import { callerCredentials } from "../upstream/caller-headers.js";
 import { recordTagDelete } from "./history-record.js";
 
 function accepted(): Response {
@@ -22,16 +23,16 @@ function accepted(): Response {
   });
 }
 
-type StatusFailed = Extract<Failed, { kind: "status" }>;
+type StatusFailed = Extract<Failure, { kind: "status" }>;
 
 /** The failure when it is an upstream 401 or 403. */
-function authOf(f: Failed | { kind: "journal" }): StatusFailed | null {
+function authOf(f: Failure | { kind: "journal" }): StatusFailed | null {
   if (f.kind !== "status") return null;
   return f.status === 401 || f.status === 403 ? f : null;
 }
 
 /** An upstream failure met before anything was written. */
-function upstreamError(f: Failed, name: string, detail: Record<string, unknown>): OciError {
+function upstreamError(f: Failure, name: string, detail: Record<string, unknown>): OciError {
   const auth = authOf(f);
   if (auth) return authFailure(auth.status, auth.headers, name, detail);
   const d = { ...detail, reason: describeFailure(f) };
@@ -151,20 +152,20 @@ function respond(result: DeleteResult, name: string, tag: string): Response {
  * 2.8 answers MANIFEST_UNKNOWN for a tag of a repository it does not know; its
  * tags list tells the two apart (NAME_UNKNOWN: no repository, or one without tags).
  */
-async function repositoryUnknown(upstream: Upstream, name: string): Promise<boolean> {
-  const res = await send(upstream, "GET", `/v2/${name}/tags/list`);
-  return !isFailed(res) && res.status === 404 && firstErrorCode(res.body) === "NAME_UNKNOWN";
+async function repositoryUnknown(registry: RegistryCalls, name: string): Promise<boolean> {
+  const res = await registry.tagList(name);
+  return isFailed(res) && res.kind === "status" && res.status === 404 && res.code === "NAME_UNKNOWN";
 }
 
 async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string, path: DeletePath) {
   deps.immutableGuard.checkTagDelete(name, tag);
   const incoming = c.env.incoming;
   const deleter = deps.tagDeleter;
-  const headers = callerHeaders(incoming, deps.caller);
+  const registry = deps.registry.as(callerCredentials(incoming, deps.caller));
   const result = await deleter.deleteTag({
     name,
     tag,
-    headers,
+    registry,
     authorization: incoming.headers.authorization,
   });
   const native = result.kind === "native-answer" || result.kind === "native-failed";
@@ -186,7 +187,7 @@ async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: s
   const nameUnknown =
     result.kind === "native-answer"
       ? result.status === 404 && firstErrorCode(result.body) === "NAME_UNKNOWN"
-      : result.kind === "not-found" && (await repositoryUnknown({ client: deps.upstream, headers }, name));
+      : result.kind === "not-found" && (await repositoryUnknown(registry, name));
   if (nameUnknown) throw new OciError("NAME_UNKNOWN", undefined, { name, tag });
   return respond(result, name, tag);
 }

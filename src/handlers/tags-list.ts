@@ -7,7 +7,7 @@ import type { V2Handler } from "../deps.js";
 import { OciError } from "../oci/errors.js";
 import { splitPathQuery } from "../oci/routes.js";
 import { answerTagsList } from "../tags/list-answer.js";
-import { callerHeaders } from "../upstream/caller-headers.js";
+import { callerCredentials } from "../upstream/caller-headers.js";
 
 export const LIST_METHODS = "GET, HEAD";
 
@@ -28,7 +28,7 @@ export const handleTagsList: V2Handler<"tags-list"> = async (c, route, deps) => 
       variant: route.variant,
       query: splitPathQuery(req.url ?? "/").query,
       authorization: req.headers.authorization,
-      upstreamHeaders: callerHeaders(req, deps.caller),
+      registry: deps.registry.as(callerCredentials(req, deps.caller)),
     },
     deps,
   );

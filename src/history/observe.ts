@@ -4,9 +4,8 @@
  * the manifest body is still arriving), and who made the change through what.
  * Never throws: the history never fails a client's request.
  */
-import type { OutgoingHttpHeaders } from "node:http";
-import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
-import type { UpstreamClient } from "../upstream/client.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { isFailed } from "../registry-client/failure.js";
 import type { Via } from "./events.js";
 
 /** The User-Agent of `registry-compat-proxy prune`. */
@@ -17,23 +16,13 @@ const PRUNE_AGENT = /^registry-compat-proxy-prune\b/;
  * could not be learned (refused, unreachable, no digest header).
  */
 export async function digestBefore(
-  upstream: UpstreamClient,
-  headers: OutgoingHttpHeaders,
+  reg: RegistryCalls,
   name: string,
   tag: string,
 ): Promise<string | null | undefined> {
-  try {
-    const res = await upstream.request({
-      method: "HEAD",
-      path: `/v2/${name}/manifests/${tag}`,
-      headers: { ...headers, accept: ALL_MANIFEST_TYPES },
-    });
-    if (res.status === 404) return null;
-    const digest = res.headers["docker-content-digest"];
-    return res.status === 200 && typeof digest === "string" ? digest : undefined;
-  } catch {
-    return undefined;
-  }
+  const head = await reg.manifestHead(name, tag);
+  if (head === null) return null;
+  return isFailed(head) ? undefined : head.digest;
 }
 
 /**

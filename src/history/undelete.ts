@@ -11,16 +11,22 @@
  *
  * Nothing is written before `put`; a refusal or an error before it changes nothing.
  */
+
+import { sha256Digest } from "../oci/digest.js";
 import { OciError } from "../oci/errors.js";
 import { isValidDigest, isValidName, isValidTag } from "../oci/grammar.js";
 import { isSchema1 } from "../oci/media-types.js";
+import { describeFailure } from "../registry-client/failure.js";
 import type { TagLocks } from "../tags/locks.js";
-import type { ServiceCredentials } from "../tags/service-auth.js";
-import { sha256Digest } from "../tags/tombstone.js";
-import { describeFailure } from "../tags/upstream-calls.js";
 import type { HistoryChange, HistoryEvent, KeptManifest, TagMoved } from "./events.js";
 import { type Failed, isFailed, type Manifest, type UndeleteRegistry } from "./registry-calls.js";
 import { decideUndelete, type RefusalReason } from "./undelete-decision.js";
+
+/** A username and password for the registry (an undelete's own, or the service's). */
+export interface RegistryLogin {
+  username: string;
+  password: string;
+}
 
 export interface UndeleteRequest {
   repository: string;
@@ -30,7 +36,7 @@ export interface UndeleteRequest {
   /** Who asks, for the entry (the credentials' username wins). */
   user: string | null;
   /** For the registry calls; null: the proxy's service credentials, if any. */
-  credentials: ServiceCredentials | null;
+  credentials: RegistryLogin | null;
 }
 
 export type UndeleteResult =
@@ -41,7 +47,7 @@ export type UndeleteResult =
 /** What an undelete needs of the proxy. */
 export interface UndeleteDeps {
   /** The registry calls, with these credentials (null: the service credentials, if configured). */
-  registryFor(credentials: ServiceCredentials | null): UndeleteRegistry;
+  registryFor(credentials: RegistryLogin | null): UndeleteRegistry;
   isImmutable(repository: string, tag: string): boolean;
   /** The read-only window (gc) is closed: no write now. */
   readOnly(): boolean;

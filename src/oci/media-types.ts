@@ -6,6 +6,9 @@
  * and to never mistake an occupied tag for a free one. Pure.
  */
 
+/** distribution's manifest limit (`maxManifestBodySize`, 4 MiB); the spec asks for at least 4 MB. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
 export const MEDIA_TYPE = {
   ociIndex: "application/vnd.oci.image.index.v1+json",
   ociManifest: "application/vnd.oci.image.manifest.v1+json",

@@ -4,15 +4,13 @@
  * writable) and the upstream answers `/v2/` (200 and 401 both mean up).
  */
 
-/** What readiness needs of the upstream client: one small GET. */
-export interface UpstreamProbe {
-  request(req: {
-    method: "GET";
-    path: string;
-    timeoutMs: number;
-    maxBodyBytes: number;
-  }): Promise<{ status: number }>;
-}
+/**
+ * What readiness asks of the upstream: the status of `GET /v2/` (within
+ * READINESS_TIMEOUT_MS), or why there was none.
+ */
+export type UpstreamPing = () => Promise<{ status: number } | { error: string }>;
+
+export const READINESS_TIMEOUT_MS = 2000;
 
 export interface Readiness {
   /** Turned on at shutdown: readiness fails at once. */
@@ -41,10 +39,7 @@ export interface ReadinessReport {
   notes: Record<string, string>;
 }
 
-export async function checkReadiness(
-  upstream: UpstreamProbe,
-  readiness: Readiness,
-): Promise<ReadinessReport> {
+export async function checkReadiness(ping: UpstreamPing, readiness: Readiness): Promise<ReadinessReport> {
   const notes = Object.fromEntries(readiness.notes);
   const degraded = [...readiness.degraded].some((key) => readiness.notes.has(key));
   if (readiness.draining)
@@ -56,22 +51,9 @@ export async function checkReadiness(
     localOk = false;
     notes[key] = problem;
   }
-  try {
-    const res = await upstream.request({
-      method: "GET",
-      path: "/v2/",
-      timeoutMs: 2000,
-      maxBodyBytes: 64 * 1024,
-    });
-    const up = res.status === 200 || res.status === 401;
-    return { ready: up && localOk, upstream: { status: res.status }, draining: false, degraded, notes };
-  } catch (err) {
-    return {
-      ready: false,
-      upstream: { status: null, error: (err as Error).message },
-      draining: false,
-      degraded,
-      notes,
-    };
-  }
+  const res = await ping();
+  if ("error" in res)
+    return { ready: false, upstream: { status: null, error: res.error }, draining: false, degraded, notes };
+  const up = res.status === 200 || res.status === 401;
+  return { ready: up && localOk, upstream: { status: res.status }, draining: false, degraded, notes };
 }

@@ -61,6 +61,12 @@ export interface RegistryCalls {
   catalog(o?: CallOptions & { pageSize?: number }): Promise<string[] | Failure>;
   /** Every tag of `/v2/<name>/tags/list` in the registry's order, following its pages (404: a Failure). */
   tagList(name: string, o?: CallOptions): Promise<string[] | Failure>;
+  /**
+   * Whether these credentials may read the tags list: null when its first page
+   * answers 200 (its body is not read: a large one closes the connection instead),
+   * else how it failed.
+   */
+  tagListCheck(name: string, o?: CallOptions): Promise<null | Failure>;
   /** HEAD a manifest, every type accepted; null when there is none. */
   manifestHead(
     name: string,
@@ -192,6 +198,18 @@ function bindCalls(transport: Transport, creds: Credentials): RegistryCalls {
     tagList(name, o = {}) {
       const path = `/v2/${name}/tags/list`;
       return pages(path, path, `repository:${name}:pull`, readList("tags"), o);
+    },
+    async tagListCheck(name, o = {}) {
+      const res = await call({
+        method: "GET",
+        path: `/v2/${name}/tags/list`,
+        scope: `repository:${name}:pull`,
+        discardSuccessBody: true,
+        headers: { ...o.headers },
+        ...callOptions(o),
+      });
+      if (isFailed(res)) return res;
+      return res.status === 200 ? null : statusFailure(res);
     },
     async manifestHead(name, reference, o = {}) {
       const res = await call({

@@ -20,6 +20,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { createRequire } from "node:module";
 import type { Dispatcher, Pool as UndiciPool } from "undici";
 import { MAX_HEADER_SIZE } from "../http/head-size.js";
+import { MAX_MANIFEST_BYTES } from "../oci/media-types.js";
 import type { UpstreamFailureKind } from "../oci/upstream-failure.js";
 
 /**
@@ -36,8 +37,8 @@ export const Pool = load("undici/lib/dispatcher/pool.js") as typeof UndiciPool;
 type RequestFn = (this: Dispatcher, options: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 export const undiciRequest = load("undici/lib/api/api-request.js") as RequestFn;
 
-/** distribution caps manifest bodies at 4 MiB; nothing the proxy reads is larger. */
-export const MAX_BODY_BYTES = 4 * 1024 * 1024;
+/** The default cap on a body read whole: a manifest's limit; nothing the proxy reads is larger. */
+export const MAX_BODY_BYTES = MAX_MANIFEST_BYTES;
 
 /** How long a free socket stays open (shortened by an upstream's `Keep-Alive: timeout` hint). */
 export const KEEP_ALIVE_MS = 60_000;

@@ -20,7 +20,8 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { type Failed, isFailed, send, statusFailure, type Upstream } from "./upstream-calls.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { type Failure, isFailed, statusFailure } from "../registry-client/failure.js";
 
 export type DeleteSupport = "native" | "swap" | "disabled";
 
@@ -45,18 +46,24 @@ export function probeTag(): string {
 }
 
 /** Runs the probes (one or two requests). */
-export async function probeDeleteSupport(up: Upstream, name: string): Promise<DeleteSupport | Failed> {
-  const tagRes = await send(up, "DELETE", `/v2/${name}/manifests/${probeTag()}`);
-  if (isFailed(tagRes)) return tagRes;
+export async function probeDeleteSupport(reg: RegistryCalls, name: string): Promise<DeleteSupport | Failure> {
+  const tagRes = await probe(reg, name, probeTag());
+  if (tagRes.kind !== "status") return tagRes;
   const t = classifyTagProbe(tagRes.status);
-  if (t === "fail") return statusFailure(tagRes);
+  if (t === "fail") return tagRes;
   if (t === "native") return "native";
   if (t === "disabled") return "disabled";
-  const digestRes = await send(up, "DELETE", `/v2/${name}/manifests/${ZERO_DIGEST}`);
-  if (isFailed(digestRes)) return digestRes;
+  const digestRes = await probe(reg, name, ZERO_DIGEST);
+  if (digestRes.kind !== "status") return digestRes;
   const d = classifyDigestProbe(digestRes.status);
-  if (d === "fail") return statusFailure(digestRes);
+  if (d === "fail") return digestRes;
   return d === "enabled" ? "swap" : "disabled";
+}
+
+/** One probe DELETE. Every answer is kept as the registry gave it (a 2xx too), to be classified. */
+async function probe(reg: RegistryCalls, name: string, reference: string): Promise<Failure> {
+  const res = await reg.manifestDelete(name, reference);
+  return isFailed(res) ? res : statusFailure(res);
 }
 
 /**
@@ -74,7 +81,7 @@ export function capabilityKey(
 
 export interface CapabilityCache {
   /** The cached answer for `key`, or the probe's (cached when it is an answer). */
-  get(key: string, probe: () => Promise<DeleteSupport | Failed>): Promise<DeleteSupport | Failed>;
+  get(key: string, probe: () => Promise<DeleteSupport | Failure>): Promise<DeleteSupport | Failure>;
   /** Forget what was learned (e.g. a swap met 405: deletes were turned off). */
   invalidate(key: string): void;
   readonly size: number;
@@ -89,7 +96,7 @@ export function createCapabilityCache(options: {
     max: options.max ?? 1000,
     ttl: Math.max(1, options.ttlMs),
   });
-  const inFlight = new Map<string, Promise<DeleteSupport | Failed>>();
+  const inFlight = new Map<string, Promise<DeleteSupport | Failure>>();
   return {
     async get(key, probe) {
       const hit = options.ttlMs > 0 ? cache.get(key) : undefined;

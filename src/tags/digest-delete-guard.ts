@@ -21,7 +21,6 @@
 import { OciError } from "../oci/errors.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { UpstreamClient } from "../upstream/client.js";
 import { createKeyedMutex } from "../util/keyed-mutex.js";
 import { decideDigestDelete } from "./digest-delete-decision.js";
 import {
@@ -44,7 +43,6 @@ const CACHED_REPOSITORIES = 64;
 export type DigestDeleteOutcome = "allowed" | "refused_tags" | "refused_index" | "check_failed";
 
 export interface DigestGuardDeps {
-  upstream: UpstreamClient;
   tagLists: Pick<TagListCache, "load">;
   /** The tag swap's locks (tag-deleter.ts): its phases announce every tag write. */
   locks: { readonly tags: TagLocks; readonly phases: PhaseLocks };
@@ -84,7 +82,6 @@ export function createDigestDeleteGuard(deps: DigestGuardDeps): DigestDeleteGuar
   });
   const unsubscribe = deps.onTagWrite((repository, tag) => targets.invalidate(repository, tag));
   const lookup: ReferenceLookupDeps = {
-    upstream: deps.upstream,
     tagLists: deps.tagLists,
     targets,
     children: createIndexChildrenCache(),

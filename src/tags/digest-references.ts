@@ -18,18 +18,18 @@
  * `pull,delete`; anything else that keeps the check from being made refuses the
  * delete (502/503/504): the guard fails closed.
  */
-import type { OutgoingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
 import { OciError } from "../oci/errors.js";
-import { ALL_MANIFEST_TYPES, baseMediaType, INDEX_TYPES } from "../oci/media-types.js";
+import { baseMediaType, INDEX_TYPES } from "../oci/media-types.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
-import { type UpstreamClient, UpstreamError, type UpstreamResponse } from "../upstream/client.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
+import { mapLimit } from "../util/concurrency.js";
 import { authFailure, DIGEST_DELETE_ACTIONS } from "./challenge.js";
 import type { HoldingIndex } from "./digest-delete-decision.js";
-import { type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
 import type { ListLoad, TagListCache } from "./list-cache.js";
 import type { TagDigestCache, TagTarget, TagTargetsView } from "./tag-digest-cache.js";
-import type { TagList } from "./tag-list.js";
+import { TagList } from "./tag-list.js";
 
 /** The referrers tag schema's tags (`<alg>-<hex>`): they hold referrers, not images. */
 const REFERRERS_TAG = /^sha(?:256|384|512)-[a-f0-9]{64}$/;
@@ -43,7 +43,6 @@ export interface IndexChild {
 }
 
 export interface ReferenceLookupDeps {
-  upstream: UpstreamClient;
   tagLists: Pick<TagListCache, "load">;
   targets: TagDigestCache;
   /** Children of indexes already read, by `<name>@<digest>`. */
@@ -55,8 +54,9 @@ export interface ReferenceLookupDeps {
 export interface DigestQuery {
   name: string;
   digest: string;
-  /** The caller's credentials and forwarding headers. */
-  headers: OutgoingHttpHeaders;
+  /** The registry with the caller's own credentials (and forwarding headers). */
+  registry: RegistryCalls;
+  /** The caller's Authorization header (the caches' key). */
   authorization: string | undefined;
 }
 
@@ -95,98 +95,49 @@ export function indexChildren(body: Buffer): IndexChild[] {
   );
 }
 
-/** Runs `fn` on every item, at most `limit` at a time; the first failure rejects (the rest stop). */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(limit, 1), items.length) }, worker));
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** The refusal of a check that could not be made (never a go-ahead). */
-function checkFailed(res: UpstreamResponse, q: DigestQuery, step: string): OciError {
+function checkFailed(f: Failure, q: DigestQuery, step: string): OciError {
   const detail = { name: q.name, digest: q.digest, step };
-  if (res.status === 401 || res.status === 403) {
-    return authFailure(res.status, res.headers, q.name, detail, DIGEST_DELETE_ACTIONS);
+  if (f.kind === "network") return upstreamFailureError(f.error.kind, { name: q.name, digest: q.digest });
+  if (f.kind === "status" && (f.status === 401 || f.status === 403)) {
+    return authFailure(f.status, f.headers, q.name, detail, DIGEST_DELETE_ACTIONS);
   }
   return new OciError(
     "UNAVAILABLE",
     "upstream registry failed the digest delete check; nothing was deleted",
-    { ...detail, status: res.status },
+    { ...detail, ...(f.kind === "status" ? { status: f.status } : { reason: describeFailure(f) }) },
     { status: 502 },
   );
 }
 
-async function ask(up: UpstreamClient, req: Parameters<UpstreamClient["request"]>[0], q: DigestQuery) {
+/** A read, retried on 2.8's 500 of a link being rewritten. */
+async function read<T>(call: () => Promise<T | Failure>): Promise<T | Failure> {
   for (let attempt = 0; ; attempt++) {
-    let res: UpstreamResponse;
-    try {
-      res = await up.request(req);
-    } catch (err) {
-      if (err instanceof UpstreamError)
-        throw upstreamFailureError(err.kind, { name: q.name, digest: q.digest });
-      throw err;
-    }
-    if (res.status !== 500 || attempt >= READ_RETRIES) return res;
+    const res = await call();
+    if (!isFailed(res) || res.kind !== "status" || res.status !== 500 || attempt >= READ_RETRIES) return res;
     await new Promise((r) => setTimeout(r, 10 * (attempt + 1)));
   }
 }
 
 /** HEAD of a manifest: its target, null for 404; throws the refusal otherwise. */
-async function headManifest(
-  deps: ReferenceLookupDeps,
-  q: DigestQuery,
-  ref: string,
-): Promise<TagTarget | null> {
-  const res = await ask(
-    deps.upstream,
-    {
-      method: "HEAD",
-      path: `/v2/${q.name}/manifests/${ref}`,
-      headers: { ...q.headers, accept: ALL_MANIFEST_TYPES },
-    },
-    q,
-  );
-  if (res.status === 404) return null;
-  const digest = first(res.headers["docker-content-digest"]);
-  if (res.status !== 200 || digest === undefined) throw checkFailed(res, q, `HEAD ${ref}`);
-  return { digest, index: isIndexType(first(res.headers["content-type"])) };
+async function headManifest(q: DigestQuery, ref: string): Promise<TagTarget | null> {
+  const head = await read(() => q.registry.manifestHead(q.name, ref));
+  if (head === null) return null;
+  if (isFailed(head)) throw checkFailed(head, q, `HEAD ${ref}`);
+  if (head.digest === undefined) {
+    throw checkFailed({ ok: false, kind: "invalid", reason: "no Docker-Content-Digest" }, q, `HEAD ${ref}`);
+  }
+  return { digest: head.digest, index: isIndexType(head.mediaType) };
 }
 
 async function childrenOf(deps: ReferenceLookupDeps, q: DigestQuery, digest: string) {
   const key = `${q.name}@${digest}`;
   const cached = deps.children.get(key);
   if (cached) return cached;
-  const res = await ask(
-    deps.upstream,
-    {
-      method: "GET",
-      path: `/v2/${q.name}/manifests/${digest}`,
-      headers: { ...q.headers, accept: ALL_MANIFEST_TYPES },
-    },
-    q,
-  );
-  if (res.status === 404) return [];
-  if (res.status !== 200) throw checkFailed(res, q, `GET ${digest}`);
-  const children = indexChildren(res.body);
+  const got = await read(() => q.registry.manifestGet(q.name, digest));
+  if (got === null) return [];
+  if (isFailed(got)) throw checkFailed(got, q, `GET ${digest}`);
+  const children = indexChildren(got.bytes);
   deps.children.set(key, children);
   return children;
 }
@@ -196,20 +147,15 @@ async function tagList(
   q: DigestQuery,
   fresh: boolean,
 ): Promise<readonly string[]> {
-  const load = () => fetchUpstreamTagList(deps.upstream, q.name, q.headers);
-  let loaded: ListLoad<FetchFailure, TagList>;
-  try {
-    loaded = fresh ? await load() : await deps.tagLists.load(q.name, q.authorization, load);
-  } catch (err) {
-    if (err instanceof UpstreamError)
-      throw upstreamFailureError(err.kind, { name: q.name, digest: q.digest });
-    throw err;
-  }
+  const load = async (): Promise<ListLoad<Failure, TagList>> => {
+    const tags = await q.registry.tagList(q.name);
+    return isFailed(tags) ? { failure: tags } : { tags: new TagList(tags) };
+  };
+  const loaded = fresh ? await load() : await deps.tagLists.load(q.name, q.authorization, load);
   if ("tags" in loaded) return loaded.tags.sorted();
   const f = loaded.failure;
-  if (f.kind === "status" && f.response.status === 404) return []; // no tags (2.8: NAME_UNKNOWN)
-  if (f.kind === "status") throw checkFailed(f.response, q, "tags list");
-  throw new OciError("UNAVAILABLE", f.reason, { name: q.name, digest: q.digest }, { status: 502 });
+  if (f.kind === "status" && f.status === 404) return []; // no tags (2.8: NAME_UNKNOWN)
+  throw checkFailed(f, q, "tags list");
 }
 
 /** Every listed tag's target (null: gone), HEADing those the view does not know. */
@@ -220,8 +166,8 @@ async function resolveTags(
   view: TagTargetsView,
 ) {
   const unknown = tags.filter((t) => view.get(t) === undefined);
-  await forEachLimited(unknown, deps.concurrency, async (tag) => {
-    view.set(tag, await headManifest(deps, q, tag));
+  await mapLimit(unknown, deps.concurrency, async (tag) => {
+    view.set(tag, await headManifest(q, tag));
   });
 }
 
@@ -255,7 +201,7 @@ async function holdingIndexes(
     return known;
   };
   const holding: HoldingIndex[] = [];
-  await forEachLimited([...roots.keys()], deps.concurrency, async (index) => {
+  await mapLimit([...roots.keys()], deps.concurrency, async (index) => {
     if (await reach(index)) holding.push({ digest: index, tags: roots.get(index)! });
   });
   return holding.sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0));
@@ -270,7 +216,7 @@ export async function findDigestReferences(
   q: DigestQuery,
   fresh: boolean,
 ): Promise<DigestReferences> {
-  if ((await headManifest(deps, q, q.digest)) === null) return { exists: false, tags: [], indexes: [] };
+  if ((await headManifest(q, q.digest)) === null) return { exists: false, tags: [], indexes: [] };
   const tags = await tagList(deps, q, fresh);
   const view = await deps.targets.open(q.name, q.authorization);
   try {

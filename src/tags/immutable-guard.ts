@@ -15,17 +15,17 @@
  * counted in rcp_immutable_tag_refusals_total and logged. A check that cannot be
  * made (upstream down, unreadable) refuses the write too: the guard fails closed.
  */
-import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
+import { firstHeader } from "../http/headers.js";
 import { OciError } from "../oci/errors.js";
 import { type ImmutableRule, parseImmutableRules } from "../oci/immutable-rules.js";
-import { ALL_MANIFEST_TYPES } from "../oci/media-types.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
-import { collectUpstreamTags } from "./fetch-tags.js";
-import { CoordinationError, KeyedMutex, type SharedLocks } from "./locks.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
+import { CoordinationError, KeyedMutex, type SharedLocks, tagLockKey } from "./locks.js";
+import { tagDigest, tagPointingAt } from "./tag-state.js";
 
 export type ImmutableOperation = "put" | "tag_delete" | "digest_delete";
 
@@ -34,7 +34,6 @@ const DIGEST_CHECK_CONCURRENCY = 8;
 
 export interface ImmutableGuardDeps {
   config: Pick<Config, "tags">;
-  upstream: UpstreamClient;
   logger: Logger;
   metrics: Pick<Metrics, "immutableRefusals">;
   /** The replicas' shared locks (Redis); null or absent: one proxy, in-process lock. */
@@ -45,27 +44,24 @@ export interface ImmutableGuard {
   /** The rule making `name:tag` immutable, or null (always null without rules). */
   ruleFor(name: string, tag: string): ImmutableRule | null;
   /**
-   * Runs `put` when `digest` may be written to the immutable tag, with the digest the
-   * tag holds now (null: none); throws the refusal otherwise.
+   * Runs `put` when `digest` may be written to the immutable tag (read with `reg`),
+   * with the digest the tag holds now (null: none); throws the refusal otherwise.
    */
   guardPut<T>(
-    r: { name: string; tag: string; rule: ImmutableRule; digest: string; headers: OutgoingHttpHeaders },
+    r: { name: string; tag: string; rule: ImmutableRule; digest: string; reg: RegistryCalls },
     put: (current: string | null) => Promise<T>,
   ): Promise<T>;
   /** Throws the refusal when `name:tag` is immutable. */
   checkTagDelete(name: string, tag: string): void;
   /** Throws the refusal when an immutable tag of `name` points at `digest`. */
-  checkDigestDelete(name: string, digest: string, headers: OutgoingHttpHeaders): Promise<void>;
+  checkDigestDelete(name: string, digest: string, reg: RegistryCalls): Promise<void>;
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** The client's answer when a check could not be made: auth failures as the upstream gave them. */
-function checkFailed(status: number, headers: Record<string, string | string[] | undefined>, detail: object) {
-  if (status === 401) {
-    const challenge = first(headers["www-authenticate"]);
+/** The client's answer when a check could not be made: auth failures as the upstream gave them; fail closed. */
+function checkFailed(f: Failure, detail: Record<string, unknown>): OciError {
+  if (f.kind === "network") return upstreamFailureError(f.error.kind, detail);
+  if (f.kind === "status" && f.status === 401) {
+    const challenge = firstHeader(f.headers["www-authenticate"]);
     return new OciError(
       "UNAUTHORIZED",
       undefined,
@@ -73,22 +69,14 @@ function checkFailed(status: number, headers: Record<string, string | string[] |
       challenge ? { headers: { "www-authenticate": challenge } } : {},
     );
   }
-  if (status === 403) return new OciError("DENIED", undefined, detail);
+  if (f.kind === "status" && f.status === 403) return new OciError("DENIED", undefined, detail);
+  const status = f.kind === "status" ? { status: f.status } : { reason: describeFailure(f) };
   return new OciError(
     "UNAVAILABLE",
     "upstream registry failed the immutable tag check",
-    { ...detail, status },
+    { ...detail, ...status },
     { status: 502 },
   );
-}
-
-async function orUpstreamFailure<T>(work: Promise<T>, detail: Record<string, unknown>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof UpstreamError) throw upstreamFailureError(err.kind, detail);
-    throw err;
-  }
 }
 
 /** The guard of one proxy (its lock is shared by every request), for the rules of `config.tags.immutable`. */
@@ -102,31 +90,15 @@ export function createImmutableGuard(deps: ImmutableGuardDeps): ImmutableGuard {
     return new OciError("DENIED", message, { ...detail, rule: rule.source, immutable: true });
   }
 
-  /** The tag's current digest, or null when it does not exist. */
-  async function headTag(name: string, tag: string, headers: OutgoingHttpHeaders): Promise<string | null> {
-    const where = { name, tag };
-    const res = await orUpstreamFailure(
-      deps.upstream.request({
-        method: "HEAD",
-        path: `/v2/${name}/manifests/${tag}`,
-        headers: { ...headers, accept: ALL_MANIFEST_TYPES },
-      }),
-      where,
-    );
-    if (res.status === 404) return null;
-    const digest = first(res.headers["docker-content-digest"]);
-    if (res.status !== 200 || digest === undefined) throw checkFailed(res.status, res.headers, where);
-    return digest;
-  }
-
   async function guardPut<T>(
     r: Parameters<ImmutableGuard["guardPut"]>[0],
     put: (current: string | null) => Promise<T>,
   ): Promise<T> {
     try {
       // The same key as the tag deleter's: a delete and a PUT of one tag exclude each other.
-      return await sameTag.run(`${r.name}\n${r.tag}`, async (lease) => {
-        const current = await headTag(r.name, r.tag, r.headers);
+      return await sameTag.run(tagLockKey(r.name, r.tag), async (lease) => {
+        const current = await tagDigest(r.reg, r.name, r.tag);
+        if (isFailed(current)) throw checkFailed(current, { name: r.name, tag: r.tag });
         if (current !== null && current !== r.digest) {
           throw refuse(
             "put",
@@ -163,31 +135,19 @@ export function createImmutableGuard(deps: ImmutableGuardDeps): ImmutableGuard {
     });
   }
 
-  async function checkDigestDelete(
-    name: string,
-    digest: string,
-    headers: OutgoingHttpHeaders,
-  ): Promise<void> {
+  async function checkDigestDelete(name: string, digest: string, reg: RegistryCalls): Promise<void> {
     if (rules === null || rules.rulesIn(name).length === 0) return;
     const where = { name, digest };
-    const listed = await orUpstreamFailure(collectUpstreamTags(deps.upstream, name, headers), where);
-    if ("failure" in listed) {
-      const f = listed.failure;
-      if (f.kind === "status" && f.response.status === 404) return; // no repository, no tags
-      if (f.kind === "status") throw checkFailed(f.response.status, f.response.headers, where);
-      throw new OciError("UNAVAILABLE", f.reason, where, { status: 502 });
+    const listed = await reg.tagList(name);
+    if (isFailed(listed)) {
+      if (listed.kind === "status" && listed.status === 404) return; // no repository, no tags
+      if (listed.kind === "invalid") throw new OciError("UNAVAILABLE", listed.reason, where, { status: 502 });
+      throw checkFailed(listed, where);
     }
-    const guarded = [...new Set(listed.tags)].filter((t) => rules.ruleFor(name, t) !== null);
-    let next = 0;
-    let hit: string | null = null;
-    const worker = async () => {
-      while (hit === null && next < guarded.length) {
-        const tag = guarded[next++]!;
-        if ((await headTag(name, tag, headers)) === digest) hit = tag;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DIGEST_CHECK_CONCURRENCY, guarded.length) }, worker));
+    const guarded = [...new Set(listed)].filter((t) => rules.ruleFor(name, t) !== null);
+    const hit = await tagPointingAt(reg, name, guarded, digest, DIGEST_CHECK_CONCURRENCY);
     if (hit === null) return;
+    if (isFailed(hit)) throw checkFailed(hit, where);
     const rule = rules.ruleFor(name, hit)!;
     throw refuse(
       "digest_delete",

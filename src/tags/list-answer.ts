@@ -15,17 +15,16 @@
  * - 307 to `tags/_list` for legacy `list` when `tags.legacyList` is `redirect`.
  * Errors the proxy states itself are thrown as OciError (rendered by the caller).
  */
-import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
 import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
 import { type ListVariant, nextPageLink, type PageQuery, parsePageQuery } from "../oci/pagination.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import { type UpstreamClient, UpstreamError } from "../upstream/client.js";
-import { checkUpstreamTagList, type FetchFailure, fetchUpstreamTagList } from "./fetch-tags.js";
-import type { TagListCache } from "./list-cache.js";
-import type { TagList } from "./tag-list.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
+import type { ListLoad, TagListCache } from "./list-cache.js";
+import { TagList } from "./tag-list.js";
 
 /** One list request: what the answer depends on. */
 export interface ListAsk {
@@ -35,8 +34,8 @@ export interface ListAsk {
   query: string;
   /** The caller's Authorization header (the cache key's credentials). */
   authorization: string | undefined;
-  /** Headers for the upstream call (callerHeaders: credentials, forwarding, request id). */
-  upstreamHeaders: OutgoingHttpHeaders;
+  /** The upstream, with the caller's own credentials. */
+  registry: RegistryCalls;
 }
 
 /** A complete answer; `body` is what a GET sends (a HEAD sends the same head, no body). */
@@ -49,7 +48,6 @@ export interface ListAnswer {
 /** What the list answer uses of the proxy's dependencies. */
 export interface ListDeps {
   config: Pick<Config, "tags">;
-  upstream: UpstreamClient;
   tagLists: TagListCache;
   metrics: Pick<Metrics, "upstreamErrors">;
   logger: Logger;
@@ -64,7 +62,7 @@ export async function answerTagsList(ask: ListAsk, deps: ListDeps): Promise<List
   }
   const page = parsePageQuery(ask.query, deps.config.tags.maxPageSize);
   const loaded = await loadTags(ask, deps);
-  if ("failure" in loaded) return failureAnswer(loaded.failure, ask.name);
+  if ("failure" in loaded) return failureAnswer(loaded.failure, ask.name, deps.logger);
   const answer = listAnswer(ask.name, ask.variant, loaded.tags, page);
   // A first page picked without sorting (tag-list.ts): sort the whole list once the
   // answer is out, for the cache and the next pages (a page asked for sooner sorts
@@ -73,20 +71,20 @@ export async function answerTagsList(ask: ListAsk, deps: ListDeps): Promise<List
   return answer;
 }
 
-async function loadTags(ask: ListAsk, deps: ListDeps) {
-  try {
-    return await deps.tagLists.load(
-      ask.name,
-      ask.authorization,
-      () => fetchUpstreamTagList(deps.upstream, ask.name, ask.upstreamHeaders),
-      () => checkUpstreamTagList(deps.upstream, ask.name, ask.upstreamHeaders),
-    );
-  } catch (err) {
-    if (!(err instanceof UpstreamError)) throw err;
-    // Counted in rcp_upstream_errors_total by the client (countUpstreamErrors).
-    deps.logger.warn({ kind: err.kind, err: err.message, repository: ask.name }, "upstream tags list failed");
-    throw upstreamFailureError(err.kind);
-  }
+/** The complete list (a TagList, sorted when first needed) from the cache or the upstream. */
+function loadTags(ask: ListAsk, deps: ListDeps) {
+  return deps.tagLists.load(
+    ask.name,
+    ask.authorization,
+    async (): Promise<ListLoad<Failure, TagList>> => {
+      const tags = await ask.registry.tagList(ask.name);
+      return isFailed(tags) ? { failure: tags } : { tags: new TagList(tags) };
+    },
+    async () => {
+      const refused = await ask.registry.tagListCheck(ask.name);
+      return refused === null ? null : { failure: refused };
+    },
+  );
 }
 
 function baseHeaders(extra: Record<string, string> = {}): Record<string, string> {
@@ -115,9 +113,16 @@ function redirectToNewList(name: string, query: string): ListAnswer {
   return { status: 307, headers: baseHeaders({ location, "content-length": "0" }), body: "" };
 }
 
-function failureAnswer(failure: FetchFailure, name: string): ListAnswer {
-  if (failure.kind === "invalid") throw new OciError("UNKNOWN", failure.reason, undefined, { status: 502 });
-  const { status, headers, body } = failure.response;
+function failureAnswer(failure: Failure, name: string, logger: Logger): ListAnswer {
+  if (failure.kind === "network") {
+    // Counted in rcp_upstream_errors_total by the registry client.
+    const { kind, message } = failure.error;
+    logger.warn({ kind, err: message, repository: name }, "upstream tags list failed");
+    throw upstreamFailureError(kind);
+  }
+  if (failure.kind !== "status")
+    throw new OciError("UNKNOWN", describeFailure(failure), undefined, { status: 502 });
+  const { status, headers, body } = failure;
   if (status === 404) throw new OciError("NAME_UNKNOWN", "repository name not known to registry", { name });
   const isOciJson = firstErrorCode(body) !== undefined;
   if (status === 401 || status === 403 || (status >= 400 && isOciJson)) {

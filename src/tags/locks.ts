@@ -66,6 +66,11 @@ export class CoordinationError extends Error {
   }
 }
 
+/** The tag lock's key: a tag delete and a PUT to an immutable tag of the same tag exclude each other. */
+export function tagLockKey(repository: string, tag: string): string {
+  return `${repository}\n${tag}`;
+}
+
 /** Phase locks whose every step first checks `lease` (a step no longer owned is never taken). */
 export function fenced(phases: PhaseLocks, lease: Lease | null, onStep?: () => void): PhaseLocks {
   if (lease === null) return phases;

@@ -17,22 +17,14 @@
  * every start: for it, every loopback entry is its own; see tag-deleter.ts.)
  */
 import type { Logger } from "../ops/logger.js";
+import type { Manifest, RegistryCalls } from "../registry-client/client.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import type { Journal, JournalRecord, Outcome } from "./journal.js";
 import { unfinished } from "./journal.js";
 import type { PhaseLocks } from "./locks.js";
 import { deleteForward } from "./settle.js";
+import { deleteDigest, putTag, tagDigest, tagListed } from "./tag-state.js";
 import { TOMBSTONE_MEDIA_TYPE } from "./tombstone.js";
-import {
-  deleteManifest,
-  describeFailure,
-  type Failed,
-  headTag,
-  isFailed,
-  type Manifest,
-  putManifest,
-  tagListed,
-  type Upstream,
-} from "./upstream-calls.js";
 
 export interface UnfinishedDelete {
   id: string;
@@ -59,7 +51,8 @@ export interface RecoveryOptions {
   upstreamOrigin: string;
   /** Whether an entry's recorded upstream is the one served here; other entries are skipped. */
   serves: (recordedUpstream: string) => boolean;
-  upstream: Upstream;
+  /** The registry, with the service credentials (delete.recoveryUsername/recoveryPassword) when set. */
+  registry: RegistryCalls;
   phases: PhaseLocks;
   maxRetries: number;
   logger: Logger;
@@ -72,7 +65,7 @@ export interface RecoveryOptions {
   by?: "start-up" | "sweep" | "repair";
 }
 
-function reasonOf(f: Failed, hasCredentials: boolean): string {
+function reasonOf(f: Failure, hasCredentials: boolean): string {
   if (f.kind === "status" && f.status === 401) {
     return hasCredentials
       ? "the upstream refused the service credentials (delete.recoveryUsername/recoveryPassword)"
@@ -82,22 +75,22 @@ function reasonOf(f: Failed, hasCredentials: boolean): string {
   return describeFailure(f);
 }
 
-async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outcome | Failed> {
+async function completeOne(o: RecoveryOptions, rec: JournalRecord): Promise<Outcome | Failure> {
   const { repository: name, tag } = rec.intent;
   const tombstone: Manifest = {
     bytes: Buffer.from(rec.intent.tombstoneBytes, "base64"),
     mediaType: TOMBSTONE_MEDIA_TYPE,
     digest: rec.intent.tombstoneDigest,
   };
-  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, m), tag);
-  const del = (d: string) => o.phases.run(name, "delete", () => deleteManifest(o.upstream, name, d));
-  const current = await headTag(o.upstream, name, tag);
+  const put = (m: Manifest) => o.phases.run(name, "put", () => putTag(o.registry, name, tag, m), tag);
+  const del = (d: string) => o.phases.run(name, "delete", () => deleteDigest(o.registry, name, d));
+  const current = await tagDigest(o.registry, name, tag);
   if (isFailed(current)) return current;
   if (current === tombstone.digest) {
     return deleteForward(o, name, tag, tombstone, put, del);
   }
   if (current !== null) return "closed";
-  const listed = await tagListed(o.upstream, name, tag);
+  const listed = await tagListed(o.registry, name, tag);
   if (isFailed(listed)) return listed;
   if (!listed) return "closed";
   const again = await put(tombstone);
@@ -127,17 +120,17 @@ export async function recoverJournal(o: RecoveryOptions): Promise<RecoveryReport
         "upstream left open (a proxy serving that upstream completes them)",
     );
   }
-  let unreachable: Failed | null = null;
+  let unreachable: Failure | null = null;
   for (const rec of open) {
     const { id, repository, tag, originalDigest, mediaType } = rec.intent;
-    let result: Outcome | Failed;
+    let result: Outcome | Failure;
     if (unreachable) {
       result = unreachable; // do not wait for a dead upstream once per entry
     } else {
       try {
         result = await completeOne(o, rec);
       } catch (err) {
-        result = { ok: false, kind: "status", status: 0, headers: {}, code: (err as Error).message };
+        result = { ok: false, kind: "invalid", reason: (err as Error).message };
       }
       if (isFailed(result) && result.kind === "network") unreachable = result;
     }

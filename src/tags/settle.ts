@@ -4,12 +4,15 @@
  * the original back). Both re-check the tag first and leave a concurrent push
  * alone. Used by the swap and by start-up recovery.
  */
+
+import type { Manifest } from "../registry-client/client.js";
+import { describeFailure, type Failure } from "../registry-client/failure.js";
 import type { Outcome } from "./journal.js";
 import type { StepName, SwapFailure, SwapOptions } from "./swap-types.js";
-import { describeFailure, type Failed, headTag, type Manifest, putManifest } from "./upstream-calls.js";
+import { putTag, tagDigest } from "./tag-state.js";
 
 /** 5xx, 404 (someone else deleted it), 429 and broken exchanges leave the state unknown: retry forward. */
-export function isTransient(f: Failed): boolean {
+export function isTransient(f: Failure): boolean {
   if (f.kind === "network") return true;
   if (f.kind === "status") return f.status >= 500 || f.status === 404 || f.status === 429;
   return false;
@@ -26,17 +29,17 @@ export function backoff(i: number): Promise<void> {
  * tombstone) or put the tombstone back and delete again, at most maxRetries times.
  */
 export async function deleteForward(
-  o: Pick<SwapOptions, "upstream" | "maxRetries">,
+  o: Pick<SwapOptions, "registry" | "maxRetries">,
   name: string,
   tag: string,
   tombstone: Manifest,
-  put: (m: Manifest) => Promise<true | Failed>,
-  del: (digest: string) => Promise<true | Failed>,
-): Promise<"deleted" | "superseded" | Failed> {
+  put: (m: Manifest) => Promise<true | Failure>,
+  del: (digest: string) => Promise<true | Failure>,
+): Promise<"deleted" | "superseded" | Failure> {
   let res = await del(tombstone.digest);
   for (let attempt = 0; res !== true && isTransient(res) && attempt < o.maxRetries; attempt++) {
     await backoff(attempt);
-    const current = await headTag(o.upstream, name, tag);
+    const current = await tagDigest(o.registry, name, tag);
     if (typeof current === "string" && current !== tombstone.digest) {
       await del(tombstone.digest); // pushed meanwhile: the push stays, the tombstone goes
       return "superseded";
@@ -49,13 +52,13 @@ export async function deleteForward(
 
 /** undo of put-tombstone: puts the original back, unless the tag was pushed meanwhile. */
 export async function restoreOriginal(
-  o: Pick<SwapOptions, "upstream" | "maxRetries" | "phases" | "logger" | "journal">,
+  o: Pick<SwapOptions, "registry" | "maxRetries" | "phases" | "logger" | "journal">,
   name: string,
   tag: string,
   original: Manifest,
   tombstone: Manifest,
   step: StepName,
-  cause: Failed,
+  cause: Failure,
   id: string,
   close: (outcome: Outcome) => Promise<void>,
 ): Promise<SwapFailure> {
@@ -66,10 +69,10 @@ export async function restoreOriginal(
     originalDigest: original.digest,
     journalId: id,
   } as const;
-  let last: Failed | null = null;
+  let last: Failure | null = null;
   for (let attempt = 0; attempt <= o.maxRetries; attempt++) {
     if (attempt > 0) await backoff(attempt - 1);
-    const current = await headTag(o.upstream, name, tag);
+    const current = await tagDigest(o.registry, name, tag);
     if (current === original.digest) {
       await close("rolled_back");
       return { ...base, restored: true, superseded: false };
@@ -78,7 +81,7 @@ export async function restoreOriginal(
       await close("superseded");
       return { ...base, restored: false, superseded: true };
     }
-    const res = await o.phases.run(name, "put", () => putManifest(o.upstream, name, tag, original), tag);
+    const res = await o.phases.run(name, "put", () => putTag(o.registry, name, tag, original), tag);
     if (res === true) {
       await close("rolled_back");
       return { ...base, restored: true, superseded: false };

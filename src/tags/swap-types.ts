@@ -3,9 +3,10 @@
  * deleter, so that swap.ts -> settle.ts stays the only arrow between the two.
  */
 import type { Logger } from "../ops/logger.js";
+import type { Manifest, RegistryCalls } from "../registry-client/client.js";
+import type { Failure } from "../registry-client/failure.js";
 import type { Journal } from "./journal.js";
 import type { PhaseLocks } from "./locks.js";
-import type { Failed, Manifest, Upstream } from "./upstream-calls.js";
 
 export type StepName =
   | "fetch-original"
@@ -26,14 +27,15 @@ export type SwapResult =
       /** The tag was pushed again by someone else meanwhile (and left alone). */
       superseded: boolean;
       originalDigest: string | null;
-      failure: Failed | { ok: false; kind: "journal"; error: Error };
+      failure: Failure | { ok: false; kind: "journal"; error: Error };
       journalId: string | null;
     };
 
 export type SwapFailure = Extract<SwapResult, { kind: "failed" }>;
 
 export interface SwapOptions {
-  upstream: Upstream;
+  /** The registry, with the credentials of the delete (the client's own, or recovery's). */
+  registry: RegistryCalls;
   upstreamOrigin: string;
   journal: Journal;
   phases: PhaseLocks;

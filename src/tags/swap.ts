@@ -37,25 +37,18 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../ops/logger.js";
+import type { Manifest, RegistryCalls } from "../registry-client/client.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import type { IntentEntry, Journal, Outcome } from "./journal.js";
 import { MAX_STORED_BYTES } from "./journal.js";
 import { CoordinationError } from "./locks.js";
 import { backoff, deleteForward, isTransient, restoreOriginal } from "./settle.js";
 import type { StepName, SwapFailure, SwapOptions, SwapResult } from "./swap-types.js";
+import { deleteDigest, putTag } from "./tag-state.js";
 import { buildTombstone, isTombstone } from "./tombstone.js";
-import {
-  deleteManifest,
-  describeFailure,
-  type Failed,
-  getManifest,
-  isFailed,
-  type Manifest,
-  putManifest,
-  type Upstream,
-} from "./upstream-calls.js";
 
 /** A PUT answered with a 4xx (other than 429) wrote nothing. */
-function wroteNothing(f: Failed): boolean {
+function wroteNothing(f: Failure): boolean {
   return f.kind === "status" && f.status >= 400 && f.status < 500 && f.status !== 429;
 }
 
@@ -89,14 +82,14 @@ function outcomeWriter(journal: Journal, id: string, log: Logger): (outcome: Out
 }
 
 export async function swapDelete(o: SwapOptions, name: string, tag: string): Promise<SwapResult> {
-  const up = o.upstream;
+  const reg = o.registry;
   const log = o.logger.child({ repository: name, tag });
-  const put = (m: Manifest) => o.phases.run(name, "put", () => putManifest(up, name, tag, m), tag);
-  const del = (digest: string) => o.phases.run(name, "delete", () => deleteManifest(up, name, digest));
+  const put = (m: Manifest) => o.phases.run(name, "put", () => putTag(reg, name, tag, m), tag);
+  const del = (digest: string) => o.phases.run(name, "delete", () => deleteDigest(reg, name, digest));
 
   // fetch-original (a read: retried on 5xx, which 2.8 answers while another PUT
   // rewrites the revision link of the same manifest)
-  const original = await fetchOriginal(up, name, tag, o.maxRetries);
+  const original = await fetchOriginal(reg, name, tag, o.maxRetries);
   if (original === null) return { kind: "not-found" };
   if (isFailed(original)) return failed("fetch-original", original);
 
@@ -153,11 +146,11 @@ export async function swapDelete(o: SwapOptions, name: string, tag: string): Pro
   return restoreOriginal(o, name, tag, origin, tombstone, "delete-tombstone", deleted, id, close);
 }
 
-async function fetchOriginal(up: Upstream, name: string, tag: string, retries: number) {
-  let res = await getManifest(up, name, tag);
+async function fetchOriginal(reg: RegistryCalls, name: string, tag: string, retries: number) {
+  let res = await reg.manifestGet(name, tag);
   for (let i = 0; i < retries && isFailed(res) && isTransient(res); i++) {
     await backoff(i);
-    res = await getManifest(up, name, tag);
+    res = await reg.manifestGet(name, tag);
   }
   return res;
 }

@@ -3,12 +3,14 @@
  * shared by every tag DELETE, start-up recovery of that journal and the
  * replicas' sweep. Created once, with the proxy's dependencies (deps.ts).
  */
-import type { OutgoingHttpHeaders } from "node:http";
 import type { Config } from "../config.js";
+import { firstHeader } from "../http/headers.js";
 import type { Readiness } from "../ops/health.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import type { UpstreamClient } from "../upstream/client.js";
+import type { RegistryCalls, RegistryClient } from "../registry-client/client.js";
+import { type Credentials, login, PLAIN } from "../registry-client/credentials.js";
+import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import {
   type CapabilityCache,
   capabilityKey,
@@ -25,14 +27,14 @@ import {
   type PhaseLocks,
   type SharedLocks,
   type TagLocks,
+  tagLockKey,
 } from "./locks.js";
+
 import { isLoopbackOrigin, type RecoveryReport, recoverJournal, sameOrigin } from "./recovery.js";
 import { createRepairQueue, type PendingRepair, type RepairEntry, repairsNote } from "./repairs.js";
-import { type ServiceCredentials, withServiceCredentials } from "./service-auth.js";
 import { type SharedJournal, teeJournal } from "./shared-journal.js";
 import { swapDelete } from "./swap.js";
 import type { SwapResult } from "./swap-types.js";
-import { describeFailure, type Failed, isFailed, send } from "./upstream-calls.js";
 
 /** Start-up compaction keeps unfinished entries and the newest finished ones within this size. */
 const JOURNAL_KEEP_BYTES = 32 * 1024 * 1024;
@@ -42,9 +44,9 @@ export const READINESS_NOTE_KEY = "tagDeleteJournal";
 export type DeleteResult =
   | SwapResult
   | { kind: "disabled" }
-  | { kind: "probe-failed"; failure: Failed }
+  | { kind: "probe-failed"; failure: Failure }
   | { kind: "native-answer"; status: number; body: Buffer; challenge?: string }
-  | { kind: "native-failed"; failure: Failed }
+  | { kind: "native-failed"; failure: Failure }
   /** The replicas' shared locks could not be had or kept (Redis): the step was not taken. */
   | {
       kind: "coordination-failed";
@@ -57,10 +59,14 @@ export type DeleteResult =
 export interface TagDeleter {
   readonly journal: Journal;
   readonly capabilities: CapabilityCache;
+  /**
+   * Deletes `name:tag` with the caller's own credentials (`registry`); the
+   * capability cache is keyed by its `authorization`.
+   */
   deleteTag(request: {
     name: string;
     tag: string;
-    headers: OutgoingHttpHeaders;
+    registry: RegistryCalls;
     authorization: string | undefined;
   }): Promise<DeleteResult>;
   /** Completes unfinished journal entries (before the proxy listens). */
@@ -100,7 +106,7 @@ export interface SweepReport {
 /** What the tag deleter is made of. */
 export interface TagDeleterDeps {
   config: Pick<Config, "delete" | "upstream">;
-  upstream: UpstreamClient;
+  registry: RegistryClient;
   logger: Logger;
   metrics: Pick<Metrics, "cache" | "restoreFailures"> &
     Partial<Pick<Metrics, "sharedRecoveries" | "tagRepairsPending">>;
@@ -109,9 +115,8 @@ export interface TagDeleterDeps {
   sharedJournal?: SharedJournal | null;
 }
 
-export function serviceCredentials(
-  deps: Pick<TagDeleterDeps, "config" | "logger">,
-): ServiceCredentials | null {
+/** The service credentials of recovery and the sweep (delete.recoveryUsername/recoveryPassword), or null. */
+export function serviceCredentials(deps: Pick<TagDeleterDeps, "config" | "logger">): Credentials | null {
   const { recoveryUsername: username, recoveryPassword: password } = deps.config.delete;
   if (username === null && password === null) return null;
   if (username === null || password === null) {
@@ -120,7 +125,15 @@ export function serviceCredentials(
     );
     return null;
   }
-  return { username, password };
+  return login(username, password);
+}
+
+/** A registry that deletes tags itself (distribution 3, zot): its answer, as it gave it. */
+async function nativeDelete(reg: RegistryCalls, name: string, tag: string): Promise<DeleteResult> {
+  const res = await reg.manifestDelete(name, tag);
+  if (isFailed(res) && res.kind !== "status") return { kind: "native-failed", failure: res };
+  const challenge = firstHeader(res.headers["www-authenticate"]);
+  return { kind: "native-answer", status: res.status, body: res.body, ...(challenge ? { challenge } : {}) };
 }
 
 export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
@@ -133,7 +146,7 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     for (const listener of tagWriteListeners) listener(repository, tag);
   });
   const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
-  const upstreamOrigin = deps.upstream.target.url.href.replace(/\/+$/, "");
+  const upstreamOrigin = deps.registry.url.href.replace(/\/+$/, "");
   const capabilities = createCapabilityCache({
     ttlMs: cfg.capabilityTtlMs,
     onLookup: (result) => deps.metrics.cache.inc({ cache: "delete-capabilities", result }),
@@ -165,13 +178,13 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
     const record = (await journal.read()).find((r) => r.intent.id === entry.id);
     if (!record || record.outcome !== null) return null; // finished meanwhile
     const creds = serviceCredentials(deps);
-    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    const registry = deps.registry.as(creds ?? PLAIN);
     return sameTag.run(`${entry.repository}\n${entry.tag}`, async (lease) => {
       const one = await recoverJournal({
         journal: { ...journal, read: async () => [record] },
         upstreamOrigin,
         serves: () => true,
-        upstream: { client, headers: {} },
+        registry,
         phases: fenced(phases, lease),
         // One write per attempt, the tag looked at again before each: an attempt never
         // puts the tombstone back over a tag someone restored or pushed meanwhile.
@@ -185,30 +198,22 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   }
 
   async function deleteTag(r: Parameters<TagDeleter["deleteTag"]>[0]): Promise<DeleteResult> {
-    const upstream = { client: deps.upstream, headers: r.headers };
     const key = capabilityKey(upstreamOrigin, r.name, r.authorization);
-    const support = await capabilities.get(key, () => probeDeleteSupport(upstream, r.name));
+    const support = await capabilities.get(key, () => probeDeleteSupport(r.registry, r.name));
     if (isFailed(support)) return { kind: "probe-failed", failure: support };
     if (support === "disabled") return { kind: "disabled" };
     if (support === "native") {
-      const res = await send(upstream, "DELETE", `/v2/${r.name}/manifests/${r.tag}`);
-      if (isFailed(res)) return { kind: "native-failed", failure: res };
-      if (res.status === 405) capabilities.invalidate(key);
-      const challenge = res.headers["www-authenticate"];
-      return {
-        kind: "native-answer",
-        status: res.status,
-        body: res.body,
-        ...(challenge ? { challenge: Array.isArray(challenge) ? challenge[0]! : challenge } : {}),
-      };
+      const answer = await nativeDelete(r.registry, r.name, r.tag);
+      if (answer.kind === "native-answer" && answer.status === 405) capabilities.invalidate(key);
+      return answer;
     }
     let result: SwapResult;
     let writes = 0;
     try {
-      result = await sameTag.run(`${r.name}\n${r.tag}`, (lease) =>
+      result = await sameTag.run(tagLockKey(r.name, r.tag), (lease) =>
         swapDelete(
           {
-            upstream,
+            registry: r.registry,
             upstreamOrigin,
             journal,
             phases: fenced(phases, lease, () => writes++),
@@ -250,7 +255,7 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
       deps.logger.warn({ err, journal: cfg.journalPath }, "tag delete journal: compaction failed");
     }
     const creds = serviceCredentials(deps);
-    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    const registry = deps.registry.as(creds ?? PLAIN);
     let report: RecoveryReport;
     try {
       report = await recoverJournal({
@@ -260,7 +265,7 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
         serves: (recorded) =>
           sameOrigin(recorded, upstreamOrigin) ||
           (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
-        upstream: { client, headers: {} },
+        registry,
         // Before the proxy listens; with replicas, in-process phases (recovery must not wait for Redis).
         phases: deps.sharedLocks ? new PhaseLock() : phases,
         maxRetries: cfg.maxRetries,
@@ -291,19 +296,19 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
       return report;
     }
     const creds = serviceCredentials(deps);
-    const client = creds ? withServiceCredentials(deps.upstream, creds) : deps.upstream;
+    const registry = deps.registry.as(creds ?? PLAIN);
     for (const { intent, replica } of entries) {
       // Younger entries may be swaps in flight (their replica holds the tag lock).
       if (Date.now() - Date.parse(intent.time) < minAgeMs) continue;
       if (!sameOrigin(intent.upstream, upstreamOrigin)) continue;
       try {
-        await sameTag.run(`${intent.repository}\n${intent.tag}`, async (lease) => {
+        await sameTag.run(tagLockKey(intent.repository, intent.tag), async (lease) => {
           if (!(await shared.has(intent.id))) return; // finished meanwhile
           const one = await recoverJournal({
             journal: { ...journal, read: async () => [{ intent, outcome: null }] },
             upstreamOrigin,
             serves: () => true,
-            upstream: { client, headers: {} },
+            registry,
             phases: fenced(phases, lease),
             maxRetries: cfg.maxRetries,
             logger: deps.logger,
@@ -351,6 +356,6 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   };
 }
 
-function describeResultFailure(f: Failed | { kind: "journal"; error: Error }): string {
+function describeResultFailure(f: Failure | { kind: "journal"; error: Error }): string {
   return f.kind === "journal" ? f.error.message : describeFailure(f);
 }

@@ -8,7 +8,8 @@
  *
  * Pure apart from the random nonce, which callers may inject.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sha256Digest } from "../oci/digest.js";
 import { MEDIA_TYPE } from "../oci/media-types.js";
 
 /** The annotation key that marks a manifest as this project's tombstone. */
@@ -21,10 +22,6 @@ export interface Tombstone {
   readonly bytes: Buffer;
   readonly digest: string;
   readonly mediaType: typeof TOMBSTONE_MEDIA_TYPE;
-}
-
-export function sha256Digest(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
 export function buildTombstone(

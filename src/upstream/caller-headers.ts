@@ -4,6 +4,7 @@
  * the upstream build URLs naming the proxy, and the request id.
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import { asCaller, type Credentials } from "../registry-client/credentials.js";
 import { applyForwardingHeaders, requestOrigin } from "./forwarding.js";
 
 export interface CallerContext {
@@ -20,6 +21,11 @@ export function callerHeaders(req: IncomingMessage, ctx: CallerContext): Outgoin
   const origin = requestOrigin(req, ctx.trustForwarded, ctx.publicUrl);
   applyForwardingHeaders(headers, origin, req.socket.remoteAddress, ctx.trustForwarded);
   return headers;
+}
+
+/** The credentials of a call made for the client of `req`: its own headers, its 401s its own to answer. */
+export function callerCredentials(req: IncomingMessage, ctx: CallerContext): Credentials {
+  return asCaller(callerHeaders(req, ctx));
 }
 
 /** The public origin (`proto://host`) the client used, for URLs the proxy builds. */

@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { writeOciError } from "../http/write-error.js";
 import { layerUrlRefusal } from "../oci/layer-urls.js";
-import { MAX_BODY_BYTES } from "./client.js";
+import { MAX_MANIFEST_BYTES } from "../oci/media-types.js";
 
 /** Chunks seen so far, or null once the body outgrew the limit. */
 const bodies = new WeakMap<IncomingMessage, Buffer[] | null>();
@@ -20,7 +20,7 @@ export function watchManifestPut(req: IncomingMessage): void {
   bodies.set(req, chunks);
   const onData = (chunk: Buffer) => {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > MAX_MANIFEST_BYTES) {
       bodies.set(req, null);
       req.off("data", onData);
       return;

@@ -9,12 +9,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { endToEndHeaders } from "../http/hop-by-hop.js";
 import { API_VERSION, API_VERSION_HEADER, OciError } from "../oci/errors.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
+import { describeFailure, type Failure } from "../registry-client/failure.js";
+import { type HttpResponse, UpstreamError } from "../registry-client/http.js";
 import { type CallerContext, callerOrigin } from "./caller-headers.js";
-import { UpstreamError, type UpstreamResponse } from "./client.js";
 import { rewriteLink, rewriteLocation } from "./rewrite.js";
 
 export interface RelayOptions {
-  /** Origins the upstream may name (`deps.upstream.target.origins`). */
+  /** Origins the upstream may name (`deps.registry.origins`). */
   origins: ReadonlySet<string>;
   /** The caller's origin (`callerOrigin()`). */
   origin: string;
@@ -22,7 +23,7 @@ export interface RelayOptions {
   extra?: Record<string, string>;
 }
 
-export function relayHeaders(res: UpstreamResponse, options: RelayOptions): Headers {
+export function relayHeaders(res: HttpResponse, options: RelayOptions): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(endToEndHeaders(res.headers))) {
     if (value === undefined) continue;
@@ -39,7 +40,7 @@ export function relayHeaders(res: UpstreamResponse, options: RelayOptions): Head
   return headers;
 }
 
-export function relayResponse(res: UpstreamResponse, options: RelayOptions): Response {
+export function relayResponse(res: HttpResponse, options: RelayOptions): Response {
   const empty = res.body.length === 0 || res.status === 204 || res.status === 304;
   return new Response(empty ? null : new Uint8Array(res.body), {
     status: res.status,
@@ -60,6 +61,17 @@ export function relayOptions(
 export function upstreamFailure(err: unknown): OciError {
   if (!(err instanceof UpstreamError)) return new OciError("UNKNOWN", "internal proxy error");
   return upstreamFailureError(err.kind);
+}
+
+/** The OCI error for a call that failed without an answer to relay (no answer, or not one the API allows). */
+export function failureError(f: Failure): OciError {
+  if (f.kind === "network") return upstreamFailureError(f.error.kind);
+  return new OciError(
+    "UNAVAILABLE",
+    "upstream registry failed",
+    { reason: describeFailure(f) },
+    { status: 502 },
+  );
 }
 
 /** Aborts when the client goes away before its response is finished. */

@@ -1,13 +1,14 @@
 /**
  * The upstream registry as a target: its URL, the passthrough's keep-alive agent
  * (with the CA bundle or client certificate for https), the same TLS settings for
- * the proxy's own client (client.ts), and the origins it may name in absolute
+ * the proxy's own registry client, and the origins it may name in absolute
  * URLs. Built once from the config.
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { Config } from "../config.js";
+import type { RegistryClientOptions } from "../registry-client/client.js";
 import { originSet } from "./rewrite.js";
 
 /**
@@ -62,5 +63,20 @@ export function createUpstreamTarget(config: Config, url: string): UpstreamTarge
     idleTimeoutMs: config.upstream.idleTimeoutMs,
     maxSockets: config.upstream.maxSockets,
     tls,
+  };
+}
+
+/** The registry client's options for the upstream: its URL, origins, deadline, connection limit and TLS. */
+export function registryClientOptions(
+  target: UpstreamTarget,
+  onTransportError?: RegistryClientOptions["onTransportError"],
+): RegistryClientOptions {
+  return {
+    url: target.url,
+    origins: target.origins,
+    timeoutMs: target.requestTimeoutMs,
+    connections: target.maxSockets,
+    tls: target.tls,
+    ...(onTransportError ? { onTransportError } : {}),
   };
 }

@@ -27,8 +27,9 @@ import { splitPathQuery } from "../oci/routes.js";
 import { formatRange, offsetAfter, parseContentRange } from "../oci/upload-range.js";
 import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
-import { type CallerContext, callerHeaders, callerOrigin } from "./caller-headers.js";
-import type { UpstreamClient } from "./client.js";
+import type { RegistryClient } from "../registry-client/client.js";
+import type { HttpResponse } from "../registry-client/http.js";
+import { type CallerContext, callerCredentials, callerOrigin } from "./caller-headers.js";
 import { rewriteLocation } from "./rewrite.js";
 import {
   decideUploadRequest,
@@ -94,7 +95,7 @@ export function observeUploadResponse(
 
 export interface UploadGuardOptions {
   sessions: UploadSessions;
-  upstream: UpstreamClient;
+  registry: RegistryClient;
   caller: CallerContext;
   /** The passthrough, for requests the guard hands back after a look at the upstream. */
   forward(req: IncomingMessage, res: ServerResponse): void;
@@ -108,7 +109,7 @@ export interface UploadGuard {
 }
 
 export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
-  const { sessions, upstream, caller, forward, logger, metrics } = options;
+  const { sessions, registry, caller, forward, logger, metrics } = options;
 
   async function answerRangeInvalid(
     req: IncomingMessage,
@@ -117,13 +118,11 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
     session: UploadSession,
     reason: "stale-location" | "range-mismatch",
   ): Promise<void> {
-    let status: Awaited<ReturnType<UpstreamClient["request"]>>;
+    let status: HttpResponse;
     try {
-      status = await upstream.request({
-        method: "GET",
-        path: session.latest,
-        headers: callerHeaders(req, caller),
-      });
+      status = await registry
+        .as(callerCredentials(req, caller))
+        .request({ method: "GET", path: session.latest });
     } catch {
       forward(req, res); // the passthrough reports an unreachable upstream its own way
       return;
@@ -163,7 +162,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
     const origin = callerOrigin(req, caller);
     const location = upstreamLocation.startsWith("/")
       ? origin + upstreamLocation
-      : rewriteLocation(upstreamLocation, status.status, upstream.target.origins, origin);
+      : rewriteLocation(upstreamLocation, status.status, registry.origins, origin);
     const currentRange = range ?? (offset !== null ? formatRange(offset) : "0-0");
     metrics.uploadGuard.inc({ answer: reason === "stale-location" ? "stale_location" : "range_mismatch" });
     const headers: Record<string, string> = { location, range: currentRange };

@@ -1,5 +1,5 @@
 /**
- * The proxy's upstream client (src/upstream/client.ts on src/registry-client/http.ts, undici)
+ * The proxy's registry client (src/registry-client/, on undici)
  * against faults a real registry will not produce on demand, scripted on raw TCP
  * (test/helpers/raw-upstream.ts): the connection limit, refused connections,
  * silence, aborts, bodies over the cap, cut bodies, and stale keep-alive sockets
@@ -9,22 +9,29 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../src/config.js";
-import { createUpstreamClient, type UpstreamClient, UpstreamError } from "../../src/upstream/client.js";
-import { createUpstreamTarget } from "../../src/upstream/target.js";
+import { createRegistryClient, type RegistryCalls } from "../../src/registry-client/client.js";
+import { PLAIN } from "../../src/registry-client/credentials.js";
+import { UpstreamError } from "../../src/registry-client/http.js";
+import { createUpstreamTarget, registryClientOptions } from "../../src/upstream/target.js";
 import { request } from "../helpers/http.js";
 import { closedPort } from "../helpers/net.js";
 import { startProxy } from "../helpers/proxy.js";
 import { answer, type RawScript, type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.js";
 
-function clientFor(url: string, upstream: Record<string, unknown> = {}): UpstreamClient {
+/** The proxy's registry client for `url`, as the proxy builds it, making plain calls. */
+function clientFor(
+  url: string,
+  upstream: Record<string, unknown> = {},
+): RegistryCalls & { close(): Promise<void> } {
   const config = loadConfig({ env: {}, overrides: { upstream: { url, ...upstream } } });
-  return createUpstreamClient(createUpstreamTarget(config, url));
+  const client = createRegistryClient(registryClientOptions(createUpstreamTarget(config, url)));
+  return { ...client.as(PLAIN), close: () => client.close() };
 }
 
 /** A scripted upstream and a client for it, both closed after `fn`. */
 async function withUpstream(
   script: RawScript,
-  fn: (up: RawUpstream, client: UpstreamClient) => Promise<void>,
+  fn: (up: RawUpstream, client: RegistryCalls) => Promise<void>,
   upstream: Record<string, unknown> = {},
 ): Promise<void> {
   const up = await startRawUpstream(script);

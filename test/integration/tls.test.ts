@@ -11,8 +11,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { loadConfig } from "../../src/config.js";
-import { createUpstreamClient, UpstreamError } from "../../src/upstream/client.js";
-import { createUpstreamTarget } from "../../src/upstream/target.js";
+import { createRegistryClient } from "../../src/registry-client/client.js";
+import { PLAIN } from "../../src/registry-client/credentials.js";
+import { UpstreamError } from "../../src/registry-client/http.js";
+import { createUpstreamTarget, registryClientOptions } from "../../src/upstream/target.js";
 import { request } from "../helpers/http.js";
 import {
   ALL_MANIFEST_TYPES,
@@ -134,17 +136,22 @@ describe("TLS", () => {
       const list = await request("GET", `${proxy.url}/v2/tlsup/list/tags/list?n=1`);
       assert.equal(list.status, 200, list.text);
       assert.deepEqual(list.json<{ tags: string[] }>().tags, ["a"]);
-      const withoutCa = createUpstreamClient(
-        createUpstreamTarget(
-          loadConfig({ env: {}, overrides: { upstream: { url: registry.url } } }),
-          registry.url,
+      const withoutCa = createRegistryClient(
+        registryClientOptions(
+          createUpstreamTarget(
+            loadConfig({ env: {}, overrides: { upstream: { url: registry.url } } }),
+            registry.url,
+          ),
         ),
       );
       try {
-        const e = await withoutCa.request({ method: "GET", path: "/v2/" }).then(
-          () => assert.fail("an untrusted upstream answered"),
-          (err: unknown) => err,
-        );
+        const e = await withoutCa
+          .as(PLAIN)
+          .request({ method: "GET", path: "/v2/" })
+          .then(
+            () => assert.fail("an untrusted upstream answered"),
+            (err: unknown) => err,
+          );
         assert.ok(e instanceof UpstreamError);
         assert.equal(e.kind, "reset");
         assert.match(e.message, /CERT|SIGNATURE|self.signed/i);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Failure } from "../../src/registry-client/failure.js";
 import {
   capabilityKey,
   classifyDigestProbe,
@@ -8,7 +9,6 @@ import {
   type DeleteSupport,
   probeTag,
 } from "../../src/tags/capabilities.js";
-import type { Failed } from "../../src/tags/upstream-calls.js";
 
 describe("delete capability probes", () => {
   it("classify the never-existing-tag DELETE: 404/202 native, 400 legacy, 405 disabled", () => {
@@ -48,7 +48,14 @@ describe("delete capability probes", () => {
 });
 
 describe("capability cache", () => {
-  const failure: Failed = { ok: false, kind: "status", status: 401, headers: {}, code: "UNAUTHORIZED" };
+  const failure: Failure = {
+    ok: false,
+    kind: "status",
+    status: 401,
+    headers: {},
+    body: Buffer.alloc(0),
+    code: "UNAUTHORIZED",
+  };
 
   it("probes once per key and shares a probe in flight", async () => {
     const cache = createCapabilityCache({ ttlMs: 60_000 });
@@ -69,7 +76,7 @@ describe("capability cache", () => {
   it("never caches a failed probe (a 401 must reach the next caller's credentials again)", async () => {
     const cache = createCapabilityCache({ ttlMs: 60_000 });
     let probes = 0;
-    const probe = async (): Promise<DeleteSupport | Failed> => (++probes === 1 ? failure : "native");
+    const probe = async (): Promise<DeleteSupport | Failure> => (++probes === 1 ? failure : "native");
     assert.equal(await cache.get("k", probe), failure);
     assert.equal(await cache.get("k", probe), "native");
     assert.equal(probes, 2);
