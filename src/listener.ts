@@ -21,7 +21,7 @@ import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
-import { isWindowWrite, type WriteWindow } from "./ops/write-window.js";
+import { isWindowWrite, WINDOW_LEASE_HEADER, type WriteWindow } from "./ops/write-window.js";
 import { errorCode, failureKindOf } from "./registry-client/http.js";
 import { prepareRangeRequest, replaceRangeAnswer } from "./upstream/blob-range-answer.js";
 import { replaceRefusedManifestPut, watchManifestPut } from "./upstream/manifest-put-watch.js";
@@ -46,9 +46,6 @@ export interface ListenerParts {
   bodyRate?: BodyRateOptions | null;
 }
 
-/** The header by which the window's holder (`gc --apply`) sends its own deletes through. */
-export const LEASE_HEADER = "rcp-maintenance-lease";
-
 /**
  * Holds a write while the window is closed (503 UNAVAILABLE with Retry-After; the
  * connection closes, the body is not read) and tracks the writes it lets through.
@@ -56,8 +53,8 @@ export const LEASE_HEADER = "rcp-maintenance-lease";
  */
 function holdWrite(req: IncomingMessage, res: ServerResponse, path: string, parts: ListenerParts): boolean {
   const { window, metrics } = parts;
-  const lease = req.headers[LEASE_HEADER];
-  delete req.headers[LEASE_HEADER];
+  const lease = req.headers[WINDOW_LEASE_HEADER];
+  delete req.headers[WINDOW_LEASE_HEADER];
   const holder = window.isHolder(typeof lease === "string" ? lease : undefined);
   if (holder) markMaintenance(req);
   if (window.readOnly() && !holder) {

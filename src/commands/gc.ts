@@ -35,8 +35,13 @@ import {
 import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
 import { proveWindowGuards } from "../gc/window-proof.js";
 import type { ProxyAddress } from "../ops/admin-address.js";
-import { RegistryClient } from "../prune/client.js";
-import { type Credentials, CredentialsError, resolveCredentials } from "../prune/credentials.js";
+import { createRegistryClient } from "../registry-client/client.js";
+import {
+  CredentialsError,
+  type FoundLogin,
+  resolveCredentials,
+} from "../registry-client/credential-sources.js";
+import { ANONYMOUS, login } from "../registry-client/credentials.js";
 import { resolveAdminToken as adminTokenOf, adminUrlOf, runningProxy } from "./admin-target.js";
 
 export interface GcOptions {
@@ -54,9 +59,9 @@ export interface GcOptions {
   restartCommand: string | null;
   leaseMs: number;
   /** For the deletes, when the registry asks (flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, auth file). */
-  credentials: Credentials | null;
+  credentials: FoundLogin | null;
   /** The credentials for a proxy URL learned from the admin listener (default: `credentials`). */
-  credentialsFor?(url: URL): Credentials | null;
+  credentialsFor?(url: URL): FoundLogin | null;
 }
 
 export interface GcIo {
@@ -104,7 +109,7 @@ export function resolveGcOptions(
       env,
       home: homedir(),
     }).credentials;
-  let credentials: Credentials | null = null;
+  let credentials: FoundLogin | null = null;
   try {
     // Flags and environment are known now; the auth file needs the registry's host.
     credentials = credentialsFor(new URL(registryUrl ?? "http://registry.invalid"));
@@ -243,13 +248,10 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       step("writes finished before the window", false, `still in flight: ${writes}`);
       return result;
     }
-    const client = new RegistryClient({
-      baseUrl: new URL(pre.registryUrl),
-      credentials: pre.credentials,
-      timeoutMs: 30_000,
-    });
+    const client = createRegistryClient({ url: pre.registryUrl, timeoutMs: 30_000 });
+    const creds = pre.credentials;
     const problem = await proveWindowGuards({
-      client,
+      client: client.as(creds ? login(creds.username, creds.password) : ANONYMOUS),
       registryUrl: pre.registryUrl,
       adminUrl: o.adminUrl!,
       lease: window.lease,

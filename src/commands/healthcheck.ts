@@ -4,7 +4,8 @@
  * For container HEALTHCHECKs: slim images have no curl or wget.
  */
 import { loadConfig } from "../config.js";
-import { createHttpClient } from "../registry-client/http.js";
+import { createRegistryClient } from "../registry-client/client.js";
+import { PLAIN } from "../registry-client/credentials.js";
 
 export function healthUrl(listen: { host: string; port: number; tlsCert: string | null }): string {
   const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
@@ -15,9 +16,11 @@ export function healthUrl(listen: { host: string; port: number; tlsCert: string 
 export async function checkHealth(url: string, timeoutMs = 3000): Promise<boolean> {
   const u = new URL(url);
   // Loopback to our own certificate: its name need not match, only the answer counts.
-  const client = createHttpClient(u.origin, { timeoutMs, tls: { rejectUnauthorized: false } });
+  const client = createRegistryClient({ url: u.origin, timeoutMs, tls: { rejectUnauthorized: false } });
   try {
-    const res = await client.request({ method: "GET", path: u.pathname + u.search, maxBodyBytes: 64 * 1024 });
+    const res = await client
+      .as(PLAIN)
+      .request({ method: "GET", path: u.pathname + u.search, maxBodyBytes: 64 * 1024 });
     return res.status === 200;
   } catch {
     return false;

@@ -11,15 +11,28 @@
  */
 
 import type { NamePattern } from "../oci/name-patterns.js";
-import { RegistryClient, RegistryError } from "../prune/client.js";
-import { createCreatedResolver } from "../prune/created.js";
+import { createCreatedResolver, registryContent } from "../prune/created.js";
 import { type PruneOptions, parsePruneOptions, type RawPruneArgs } from "../prune/options.js";
 import { createProgress, type Progress } from "../prune/progress.js";
 import { type Output, Reporter } from "../prune/report.js";
 import { type Rules, selectTags } from "../prune/select.js";
-import { deleteTagChecked, type Inspected, inspectTag, type Outcome, type RepoPlan } from "../prune/steps.js";
+import {
+  deleteTagChecked,
+  type Inspected,
+  inspectTag,
+  listRepositories,
+  listTags,
+  type Outcome,
+  type RepoPlan,
+} from "../prune/steps.js";
 import { exitCodeOf, type Summary, summarize } from "../prune/summary.js";
+import { createRegistryClient, type RegistryCalls } from "../registry-client/client.js";
+import { ANONYMOUS, login } from "../registry-client/credentials.js";
+import { RegistryError } from "../registry-client/failure.js";
 import { mapLimit } from "../util/concurrency.js";
+
+/** Deadline of each registry call. */
+const PRUNE_TIMEOUT_MS = 30_000;
 
 export interface PruneIO {
   stdout: Output;
@@ -47,12 +60,13 @@ function literalNames(patterns: readonly NamePattern[]): string[] | null {
 }
 
 async function selectRepositories(
-  client: RegistryClient,
+  reg: RegistryCalls,
   patterns: readonly NamePattern[],
+  pageSize: number | undefined,
 ): Promise<string[]> {
   const literal = literalNames(patterns);
   if (literal) return [...new Set(literal)].sort();
-  const all = await client.listRepositories();
+  const all = await listRepositories(reg, pageSize);
   const chosen = patterns.length === 0 ? all : all.filter((name) => patterns.some((p) => p.test(name)));
   for (const p of patterns) if (p.literal) chosen.push(p.source);
   return [...new Set(chosen)].sort();
@@ -65,16 +79,16 @@ function message(err: unknown): string {
 /** Lists and inspects every tag of the chosen repositories, then decides per repository. */
 async function planRepositories(
   o: PruneOptions,
-  client: RegistryClient,
+  reg: RegistryCalls,
   progress: Progress,
   now: Date,
 ): Promise<RepoPlan[]> {
-  const resolver = createCreatedResolver(client);
-  const repositories = await selectRepositories(client, o.repos);
+  const resolver = createCreatedResolver(registryContent(reg));
+  const repositories = await selectRepositories(reg, o.repos, o.catalogPageSize);
   progress.line(`${repositories.length} repositories to look at on ${o.registry.href}`);
   const listed = await mapLimit(repositories, o.concurrency, async (name) => {
     try {
-      return { name, tags: await client.listTags(name) };
+      return { name, tags: await listTags(reg, name) };
     } catch (err) {
       return { name, tags: [], error: message(err) };
     }
@@ -83,7 +97,7 @@ async function planRepositories(
   const jobs = listed.flatMap((r) => r.tags.map((tag) => ({ name: r.name, tag })));
   let done = 0;
   const inspected = await mapLimit(jobs, o.concurrency, async (job) => {
-    const result = await inspectTag(client, resolver, job.name, job.tag);
+    const result = await inspectTag(reg, resolver, job.name, job.tag);
     progress.step("inspecting", ++done, jobs.length, `${job.name}:${job.tag}`);
     return { ...job, result };
   });
@@ -111,7 +125,7 @@ async function planRepositories(
 async function applyPlans(
   plans: readonly RepoPlan[],
   o: PruneOptions,
-  client: RegistryClient,
+  reg: RegistryCalls,
   progress: Progress,
   reporter: Reporter,
 ): Promise<Outcome[]> {
@@ -120,7 +134,7 @@ async function applyPlans(
   );
   let done = 0;
   const outcomes = await mapLimit(candidates, o.concurrency, async ({ name, d }) => {
-    const outcome = await deleteTagChecked(client, name, d.tag, d.digest);
+    const outcome = await deleteTagChecked(reg, name, d.tag, d.digest);
     const verb = outcome.result === "deleted" ? "deleted" : `${outcome.result} (${outcome.reason})`;
     progress.step("deleting", ++done, candidates.length, `${verb} ${name}:${d.tag}`, true);
     reporter.outcome(outcome);
@@ -131,22 +145,23 @@ async function applyPlans(
 }
 
 export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks = {}): Promise<PruneRun> {
-  const client = new RegistryClient({
-    baseUrl: o.registry,
-    credentials: o.credentials,
-    ...(o.catalogPageSize ? { catalogPageSize: o.catalogPageSize } : {}),
+  const client = createRegistryClient({
+    url: o.registry,
+    timeoutMs: PRUNE_TIMEOUT_MS,
+    userAgent: "registry-compat-proxy-prune",
   });
+  const reg = client.as(o.credentials ? login(o.credentials.username, o.credentials.password) : ANONYMOUS);
   try {
     const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
     const now = io.now();
     const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
 
-    const plans = await planRepositories(o, client, progress, now);
+    const plans = await planRepositories(o, reg, progress, now);
     progress.clear();
     for (const plan of plans) reporter.plan(plan);
 
     await hooks.beforeDelete?.(plans);
-    const outcomes = o.apply ? await applyPlans(plans, o, client, progress, reporter) : [];
+    const outcomes = o.apply ? await applyPlans(plans, o, reg, progress, reporter) : [];
 
     const summary = summarize(plans, outcomes, !o.apply);
     const exitCode = exitCodeOf(summary);

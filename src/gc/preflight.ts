@@ -17,9 +17,10 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type AdminIdentity, proxyUrlFor } from "../ops/admin-identity.js";
-import { RegistryClient } from "../prune/client.js";
-import type { Credentials } from "../prune/credentials.js";
-import { describeErrorBody } from "../prune/transport.js";
+import { createRegistryClient, type RegistryCalls } from "../registry-client/client.js";
+import type { FoundLogin } from "../registry-client/credential-sources.js";
+import { ANONYMOUS, login } from "../registry-client/credentials.js";
+import { describeFailure, errorText, isFailed, registryError } from "../registry-client/failure.js";
 import { findExecutable } from "../registry/binary.js";
 import { scanRepositories } from "./storage-scan.js";
 import { fetchIdentity } from "./window-client.js";
@@ -42,7 +43,7 @@ export interface PreflightInput {
   /** --registry, or null: learned from the admin listener. */
   registryUrl: string | null;
   /** The credentials for the proxy at `url`. */
-  credentialsFor(url: URL): Credentials | null;
+  credentialsFor(url: URL): FoundLogin | null;
   /** A repository of the storage (the delete permission is checked there); null: the storage holds none. */
   repository: string | null;
 }
@@ -51,7 +52,7 @@ export interface Preflight {
   identity: AdminIdentity;
   /** Where gc deletes (and proves the window): --registry, or the proxy's API from the admin listener. */
   registryUrl: string;
-  credentials: Credentials | null;
+  credentials: FoundLogin | null;
 }
 
 const refuse = (message: string): never => {
@@ -117,15 +118,16 @@ function samePath(a: string, b: string): boolean {
  * here, before the window, with nothing written. (A tag pushed again in between
  * shows too: run gc again.)
  */
-async function checkSameTags(client: RegistryClient, url: string, root: string): Promise<void> {
+async function checkSameTags(client: RegistryCalls, url: string, root: string): Promise<void> {
   const tagged = scanRepositories(root).flatMap((r) =>
     [...r.tags].map(([tag, digest]) => ({ r, tag, digest })),
   );
   const step = Math.max(1, Math.floor(tagged.length / TAG_SAMPLE));
   for (let k = 0; k < tagged.length && k / step < TAG_SAMPLE; k += step) {
     const { r, tag, digest } = tagged[k]!;
-    const seen = await client.headManifest(r.name, tag).catch((err: Error) => ({ error: err.message }));
-    const got = seen === null ? "no such tag" : "error" in seen ? seen.error : (seen.digest ?? "no digest");
+    const seen = await client.manifestHead(r.name, tag);
+    const got =
+      seen === null ? "no such tag" : isFailed(seen) ? describeFailure(seen) : (seen.digest ?? "no digest");
     if (got !== digest) {
       refuse(
         `${r.name}:${tag} is ${digest} in the storage gc reads (${root}) but ${got} through the proxy at ${url}: ` +
@@ -137,32 +139,31 @@ async function checkSameTags(client: RegistryClient, url: string, root: string):
 }
 
 async function checkProxy(
-  client: RegistryClient,
+  client: RegistryCalls,
   url: string,
   repository: string | null,
   root: string,
 ): Promise<void> {
   const what = (status: number, body: Buffer) => {
-    const { text } = describeErrorBody(body);
+    const { text } = errorText(body);
     return `${status}${text ? ` ${text}` : ""}`;
   };
-  let ping: Awaited<ReturnType<RegistryClient["ping"]>>;
-  try {
-    ping = await client.ping();
-  } catch (err) {
-    return refuse(`cannot reach the proxy at ${url} (${(err as Error).message}): give --registry URL`);
-  }
-  if (ping.status === 401)
+  const ping = await client.ping();
+  if (isFailed(ping) && ping.kind !== "status")
+    return refuse(`cannot reach the proxy at ${url} (${describeFailure(ping)}): give --registry URL`);
+  if (ping === 401 || (isFailed(ping) && ping.status === 401))
     refuse(
       `the proxy at ${url} answered 401 to GET /v2/: give credentials that the registry accepts ` +
         "(--username/--password, REGISTRY_USERNAME/REGISTRY_PASSWORD or the docker/podman auth file)",
     );
-  if (ping.status !== 200)
-    refuse(`the proxy at ${url} answered GET /v2/ with ${what(ping.status, ping.body)}`);
+  if (isFailed(ping)) refuse(`the proxy at ${url} answered GET /v2/ with ${what(ping.status, ping.body)}`);
   if (repository === null) return;
   await checkSameTags(client, url, root);
   // Writes nothing: the zero digest never exists (404 when deletes are allowed).
-  const probe = await client.deleteManifest(repository, `sha256:${"0".repeat(64)}`);
+  const zero = `sha256:${"0".repeat(64)}`;
+  const answer = await client.manifestDelete(repository, zero);
+  if (isFailed(answer) && answer.kind !== "status") throw registryError(`DELETE ${repository}@${zero}`, answer);
+  const probe = answer as { status: number; body: Buffer };
   if (probe.status === 404) return;
   if (probe.status === 401 || probe.status === 403)
     refuse(
@@ -191,15 +192,16 @@ export async function checkBeforeWindow(i: PreflightInput): Promise<Preflight> {
     );
   }
   const registryUrl = i.registryUrl ?? proxyUrlFor(identity, i.adminUrl);
-  let credentials: Credentials | null;
+  let credentials: FoundLogin | null;
   try {
     credentials = i.credentialsFor(new URL(registryUrl));
   } catch (err) {
     return refuse((err as Error).message);
   }
-  const client = new RegistryClient({ baseUrl: new URL(registryUrl), credentials, timeoutMs: 30_000 });
+  const client = createRegistryClient({ url: registryUrl, timeoutMs: 30_000 });
   try {
-    await checkProxy(client, registryUrl, i.repository, i.root);
+    const reg = client.as(credentials ? login(credentials.username, credentials.password) : ANONYMOUS);
+    await checkProxy(reg, registryUrl, i.repository, i.root);
   } finally {
     await client.close();
   }

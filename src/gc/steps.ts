@@ -5,8 +5,11 @@
  * was freed.
  */
 import { spawn } from "node:child_process";
-import { RegistryClient } from "../prune/client.js";
-import type { Credentials } from "../prune/credentials.js";
+import { WINDOW_LEASE_HEADER } from "../ops/write-window.js";
+import { createRegistryClient } from "../registry-client/client.js";
+import type { FoundLogin } from "../registry-client/credential-sources.js";
+import { ANONYMOUS, login } from "../registry-client/credentials.js";
+import { isFailed, registryError } from "../registry-client/failure.js";
 import {
   type CollectionPlan,
   type ManifestRefs,
@@ -99,20 +102,25 @@ export interface ManifestDeleter {
 export function createManifestDeleter(
   registryUrl: string,
   lease: string,
-  credentials: Credentials | null,
+  credentials: FoundLogin | null,
 ): ManifestDeleter {
-  const client = new RegistryClient({ baseUrl: new URL(registryUrl), credentials, timeoutMs: 60_000 });
+  const client = createRegistryClient({ url: registryUrl, timeoutMs: 60_000 });
+  const reg = client.as(credentials ? login(credentials.username, credentials.password) : ANONYMOUS);
   return {
     async delete(repository, digest) {
-      try {
-        const res = await client.deleteManifest(repository, digest, { "rcp-maintenance-lease": lease });
-        if (res.status === 202 || res.status === 200) return { repository, digest, result: "deleted" };
+      const res = await reg.manifestDelete(repository, digest, { headers: { [WINDOW_LEASE_HEADER]: lease } });
+      if (!isFailed(res)) return { repository, digest, result: "deleted" };
+      if (res.kind === "status" && res.reason === undefined) {
         if (res.status === 404) return { repository, digest, result: "gone" };
         const text = res.body.toString().trim().slice(0, 300);
         return { repository, digest, result: "failed", reason: `${res.status} ${text}` };
-      } catch (err) {
-        return { repository, digest, result: "failed", reason: (err as Error).message };
       }
+      return {
+        repository,
+        digest,
+        result: "failed",
+        reason: registryError(`DELETE ${repository}@${digest}`, res).message,
+      };
     },
     close: () => client.close(),
   };

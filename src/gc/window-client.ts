@@ -1,10 +1,13 @@
 /**
  * The proxy's read-only window as `gc` holds it: enter (waiting for writes in
  * flight), renew the lease in the background, leave. Over the admin listener,
- * through the one HTTP client.
+ * through the one client of the proxy's own calls, with the admin token.
  */
+import { ADMIN_WINDOW_PATH } from "../ops/admin-endpoint.js";
 import { ADMIN_IDENTITY_PATH, type AdminIdentity } from "../ops/admin-identity.js";
-import { createHttpClient } from "../registry-client/http.js";
+import { createRegistryClient } from "../registry-client/client.js";
+import { asCaller } from "../registry-client/credentials.js";
+import type { HttpResponse } from "../registry-client/http.js";
 
 export interface InFlight {
   method: string;
@@ -47,12 +50,12 @@ export async function enterWindow(
   leaseMs: number,
   adminToken: string | null = null,
 ): Promise<HeldWindow> {
-  const base = new URL(adminUrl);
-  const client = createHttpClient(base.origin, { timeoutMs: 30_000 + 600_000 });
-  const path = `${base.pathname.replace(/\/$/, "")}/admin/read-only`;
-  const auth: Record<string, string> = adminToken === null ? {} : { authorization: `Bearer ${adminToken}` };
-  const json = { "content-type": "application/json", ...auth };
-  let res: Awaited<ReturnType<typeof client.request>>;
+  // Entering waits for writes in flight (maintenance.writeWaitMs, at most 10 minutes).
+  const admin = createRegistryClient({ url: adminUrl, timeoutMs: 30_000 + 600_000 });
+  const client = admin.as(asCaller(adminToken === null ? {} : { authorization: `Bearer ${adminToken}` }));
+  const path = ADMIN_WINDOW_PATH;
+  const json = { "content-type": "application/json" };
+  let res: HttpResponse;
   try {
     res = await client.request({
       method: "POST",
@@ -61,15 +64,15 @@ export async function enterWindow(
       body: Buffer.from(JSON.stringify({ holder, leaseMs })),
     });
   } catch (err) {
-    await client.close();
+    await admin.close();
     throw new WindowError(`read-only window: ${adminUrl} unreachable (${(err as Error).message})`);
   }
   if (res.status === 401) {
-    await client.close();
+    await admin.close();
     throw new WindowUnauthorizedError(adminUrl, adminToken !== null);
   }
   if (res.status !== 200) {
-    await client.close();
+    await admin.close();
     throw new WindowError(`read-only window not entered: ${res.status} ${res.body.toString().trim()}`);
   }
   const body = JSON.parse(res.body.toString()) as { lease: { id: string }; gaveUpOn: InFlight[] };
@@ -101,7 +104,7 @@ export async function enterWindow(
           const r = await client.request({
             method: "DELETE",
             path: `${path}/${lease}`,
-            headers: report ? json : auth,
+            headers: report ? json : {},
             ...(report ? { body: Buffer.from(JSON.stringify(report)) } : {}),
             timeoutMs: 10_000,
           });
@@ -109,7 +112,7 @@ export async function enterWindow(
         } catch {
           return false;
         } finally {
-          await client.close();
+          await admin.close();
         }
       })();
       return left;
@@ -122,22 +125,15 @@ export async function enterWindow(
  * WindowUnauthorizedError on 401, a WindowError saying what to fix otherwise.
  */
 export async function fetchIdentity(adminUrl: string, adminToken: string | null): Promise<AdminIdentity> {
-  const base = new URL(adminUrl);
-  const client = createHttpClient(base.origin, { timeoutMs: 30_000 });
-  const path = `${base.pathname.replace(/\/$/, "")}${ADMIN_IDENTITY_PATH}`;
+  const admin = createRegistryClient({ url: adminUrl, timeoutMs: 30_000 });
+  const client = admin.as(asCaller(adminToken === null ? {} : { authorization: `Bearer ${adminToken}` }));
   try {
-    const res = await client
-      .request({
-        method: "GET",
-        path,
-        headers: adminToken === null ? {} : { authorization: `Bearer ${adminToken}` },
-      })
-      .catch((err: Error) => {
-        throw new WindowError(
-          `cannot reach the proxy's admin listener at ${adminUrl} (${err.message}): is the proxy running? ` +
-            "Give its admin listener with --admin URL (metrics.port), or run gc beside it with its data dir (DATA_DIR)",
-        );
-      });
+    const res = await client.request({ method: "GET", path: ADMIN_IDENTITY_PATH }).catch((err: Error) => {
+      throw new WindowError(
+        `cannot reach the proxy's admin listener at ${adminUrl} (${err.message}): is the proxy running? ` +
+          "Give its admin listener with --admin URL (metrics.port), or run gc beside it with its data dir (DATA_DIR)",
+      );
+    });
     if (res.status === 401) throw new WindowUnauthorizedError(adminUrl, adminToken !== null);
     if (res.status !== 200) {
       throw new WindowError(
@@ -147,6 +143,6 @@ export async function fetchIdentity(adminUrl: string, adminToken: string | null)
     }
     return JSON.parse(res.body.toString()) as AdminIdentity;
   } finally {
-    await client.close();
+    await admin.close();
   }
 }

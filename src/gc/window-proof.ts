@@ -14,14 +14,15 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { RegistryClient } from "../prune/client.js";
-import { describeErrorBody } from "../prune/transport.js";
-
-/** The header that passes the window's holder (the listener's LEASE_HEADER). */
-const LEASE_HEADER = "rcp-maintenance-lease";
+import { firstHeader } from "../http/headers.js";
+import { WINDOW_LEASE_HEADER } from "../ops/write-window.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { errorText, type Failure, isFailed, registryError } from "../registry-client/failure.js";
+import type { HttpResponse } from "../registry-client/http.js";
 
 export interface WindowProofInput {
-  client: RegistryClient;
+  /** The calls to the proxy gc deletes through, with gc's credentials. */
+  client: RegistryCalls;
   registryUrl: string;
   adminUrl: string;
   lease: string;
@@ -39,18 +40,25 @@ function uploadDir(i: WindowProofInput, uuid: string | null): string | null {
 }
 
 /** Cancels the upload, and removes what 2.8 leaves of it under the root (hashstates/). */
-async function cancel(i: WindowProofInput, answer: { status: number; headers: Headers }): Promise<void> {
-  const location = answer.status === 202 ? answer.headers.get("location") : null;
+async function cancel(i: WindowProofInput, answer: HttpResponse): Promise<void> {
+  const location = answer.status === 202 ? firstHeader(answer.headers.location) : undefined;
   if (!location) return;
-  await i.client.cancelUpload(i.repository, location, { [LEASE_HEADER]: i.lease }).catch(() => {});
-  const dir = uploadDir(i, answer.headers.get("docker-upload-uuid"));
+  await i.client.uploadCancel(i.repository, location, { headers: { [WINDOW_LEASE_HEADER]: i.lease } });
+  const dir = uploadDir(i, firstHeader(answer.headers["docker-upload-uuid"]) ?? null);
   if (dir !== null) rmSync(dir, { recursive: true, force: true });
+}
+
+/** An upload's answer whatever its status (a 401 the client could not answer too); no answer throws. */
+function answerOf(res: HttpResponse | Failure, i: WindowProofInput): HttpResponse {
+  if (!isFailed(res)) return res;
+  if (res.kind === "status") return { status: res.status, headers: res.headers, body: res.body };
+  throw registryError(`POST /v2/${i.repository}/blobs/uploads/`, res);
 }
 
 /** Null when proven; otherwise what is wrong and what to fix. */
 export async function proveWindowGuards(i: WindowProofInput): Promise<string | null> {
-  const outside = await i.client.startUpload(i.repository);
-  if (outside.status !== 503 || describeErrorBody(outside.body).code !== "UNAVAILABLE") {
+  const outside = answerOf(await i.client.uploadStart(i.repository), i);
+  if (outside.status !== 503 || errorText(outside.body).code !== "UNAVAILABLE") {
     await cancel(i, outside);
     if (outside.status === 401 || outside.status === 403)
       return `the credentials may not push to ${i.repository} at ${i.registryUrl} (${outside.status}): gc proves the window with an upload it cancels`;
@@ -61,8 +69,11 @@ export async function proveWindowGuards(i: WindowProofInput): Promise<string | n
       "(or of replicas sharing state.redisUrl)"
     );
   }
-  const inside = await i.client.startUpload(i.repository, { [LEASE_HEADER]: i.lease });
-  const uuid = inside.headers.get("docker-upload-uuid");
+  const inside = answerOf(
+    await i.client.uploadStart(i.repository, { headers: { [WINDOW_LEASE_HEADER]: i.lease } }),
+    i,
+  );
+  const uuid = firstHeader(inside.headers["docker-upload-uuid"]) ?? null;
   try {
     const dir = uploadDir(i, uuid);
     if (inside.status !== 202 || dir === null)

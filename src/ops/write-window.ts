@@ -11,6 +11,9 @@
  */
 import { randomBytes } from "node:crypto";
 
+/** The header by which the window's holder (`gc --apply`) sends its own deletes through. */
+export const WINDOW_LEASE_HEADER = "rcp-maintenance-lease";
+
 export interface InFlightWrite {
   method: string;
   path: string;

@@ -9,16 +9,39 @@
  */
 
 import { baseMediaType, IMAGE_TYPES, INDEX_TYPES, MEDIA_TYPE, SCHEMA1_TYPES } from "../oci/media-types.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { expected, RegistryError } from "../registry-client/failure.js";
 
 export interface CreatedResult {
   created: Date | null;
   problem?: string;
 }
 
-/** The content reads this needs (RegistryClient provides them). */
+/** The content reads this needs; they throw when the registry does not give them. */
 export interface ContentSource {
   getManifest(name: string, digest: string): Promise<{ mediaType: string; body: Buffer }>;
   getBlob(name: string, digest: string): Promise<Buffer>;
+}
+
+/** Config blobs are small JSON; a larger one is refused. */
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+/** The content reads, from the registry. */
+export function registryContent(reg: RegistryCalls): ContentSource {
+  return {
+    async getManifest(name, digest) {
+      const what = `GET manifest ${name}@${digest}`;
+      const m = expected(await reg.manifestGet(name, digest), what);
+      if (m === null) throw new RegistryError(`${what}: 404 (no such manifest)`, 404, "MANIFEST_UNKNOWN");
+      return { mediaType: m.mediaType, body: m.bytes };
+    },
+    async getBlob(name, digest) {
+      return expected(
+        await reg.blobGet(name, digest, { maxBytes: MAX_CONFIG_BYTES }),
+        `GET blob ${name}@${digest}`,
+      );
+    },
+  };
 }
 
 /** Reproducible builds write 1970-01-01 or 0001-01-01: not a time to rank images by. */

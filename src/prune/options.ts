@@ -6,7 +6,11 @@ import { homedir } from "node:os";
 import { ConfigError } from "../config.js";
 import { isValidName } from "../oci/grammar.js";
 import { type NamePattern, PatternError, parsePattern } from "../oci/name-patterns.js";
-import { type Credentials, CredentialsError, resolveCredentials } from "./credentials.js";
+import {
+  CredentialsError,
+  type FoundLogin,
+  resolveCredentials,
+} from "../registry-client/credential-sources.js";
 import { DurationError, parseDuration } from "./duration.js";
 import { hasDeletionRule } from "./select.js";
 
@@ -39,7 +43,7 @@ export interface PruneOptions {
   exclude: NamePattern[];
   olderThan?: { ms: number; text: string };
   concurrency: number;
-  credentials: Credentials | null;
+  credentials: FoundLogin | null;
   apply: boolean;
   json: boolean;
   showKept: boolean;
@@ -124,7 +128,7 @@ export function parsePruneOptions(raw: RawPruneArgs, ctx: ParseContext): PruneOp
     raw.concurrency === undefined
       ? DEFAULT_CONCURRENCY
       : parseIntOption("--concurrency", raw.concurrency, 1, MAX_CONCURRENCY);
-  let credentials: Credentials | null;
+  let credentials: FoundLogin | null;
   try {
     const resolved = resolveCredentials({
       registryUrl: registry,

@@ -3,8 +3,9 @@
  * report can show: inspect a tag (digest and created time), and delete a tag
  * after re-checking that it still points where it did at selection.
  */
-import { createHash } from "node:crypto";
-import { describeErrorBody, type RegistryClient, type Reply } from "./client.js";
+import { isValidTag } from "../oci/grammar.js";
+import type { RegistryCalls } from "../registry-client/client.js";
+import { errorText, expected, isFailed, registryError } from "../registry-client/failure.js";
 import type { CreatedResolver } from "./created.js";
 import type { Decision, TagInfo } from "./select.js";
 
@@ -27,6 +28,25 @@ export const REASON = {
   moved: "tag moved since selection",
   immutable: "immutable tag",
 } as const;
+
+/** A registry's answer, as far as prune reads one. */
+export interface Reply {
+  status: number;
+  body: Buffer;
+}
+
+/** Every repository of the catalog (its pages of `pageSize`). */
+export async function listRepositories(reg: RegistryCalls, pageSize = 1000): Promise<string[]> {
+  return expected(await reg.catalog({ pageSize }), "GET catalog");
+}
+
+/** A repository's tags, once each ([] for a repository without tags, or unknown). */
+export async function listTags(reg: RegistryCalls, name: string): Promise<string[]> {
+  const tags = await reg.tagList(name);
+  if (isFailed(tags) && tags.kind === "status" && tags.status === 404 && tags.code === "NAME_UNKNOWN")
+    return [];
+  return [...new Set(expected(tags, `GET tags of ${name}`))];
+}
 
 /**
  * The rule named by a registry-compat-proxy refusal to delete an immutable tag
@@ -55,22 +75,17 @@ export function shortDigest(digest: string): string {
 }
 
 /** The digest a tag points at now, or null when the tag does not exist. */
-export async function currentDigest(
-  client: RegistryClient,
-  name: string,
-  tag: string,
-): Promise<string | null> {
-  const head = await client.headManifest(name, tag);
-  if (!head) return null;
+export async function currentDigest(reg: RegistryCalls, name: string, tag: string): Promise<string | null> {
+  const head = expected(await reg.manifestHead(name, tag), `HEAD ${name}:${tag}`);
+  if (head === null) return null;
   if (head.digest) return head.digest;
-  const m = await client.getManifest(name, tag);
-  return m.digest ?? `sha256:${createHash("sha256").update(m.body).digest("hex")}`;
+  return expected(await reg.manifestGet(name, tag), `GET manifest ${name}@${tag}`)?.digest ?? null;
 }
 
 export type Inspected = { ok: true; info: TagInfo } | { ok: false; outcome: Outcome };
 
 export async function inspectTag(
-  client: RegistryClient,
+  reg: RegistryCalls,
   resolver: CreatedResolver,
   name: string,
   tag: string,
@@ -81,7 +96,7 @@ export async function inspectTag(
   });
   let digest: string | null;
   try {
-    digest = await currentDigest(client, name, tag);
+    digest = await currentDigest(reg, name, tag);
   } catch (err) {
     return fail("failed", "could not inspect the tag", message(err));
   }
@@ -96,7 +111,7 @@ export async function inspectTag(
 
 /** Why a DELETE answer is a failure, in words that say what to do. */
 export function deleteFailureReason(reply: Reply): string {
-  const { code, text } = describeErrorBody(reply.body);
+  const { code, text } = errorText(reply.body);
   const base = `${reply.status}${text ? ` ${text}` : ""}`;
   if (reply.status === 405 && code === "UNSUPPORTED") return `${base} (deletes are disabled on the registry)`;
   if (reply.status === 405) return `${base} (the registry refuses deletes; read-only?)`;
@@ -112,7 +127,7 @@ export function deleteFailureReason(reply: Reply): string {
  * that moved or vanished since selection is skipped.
  */
 export async function deleteTagChecked(
-  client: RegistryClient,
+  reg: RegistryCalls,
   name: string,
   tag: string,
   selectedDigest: string,
@@ -120,7 +135,7 @@ export async function deleteTagChecked(
   const base = { repository: name, tag, digest: selectedDigest };
   let now: string | null;
   try {
-    now = await currentDigest(client, name, tag);
+    now = await currentDigest(reg, name, tag);
   } catch (err) {
     return { ...base, result: "failed", reason: "could not re-check the tag", detail: message(err) };
   }
@@ -129,14 +144,17 @@ export async function deleteTagChecked(
     const detail = `was ${shortDigest(selectedDigest)}, now ${shortDigest(now)}`;
     return { ...base, result: "skipped", reason: REASON.moved, detail };
   }
-  let reply: Reply;
-  try {
-    reply = await client.deleteTag(name, tag);
-  } catch (err) {
-    return { ...base, result: "failed", reason: "DELETE failed", detail: message(err) };
+  // Never by digest: only a tag goes through the single-tag delete.
+  if (!isValidTag(tag)) {
+    const detail = `refusing to delete "${tag}": not a tag`;
+    return { ...base, result: "failed", reason: "DELETE failed", detail };
   }
-  if (reply.status >= 200 && reply.status < 300)
-    return { ...base, result: "deleted", reason: REASON.deleted };
+  const reply = await reg.manifestDelete(name, tag);
+  if (!isFailed(reply)) return { ...base, result: "deleted", reason: REASON.deleted };
+  if (reply.kind !== "status" || reply.reason !== undefined) {
+    const detail = registryError(`DELETE ${name}:${tag}`, reply).message;
+    return { ...base, result: "failed", reason: "DELETE failed", detail };
+  }
   if (reply.status === 404) return { ...base, result: "skipped", reason: REASON.gone };
   const rule = immutableRuleOf(reply);
   if (rule !== null) return { ...base, result: "skipped", reason: REASON.immutable, detail: `rule ${rule}` };

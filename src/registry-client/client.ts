@@ -88,6 +88,13 @@ export interface RegistryCalls {
   ): Promise<{ digest: string | undefined } | Failure>;
   /** DELETE a manifest, by tag or digest: the 2xx answer, or a Failure with the registry's. */
   manifestDelete(name: string, reference: string, o?: CallOptions): Promise<HttpResponse | Failure>;
+  /**
+   * `POST /v2/<name>/blobs/uploads/`: opens an upload session; the answer whatever
+   * its status (gc proves its window with one it cancels).
+   */
+  uploadStart(name: string, o?: CallOptions): Promise<HttpResponse | Failure>;
+  /** `DELETE` of an upload's Location (on the registry itself): cancels it; the answer whatever its status. */
+  uploadCancel(name: string, location: string, o?: CallOptions): Promise<HttpResponse | Failure>;
   /** HEAD a blob; null when there is none. */
   blobHead(
     name: string,
@@ -129,11 +136,12 @@ function bindCalls(transport: Transport, creds: Credentials): RegistryCalls {
     } catch (err) {
       if (err instanceof TokenError) return statusFailure(err.challenged, err.message);
       if (!(err instanceof UpstreamError)) throw err;
+      // The call named without its query (which may carry an upload's state).
       return {
         ok: false,
         kind: "network",
         error: err,
-        where: `${req.method} ${transport.url.origin}${transport.prefix}${req.path}`,
+        where: `${req.method} ${transport.url.origin}${transport.prefix}${req.path.split("?", 1)[0]}`,
       };
     }
   }
@@ -275,6 +283,27 @@ function bindCalls(transport: Transport, creds: Credentials): RegistryCalls {
       if (isFailed(res)) return res;
       return res.status >= 200 && res.status < 300 ? res : statusFailure(res);
     },
+    uploadStart(name, o = {}) {
+      return call({
+        method: "POST",
+        path: `/v2/${name}/blobs/uploads/`,
+        scope: `repository:${name}:pull,push`,
+        headers: { ...o.headers },
+        ...callOptions(o),
+      });
+    },
+    async uploadCancel(name, location, o = {}) {
+      const path = ownPath(transport, location);
+      if (path === null)
+        return { ok: false, kind: "invalid", reason: `upload location ${location} is not on the registry` };
+      return call({
+        method: "DELETE",
+        path,
+        scope: `repository:${name}:pull,push`,
+        headers: { ...o.headers },
+        ...callOptions(o),
+      });
+    },
     async blobHead(name, digest, o = {}) {
       const res = await call({
         method: "HEAD",
@@ -330,14 +359,26 @@ export function nextPath(
   link: string,
   listPath: string,
 ): string | null {
+  const path = ownPath(registry, link);
+  return path !== null && path.split("?", 1)[0] === listPath ? path : null;
+}
+
+/**
+ * The path and query (below the registry's URL) of a URL the registry named (a
+ * Link, a Location), when it is on the registry itself; null otherwise.
+ */
+export function ownPath(
+  registry: Pick<Transport, "url" | "prefix" | "origins">,
+  named: string,
+): string | null {
   let url: URL;
   try {
-    url = new URL(link, registry.url);
+    url = new URL(named, registry.url);
   } catch {
     return null;
   }
   if (!registry.origins.has(url.origin.toLowerCase())) return null;
   let path = url.pathname;
   if (registry.prefix && path.startsWith(`${registry.prefix}/`)) path = path.slice(registry.prefix.length);
-  return path === listPath ? path + url.search : null;
+  return path + url.search;
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { RegistryError } from "../../src/prune/client.js";
+import { RegistryError } from "../../src/registry-client/failure.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";

@@ -224,6 +224,8 @@ describe("parseNextLink", () => {
     ['</x>; rel="prev"', null],
     ['</x>; rel="prefetch next"', "/x"],
     ["garbage", null],
+    ['</v2/_catalog?last=a%2Fb%2Fc&n=1>; rel="next"', "/v2/_catalog?last=a%2Fb%2Fc&n=1"],
+    ['<https://x/prev>; rel="prev", <https://x/next?a=1,2>; rel=next', "https://x/next?a=1,2"],
   ];
   for (const [value, expected] of cases) {
     it(`${JSON.stringify(value)} → ${JSON.stringify(expected)}`, () =>

@@ -5,7 +5,7 @@ import {
   lookupAuthFile,
   normalizeAuthKey,
   resolveCredentials,
-} from "../../src/prune/credentials.js";
+} from "../../src/registry-client/credential-sources.js";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const URL_5000 = new URL("http://reg.example.com:5000");

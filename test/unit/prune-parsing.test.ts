@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseChallenges } from "../../src/oci/auth-challenge.js";
 import { PatternError, parsePattern } from "../../src/oci/name-patterns.js";
-import { nextLink } from "../../src/prune/client.js";
 import { DurationError, formatAge, parseDuration } from "../../src/prune/duration.js";
-import { parseTokenResponse, TokenCache } from "../../src/prune/token-cache.js";
 
 describe("parsePattern (globs and /regex/)", () => {
   const cases: Array<[pattern: string, name: string, matches: boolean]> = [
@@ -120,47 +118,5 @@ describe("parseChallenges (WWW-Authenticate)", () => {
       { scheme: "digest", params: {} },
     ]);
     assert.deepEqual(parseChallenges(""), []);
-  });
-});
-
-describe("nextLink (pagination)", () => {
-  it("finds rel=next in distribution's relative catalog Link", () => {
-    assert.equal(
-      nextLink('</v2/_catalog?last=a%2Fb%2Fc&n=1>; rel="next"'),
-      "/v2/_catalog?last=a%2Fb%2Fc&n=1",
-    );
-  });
-  it("picks next among several links and ignores others", () => {
-    assert.equal(
-      nextLink('<https://x/prev>; rel="prev", <https://x/next?a=1,2>; rel=next'),
-      "https://x/next?a=1,2",
-    );
-    assert.equal(nextLink('<https://x/prev>; rel="prev"'), undefined);
-    assert.equal(nextLink(null), undefined);
-  });
-});
-
-describe("tokens", () => {
-  it("parses token and access_token answers", () => {
-    assert.deepEqual(parseTokenResponse('{"token":"t1","expires_in":300}'), { token: "t1", expiresIn: 300 });
-    assert.deepEqual(parseTokenResponse('{"access_token":"t2"}'), { token: "t2", expiresIn: undefined });
-    assert.throws(() => parseTokenResponse("{}"), /no token/);
-    assert.throws(() => parseTokenResponse("<html>"), /not JSON/);
-  });
-
-  it("caches a token per scope until shortly before it expires (default 60 s)", () => {
-    let now = 1_000_000;
-    const cache = new TokenCache(() => now);
-    cache.set(["repository:a:pull"], "A", 300);
-    cache.set(["repository:b:pull"], "B", undefined);
-    assert.equal(cache.get("repository:a:pull"), "A");
-    assert.equal(cache.get("repository:c:pull"), undefined);
-    now += 54_000;
-    assert.equal(cache.get("repository:b:pull"), "B");
-    now += 2_000; // 56 s: within 5 s of the default 60 s
-    assert.equal(cache.get("repository:b:pull"), undefined);
-    assert.equal(cache.get("repository:a:pull"), "A");
-    now += 240_000; // 296 s
-    assert.equal(cache.get("repository:a:pull"), undefined);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Where the registry credentials come from, first found wins:
+ * Where the CLI's registry login comes from (`prune`, `gc`), first found wins:
  *   1. `--username` and `--password`;
  *   2. the environment: REGISTRY_USERNAME and REGISTRY_PASSWORD;
  *   3. the docker/podman auth file: `$REGISTRY_AUTH_FILE` when set (and only it),
@@ -11,10 +11,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-export interface Credentials {
+/** A login found for the registry. */
+export interface FoundLogin {
   username: string;
   password: string;
-  /** Where they came from, for the report (never the secret itself). */
+  /** Where it came from, for the report (never the secret itself). */
   source: string;
 }
 
@@ -119,7 +120,7 @@ export interface ResolveInput {
 }
 
 export interface Resolved {
-  credentials: Credentials | null;
+  credentials: FoundLogin | null;
   notes: string[];
 }
 
