@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv, V2Handler } from "./deps.js";
 import { HANDLERS } from "./handlers/index.js";
-import { routeOf } from "./http/routing.js";
+import { routedOf, type V2Owner, type V2Routes } from "./http/routing.js";
 import { ociErrorResponse } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
 import { checkReadiness, READINESS_TIMEOUT_MS } from "./ops/health.js";
@@ -37,11 +37,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
 
   app.all("/v2/*", (c) => {
-    const route = routeOf(c.env.incoming);
+    const { route, owner } = routedOf(c.env.incoming, deps.ownership);
     if (route.kind === "invalid") throw new OciError(route.code, route.message, route.detail);
-    const handler = HANDLERS[route.kind] as V2Handler | undefined;
-    if (!handler) throw new OciError("UNSUPPORTED", "no handler for this request", { kind: route.kind });
-    return handler(c, route, deps);
+    if (owner === null || owner === "ops" || owner === "invalid") {
+      throw new OciError("UNSUPPORTED", "no handler for this request", { kind: route.kind });
+    }
+    return (HANDLERS[owner] as V2Handler)(c, route as V2Routes[V2Owner], deps);
   });
 
   app.onError((err, c) => {

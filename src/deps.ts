@@ -10,7 +10,8 @@ import type { Context } from "hono";
 import type { Config } from "./config.js";
 import type { TagHistory } from "./history/service.js";
 import { createHistory } from "./history-wiring.js";
-import type { RouteMatch } from "./oci/routes.js";
+import type { OwnershipOptions, V2Owner, V2Routes } from "./http/routing.js";
+import { immutableScope } from "./oci/immutable-rules.js";
 import { type ChangeFeed, createChangeFeed } from "./ops/change-feed.js";
 import { createReadiness, type Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
@@ -51,14 +52,16 @@ export interface AppDeps {
   digestGuard: DigestDeleteGuard;
   /** The tag history (history.windowMs): every tag change, seen and undone within the window. */
   history: TagHistory;
+  /** What the routing table gives the proxy to answer (from `oci.referrers` and `tags.immutable`). */
+  ownership: OwnershipOptions;
 }
 
 export type AppEnv = { Bindings: HttpBindings };
 
-/** Answers one kind of `/v2/` route the proxy owns. */
-export type V2Handler<K extends RouteMatch["kind"] = RouteMatch["kind"]> = (
+/** Answers the `/v2/` requests the routing table gives handler `O` (http/routing.ts). */
+export type V2Handler<O extends V2Owner = V2Owner> = (
   c: Context<AppEnv>,
-  route: Extract<RouteMatch, { kind: K }>,
+  route: V2Routes[O],
   deps: AppDeps,
 ) => Response | Promise<Response>;
 
@@ -156,6 +159,16 @@ export function createAppDeps(options: AppDepsOptions): Services {
     sharedJournal: shared ? createRedisJournal(shared) : null,
   });
   const immutableGuard = createImmutableGuard({ config, logger, metrics, sharedLocks });
+  const history = createHistory(options, {
+    registry,
+    serviceCredentials: serviceCredentials({ config, logger }),
+    metrics,
+    shared,
+    window,
+    immutableGuard,
+    tagDeleter,
+    changes,
+  });
   const deps: AppDeps = {
     config,
     registry,
@@ -179,16 +192,13 @@ export function createAppDeps(options: AppDepsOptions): Services {
       logger,
       metrics,
     }),
-    history: createHistory(options, {
-      registry,
-      serviceCredentials: serviceCredentials({ config, logger }),
-      metrics,
-      shared,
-      window,
-      immutableGuard,
-      tagDeleter,
-      changes,
-    }),
+    history,
+    ownership: {
+      referrers: config.oci.referrers,
+      immutable: immutableScope(config.tags.immutable),
+      protectDigestDeletes: config.delete.digestDeletes === "protect",
+      history: history.enabled,
+    },
   };
   return { deps, target, shared, window };
 }

@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type BodyRateOptions, hasBody, watchBodyRate } from "./http/body-rate.js";
-import { markMaintenance, type OwnershipOptions, ownsRequest, routeOf, setRoute } from "./http/routing.js";
+import { markMaintenance, type OwnershipOptions, routeOf, routeRequest } from "./http/routing.js";
 import { writeOciError } from "./http/write-error.js";
 import { digestRefusal } from "./oci/digest-support.js";
 import { API_METHODS, parseTarget, splitPathQuery } from "./oci/routes.js";
@@ -92,7 +92,7 @@ export function createRequestListener(
       });
       return;
     }
-    setRoute(req, route);
+    const { owner } = routeRequest(req, route, ownership);
     if (route.kind === "invalid") {
       // Answered here, before any framework parses the target; the connection is
       // closed so that an unread hostile body is not read as a next request.
@@ -116,7 +116,7 @@ export function createRequestListener(
     }
     // From here on (Hono, the handlers' upstream calls, the passthrough) the target is the canonical one.
     if (upstream !== null) req.url = upstream;
-    const owned = ownsRequest(route, method, ownership);
+    const owned = owner !== null;
     tracker.label(res, route, owned);
     if (isWindowWrite(route.kind, method) && holdWrite(req, res, path, parts)) return;
     if (owned) {

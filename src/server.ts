@@ -10,7 +10,6 @@ import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.j
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
-import { immutableScope } from "./oci/immutable-rules.js";
 import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
 import { createAccessLog } from "./ops/logger.js";
 import { createMetricsServer } from "./ops/metrics-endpoint.js";
@@ -118,12 +117,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     metrics,
     tracker,
     readiness,
-    ownership: {
-      referrers: config.oci.referrers,
-      immutable: immutableScope(config.tags.immutable),
-      protectDigestDeletes: config.delete.digestDeletes === "protect",
-      history: deps.history.enabled,
-    },
+    ownership: deps.ownership,
     answerOwned: getRequestListener(createApp(deps).fetch),
     ownedWork,
     uploadGuard,

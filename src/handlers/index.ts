@@ -1,22 +1,19 @@
 /**
- * The handlers for the `/v2/` requests the proxy owns, by route kind. Which
- * requests are owned is decided in http/routing.ts; this table says who answers.
+ * The handlers of the `/v2/` requests the proxy owns, by the names the routing
+ * table (http/routing.ts) gives them: the table decides who answers, this maps
+ * a name to its function.
  */
 import type { V2Handler } from "../deps.js";
-import type { RouteMatch } from "../oci/routes.js";
-import { handleManifestWrite } from "./manifest-write.js";
+import type { V2Owner } from "../http/routing.js";
+import { handleManifestDelete, handleManifestPut } from "./manifest-write.js";
 import { handleReferrers } from "./referrers.js";
-import { handleManifestTagDelete, handleTagResource } from "./tag-delete.js";
+import { handleTagDelete } from "./tag-delete.js";
 import { handleTagsList } from "./tags-list.js";
 
-export type HandlerTable = { [K in RouteMatch["kind"]]?: V2Handler<K> };
-
-export const HANDLERS: HandlerTable = {
-  referrers: handleReferrers,
+export const HANDLERS: { readonly [O in V2Owner]: V2Handler<O> } = {
   "tags-list": handleTagsList,
-  tag: handleTagResource,
-  manifest: (c, route, deps) =>
-    c.req.method === "DELETE" && route.by === "tag"
-      ? handleManifestTagDelete(c, route, deps)
-      : handleManifestWrite(c, route, deps),
+  "tag-delete": handleTagDelete,
+  "manifest-put": handleManifestPut,
+  "manifest-delete": handleManifestDelete,
+  referrers: handleReferrers,
 };

@@ -14,15 +14,15 @@
  *   none holds the manifest (tags/digest-delete-guard.ts).
  * - The tag history (history.windowMs): a PUT to a tag records what the tag held
  *   before and after, a DELETE by digest the tags it took (history-record.ts).
- * DELETE by tag is not handled here. With `oci.referrers` off the proxy owns
- * these only for immutable tags (tags/immutable-guard.ts), for the digest delete
- * guard (PUTs by tag, in the put phase; DELETEs by digest) and for the tag history
- * (the same), and leaves the index alone. The referrers index is written in the
- * put phase too: it is a tag.
+ * DELETE by tag is the tag delete's. With `oci.referrers` off the routing table
+ * gives the proxy these only for immutable tags (tags/immutable-guard.ts), for the
+ * digest delete guard (PUTs by tag, in the put phase; DELETEs by digest) and for
+ * the tag history (the same), and the index is left alone. The referrers index is
+ * written in the put phase too: it is a tag.
  */
 import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
-import type { AppDeps, AppEnv } from "../deps.js";
+import type { AppDeps, AppEnv, V2Handler } from "../deps.js";
 import { firstHeader } from "../http/headers.js";
 import { sha256Digest } from "../oci/digest.js";
 import { OciError } from "../oci/errors.js";
@@ -225,14 +225,9 @@ async function deleteManifestByDigest(
   return relayResponse(res, relayOptions(req, deps.caller, deps.registry.origins, extra));
 }
 
-/** The `manifest` route kind as far as the proxy owns it: PUT, and DELETE by digest. */
-export function handleManifestWrite(
-  c: ManifestContext,
-  route: ManifestRoute,
-  deps: AppDeps,
-): Promise<Response> {
-  const method = c.env.incoming.method;
-  if (method === "PUT") return putManifest(c, route, deps);
-  if (method === "DELETE" && route.by === "digest") return deleteManifestByDigest(c, route, deps);
-  throw new OciError("UNSUPPORTED", `${method} of a manifest is not handled by the proxy`);
-}
+/** PUT `/v2/<name>/manifests/<reference>`, as far as the routing table gives it to the proxy. */
+export const handleManifestPut: V2Handler<"manifest-put"> = (c, route, deps) => putManifest(c, route, deps);
+
+/** DELETE `/v2/<name>/manifests/<digest>`, as far as the routing table gives it to the proxy. */
+export const handleManifestDelete: V2Handler<"manifest-delete"> = (c, route, deps) =>
+  deleteManifestByDigest(c, route, deps);

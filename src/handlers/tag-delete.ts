@@ -8,7 +8,7 @@ import type { Context } from "hono";
 import type { AppDeps, AppEnv, V2Handler } from "../deps.js";
 import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
 import { upstreamFailureError } from "../oci/upstream-failure.js";
-import type { DeleteOutcome, DeletePath } from "../ops/metrics.js";
+import type { DeleteOutcome } from "../ops/metrics.js";
 import type { RegistryCalls } from "../registry-client/client.js";
 import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import { authFailure } from "../tags/challenge.js";
@@ -157,30 +157,29 @@ async function repositoryUnknown(registry: RegistryCalls, name: string): Promise
   return isFailed(res) && res.kind === "status" && res.status === 404 && res.code === "NAME_UNKNOWN";
 }
 
-async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string, path: DeletePath) {
+async function answerTagDelete(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string) {
   deps.immutableGuard.checkTagDelete(name, tag);
   const incoming = c.env.incoming;
-  const deleter = deps.tagDeleter;
   const registry = deps.registry.as(callerCredentials(incoming, deps.caller));
-  const result = await deleter.deleteTag({
+  const result = await deps.tagDeleter.deleteTag({
     name,
     tag,
     registry,
     authorization: incoming.headers.authorization,
   });
   const native = result.kind === "native-answer" || result.kind === "native-failed";
-  deps.metrics.tagDeletes.inc({ path: native ? "native" : path, outcome: outcomeOf(result) });
-  if (result.kind === "deleted" || (result.kind === "native-answer" && result.status === 202)) {
-    // A delete superseded by a push left the tag as pushed: no change of its own.
-    if (result.kind !== "deleted" || !result.superseded) {
-      await recordTagDelete(deps, incoming, name, tag, result.kind === "deleted" ? result.original : null);
-    }
-    // Awaited: every replica's list cache sees the change before the client does.
-    await deps.changes.repositoryChanged(name);
-  } else if (
+  deps.metrics.tagDeletes.inc({ path: native ? "native" : "swap", outcome: outcomeOf(result) });
+  const done = result.kind === "deleted" || (result.kind === "native-answer" && result.status === 202);
+  // A delete superseded by a push left the tag as pushed: no change of its own.
+  if (done && (result.kind !== "deleted" || !result.superseded)) {
+    await recordTagDelete(deps, incoming, name, tag, result.kind === "deleted" ? result.original : null);
+  }
+  if (
+    done ||
     (result.kind === "failed" && !result.restored) ||
     (result.kind === "coordination-failed" && result.changed)
   ) {
+    // Awaited: every replica's list cache sees the change before the client does.
     await deps.changes.repositoryChanged(name);
   }
   // A native tag delete says itself which is unknown; after a swap's 404 the tags list tells.
@@ -192,21 +191,14 @@ async function deleteTag(c: Context<AppEnv>, deps: AppDeps, name: string, tag: s
   return respond(result, name, tag);
 }
 
-/** `/v2/<name>/tags/<tag>`: DELETE only. */
-export const handleTagResource: V2Handler<"tag"> = (c, route, deps) => {
+/** `/v2/<name>/tags/<tag>` (DELETE; any other method is 405) and `DELETE /v2/<name>/manifests/<tag>`. */
+export const handleTagDelete: V2Handler<"tag-delete"> = (c, route, deps) => {
+  if (route.kind === "manifest") return answerTagDelete(c, deps, route.name, route.reference);
   if (c.req.method !== "DELETE") {
     throw new OciError("UNSUPPORTED", `${c.req.method} is not allowed on a tag; use DELETE`, undefined, {
       status: 405,
       headers: { allow: "DELETE" },
     });
   }
-  return deleteTag(c, deps, route.name, route.tag, "swap");
-};
-
-/** `DELETE /v2/<name>/manifests/<tag>` (http/routing.ts routes nothing else here). */
-export const handleManifestTagDelete: V2Handler<"manifest"> = (c, route, deps) => {
-  if (c.req.method !== "DELETE" || route.by !== "tag") {
-    throw new OciError("UNSUPPORTED", "not handled by the proxy", { reference: route.reference });
-  }
-  return deleteTag(c, deps, route.name, route.reference, "swap");
+  return answerTagDelete(c, deps, route.name, route.tag);
 };

@@ -15,6 +15,8 @@ import type { RouteMatch } from "../oci/routes.js";
 export class ProxiedRequest extends IncomingMessage {
   /** The route the listener parsed (http/routing.ts). */
   rcpRoute: RouteMatch | undefined = undefined;
+  /** Who answers it, from the routing table (http/routing.ts `Owner`; null: the upstream). */
+  rcpOwner: string | null | undefined = undefined;
   /** A write the read-only window's holder sent (its lease checked by the listener). */
   rcpMaintenance = false;
   /** Passthrough: the origin the client used (`proto://host`), for Location and Link. */

@@ -1,8 +1,10 @@
 /**
- * Routing a request: which requests the proxy answers itself (everything else
- * passes through), and the parsed route carried with the raw request from the
- * listener to the Hono handler, so the path is parsed once. The decision is
- * pure: made from the parsed route and the method, before Hono is involved.
+ * The routing table: who answers a request, decided once, here. A request the
+ * proxy owns goes to one named handler (handlers/index.ts maps the names to
+ * functions); everything else passes through. The decision is pure: made from
+ * the parsed route and the method, before Hono is involved, and carried with
+ * the raw request from the listener to the Hono app, so the path is parsed and
+ * the owner decided once.
  */
 import type { IncomingMessage } from "node:http";
 import { parseRoute, type RouteMatch, splitPathQuery } from "../oci/routes.js";
@@ -34,46 +36,81 @@ export interface ImmutableScope {
   coversRepository(name: string): boolean;
 }
 
+/** The `/v2/` handlers, by the routes each one answers. */
+export interface V2Routes {
+  /** `tags/_list` (every method: 405 with Allow but GET and HEAD) and `tags/list` (GET, HEAD). */
+  "tags-list": Extract<RouteMatch, { kind: "tags-list" }>;
+  /** `/tags/<tag>` (every method: 405 with Allow but DELETE) and DELETE `/manifests/<tag>`. */
+  "tag-delete": Extract<RouteMatch, { kind: "tag" | "manifest" }>;
+  /** PUT `/manifests/<reference>` (referrers, immutable tags). */
+  "manifest-put": Extract<RouteMatch, { kind: "manifest" }>;
+  /** DELETE `/manifests/<digest>` (referrers, immutable tags). */
+  "manifest-delete": Extract<RouteMatch, { kind: "manifest" }>;
+  /** GET and HEAD (else 405) `/referrers/<digest>`. */
+  referrers: Extract<RouteMatch, { kind: "referrers" }>;
+}
+
+export type V2Owner = keyof V2Routes;
+
+/** Who answers: `ops` (/healthz, /readyz, /metrics), a `/v2/` handler, or `invalid` (the listener's own 4xx). */
+export type Owner = "ops" | "invalid" | V2Owner;
+
 const DEFAULT_OWNERSHIP: OwnershipOptions = { referrers: true };
 
+function manifestOwner(
+  route: Extract<RouteMatch, { kind: "manifest" }>,
+  method: string,
+  o: OwnershipOptions,
+): Owner | null {
+  // DELETE by tag: the tag delete, whatever else is on.
+  if (method === "DELETE" && route.by === "tag") return "tag-delete";
+  if (method !== "PUT" && method !== "DELETE") return null;
+  const owner = method === "PUT" ? "manifest-put" : "manifest-delete";
+  // PUT and DELETE by digest: kept in step with the referrers index.
+  if (o.referrers) return owner;
+  // Protected digest deletes: the DELETE by digest, and PUTs by tag (the tag writes it races).
+  if (o.protectDigestDeletes && (method === "DELETE" || route.by === "tag")) return owner;
+  // The tag history: a PUT to a tag and a DELETE by digest change tags.
+  if (o.history && (method === "DELETE" || route.by === "tag")) return owner;
+  // Immutable tags: PUT to a covered tag, DELETE by digest in a covered repository.
+  if (!o.immutable) return null;
+  if (method === "PUT")
+    return route.by === "tag" && o.immutable.coversTag(route.name, route.reference) ? owner : null;
+  return o.immutable.coversRepository(route.name) ? owner : null;
+}
+
+/** The routing table: the owner of a request, or null when it passes through to the upstream. */
+export function ownerOf(
+  route: RouteMatch,
+  method: string,
+  o: OwnershipOptions = DEFAULT_OWNERSHIP,
+): Owner | null {
+  switch (route.kind) {
+    case "invalid":
+      return "invalid";
+    case "non-api":
+      return OPS_PATHS.has(route.path) ? "ops" : null;
+    case "tag":
+      return "tag-delete";
+    case "tags-list":
+      // Both lists for reads; `_list` for every method, legacy `list` passes the others through.
+      return route.variant === "_list" || method === "GET" || method === "HEAD" ? "tags-list" : null;
+    case "referrers":
+      return o.referrers ? "referrers" : null;
+    case "manifest":
+      return manifestOwner(route, method, o);
+    default:
+      return null;
+  }
+}
+
+/** Whether the proxy answers the request itself (its owner is not the upstream). */
 export function ownsRequest(
   route: RouteMatch,
   method: string,
-  options: OwnershipOptions = DEFAULT_OWNERSHIP,
+  o: OwnershipOptions = DEFAULT_OWNERSHIP,
 ): boolean {
-  switch (route.kind) {
-    // Tag delete: `/tags/<tag>` is the proxy's on every method (405 except
-    // DELETE); on `/manifests/<ref>` only DELETE by tag. DELETE by digest keeps
-    // passing through.
-    case "tag":
-      return true;
-    case "non-api":
-      return OPS_PATHS.has(route.path);
-    case "invalid":
-      return true;
-    case "referrers":
-      return options.referrers;
-    case "manifest":
-      // DELETE by tag: the tag delete. PUT and DELETE by digest: kept in step with the referrers index.
-      if (method === "DELETE" && route.by === "tag") return true;
-      if (options.referrers) return method === "PUT" || (method === "DELETE" && route.by === "digest");
-      // Protected digest deletes: the DELETE by digest, and PUTs by tag (the tag writes it races).
-      if (options.protectDigestDeletes && (method === "DELETE" || (method === "PUT" && route.by === "tag")))
-        return true;
-      // The tag history: a PUT to a tag and a DELETE by digest change tags.
-      if (options.history && method === "PUT" && route.by === "tag") return true;
-      if (options.history && method === "DELETE" && route.by === "digest") return true;
-      // Immutable tags: PUT to a covered tag, DELETE by digest in a covered repository.
-      if (!options.immutable) return false;
-      if (method === "PUT")
-        return route.by === "tag" && options.immutable.coversTag(route.name, route.reference);
-      return method === "DELETE" && options.immutable.coversRepository(route.name);
-    case "tags-list":
-      // Both lists for reads; `_list` for every method (405 with Allow), legacy `list` passes others through.
-      return route.variant === "_list" || method === "GET" || method === "HEAD";
-    default:
-      return false;
-  }
+  return ownerOf(route, method, o) !== null;
 }
 
 /** Marks a write let through the read-only window by its lease (the holder's own: `gc --apply`). */
@@ -86,17 +123,30 @@ export function isMaintenance(req: IncomingMessage): boolean {
   return proxied(req).rcpMaintenance === true;
 }
 
-/** Keeps the parsed route with the request (a field of ProxiedRequest). */
-export function setRoute(req: IncomingMessage, route: RouteMatch): void {
-  proxied(req).rcpRoute = route;
+/** A request as routed: its parsed route and its owner. */
+export interface Routed {
+  route: RouteMatch;
+  owner: Owner | null;
 }
 
-/** The route the listener parsed for `req` (parsed now if it was not). */
+/** Routes `req` once (the listener): its route and owner travel with it (fields of ProxiedRequest). */
+export function routeRequest(req: IncomingMessage, route: RouteMatch, o: OwnershipOptions): Routed {
+  const owner = ownerOf(route, req.method ?? "GET", o);
+  const fields = proxied(req);
+  fields.rcpRoute = route;
+  fields.rcpOwner = owner;
+  return { route, owner };
+}
+
+/** How `req` was routed (routed now if the listener did not). */
+export function routedOf(req: IncomingMessage, o: OwnershipOptions = DEFAULT_OWNERSHIP): Routed {
+  const { rcpRoute, rcpOwner } = proxied(req);
+  if (rcpRoute !== undefined && rcpOwner !== undefined)
+    return { route: rcpRoute, owner: rcpOwner as Owner | null };
+  return routeRequest(req, parseRoute(req.method ?? "GET", splitPathQuery(req.url ?? "/").path), o);
+}
+
+/** The route `req` was parsed to. */
 export function routeOf(req: IncomingMessage): RouteMatch {
-  let route = proxied(req).rcpRoute;
-  if (route === undefined) {
-    route = parseRoute(req.method ?? "GET", splitPathQuery(req.url ?? "/").path);
-    proxied(req).rcpRoute = route;
-  }
-  return route;
+  return routedOf(req).route;
 }
