@@ -7,10 +7,10 @@ import { Hono } from "hono";
 import type { AppDeps, AppEnv, V2Handler } from "./deps.js";
 import { HANDLERS } from "./handlers/index.js";
 import { routedOf, type V2Owner, type V2Routes } from "./http/routing.js";
-import { ociErrorResponse } from "./http/write-error.js";
+import { ociErrorHandler } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
 import { checkReadiness, READINESS_TIMEOUT_MS } from "./ops/health.js";
-import { renderMetrics } from "./ops/metrics-endpoint.js";
+import { renderMetrics } from "./ops/metrics.js";
 import { PLAIN } from "./registry-client/credentials.js";
 import { describeFailure, isFailed } from "./registry-client/failure.js";
 
@@ -45,12 +45,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return (HANDLERS[owner] as V2Handler)(c, route as V2Routes[V2Owner], deps);
   });
 
-  app.onError((err, c) => {
-    const head = c.req.method === "HEAD";
-    if (err instanceof OciError) return ociErrorResponse(err, head);
-    deps.logger.error({ err, method: c.req.method, path: c.req.path }, "handler failed");
-    return ociErrorResponse(new OciError("UNKNOWN", "internal proxy error"), head);
-  });
+  app.onError(
+    ociErrorHandler((err, c) => {
+      deps.logger.error({ err, method: c.req.method, path: c.req.path }, "handler failed");
+      return null;
+    }),
+  );
 
   return app;
 }

@@ -10,9 +10,9 @@ import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.j
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
+import { type AdminAppOptions, createAdminApp } from "./ops/admin-app.js";
 import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
 import { createAccessLog } from "./ops/logger.js";
-import { createMetricsServer } from "./ops/metrics-endpoint.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import { localControl, type WriteWindow } from "./ops/write-window.js";
@@ -52,6 +52,11 @@ function urlOf(server: http.Server, tls: boolean): string {
   if (!a) throw new Error("proxy is not listening");
   const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
   return `${tls ? "https" : "http"}://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${a.port}`;
+}
+
+/** The admin listener (not listening yet): the admin app on a plain-http server. */
+function adminServer(o: AdminAppOptions): http.Server {
+  return http.createServer(getRequestListener(createAdminApp(o).fetch));
 }
 
 function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
@@ -166,7 +171,8 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   const admin =
     config.metrics.port !== null ? { port: config.metrics.port, host: null } : { port: 0, host: "127.0.0.1" };
   const instance = randomUUID();
-  const metricsServer: http.Server | null = createMetricsServer(metrics, logger, {
+  const metricsServer: http.Server | null = adminServer({
+    metrics,
     window: sharedWindow ?? localControl(window),
     writeWaitMs: config.maintenance.writeWaitMs,
     logger,
@@ -177,12 +183,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       metrics.gcBytesFreed.inc(report.bytesFreed);
       logger.info(report, "garbage collection reported");
     },
-    apps: [
-      {
-        prefix: HISTORY_ADMIN_PATH,
-        answer: getRequestListener(createHistoryAdminApp(deps.history, logger).fetch),
-      },
-    ],
+    apps: [{ prefix: HISTORY_ADMIN_PATH, app: createHistoryAdminApp(deps.history, logger) }],
     identity: () =>
       server.listening
         ? {

@@ -3,7 +3,7 @@
  * flight), renew the lease in the background, leave. Over the admin listener,
  * through the one client of the proxy's own calls, with the admin token.
  */
-import { ADMIN_WINDOW_PATH } from "../ops/admin-endpoint.js";
+import { ADMIN_WINDOW_PATH } from "../ops/admin-app.js";
 import { ADMIN_IDENTITY_PATH, type AdminIdentity } from "../ops/admin-identity.js";
 import { createRegistryClient } from "../registry-client/client.js";
 import { asCaller } from "../registry-client/credentials.js";

@@ -2,11 +2,9 @@
  * The admin listener's bearer token (`metrics.adminToken` / `metrics.adminTokenFile`):
  * what a token may look like, reading one from a file, checking a request's
  * `Authorization` in constant time, and when an unauthenticated listener deserves a
- * warning. Pure, apart from the 401 it writes.
+ * warning (the 401 itself is the admin app's). Pure.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { ServerResponse } from "node:http";
-import { writeOciError } from "../http/write-error.js";
 
 export const ADMIN_REALM = "registry-compat-proxy admin";
 
@@ -40,17 +38,6 @@ export function createAdminAuth(token: string): (authorization: string | undefin
     const given = digest(m?.[1] ?? "");
     return timingSafeEqual(given, expected) && m !== null;
   };
-}
-
-/** The 401 for an admin request without the right token (OCI error JSON). */
-export function refuseAdmin(res: ServerResponse, sent: boolean, head: boolean): void {
-  writeOciError(
-    res,
-    "UNAUTHORIZED",
-    sent ? "admin token refused" : "admin token required: Authorization: Bearer <token>",
-    null,
-    { headers: { "www-authenticate": `Bearer realm="${ADMIN_REALM}"` }, head },
-  );
 }
 
 /** True for an address only this host can reach (127.0.0.0/8, ::1, their IPv4-mapped form). */
