@@ -27,14 +27,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import {
-  CoordinationError,
-  KeyedMutex,
-  type Lease,
-  type Phase,
-  PhaseLock,
-  type SharedLocks,
-} from "../tags/locks.js";
+import { CoordinationError, type Lease, type Phase, PhaseLock, type SharedLocks } from "../tags/locks.js";
+import { createKeyedMutex } from "../util/keyed-mutex.js";
 
 const ACQUIRE_TAG = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -122,7 +116,7 @@ export function createRedisLocks(o: RedisLockOptions): SharedLocks {
   const renewEvery = o.renewEveryMs ?? Math.floor(o.leaseMs / 3);
   const waitMs = o.waitMs ?? 3 * o.leaseMs;
   const lease = String(o.leaseMs);
-  const localTags = new KeyedMutex();
+  const localTags = createKeyedMutex();
   const localPhases = new PhaseLock();
   const putsKey = (key: string) => `${o.prefix}phase:${key}:puts`;
 

@@ -24,7 +24,7 @@ import type { Logger } from "../ops/logger.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { RegistryCalls } from "../registry-client/client.js";
 import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
-import { CoordinationError, KeyedMutex, type SharedLocks, tagLockKey } from "./locks.js";
+import { CoordinationError, localTagLocks, type SharedLocks, tagLockKey } from "./locks.js";
 import { tagDigest, tagPointingAt } from "./tag-state.js";
 
 export type ImmutableOperation = "put" | "tag_delete" | "digest_delete";
@@ -82,7 +82,7 @@ function checkFailed(f: Failure, detail: Record<string, unknown>): OciError {
 /** The guard of one proxy (its lock is shared by every request), for the rules of `config.tags.immutable`. */
 export function createImmutableGuard(deps: ImmutableGuardDeps): ImmutableGuard {
   const rules = parseImmutableRules(deps.config.tags.immutable);
-  const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
+  const sameTag = deps.sharedLocks?.tags ?? localTagLocks();
 
   function refuse(op: ImmutableOperation, rule: ImmutableRule, message: string, detail: object): OciError {
     deps.metrics.immutableRefusals.inc({ rule: rule.source, operation: op });

@@ -1,9 +1,9 @@
 /**
  * In-process locks for the tag swap.
  *
- * - `KeyedMutex`: one holder per key. Deletes of the same tag through one proxy
- *   run one after the other, so the second sees the tag gone (404) instead of
- *   racing the first.
+ * - Tag locks (`localTagLocks`, on util/keyed-mutex.ts): one holder per key.
+ *   Deletes of the same tag through one proxy run one after the other, so the
+ *   second sees the tag gone (404) instead of racing the first.
  * - `PhaseLock`: per repository, any number of holders of one phase ("put" or
  *   "delete") at a time, never both phases together. 2.8 deletes a manifest by
  *   scanning every tag link of the repository; a tag link being rewritten by a
@@ -13,12 +13,14 @@
  *   Waiters are served in arrival order by phase batches, so neither phase
  *   starves: once someone waits, newcomers of the running phase queue too.
  *
- * Both hold no state for idle keys (bounded by the work in flight).
+ * Neither holds state for idle keys (bounded by the work in flight).
  *
  * `TagLocks` and `PhaseLocks` are what the swap needs of them; with Redis
  * (state.redisUrl) src/state/redis-locks.ts implements both across replicas,
  * with leases and a fencing `Lease` checked before every upstream write.
  */
+
+import { createKeyedMutex } from "../util/keyed-mutex.js";
 
 type Release = () => void;
 
@@ -122,41 +124,10 @@ export function announcingPuts(
   return announced;
 }
 
-export class KeyedMutex implements TagLocks {
-  private readonly tails = new Map<string, Promise<void>>();
-
-  /** Resolves when the caller holds `key`; call the returned function to release. */
-  async acquire(key: string): Promise<Release> {
-    const prior = this.tails.get(key) ?? Promise.resolve();
-    let release!: Release;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = prior.then(() => mine);
-    this.tails.set(key, tail);
-    await prior;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      release();
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    };
-  }
-
-  async run<T>(key: string, fn: (lease: Lease | null) => Promise<T>): Promise<T> {
-    const release = await this.acquire(key);
-    try {
-      return await fn(null);
-    } finally {
-      release();
-    }
-  }
-
-  /** Keys held or waited for (for tests). */
-  get size(): number {
-    return this.tails.size;
-  }
+/** One proxy's tag locks (no replicas): the keyed mutex, without a lease. */
+export function localTagLocks(): TagLocks {
+  const mutex = createKeyedMutex();
+  return { run: (key, fn) => mutex.run(key, () => fn(null)) };
 }
 
 export type Phase = "put" | "delete";
@@ -218,7 +189,7 @@ export class PhaseLock implements PhaseLocks {
     }
   }
 
-  /** Repositories with holders or waiters (for tests). */
+  /** Repositories with holders or waiters. */
   get size(): number {
     return this.states.size;
   }

@@ -22,7 +22,7 @@ import {
   announcingPuts,
   CoordinationError,
   fenced,
-  KeyedMutex,
+  localTagLocks,
   PhaseLock,
   type PhaseLocks,
   type SharedLocks,
@@ -145,7 +145,7 @@ export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
   const phases = announcingPuts(deps.sharedLocks?.phases ?? new PhaseLock(), (repository, tag) => {
     for (const listener of tagWriteListeners) listener(repository, tag);
   });
-  const sameTag = deps.sharedLocks?.tags ?? new KeyedMutex();
+  const sameTag = deps.sharedLocks?.tags ?? localTagLocks();
   const upstreamOrigin = deps.registry.url.href.replace(/\/+$/, "");
   const capabilities = createCapabilityCache({
     ttlMs: cfg.capabilityTtlMs,
