@@ -8,6 +8,7 @@ import { createApp } from "./app.js";
 import { type AppDeps, type AppDepsOptions, createAppDeps } from "./deps.js";
 import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
+import { localUrl } from "./http/local-url.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
 import { type AdminAppOptions, createAdminApp } from "./ops/admin-app.js";
@@ -50,8 +51,7 @@ export type CreateProxyOptions = AppDepsOptions;
 function urlOf(server: http.Server, tls: boolean): string {
   const a = server.address() as AddressInfo | null;
   if (!a) throw new Error("proxy is not listening");
-  const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
-  return `${tls ? "https" : "http"}://${host === "0.0.0.0" ? "127.0.0.1" : host === "[::]" ? "[::1]" : host}:${a.port}`;
+  return localUrl(a.address, a.port, tls);
 }
 
 /** The admin listener (not listening yet): the admin app on a plain-http server. */

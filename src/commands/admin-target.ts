@@ -10,12 +10,8 @@
  * when the command talks to that same admin listener.
  */
 import { type Config, readTokenFile } from "../config.js";
+import { localUrl } from "../http/local-url.js";
 import { type ProxyAddress, readProxyAddress } from "../ops/admin-address.js";
-
-export function loopbackUrl(host: string, port: number, tls: boolean): string {
-  const h = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  return `${tls ? "https" : "http"}://${h}:${port}`;
-}
 
 /**
  * The proxy running on the config's data dir, when there is one: a proxy without
@@ -34,7 +30,7 @@ export function adminUrlOf(
 ): string | null {
   const metricsPort = config.metrics.port;
   if (flag !== undefined) return flag;
-  if (metricsPort !== null) return loopbackUrl(config.listen.host, metricsPort, false);
+  if (metricsPort !== null) return localUrl(config.listen.host, metricsPort, false);
   return running?.admin ?? null;
 }
 

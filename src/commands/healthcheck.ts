@@ -4,13 +4,12 @@
  * For container HEALTHCHECKs: slim images have no curl or wget.
  */
 import { loadConfig } from "../config.js";
+import { localUrl } from "../http/local-url.js";
 import { createRegistryClient } from "../registry-client/client.js";
 import { PLAIN } from "../registry-client/credentials.js";
 
 export function healthUrl(listen: { host: string; port: number; tlsCert: string | null }): string {
-  const host = listen.host === "0.0.0.0" || listen.host === "::" ? "127.0.0.1" : listen.host;
-  const h = host.includes(":") ? `[${host}]` : host;
-  return `${listen.tlsCert ? "https" : "http"}://${h}:${listen.port}/healthz`;
+  return `${localUrl(listen.host, listen.port, listen.tlsCert !== null)}/healthz`;
 }
 
 export async function checkHealth(url: string, timeoutMs = 3000): Promise<boolean> {

@@ -10,6 +10,7 @@
  * (the default) sends no DELETE at all.
  */
 
+import { isLoopbackHost } from "../http/local-url.js";
 import type { NamePattern } from "../oci/name-patterns.js";
 import { createCreatedResolver, registryContent } from "../prune/created.js";
 import { type PruneOptions, parsePruneOptions, type RawPruneArgs } from "../prune/options.js";
@@ -172,10 +173,6 @@ export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks =
   }
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
-}
-
 /** The CLI entry: validates the arguments (UsageError → exit 2), runs, returns the exit code. */
 export async function pruneCommand(raw: RawPruneArgs, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const say = (t: string) => process.stderr.write(`prune: ${t}\n`);
@@ -185,7 +182,7 @@ export async function pruneCommand(raw: RawPruneArgs, env: NodeJS.ProcessEnv = p
   if (
     options.credentials &&
     options.registry.protocol === "http:" &&
-    !isLoopback(options.registry.hostname)
+    !isLoopbackHost(options.registry.hostname)
   ) {
     say("warning: sending credentials over plain http");
   }

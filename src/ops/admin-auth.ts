@@ -5,6 +5,7 @@
  * warning (the 401 itself is the admin app's). Pure.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { isLoopbackHost } from "../http/local-url.js";
 
 export const ADMIN_REALM = "registry-compat-proxy admin";
 
@@ -40,14 +41,8 @@ export function createAdminAuth(token: string): (authorization: string | undefin
   };
 }
 
-/** True for an address only this host can reach (127.0.0.0/8, ::1, their IPv4-mapped form). */
-export function isLoopbackAddress(address: string): boolean {
-  const a = address.replace(/^::ffff:/i, "");
-  return a === "::1" || /^127\.\d+\.\d+\.\d+$/.test(a);
-}
-
 /** The start-up warning for an admin listener bound to `address`, or null when none is due. */
 export function unauthenticatedAdminWarning(address: string, token: string | null): string | null {
-  if (token !== null || isLoopbackAddress(address)) return null;
+  if (token !== null || isLoopbackHost(address)) return null;
   return `the admin endpoints (/admin/read-only) on ${address} are unauthenticated: anyone who reaches this port can make the registry read-only; set metrics.adminToken or metrics.adminTokenFile`;
 }

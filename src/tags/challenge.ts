@@ -11,6 +11,7 @@
  * Pure: parsing and building header values.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { firstHeader } from "../http/headers.js";
 import { parseChallenge } from "../oci/auth-challenge.js";
 import { OciError } from "../oci/errors.js";
 
@@ -33,10 +34,6 @@ export function widenChallenge(upstreamValue: string, name: string, actions = DE
   parts.push(`scope=${quote(`repository:${name}:${actions}`)}`);
   if (c.params["error"] !== undefined) parts.push(`error=${quote(c.params["error"])}`);
   return `Bearer ${parts.join(",")}`;
-}
-
-function firstHeader(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
+import { firstHeader } from "../http/headers.js";
 
 export interface PublicOrigin {
   proto: "http" | "https";
@@ -15,7 +16,7 @@ export interface PublicOrigin {
 
 /** The first element of a comma-separated header value, trimmed (undefined when empty). */
 export function firstValue(v: string | string[] | undefined): string | undefined {
-  const s = Array.isArray(v) ? v[0] : v;
+  const s = firstHeader(v);
   if (s === undefined) return undefined;
   const first = s.split(",")[0]!.trim();
   return first === "" ? undefined : first;

@@ -20,6 +20,7 @@
  * carries is the upstream's truth. This costs one round trip, on errors only.
  */
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import { firstHeader } from "../http/headers.js";
 import { writeOciError } from "../http/write-error.js";
 import { API_VERSION, API_VERSION_HEADER } from "../oci/errors.js";
 import type { RouteMatch } from "../oci/routes.js";
@@ -42,10 +43,6 @@ import {
 
 type UploadRoute = Extract<RouteMatch, { kind: "upload" }>;
 
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /** Response hook: learns from the upstream's answers to upload requests. Cheap for everything else. */
 export function observeUploadResponse(
   sessions: UploadSessions,
@@ -57,9 +54,9 @@ export function observeUploadResponse(
   const method = req.method ?? "";
   if (route.kind === "upload-start") {
     if (method !== "POST" || status !== 202) return;
-    const loc = uploadLocation(headerValue(headers.location), route.name);
+    const loc = uploadLocation(firstHeader(headers.location), route.name);
     if (!loc) return;
-    const offset = offsetAfter(headerValue(headers.range), {
+    const offset = offsetAfter(firstHeader(headers.range), {
       method,
       before: 0,
       requestLength: undefined,
@@ -82,13 +79,13 @@ export function observeUploadResponse(
     return;
   }
   if (!((method === "PATCH" && status === 202) || (method === "GET" && status === 204))) return;
-  const loc = uploadLocation(headerValue(headers.location), route.name);
+  const loc = uploadLocation(firstHeader(headers.location), route.name);
   if (!loc || loc.uploadId !== route.uploadId) return;
-  const offset = offsetAfter(headerValue(headers.range), {
+  const offset = offsetAfter(firstHeader(headers.range), {
     method,
     before: method === "GET" ? (before ?? session?.offset ?? null) : before,
     requestLength: numericHeader(req.headers, "content-length"),
-    requestRange: parseContentRange(headerValue(req.headers["content-range"])),
+    requestRange: parseContentRange(firstHeader(req.headers["content-range"])),
   });
   sessions.record(route.name, route.uploadId, loc.pathQuery, offset);
 }
@@ -130,7 +127,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
     if (status.status === 401 || status.status === 403) {
       const headers: Record<string, string> = { [API_VERSION_HEADER]: API_VERSION };
       for (const h of ["www-authenticate", "content-type"]) {
-        const v = headerValue(status.headers[h]);
+        const v = firstHeader(status.headers[h]);
         if (v !== undefined) headers[h] = v;
       }
       headers["content-length"] = String(status.body.length);
@@ -144,9 +141,9 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
       forward(req, res);
       return;
     }
-    const upstreamLocation = headerValue(status.headers.location) ?? session.latest;
+    const upstreamLocation = firstHeader(status.headers.location) ?? session.latest;
     const loc = uploadLocation(upstreamLocation, route.name);
-    const range = headerValue(status.headers.range);
+    const range = firstHeader(status.headers.range);
     const offset = offsetAfter(range, {
       method: "GET",
       before: session.offset,
@@ -154,7 +151,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
       requestRange: undefined,
     });
     if (loc) sessions.record(route.name, route.uploadId, loc.pathQuery, offset);
-    const requested = parseContentRange(headerValue(req.headers["content-range"]));
+    const requested = parseContentRange(firstHeader(req.headers["content-range"]));
     if (reason === "range-mismatch" && offset !== null && requested?.start === offset) {
       forward(req, res); // the upstream's truth says this chunk is in order after all
       return;
@@ -166,7 +163,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
     const currentRange = range ?? (offset !== null ? formatRange(offset) : "0-0");
     metrics.uploadGuard.inc({ answer: reason === "stale-location" ? "stale_location" : "range_mismatch" });
     const headers: Record<string, string> = { location, range: currentRange };
-    const uuid = headerValue(status.headers["docker-upload-uuid"]);
+    const uuid = firstHeader(status.headers["docker-upload-uuid"]);
     if (uuid !== undefined) headers["docker-upload-uuid"] = uuid;
     writeOciError(
       res,
@@ -174,7 +171,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
       reason === "stale-location"
         ? "chunk sent to an earlier location of this upload; continue at the current one"
         : "chunk out of order: Content-Range must start at the upload's current offset",
-      { range: currentRange, contentRange: headerValue(req.headers["content-range"]) ?? null },
+      { range: currentRange, contentRange: firstHeader(req.headers["content-range"]) ?? null },
       { status: 416, headers },
     );
   }
@@ -185,7 +182,7 @@ export function createUploadGuard(options: UploadGuardOptions): UploadGuard {
       if (session === undefined) return false;
       const method = req.method ?? "";
       const state = uploadStateOf(splitPathQuery(req.url ?? "").query);
-      const decision = decideUploadRequest(session, method, state, headerValue(req.headers["content-range"]));
+      const decision = decideUploadRequest(session, method, state, firstHeader(req.headers["content-range"]));
       if (decision.action === "forward") return false;
       if (decision.action === "forward-latest") {
         metrics.uploadGuard.inc({ answer: "stale_status" });

@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { resolveGcOptions } from "../../src/commands/gc.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { isLoopbackHost } from "../../src/http/local-url.js";
 import { proxyAddressFile, publishProxyAddress, readProxyAddress } from "../../src/ops/admin-address.js";
 import {
   adminTokenProblem,
   createAdminAuth,
-  isLoopbackAddress,
   tokenFromFileText,
   unauthenticatedAdminWarning,
 } from "../../src/ops/admin-auth.js";
@@ -67,11 +67,11 @@ describe("the admin token check", () => {
 describe("the start-up warning for unauthenticated admin endpoints", () => {
   it("only when no token is set and the admin listener is not on loopback", () => {
     for (const loopback of ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"]) {
-      assert.equal(isLoopbackAddress(loopback), true, loopback);
+      assert.equal(isLoopbackHost(loopback), true, loopback);
       assert.equal(unauthenticatedAdminWarning(loopback, null), null, loopback);
     }
     for (const open of ["0.0.0.0", "::", "10.1.2.3", "192.168.0.7", "fe80::1", "::ffff:10.0.0.1"]) {
-      assert.equal(isLoopbackAddress(open), false, open);
+      assert.equal(isLoopbackHost(open), false, open);
       assert.match(unauthenticatedAdminWarning(open, null) ?? "", /unauthenticated.*metrics\.adminToken/);
       assert.equal(unauthenticatedAdminWarning(open, TOKEN), null, open);
     }

@@ -16,7 +16,7 @@ import { ownsRequest } from "../../src/http/routing.js";
 import { parseRoute } from "../../src/oci/routes.js";
 import { createLogger } from "../../src/ops/logger.js";
 import { createMetrics } from "../../src/ops/metrics.js";
-import { KeyedMutex } from "../../src/tags/locks.js";
+import { localTagLocks } from "../../src/tags/locks.js";
 
 const D = `sha256:${"a".repeat(64)}`;
 const MT = "application/vnd.oci.image.manifest.v1+json";
@@ -82,7 +82,7 @@ describe("the history admin app (in process)", () => {
         },
         isImmutable: () => false,
         readOnly: () => false,
-        tagLocks: new KeyedMutex(),
+        tagLocks: localTagLocks(),
         inPutPhase: (_repo, fn) => fn(),
         repositoryChanged: async () => {},
       },

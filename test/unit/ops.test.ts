@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { healthUrl } from "../../src/commands/healthcheck.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
+import { isLoopbackHost, localUrl } from "../../src/http/local-url.js";
 import { statusClass } from "../../src/ops/metrics.js";
 import { formatLine } from "../../src/ops/pretty.js";
 import { isSaneRequestId, requestIdFrom } from "../../src/ops/request-id.js";
@@ -96,6 +97,16 @@ describe("labels and formatting", () => {
       '03:04:05.678 WARN  upstream exchange failed requestId=r1 path="/v2/a b" status=503\n',
     );
     assert.equal(formatLine("not json", false), "not json\n");
+  });
+
+  it("localUrl reaches a wildcard listener on 127.0.0.1 and brackets IPv6; isLoopbackHost knows every loopback spelling", () => {
+    assert.equal(localUrl("0.0.0.0", 1, false), "http://127.0.0.1:1");
+    assert.equal(localUrl("[::]", 2, true), "https://127.0.0.1:2");
+    assert.equal(localUrl("::1", 3, false), "http://[::1]:3");
+    assert.equal(localUrl("10.0.0.2", 4, false), "http://10.0.0.2:4");
+    for (const h of ["localhost", "127.0.0.1", "127.9.9.9", "::1", "[::1]", "::ffff:127.0.0.1"])
+      assert.ok(isLoopbackHost(h), h);
+    for (const h of ["0.0.0.0", "::", "10.1.2.3", "example.com", "fe80::1"]) assert.ok(!isLoopbackHost(h), h);
   });
 
   it("healthUrl targets loopback with the configured port and scheme", () => {
