@@ -43,11 +43,6 @@ export interface PruneIO {
   now(): Date;
 }
 
-export interface PruneHooks {
-  /** Runs after the plan is printed and before any deletion (tests move a tag here). */
-  beforeDelete?(plans: readonly RepoPlan[]): Promise<void> | void;
-}
-
 export interface PruneRun {
   plans: RepoPlan[];
   outcomes: Outcome[];
@@ -60,14 +55,10 @@ function literalNames(patterns: readonly NamePattern[]): string[] | null {
   return patterns.length > 0 && patterns.every((p) => p.literal) ? patterns.map((p) => p.source) : null;
 }
 
-async function selectRepositories(
-  reg: RegistryCalls,
-  patterns: readonly NamePattern[],
-  pageSize: number | undefined,
-): Promise<string[]> {
+async function selectRepositories(reg: RegistryCalls, patterns: readonly NamePattern[]): Promise<string[]> {
   const literal = literalNames(patterns);
   if (literal) return [...new Set(literal)].sort();
-  const all = await listRepositories(reg, pageSize);
+  const all = await listRepositories(reg);
   const chosen = patterns.length === 0 ? all : all.filter((name) => patterns.some((p) => p.test(name)));
   for (const p of patterns) if (p.literal) chosen.push(p.source);
   return [...new Set(chosen)].sort();
@@ -85,7 +76,7 @@ async function planRepositories(
   now: Date,
 ): Promise<RepoPlan[]> {
   const resolver = createCreatedResolver(registryContent(reg));
-  const repositories = await selectRepositories(reg, o.repos, o.catalogPageSize);
+  const repositories = await selectRepositories(reg, o.repos);
   progress.line(`${repositories.length} repositories to look at on ${o.registry.href}`);
   const listed = await mapLimit(repositories, o.concurrency, async (name) => {
     try {
@@ -145,32 +136,33 @@ async function applyPlans(
   return outcomes;
 }
 
-export async function runPrune(o: PruneOptions, io: PruneIO, hooks: PruneHooks = {}): Promise<PruneRun> {
+/** The registry of a prune run: its URL, with the run's login (or anonymous tokens). Close it after. */
+export function connectPrune(o: PruneOptions): { registry: RegistryCalls; close(): Promise<void> } {
   const client = createRegistryClient({
     url: o.registry,
     timeoutMs: PRUNE_TIMEOUT_MS,
     userAgent: "registry-compat-proxy-prune",
   });
-  const reg = client.as(o.credentials ? login(o.credentials.username, o.credentials.password) : ANONYMOUS);
-  try {
-    const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
-    const now = io.now();
-    const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
+  const creds = o.credentials ? login(o.credentials.username, o.credentials.password) : ANONYMOUS;
+  return { registry: client.as(creds), close: () => client.close() };
+}
 
-    const plans = await planRepositories(o, reg, progress, now);
-    progress.clear();
-    for (const plan of plans) reporter.plan(plan);
+/** One run against `registry`: plan, print the plan, delete (with --apply), summarize. */
+export async function runPrune(o: PruneOptions, io: PruneIO, registry: RegistryCalls): Promise<PruneRun> {
+  const progress = createProgress(io.stderr, { tty: io.stderrIsTTY, quiet: o.quiet, columns: io.columns });
+  const now = io.now();
+  const reporter = new Reporter(io.stdout, { json: o.json, showKept: o.showKept, dryRun: !o.apply, now });
 
-    await hooks.beforeDelete?.(plans);
-    const outcomes = o.apply ? await applyPlans(plans, o, reg, progress, reporter) : [];
+  const plans = await planRepositories(o, registry, progress, now);
+  progress.clear();
+  for (const plan of plans) reporter.plan(plan);
 
-    const summary = summarize(plans, outcomes, !o.apply);
-    const exitCode = exitCodeOf(summary);
-    reporter.finish(summary, exitCode);
-    return { plans, outcomes, summary, exitCode };
-  } finally {
-    await client.close();
-  }
+  const outcomes = o.apply ? await applyPlans(plans, o, registry, progress, reporter) : [];
+
+  const summary = summarize(plans, outcomes, !o.apply);
+  const exitCode = exitCodeOf(summary);
+  reporter.finish(summary, exitCode);
+  return { plans, outcomes, summary, exitCode };
 }
 
 /** The CLI entry: validates the arguments (UsageError → exit 2), runs, returns the exit code. */
@@ -193,11 +185,14 @@ export async function pruneCommand(raw: RawPruneArgs, env: NodeJS.ProcessEnv = p
     columns: process.stderr.columns,
     now: () => new Date(),
   };
+  const { registry, close } = connectPrune(options);
   try {
-    return (await runPrune(options, io)).exitCode;
+    return (await runPrune(options, io, registry)).exitCode;
   } catch (err) {
     if (!(err instanceof RegistryError)) throw err;
     say(`stopped: ${err.message}`);
     return 1;
+  } finally {
+    await close();
   }
 }

@@ -48,8 +48,6 @@ export interface PruneOptions {
   json: boolean;
   showKept: boolean;
   quiet: boolean;
-  /** Catalog page size; not a flag (tests use small pages to exercise `Link`). */
-  catalogPageSize?: number;
 }
 
 export const DEFAULT_CONCURRENCY = 4;

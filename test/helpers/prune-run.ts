@@ -1,10 +1,12 @@
 /**
- * Running `prune` in tests: as a function (captured output, optional hooks),
- * and pulling an image back by digest to prove it survived.
+ * Running `prune` in tests: as a function (captured output), its registry
+ * client optionally wrapped (a tag moved at the right moment, small catalog
+ * pages), and pulling an image back by digest to prove it survived.
  */
 import assert from "node:assert/strict";
-import { type PruneHooks, type PruneRun, runPrune } from "../../src/commands/prune.js";
+import { connectPrune, type PruneRun, runPrune } from "../../src/commands/prune.js";
 import { parsePruneOptions, type RawPruneArgs } from "../../src/prune/options.js";
+import type { RegistryCalls } from "../../src/registry-client/client.js";
 import { request } from "./http.js";
 import { ALL_MANIFEST_TYPES, sha256 } from "./oci.js";
 
@@ -20,7 +22,7 @@ export interface PruneResult {
 export async function runPruneForTest(
   registry: string,
   args: Partial<RawPruneArgs> & { catalogPageSize?: number },
-  options: { env?: NodeJS.ProcessEnv; hooks?: PruneHooks; now?: Date } = {},
+  options: { env?: NodeJS.ProcessEnv; wrap?: (registry: RegistryCalls) => RegistryCalls; now?: Date } = {},
 ): Promise<PruneResult> {
   const { catalogPageSize, ...rest } = args;
   const raw: RawPruneArgs = {
@@ -37,19 +39,29 @@ export async function runPruneForTest(
     ...rest,
   };
   const parsed = parsePruneOptions(raw, { env: options.env ?? {}, home: "/nonexistent" });
-  if (catalogPageSize) parsed.catalogPageSize = catalogPageSize;
   const out: string[] = [];
   const err: string[] = [];
-  const run = await runPrune(
-    parsed,
-    {
-      stdout: { write: (s) => out.push(s) },
-      stderr: { write: (s) => err.push(s) },
-      stderrIsTTY: false,
-      now: () => options.now ?? new Date(),
-    },
-    options.hooks,
-  );
+  const connected = connectPrune(parsed);
+  const wrapped = options.wrap ? options.wrap(connected.registry) : connected.registry;
+  // Small catalog pages, to follow its Link pages with few repositories.
+  const reg: RegistryCalls = catalogPageSize
+    ? { ...wrapped, catalog: (o) => wrapped.catalog({ ...o, pageSize: catalogPageSize }) }
+    : wrapped;
+  let run: PruneRun;
+  try {
+    run = await runPrune(
+      parsed,
+      {
+        stdout: { write: (s) => out.push(s) },
+        stderr: { write: (s) => err.push(s) },
+        stderrIsTTY: false,
+        now: () => options.now ?? new Date(),
+      },
+      reg,
+    );
+  } finally {
+    await connected.close();
+  }
   const text = out.join("");
   const lines = raw.json
     ? text

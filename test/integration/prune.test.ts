@@ -161,19 +161,22 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
       ]);
     }
     const replacement = makeImage({ created: day(20), layerCount: 1, layerSize: 32 });
+    // The tag moves just before prune re-checks it: the registry client's second HEAD of b.
+    let headsOfB = 0;
     const r = await runPruneForTest(
       proxy.url,
       { repos: [repo], keep: "1", apply: true },
       {
-        hooks: {
-          async beforeDelete(plans) {
-            const b = plans[0]!.decisions.find((d) => d.tag === "b")!;
-            assert.equal(b.action, "delete", "b was selected");
-            await pushImage(proxy.url, repo, replacement, ["b"]);
+        wrap: (registry) => ({
+          ...registry,
+          async manifestHead(name, reference, o) {
+            if (reference === "b" && ++headsOfB === 2) await pushImage(proxy.url, repo, replacement, ["b"]);
+            return registry.manifestHead(name, reference, o);
           },
-        },
+        }),
       },
     );
+    assert.equal(headsOfB, 2, "b was inspected, selected and re-checked");
     const b = r.run.outcomes.find((o) => o.tag === "b")!;
     assert.equal(b.result, "skipped");
     assert.equal(b.reason, "tag moved since selection");
