@@ -14,15 +14,14 @@
  * Bodies are read whole under a cap: blobs other than small JSON ones never go
  * through here (the passthrough streams them).
  */
-import type { OutgoingHttpHeaders } from "node:http";
-import { firstHeader, joinedHeader } from "../http/headers.js";
-import { sha256Digest } from "../oci/digest.js";
-import { ALL_MANIFEST_TYPES, isSchema1 } from "../oci/media-types.js";
-import { parseNextLink } from "../oci/pagination.js";
+
 import { TokenError } from "./auth.js";
+import type { CallOptions, Manifest, ManifestHead } from "./calls.js";
+import * as calls from "./calls.js";
 import type { Credentials } from "./credentials.js";
-import { type Failure, isFailed, statusFailure } from "./failure.js";
-import { type HttpResponse, MAX_BODY_BYTES, UpstreamError } from "./http.js";
+import { type Failure, statusFailure } from "./failure.js";
+import { type HttpResponse, UpstreamError } from "./http.js";
+import { collectPages, readList } from "./pages.js";
 import {
   createTransport,
   type RegistryClientOptions,
@@ -30,24 +29,8 @@ import {
   type Transport,
 } from "./transport.js";
 
+export type { CallOptions, Manifest, ManifestHead } from "./calls.js";
 export type { RegistryClientOptions, RegistryRequest } from "./transport.js";
-
-/** Pages of a list followed at most before giving up on a registry that never stops. */
-export const MAX_PAGES = 10_000;
-
-/** Per call: an abort signal (the client went away), a deadline, further headers. */
-export interface CallOptions {
-  signal?: AbortSignal;
-  timeoutMs?: number;
-  headers?: OutgoingHttpHeaders;
-}
-
-/** A manifest with its exact bytes, its media type and its digest. */
-export interface Manifest {
-  bytes: Buffer;
-  mediaType: string;
-  digest: string;
-}
 
 export interface RegistryCalls {
   /**
@@ -68,11 +51,7 @@ export interface RegistryCalls {
    */
   tagListCheck(name: string, o?: CallOptions): Promise<null | Failure>;
   /** HEAD a manifest, every type accepted; null when there is none. */
-  manifestHead(
-    name: string,
-    reference: string,
-    o?: CallOptions,
-  ): Promise<{ digest: string | undefined; mediaType: string | undefined } | null | Failure>;
+  manifestHead(name: string, reference: string, o?: CallOptions): Promise<ManifestHead | null | Failure>;
   /** GET a manifest with its exact bytes; null when there is none. Its digest is checked against the bytes. */
   manifestGet(
     name: string,
@@ -126,259 +105,56 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   };
 }
 
-function bindCalls(transport: Transport, creds: Credentials): RegistryCalls {
-  const request = (req: RegistryRequest) => transport.send(req, creds);
-
-  /** One call, its failures as values. */
-  async function call(req: RegistryRequest): Promise<HttpResponse | Failure> {
+/** One call with `creds`, its failures as values (a token not had: the registry's 401, with why). */
+function failuresAsValues(transport: Transport, creds: Credentials): calls.Call {
+  return async (req) => {
     try {
-      return await request(req);
+      return await transport.send(req, creds);
     } catch (err) {
       if (err instanceof TokenError) return statusFailure(err.challenged, err.message);
       if (!(err instanceof UpstreamError)) throw err;
       // The call named without its query (which may carry an upload's state).
-      return {
-        ok: false,
-        kind: "network",
-        error: err,
-        where: `${req.method} ${transport.url.origin}${transport.prefix}${req.path.split("?", 1)[0]}`,
-      };
+      const where = `${req.method} ${transport.url.origin}${transport.prefix}${req.path.split("?", 1)[0]}`;
+      return { ok: false, kind: "network", error: err, where };
     }
-  }
-  const callOptions = (o: CallOptions = {}) => ({
-    ...(o.signal ? { signal: o.signal } : {}),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-  });
-  const manifestPath = (name: string, reference: string) => `/v2/${name}/manifests/${reference}`;
+  };
+}
 
-  /** Every page's entries, following `Link: <…>; rel="next"` while it names the same list on the registry. */
-  async function pages(
-    firstPath: string,
-    listPath: string,
-    scope: string,
-    read: (body: Buffer) => string[] | null,
-    o: CallOptions,
-  ): Promise<string[] | Failure> {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    for (let path: string | null = firstPath; path !== null; ) {
-      if (seen.size >= MAX_PAGES || seen.has(path)) {
-        return { ok: false, kind: "invalid", reason: "upstream pagination does not end" };
-      }
-      seen.add(path);
-      const res = await call({ method: "GET", path, scope, headers: { ...o.headers }, ...callOptions(o) });
-      if (isFailed(res)) return res;
-      if (res.status !== 200) return statusFailure(res);
-      const entries = read(res.body);
-      if (entries === null)
-        return { ok: false, kind: "invalid", reason: `upstream sent an invalid ${listPath}` };
-      for (const e of entries) out.push(e);
-      const link = parseNextLink(joinedHeader(res.headers.link));
-      if (link === null) break;
-      path = nextPath(transport, link, listPath);
-      if (path === null) return { ok: false, kind: "invalid", reason: "upstream next Link points elsewhere" };
-    }
-    return out;
-  }
-
+function bindCalls(transport: Transport, creds: Credentials): RegistryCalls {
+  const call = failuresAsValues(transport, creds);
   return {
-    request,
-    async ping(o = {}) {
-      const res = await call({
-        method: "GET",
-        path: "/v2/",
-        maxBodyBytes: 64 * 1024,
-        headers: { ...o.headers },
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      return res.status === 200 || res.status === 401 ? res.status : statusFailure(res);
-    },
-    catalog(o = {}) {
-      return pages(
-        `/v2/_catalog?n=${o.pageSize ?? 1000}`,
-        "/v2/_catalog",
-        "registry:catalog:*",
-        readList("repositories"),
+    request: (req) => transport.send(req, creds),
+    ping: (o) => calls.ping(call, o),
+    catalog: (o = {}) =>
+      collectPages(
+        call,
+        transport,
+        {
+          firstPath: `/v2/_catalog?n=${o.pageSize ?? 1000}`,
+          listPath: "/v2/_catalog",
+          scope: "registry:catalog:*",
+          read: readList("repositories"),
+        },
         o,
-      );
-    },
-    tagList(name, o = {}) {
+      ),
+    tagList: (name, o) => {
       const path = `/v2/${name}/tags/list`;
-      return pages(path, path, `repository:${name}:pull`, readList("tags"), o);
-    },
-    async tagListCheck(name, o = {}) {
-      const res = await call({
-        method: "GET",
-        path: `/v2/${name}/tags/list`,
+      const list = {
+        firstPath: path,
+        listPath: path,
         scope: `repository:${name}:pull`,
-        discardSuccessBody: true,
-        headers: { ...o.headers },
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      return res.status === 200 ? null : statusFailure(res);
-    },
-    async manifestHead(name, reference, o = {}) {
-      const res = await call({
-        method: "HEAD",
-        path: manifestPath(name, reference),
-        scope: `repository:${name}:pull`,
-        headers: { ...o.headers, accept: ALL_MANIFEST_TYPES },
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      if (res.status === 404) return null;
-      if (res.status !== 200) return statusFailure(res);
-      return {
-        digest: firstHeader(res.headers["docker-content-digest"]),
-        mediaType: firstHeader(res.headers["content-type"]),
+        read: readList("tags"),
       };
+      return collectPages(call, transport, list, o);
     },
-    async manifestGet(name, reference, o = {}) {
-      const res = await call({
-        method: "GET",
-        path: manifestPath(name, reference),
-        scope: `repository:${name}:pull`,
-        headers: { ...o.headers, accept: ALL_MANIFEST_TYPES },
-        maxBodyBytes: o.maxBytes ?? MAX_BODY_BYTES,
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      if (res.status === 404) return null;
-      if (res.status !== 200) return statusFailure(res);
-      const mediaType = firstHeader(res.headers["content-type"]) ?? "";
-      const computed = sha256Digest(res.body);
-      const announced = firstHeader(res.headers["docker-content-digest"]);
-      if (announced && announced !== computed && !isSchema1(mediaType)) {
-        return { ok: false, kind: "digest-mismatch", expected: announced, got: computed };
-      }
-      return { bytes: res.body, mediaType, digest: announced ?? computed };
-    },
-    async manifestPut(name, reference, manifest, o = {}) {
-      const res = await call({
-        method: "PUT",
-        path: manifestPath(name, reference),
-        scope: `repository:${name}:pull,push`,
-        headers: { ...o.headers, "content-type": manifest.mediaType },
-        body: manifest.bytes,
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      if (res.status !== 201) return statusFailure(res);
-      const digest = firstHeader(res.headers["docker-content-digest"]);
-      if (manifest.digest !== undefined && digest !== manifest.digest) {
-        return { ok: false, kind: "digest-mismatch", expected: manifest.digest, got: digest ?? "(none)" };
-      }
-      return { digest };
-    },
-    async manifestDelete(name, reference, o = {}) {
-      const res = await call({
-        method: "DELETE",
-        path: manifestPath(name, reference),
-        scope: `repository:${name}:delete`,
-        headers: { ...o.headers },
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      return res.status >= 200 && res.status < 300 ? res : statusFailure(res);
-    },
-    uploadStart(name, o = {}) {
-      return call({
-        method: "POST",
-        path: `/v2/${name}/blobs/uploads/`,
-        scope: `repository:${name}:pull,push`,
-        headers: { ...o.headers },
-        ...callOptions(o),
-      });
-    },
-    async uploadCancel(name, location, o = {}) {
-      const path = ownPath(transport, location);
-      if (path === null)
-        return { ok: false, kind: "invalid", reason: `upload location ${location} is not on the registry` };
-      return call({
-        method: "DELETE",
-        path,
-        scope: `repository:${name}:pull,push`,
-        headers: { ...o.headers },
-        ...callOptions(o),
-      });
-    },
-    async blobHead(name, digest, o = {}) {
-      const res = await call({
-        method: "HEAD",
-        path: `/v2/${name}/blobs/${digest}`,
-        scope: `repository:${name}:pull`,
-        headers: { ...o.headers },
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      if (res.status === 404) return null;
-      if (res.status !== 200) return statusFailure(res);
-      const size = Number(firstHeader(res.headers["content-length"]));
-      return { size: Number.isSafeInteger(size) ? size : undefined };
-    },
-    async blobGet(name, digest, o = {}) {
-      const res = await call({
-        method: "GET",
-        path: `/v2/${name}/blobs/${digest}`,
-        scope: `repository:${name}:pull`,
-        headers: { ...o.headers },
-        maxBodyBytes: o.maxBytes ?? MAX_BODY_BYTES,
-        ...callOptions(o),
-      });
-      if (isFailed(res)) return res;
-      return res.status === 200 ? res.body : statusFailure(res);
-    },
+    tagListCheck: (name, o) => calls.tagListCheck(call, name, o),
+    manifestHead: (name, reference, o) => calls.manifestHead(call, name, reference, o),
+    manifestGet: (name, reference, o) => calls.manifestGet(call, name, reference, o),
+    manifestPut: (name, reference, manifest, o) => calls.manifestPut(call, name, reference, manifest, o),
+    manifestDelete: (name, reference, o) => calls.manifestDelete(call, name, reference, o),
+    uploadStart: (name, o) => calls.uploadStart(call, name, o),
+    uploadCancel: (name, location, o) => calls.uploadCancel(call, transport, name, location, o),
+    blobHead: (name, digest, o) => calls.blobHead(call, name, digest, o),
+    blobGet: (name, digest, o) => calls.blobGet(call, name, digest, o),
   };
-}
-
-/** Reads `{"<key>": [...] | null}` (null: no entries); null when the body is not that. */
-export function readList(key: string): (body: Buffer) => string[] | null {
-  return (body) => {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(body.toString("utf8"));
-    } catch {
-      return null;
-    }
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return null;
-    const list = (doc as Record<string, unknown>)[key];
-    if (list === null || list === undefined) return [];
-    if (!Array.isArray(list) || list.some((t) => typeof t !== "string")) return null;
-    return list as string[];
-  };
-}
-
-/**
- * The path (below the registry's URL) of a next-page Link, when it names the same
- * list on the registry itself (its own origin or a public name of it); null otherwise.
- */
-export function nextPath(
-  registry: Pick<Transport, "url" | "prefix" | "origins">,
-  link: string,
-  listPath: string,
-): string | null {
-  const path = ownPath(registry, link);
-  return path !== null && path.split("?", 1)[0] === listPath ? path : null;
-}
-
-/**
- * The path and query (below the registry's URL) of a URL the registry named (a
- * Link, a Location), when it is on the registry itself; null otherwise.
- */
-export function ownPath(
-  registry: Pick<Transport, "url" | "prefix" | "origins">,
-  named: string,
-): string | null {
-  let url: URL;
-  try {
-    url = new URL(named, registry.url);
-  } catch {
-    return null;
-  }
-  if (!registry.origins.has(url.origin.toLowerCase())) return null;
-  let path = url.pathname;
-  if (registry.prefix && path.startsWith(`${registry.prefix}/`)) path = path.slice(registry.prefix.length);
-  return path + url.search;
 }

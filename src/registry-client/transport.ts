@@ -71,6 +71,26 @@ export function scopeOf(method: string, path: string): string {
   return `repository:${m[1]}:${actions}`;
 }
 
+/**
+ * The path and query (below the registry's URL) of a URL the registry named (a
+ * Link, a Location), when it is on the registry itself; null otherwise.
+ */
+export function ownPath(
+  registry: Pick<Transport, "url" | "prefix" | "origins">,
+  named: string,
+): string | null {
+  let url: URL;
+  try {
+    url = new URL(named, registry.url);
+  } catch {
+    return null;
+  }
+  if (!registry.origins.has(url.origin.toLowerCase())) return null;
+  let path = url.pathname;
+  if (registry.prefix && path.startsWith(`${registry.prefix}/`)) path = path.slice(registry.prefix.length);
+  return path + url.search;
+}
+
 export function createTransport(o: RegistryClientOptions): Transport {
   const url = new URL(o.url);
   const prefix = url.pathname.replace(/\/+$/, "");

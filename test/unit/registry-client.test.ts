@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { nextPath, readList } from "../../src/registry-client/client.js";
 import { identityOf, login, PLAIN } from "../../src/registry-client/credentials.js";
 import { expected, type Failure, registryError } from "../../src/registry-client/failure.js";
 import { UpstreamError } from "../../src/registry-client/http.js";
+import { nextPath, readList } from "../../src/registry-client/pages.js";
 import { createTokenCache, parseTokenResponse } from "../../src/registry-client/token-cache.js";
 import { scopeOf } from "../../src/registry-client/transport.js";
 
