@@ -1,26 +1,32 @@
 import { randomUUID } from "node:crypto";
+/**
+ * The HTTP(S) server: builds the proxy once, in named steps (its dependencies,
+ * deps.ts; the read-only window and the admin listener, maintenance.ts; the data
+ * path, here), hands every request to the request listener (listener.ts) and
+ * owns the lifecycle: listening, the admin listener, graceful shutdown. Creating
+ * is separate from listening, so tests bind port 0.
+ */
 import { readFileSync } from "node:fs";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { createApp } from "./app.js";
+import type { Config } from "./config.js";
 import { type AppDeps, type AppDepsOptions, createAppDeps } from "./deps.js";
-import { createHistoryAdminApp, HISTORY_ADMIN_PATH } from "./history/admin-app.js";
 import { MAX_HEADER_SIZE } from "./http/head-size.js";
 import { localUrl } from "./http/local-url.js";
 import { ProxiedRequest } from "./http/proxied-request.js";
 import { createRequestListener, passthroughHooks } from "./listener.js";
-import { type AdminAppOptions, createAdminApp } from "./ops/admin-app.js";
-import { createAdminAuth, unauthenticatedAdminWarning } from "./ops/admin-auth.js";
+import { adminAddress, createAdminServer, createWindows, startSweeper, warnIfOpen } from "./maintenance.js";
+import type { AdminIdentity } from "./ops/admin-identity.js";
 import { createAccessLog } from "./ops/logger.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
-import { localControl, type WriteWindow } from "./ops/write-window.js";
-import { createSharedWindow } from "./state/shared-window.js";
+import type { WriteWindow } from "./ops/write-window.js";
 import { createAdmission } from "./upstream/admission.js";
 import { createPassthrough } from "./upstream/passthrough.js";
-import { STREAM_HIGH_WATER_MARK } from "./upstream/target.js";
+import { STREAM_HIGH_WATER_MARK, type UpstreamTarget } from "./upstream/target.js";
 import { createUploadGuard } from "./upstream/upload-guard.js";
 import { createUploadSessions } from "./upstream/upload-sessions.js";
 
@@ -46,17 +52,15 @@ export interface ProxyServer {
   metricsUrl(): string | null;
 }
 
-export type CreateProxyOptions = AppDepsOptions;
+export interface CreateProxyOptions extends AppDepsOptions {
+  /** The embedded registry this proxy started, for `GET /admin/upstream` (gc checks it). */
+  embedded?: AdminIdentity["embedded"];
+}
 
 function urlOf(server: http.Server, tls: boolean): string {
   const a = server.address() as AddressInfo | null;
   if (!a) throw new Error("proxy is not listening");
   return localUrl(a.address, a.port, tls);
-}
-
-/** The admin listener (not listening yet): the admin app on a plain-http server. */
-function adminServer(o: AdminAppOptions): http.Server {
-  return http.createServer(getRequestListener(createAdminApp(o).fetch));
 }
 
 function listenOn(server: http.Server, port: number, host: string): Promise<AddressInfo> {
@@ -69,10 +73,21 @@ function listenOn(server: http.Server, port: number, host: string): Promise<Addr
   });
 }
 
-export function createProxyServer(options: CreateProxyOptions): ProxyServer {
-  const { config, logger } = options;
-  const { deps, target, shared, window } = createAppDeps(options);
-  const { metrics, readiness, caller } = deps;
+function closeServer(server: http.Server | null): Promise<void> {
+  if (!server?.listening) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/**
+ * The data path: every request enters the listener; owned ones go to the Hono
+ * app, uploads the guard knows get its look, the rest streams through the
+ * passthrough (listener.ts).
+ */
+function createDataPath(deps: AppDeps, target: UpstreamTarget, window: WriteWindow) {
+  const { config, metrics, readiness, caller, logger } = deps;
   // Chunked-upload semantics (README "OCI distribution-spec 1.1 through the proxy").
   const uploads = config.oci.strictUploads
     ? createUploadSessions({ max: config.oci.uploadSessionsMax, ttlMs: config.oci.uploadSessionTtlMs })
@@ -105,18 +120,6 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
           logger,
           metrics,
         });
-  // Expiry is noticed when asked: each scrape asks, so the gauge never shows a lapsed lease.
-  metrics.beforeCollect.add(() => window.readOnly());
-  // Replicas: the window is entered on one admin endpoint and held on every replica.
-  const sharedWindow = shared
-    ? createSharedWindow({
-        shared,
-        window,
-        maxLeaseMs: config.maintenance.maxLeaseMs,
-        writeWaitMs: config.maintenance.writeWaitMs,
-        logger,
-      })
-    : null;
   const listener = createRequestListener({
     window,
     metrics,
@@ -139,8 +142,11 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
       },
     },
   });
+  return { listener, tracker, ownedWork, passthrough };
+}
 
-  const tls = Boolean(config.listen.tlsCert && config.listen.tlsKey);
+/** The http or https server (llhttp) in front of the listener; not listening yet. */
+function createHttpServer(config: Config, listener: ReturnType<typeof createRequestListener>): http.Server {
   const serverOptions: http.ServerOptions<typeof IncomingMessage, typeof TrackedResponse> = {
     // Per-request state in fields, not WeakMaps (http/proxied-request.ts).
     IncomingMessage: ProxiedRequest,
@@ -152,7 +158,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     maxHeaderSize: MAX_HEADER_SIZE,
     highWaterMark: STREAM_HIGH_WATER_MARK,
   };
-  const server = (tls
+  const server = (isTls(config)
     ? https.createServer(
         {
           ...serverOptions,
@@ -165,63 +171,53 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   server.setTimeout(config.proxy.clientIdleTimeoutMs);
   // No 'connect' listener: Node's server closes a CONNECT's connection without an
   // answer (no tunnels; CONNECT never reaches the request listener).
-  // The admin listener: on metrics.port, or else on an ephemeral loopback port (published
-  // in the data dir by `serve`, src/ops/admin-address.ts) so that `gc` run beside the proxy
-  // finds the read-only window with no flag, in embedded mode and in front of any upstream.
-  const admin =
-    config.metrics.port !== null ? { port: config.metrics.port, host: null } : { port: 0, host: "127.0.0.1" };
-  const instance = randomUUID();
-  const metricsServer: http.Server | null = adminServer({
-    metrics,
-    window: sharedWindow ?? localControl(window),
-    writeWaitMs: config.maintenance.writeWaitMs,
-    logger,
-    authorize: config.metrics.adminToken === null ? null : createAdminAuth(config.metrics.adminToken),
-    onRefused: () => metrics.adminRefused.inc(),
-    onReport(report) {
-      metrics.gcManifestsDeleted.inc(report.manifestsDeleted);
-      metrics.gcBytesFreed.inc(report.bytesFreed);
-      logger.info(report, "garbage collection reported");
-    },
-    apps: [{ prefix: HISTORY_ADMIN_PATH, app: createHistoryAdminApp(deps.history, logger) }],
-    identity: () =>
-      server.listening
-        ? {
-            instance,
-            upstream: target.url.href.replace(/\/+$/, ""),
-            embedded: options.embedded ?? null,
-            proxy: {
-              port: (server.address() as AddressInfo).port,
-              tls,
-              publicUrl: config.proxy.publicUrl,
-            },
-          }
-        : null,
-  });
+  return server;
+}
 
-  // Replicas: finish the swaps a dead replica left in the shared journal.
-  let sweeping = false;
-  const sweeper =
-    shared && config.state.sweepIntervalMs > 0
-      ? setInterval(() => {
-          if (sweeping) return;
-          sweeping = true;
-          deps.tagDeleter
-            .sweep(config.state.redisLeaseMs)
-            .catch((err: unknown) => logger.error({ err }, "shared journal sweep failed"))
-            .finally(() => {
-              sweeping = false;
-            });
-        }, config.state.sweepIntervalMs)
+function isTls(config: Config): boolean {
+  return Boolean(config.listen.tlsCert && config.listen.tlsKey);
+}
+
+/** What `GET /admin/upstream` answers: the registry this proxy fronts and where its API listens (null until it does). */
+function proxyIdentity(
+  server: http.Server,
+  target: UpstreamTarget,
+  config: Config,
+  embedded: AdminIdentity["embedded"],
+): () => AdminIdentity | null {
+  const instance = randomUUID();
+  return () =>
+    server.listening
+      ? {
+          instance,
+          upstream: target.url.href.replace(/\/+$/, ""),
+          embedded,
+          proxy: {
+            port: (server.address() as AddressInfo).port,
+            tls: isTls(config),
+            publicUrl: config.proxy.publicUrl,
+          },
+        }
       : null;
-  sweeper?.unref();
+}
+
+export function createProxyServer(options: CreateProxyOptions): ProxyServer {
+  const { config, logger } = options;
+  const { deps, target, shared, window } = createAppDeps(options);
+  const windows = createWindows(config, deps.metrics, logger, shared, window);
+  const { listener, tracker, ownedWork, passthrough } = createDataPath(deps, target, windows.window);
+  const server = createHttpServer(config, listener);
+  const admin = adminAddress(config);
+  const identity = proxyIdentity(server, target, config, options.embedded ?? null);
+  const adminServer: http.Server | null = createAdminServer(deps, windows.control, identity);
+  const stopSweeper = shared ? startSweeper(deps) : () => {};
 
   let stopping: Promise<DrainResult> | null = null;
   function shutdown(o: { graceMs?: number; drainDelayMs?: number } = {}): Promise<DrainResult> {
     stopping ??= drainServer({
       server,
       tracker,
-      readiness,
+      readiness: deps.readiness,
       ownedWork,
       logger,
       graceMs: o.graceMs ?? config.shutdown.graceMs,
@@ -229,18 +225,13 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     }).then(async (result) => {
       passthrough.close();
       target.agent.destroy();
-      if (sweeper) clearInterval(sweeper);
+      stopSweeper();
       deps.tagDeleter.close();
       await deps.registry.close();
       await deps.history.close();
-      await sharedWindow?.close();
+      await windows.shared?.close();
       await shared?.close();
-      if (metricsServer?.listening) {
-        await new Promise<void>((resolve) => {
-          metricsServer.close(() => resolve());
-          metricsServer.closeAllConnections();
-        });
-      }
+      await closeServer(adminServer);
       return result;
     });
     return stopping;
@@ -249,22 +240,20 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
   return {
     server,
     deps,
-    metricsServer,
-    window,
+    metricsServer: adminServer,
+    window: windows.window,
     async listen(port = config.listen.port, host = config.listen.host) {
       // Reads serve without Redis; give it a moment so the first deletes find it.
       if (shared) await shared.connected(2000);
       const address = await listenOn(server, port, host);
-      if (metricsServer) {
+      if (adminServer) {
         try {
-          await listenOn(metricsServer, admin.port, admin.host ?? host);
+          await listenOn(adminServer, admin.port, admin.host ?? host);
         } catch (err) {
           server.close();
           throw err;
         }
-        const bound = (metricsServer.address() as AddressInfo).address;
-        const warning = unauthenticatedAdminWarning(bound, config.metrics.adminToken);
-        if (warning) logger.warn({ admin: bound }, warning);
+        warnIfOpen(adminServer, config, logger);
       }
       return address;
     },
@@ -272,7 +261,7 @@ export function createProxyServer(options: CreateProxyOptions): ProxyServer {
     async close() {
       await shutdown();
     },
-    url: () => urlOf(server, tls),
-    metricsUrl: () => (metricsServer?.listening ? urlOf(metricsServer, false) : null),
+    url: () => urlOf(server, isTls(config)),
+    metricsUrl: () => (adminServer?.listening ? urlOf(adminServer, false) : null),
   };
 }
