@@ -82,30 +82,23 @@ export interface MetricsOptions {
 
 const STATUS_CLASSES = ["1xx", "1xx", "2xx", "3xx", "4xx", "5xx"];
 
+type RequestLabel = "route" | "method" | "status" | "repository";
+
 /** `2xx` ... `5xx` for an HTTP status code. */
 export function statusClass(status: number): string {
   return STATUS_CLASSES[(status / 100) | 0] ?? "5xx";
 }
 
-export function createMetrics(options: MetricsOptions = {}): Metrics {
-  const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "rcp_" });
-  const registers = [registry];
-  const repositoryLabel = options.repositoryLabel ?? false;
-  const requestLabels = ["route", "method", "status"] as ("route" | "method" | "status" | "repository")[];
-  if (repositoryLabel) requestLabels.push("repository");
-  const beforeCollect = new Set<() => void>();
-  const collect = () => {
-    for (const f of beforeCollect) f();
-  };
+type Registers = Registry[];
+type Collect = () => void;
+
+/** The requests through the listener (the request tracker counts them in batches, `collect`). */
+function requestMetrics(registers: Registers, labels: RequestLabel[], collect: Collect) {
   return {
-    registry,
-    beforeCollect,
-    repositoryLabel,
     requests: new Counter({
       name: "rcp_requests_total",
       help: "Requests answered, by route kind, method and status class",
-      labelNames: requestLabels,
+      labelNames: labels,
       registers,
       collect,
     }),
@@ -124,6 +117,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       registers,
       collect,
     }),
+    inFlight: new Gauge({
+      name: "rcp_requests_in_flight",
+      help: "Requests being served",
+      registers,
+      collect,
+    }),
+  };
+}
+
+/** What the proxy does itself: tag deletes, its upstream calls and caches, referrers, uploads, immutable tags. */
+function proxyMetrics(registers: Registers) {
+  return {
     tagDeletes: new Counter({
       name: "rcp_tag_deletes_total",
       help: "Tag deletes by path (native, swap) and outcome",
@@ -168,12 +173,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["cache", "result"] as const,
       registers,
     }),
-    inFlight: new Gauge({
-      name: "rcp_requests_in_flight",
-      help: "Requests being served",
-      registers,
-      collect,
-    }),
     referrersUpdates: new Counter({
       name: "rcp_referrers_index_updates_total",
       help: "Referrers tag schema index changes made by the proxy, by op (add, remove) and outcome",
@@ -198,6 +197,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["outcome"] as const,
       registers,
     }),
+  };
+}
+
+/** The read-only window, gc's reports and the admin listener. */
+function maintenanceMetrics(registers: Registers) {
+  return {
     readOnly: new Gauge({
       name: "rcp_read_only",
       help: "1 while the read-only window holds writes (garbage collection), else 0",
@@ -223,6 +228,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: "Admin requests (/admin/...) refused with 401: no or a wrong admin token",
       registers,
     }),
+  };
+}
+
+/** Replicas (state.redisUrl): shared locks and the shared journal. */
+function replicaMetrics(registers: Registers) {
+  return {
     lockWait: new Histogram({
       name: "rcp_lock_wait_seconds",
       help: "Time waited for a lock shared by the replicas (Redis), by kind (tag, phase)",
@@ -258,6 +269,28 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       labelNames: ["outcome"] as const,
       registers,
     }),
+  };
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "rcp_" });
+  const registers = [registry];
+  const repositoryLabel = options.repositoryLabel ?? false;
+  const requestLabels: RequestLabel[] = ["route", "method", "status"];
+  if (repositoryLabel) requestLabels.push("repository");
+  const beforeCollect = new Set<() => void>();
+  const collect = () => {
+    for (const f of beforeCollect) f();
+  };
+  return {
+    registry,
+    beforeCollect,
+    repositoryLabel,
+    ...requestMetrics(registers, requestLabels, collect),
+    ...proxyMetrics(registers),
+    ...maintenanceMetrics(registers),
+    ...replicaMetrics(registers),
   };
 }
 
