@@ -111,133 +111,166 @@ async function ask<T>(what: string, command: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The settings every lock of one replica shares. */
+interface LockContext {
+  o: RedisLockOptions;
+  now: () => number;
+  renewEvery: number;
+  waitMs: number;
+  /** The lease as Redis takes it (milliseconds, a string). */
+  lease: string;
+}
+
+/** Tries `attempt` (null: not had) until it gives, or `waitMs` ran out ("busy"). */
+async function waitFor<T>(
+  c: LockContext,
+  kind: "tag" | "phase",
+  attempt: () => Promise<T | null>,
+): Promise<T> {
+  const started = c.now();
+  for (let i = 0; ; i++) {
+    const got = await attempt();
+    if (got !== null) {
+      c.o.onWait?.(kind, (c.now() - started) / 1000);
+      return got;
+    }
+    if (c.now() - started > c.waitMs) {
+      throw new CoordinationError(`${kind} lock still held by another replica after ${c.waitMs} ms`, "busy");
+    }
+    await pause(i);
+  }
+}
+
+/**
+ * The lease of a held tag lock: renewed every `renewEvery` while held, and the
+ * fencing check before every write. `stop()` ends the renewal.
+ */
+function heldLease(c: LockContext, key: string, lockKey: string, token: number, grantedAt: number) {
+  const { o } = c;
+  let validUntil = grantedAt + o.leaseMs;
+  let lost = false;
+  const loseIt = () => {
+    if (lost) return;
+    lost = true;
+    o.onLeaseLost?.();
+  };
+  const renewal = setInterval(() => {
+    const t0 = c.now();
+    o.redis.eval(RENEW_TAG, 1, lockKey, String(token), c.lease).then(
+      (ok) => {
+        if (Number(ok) === 1) validUntil = t0 + o.leaseMs;
+        else loseIt();
+      },
+      () => {}, // unreachable: the local validity decides
+    );
+  }, c.renewEvery);
+  renewal.unref();
+  const lease: Lease = {
+    token,
+    async check() {
+      if (!lost) {
+        let holder: string | null;
+        try {
+          holder = await o.redis.get(lockKey);
+        } catch (err) {
+          if (c.now() < validUntil) return;
+          throw new CoordinationError(
+            `redis unavailable and the lease ran out: ${(err as Error).message}`,
+            "unavailable",
+          );
+        }
+        if (holder === String(token)) return;
+        loseIt();
+      }
+      throw new CoordinationError(
+        `the lease on ${key.replace("\n", ":")} expired (token ${token}); another replica may own it`,
+        "lease-lost",
+      );
+    },
+  };
+  return { lease, stop: () => clearInterval(renewal) };
+}
+
+async function holdTag<T>(c: LockContext, key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
+  const { o } = c;
+  const lockKey = `${o.prefix}lock:tag:${key}`;
+  const fence = `${o.prefix}fence`;
+  let grantedAt = 0;
+  const token = await waitFor(c, "tag", async () => {
+    const t0 = c.now();
+    const t = Number(await ask("tag lock", () => o.redis.eval(ACQUIRE_TAG, 2, lockKey, fence, c.lease)));
+    if (t === 0) return null;
+    grantedAt = t0;
+    return t;
+  });
+  const held = heldLease(c, key, lockKey, token, grantedAt);
+  try {
+    return await fn(held.lease);
+  } finally {
+    held.stop();
+    // Best effort: an unreleased lock expires with its lease.
+    await o.redis.eval(RELEASE_TAG, 1, lockKey, String(token)).catch(() => {});
+  }
+}
+
+/** The repository's put counter (PhaseLocks.putStamp). */
+function putsKey(o: RedisLockOptions, key: string): string {
+  return `${o.prefix}phase:${key}:puts`;
+}
+
+async function holdPhase<T>(c: LockContext, key: string, phase: Phase, fn: () => Promise<T>): Promise<T> {
+  const { o } = c;
+  const keys = [
+    `${o.prefix}phase:${key}:holders`,
+    `${o.prefix}phase:${key}:running`,
+    `${o.prefix}phase:${key}:waiting`,
+    putsKey(o, key),
+  ];
+  const holder = randomUUID();
+  try {
+    await waitFor(c, "phase", async () => {
+      const ok = await ask("phase lock", () =>
+        o.redis.eval(ACQUIRE_PHASE, 4, ...keys, phase, holder, c.lease),
+      );
+      return Number(ok) === 1 ? true : null;
+    });
+  } catch (err) {
+    // The shared phase only spares the registry's DELETE-vs-PUT race (retried
+    // by the swap): without Redis, a step already fenced by its tag lease goes
+    // on under the in-process phase alone.
+    if (!(err instanceof CoordinationError) || err.reason !== "unavailable") throw err;
+    return fn();
+  }
+  const renewal = setInterval(() => {
+    o.redis.eval(RENEW_PHASE, 2, keys[0]!, keys[1]!, holder, c.lease).catch(() => {});
+  }, c.renewEvery);
+  renewal.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renewal);
+    await o.redis.eval(RELEASE_PHASE, 3, keys[0]!, keys[1]!, keys[3]!, holder, phase).catch(() => {});
+  }
+}
+
 export function createRedisLocks(o: RedisLockOptions): SharedLocks {
-  const now = o.now ?? Date.now;
-  const renewEvery = o.renewEveryMs ?? Math.floor(o.leaseMs / 3);
-  const waitMs = o.waitMs ?? 3 * o.leaseMs;
-  const lease = String(o.leaseMs);
+  const c: LockContext = {
+    o,
+    now: o.now ?? Date.now,
+    renewEvery: o.renewEveryMs ?? Math.floor(o.leaseMs / 3),
+    waitMs: o.waitMs ?? 3 * o.leaseMs,
+    lease: String(o.leaseMs),
+  };
+  // In front: waiters of this replica queue here, in order, instead of polling Redis.
   const localTags = createKeyedMutex();
   const localPhases = new PhaseLock();
-  const putsKey = (key: string) => `${o.prefix}phase:${key}:puts`;
-
-  async function waitFor<T>(kind: "tag" | "phase", attempt: () => Promise<T | null>): Promise<T> {
-    const started = now();
-    for (let i = 0; ; i++) {
-      const got = await attempt();
-      if (got !== null) {
-        o.onWait?.(kind, (now() - started) / 1000);
-        return got;
-      }
-      if (now() - started > waitMs) {
-        throw new CoordinationError(`${kind} lock still held by another replica after ${waitMs} ms`, "busy");
-      }
-      await pause(i);
-    }
-  }
-
-  async function holdTag<T>(key: string, fn: (lease: Lease) => Promise<T>): Promise<T> {
-    const lockKey = `${o.prefix}lock:tag:${key}`;
-    const fence = `${o.prefix}fence`;
-    let validUntil = 0;
-    const token = await waitFor("tag", async () => {
-      const t0 = now();
-      const t = Number(await ask("tag lock", () => o.redis.eval(ACQUIRE_TAG, 2, lockKey, fence, lease)));
-      if (t === 0) return null;
-      validUntil = t0 + o.leaseMs;
-      return t;
-    });
-    let lost = false;
-    const loseIt = () => {
-      if (lost) return;
-      lost = true;
-      o.onLeaseLost?.();
-    };
-    const renewal = setInterval(() => {
-      const t0 = now();
-      o.redis.eval(RENEW_TAG, 1, lockKey, String(token), lease).then(
-        (ok) => {
-          if (Number(ok) === 1) validUntil = t0 + o.leaseMs;
-          else loseIt();
-        },
-        () => {}, // unreachable: the local validity decides
-      );
-    }, renewEvery);
-    renewal.unref();
-    const held: Lease = {
-      token,
-      async check() {
-        if (!lost) {
-          let holder: string | null;
-          try {
-            holder = await o.redis.get(lockKey);
-          } catch (err) {
-            if (now() < validUntil) return;
-            throw new CoordinationError(
-              `redis unavailable and the lease ran out: ${(err as Error).message}`,
-              "unavailable",
-            );
-          }
-          if (holder === String(token)) return;
-          loseIt();
-        }
-        throw new CoordinationError(
-          `the lease on ${key.replace("\n", ":")} expired (token ${token}); another replica may own it`,
-          "lease-lost",
-        );
-      },
-    };
-    try {
-      return await fn(held);
-    } finally {
-      clearInterval(renewal);
-      // Best effort: an unreleased lock expires with its lease.
-      await o.redis.eval(RELEASE_TAG, 1, lockKey, String(token)).catch(() => {});
-    }
-  }
-
-  async function holdPhase<T>(key: string, phase: Phase, fn: () => Promise<T>): Promise<T> {
-    const keys = [
-      `${o.prefix}phase:${key}:holders`,
-      `${o.prefix}phase:${key}:running`,
-      `${o.prefix}phase:${key}:waiting`,
-      putsKey(key),
-    ];
-    const holder = randomUUID();
-    try {
-      await waitFor("phase", async () => {
-        const ok = await ask("phase lock", () =>
-          o.redis.eval(ACQUIRE_PHASE, 4, ...keys, phase, holder, lease),
-        );
-        return Number(ok) === 1 ? true : null;
-      });
-    } catch (err) {
-      // The shared phase only spares the registry's DELETE-vs-PUT race (retried
-      // by the swap): without Redis, a step already fenced by its tag lease goes
-      // on under the in-process phase alone.
-      if (!(err instanceof CoordinationError) || err.reason !== "unavailable") throw err;
-      return fn();
-    }
-    const renewal = setInterval(() => {
-      o.redis.eval(RENEW_PHASE, 2, keys[0]!, keys[1]!, holder, lease).catch(() => {});
-    }, renewEvery);
-    renewal.unref();
-    try {
-      return await fn();
-    } finally {
-      clearInterval(renewal);
-      await o.redis.eval(RELEASE_PHASE, 3, keys[0]!, keys[1]!, keys[3]!, holder, phase).catch(() => {});
-    }
-  }
-
   return {
-    tags: {
-      run: (key, fn) => localTags.run(key, () => holdTag(key, fn)),
-    },
+    tags: { run: (key, fn) => localTags.run(key, () => holdTag(c, key, fn)) },
     phases: {
-      run: (key, phase, fn) => localPhases.run(key, phase, () => holdPhase(key, phase, fn)),
+      run: (key, phase, fn) => localPhases.run(key, phase, () => holdPhase(c, key, phase, fn)),
       async putStamp(key) {
         try {
-          return (await o.redis.get(putsKey(key))) ?? "0";
+          return (await o.redis.get(putsKey(o, key))) ?? "0";
         } catch {
           return null;
         }
