@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { ADMIN_REALM } from "../../src/ops/admin-auth.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { gcApplyArgs, type Seed, seedGc, snapshot } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../helpers/oci.js";
@@ -74,22 +75,16 @@ async function refusedCount(admin: string): Promise<number> {
 }
 
 describe("the admin endpoints with metrics.adminToken", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let admin: string;
-
-  before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, {
+  const fx = useRegistryAndProxy({
+    proxy: {
       metrics: { port: 0, adminToken: TOKEN },
       maintenance: { writeWaitMs: 5000 },
       log: { level: "debug" },
-    });
-    admin = proxy.proxy.metricsUrl()!;
+    },
   });
-  after(async () => {
-    await proxy.stop();
-    await registry.stop();
+  before(async () => {
+    admin = fx.proxy.proxy.metricsUrl()!;
   });
 
   it("no Authorization: 401 UNAUTHORIZED with WWW-Authenticate on every /admin path and method, counted, and the window stays open", async () => {
@@ -110,7 +105,7 @@ describe("the admin endpoints with metrics.adminToken", () => {
     assertUnauthorized(await request("HEAD", `${admin}/admin/read-only`), "HEAD", true);
     assert.equal(await refusedCount(admin), before + tries.length + 1);
     assert.equal(await readOnly(admin), false);
-    await pushBlob(proxy.url, "token/app", makeImage({ layerCount: 1 }).layers[0]!);
+    await pushBlob(fx.proxy.url, "token/app", makeImage({ layerCount: 1 }).layers[0]!);
   });
 
   it("a wrong token, in any shape: 401 and nothing entered", async () => {
@@ -140,7 +135,7 @@ describe("the admin endpoints with metrics.adminToken", () => {
     assert.equal(entered.status, 200, entered.text);
     const lease = entered.json<{ lease: { id: string } }>().lease.id;
     assert.equal(await readOnly(admin), true);
-    const refused = await request("POST", `${proxy.url}/v2/token/app/blobs/uploads/`);
+    const refused = await request("POST", `${fx.proxy.url}/v2/token/app/blobs/uploads/`);
     assert.equal(refused.status, 503);
     // The lease id alone is not enough to leave: the token is wanted too.
     assertUnauthorized(await request("DELETE", `${admin}/admin/read-only/${lease}`), "leave without token");
@@ -152,16 +147,16 @@ describe("the admin endpoints with metrics.adminToken", () => {
     const left = await request("DELETE", `${admin}/admin/read-only/${lease}`, { headers: bearer(TOKEN) });
     assert.equal(left.status, 204);
     assert.equal(await readOnly(admin), false);
-    await pushBlob(proxy.url, "token/app", makeImage({ layerCount: 1 }).layers[0]!);
+    await pushBlob(fx.proxy.url, "token/app", makeImage({ layerCount: 1 }).layers[0]!);
     const unknown = await request("GET", `${admin}/admin/anything`, { headers: bearer(TOKEN) });
     assert.equal(unknown.status, 404, "past the token, an unknown admin path is still a 404");
   });
 
   it("the public port has no /admin, with the token or without", async () => {
     for (const headers of [{}, bearer(TOKEN)]) {
-      const get = await request("GET", `${proxy.url}/admin/read-only`, { headers });
+      const get = await request("GET", `${fx.proxy.url}/admin/read-only`, { headers });
       assert.equal(get.status, 404);
-      const post = await request("POST", `${proxy.url}/admin/read-only`, {
+      const post = await request("POST", `${fx.proxy.url}/admin/read-only`, {
         headers: { ...json, ...headers },
         body: JSON.stringify({ holder: "public", leaseMs: 60_000 }),
       });
@@ -171,7 +166,7 @@ describe("the admin endpoints with metrics.adminToken", () => {
   });
 
   it("the token is in no log line, and no warning about unauthenticated endpoints", () => {
-    const logs = proxy.logs();
+    const logs = fx.proxy.logs();
     assert.ok(
       logs.some((l) => l.includes("admin request refused")),
       "refusals are logged (debug)",

@@ -9,12 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 requireTools("skopeo");
 
@@ -22,32 +21,28 @@ const exec = promisify(execFile);
 
 describe("htpasswd (Basic) registry behind the proxy", () => {
   let htpasswd: Htpasswd;
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let host: string;
-
   before(async () => {
     htpasswd = createHtpasswd({ alice: "alice-Secret-1", bob: "bob:with:colons" });
-    registry = await startRegistry({ htpasswdFile: htpasswd.file });
-    proxy = await startProxy(registry.url);
-    host = proxy.url.replace("http://", "");
+  });
+  const fx = useRegistryAndProxy(() => ({ registry: { htpasswdFile: htpasswd.file } }));
+  before(async () => {
+    host = fx.proxy.url.replace("http://", "");
   });
   after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
     htpasswd?.cleanup();
   });
 
   /** The 401 as the registry itself answers it, for comparison. */
   async function direct401(method: string, path: string) {
-    const res = await request(method, `${registry.url}${path}`);
+    const res = await request(method, `${fx.registry.url}${path}`);
     assert.equal(res.status, 401);
     return res;
   }
 
   it("GET /v2/ without credentials answers 401 with the upstream's Basic challenge and body unchanged", async () => {
     const direct = await direct401("GET", "/v2/");
-    const res = await request("GET", `${proxy.url}/v2/`);
+    const res = await request("GET", `${fx.proxy.url}/v2/`);
     assert.equal(res.status, 401);
     assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
     assert.equal(res.headers["www-authenticate"], direct.headers["www-authenticate"]);
@@ -63,7 +58,7 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
       `Basic ${Buffer.from("mallory:x").toString("base64")}`,
       "Basic !!!notbase64",
     ]) {
-      const res = await request("GET", `${proxy.url}/v2/`, { headers: { authorization: auth } });
+      const res = await request("GET", `${fx.proxy.url}/v2/`, { headers: { authorization: auth } });
       assert.equal(res.status, 401, auth);
       assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
     }
@@ -71,7 +66,7 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
 
   it("GET /v2/ with good credentials answers 200 (a password holding colons too)", async () => {
     for (const user of ["alice", "bob"]) {
-      const res = await request("GET", `${proxy.url}/v2/`, {
+      const res = await request("GET", `${fx.proxy.url}/v2/`, {
         headers: { authorization: htpasswd.basic(user) },
       });
       assert.equal(res.status, 200, user);
@@ -82,14 +77,14 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
   it("push and pull over raw HTTP with Basic credentials; without them every step answers 401", async () => {
     const image = makeImage({ docker: true });
     const auth = htpasswd.basic("alice");
-    const digest = await pushImage(proxy.url, "basic/raw", image, ["v1"], auth);
-    const got = await request("GET", `${proxy.url}/v2/basic/raw/manifests/v1`, {
+    const digest = await pushImage(fx.proxy.url, "basic/raw", image, ["v1"], auth);
+    const got = await request("GET", `${fx.proxy.url}/v2/basic/raw/manifests/v1`, {
       headers: { authorization: auth, accept: ALL_MANIFEST_TYPES },
     });
     assert.equal(got.status, 200);
     assert.deepEqual(got.body, image.manifest.bytes);
     assert.equal(got.headers["docker-content-digest"], digest);
-    const blob = await request("GET", `${proxy.url}/v2/basic/raw/blobs/${image.layers[0]!.digest}`, {
+    const blob = await request("GET", `${fx.proxy.url}/v2/basic/raw/blobs/${image.layers[0]!.digest}`, {
       headers: { authorization: auth },
     });
     assert.equal(blob.status, 200);
@@ -103,7 +98,7 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
       ["PUT", "/v2/basic/raw/manifests/v2"],
     ] as const) {
       const direct = await direct401(method, path);
-      const res = await request(method, `${proxy.url}${path}`);
+      const res = await request(method, `${fx.proxy.url}${path}`);
       assert.equal(res.status, 401, `${method} ${path}`);
       assert.equal(res.headers["www-authenticate"], direct.headers["www-authenticate"]);
       assert.equal(res.text, direct.text, `${method} ${path}`);
@@ -112,10 +107,10 @@ describe("htpasswd (Basic) registry behind the proxy", () => {
 
   it("GET /v2/_catalog answers 401 without credentials and the repositories with them", async () => {
     const direct = await direct401("GET", "/v2/_catalog");
-    const anon = await request("GET", `${proxy.url}/v2/_catalog`);
+    const anon = await request("GET", `${fx.proxy.url}/v2/_catalog`);
     assert.equal(anon.status, 401);
     assert.equal(anon.text, direct.text);
-    const res = await request("GET", `${proxy.url}/v2/_catalog`, {
+    const res = await request("GET", `${fx.proxy.url}/v2/_catalog`, {
       headers: { authorization: htpasswd.basic("bob") },
     });
     assert.equal(res.status, 200);

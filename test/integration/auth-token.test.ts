@@ -18,12 +18,11 @@ import {
   requestWithToken,
   scopesOf,
 } from "../helpers/bearer.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, blobOf, makeImage, writeOciLayout } from "../helpers/oci.js";
 import { podmanArgs } from "../helpers/podman.js";
 import { requireTools } from "../helpers/prereq.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
 
 const exec = promisify(execFile);
@@ -32,11 +31,8 @@ const BOB = "bob:bob-pw";
 
 describe("token (Bearer) registry behind the proxy", () => {
   let tokens: TokenServer;
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let host: string;
   let dir: string;
-
   before(async () => {
     tokens = await startTokenServer({
       users: {
@@ -45,16 +41,15 @@ describe("token (Bearer) registry behind the proxy", () => {
       },
       anonymous: { "tok/public": ["pull"] },
     });
-    registry = await startRegistry({ token: tokens.registryAuth });
-    proxy = await startProxy(registry.url);
-    host = proxy.url.replace("http://", "");
+  });
+  const fx = useRegistryAndProxy(() => ({ registry: { token: tokens.registryAuth } }));
+  before(async () => {
+    host = fx.proxy.url.replace("http://", "");
     dir = mkdtempSync(join(tmpdir(), "rcp-token-"));
     const image = makeImage();
     writeOciLayout(join(dir, "src"), image);
   });
   after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
     await tokens?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -79,8 +74,8 @@ describe("token (Bearer) registry behind the proxy", () => {
       ],
     ];
     for (const [method, path, scopes] of cases) {
-      const direct = await request(method, `${registry.url}${path}`);
-      const res = await request(method, `${proxy.url}${path}`);
+      const direct = await request(method, `${fx.registry.url}${path}`);
+      const res = await request(method, `${fx.proxy.url}${path}`);
       assert.equal(res.status, 401, `${method} ${path}`);
       const got = parseChallenge(res.headers["www-authenticate"]);
       assert.equal(got?.scheme, "Bearer");
@@ -100,11 +95,11 @@ describe("token (Bearer) registry behind the proxy", () => {
   it("the full token dance pushes and pulls an image over raw HTTP through the proxy", async () => {
     const image = makeImage({ docker: true });
     for (const blob of [...image.layers, image.config]) {
-      const start = await requestWithToken("POST", `${proxy.url}/v2/tok/raw/blobs/uploads/`, ALICE);
+      const start = await requestWithToken("POST", `${fx.proxy.url}/v2/tok/raw/blobs/uploads/`, ALICE);
       assert.equal(start.res.status, 202, start.res.text);
       assert.ok(start.token);
       const loc = new URL(start.res.headers.location as string);
-      assert.equal(loc.origin, proxy.url, "upload Location names the proxy");
+      assert.equal(loc.origin, fx.proxy.url, "upload Location names the proxy");
       loc.searchParams.set("digest", blob.digest);
       const put = await request("PUT", loc.toString(), {
         headers: { authorization: `Bearer ${start.token}`, "content-type": "application/octet-stream" },
@@ -112,12 +107,12 @@ describe("token (Bearer) registry behind the proxy", () => {
       });
       assert.equal(put.status, 201, put.text);
     }
-    const manifest = await requestWithToken("PUT", `${proxy.url}/v2/tok/raw/manifests/v1`, ALICE, {
+    const manifest = await requestWithToken("PUT", `${fx.proxy.url}/v2/tok/raw/manifests/v1`, ALICE, {
       headers: { "content-type": image.mediaType },
       body: image.manifest.bytes,
     });
     assert.equal(manifest.res.status, 201, manifest.res.text);
-    const pulled = await requestWithToken("GET", `${proxy.url}/v2/tok/raw/manifests/v1`, BOB, {
+    const pulled = await requestWithToken("GET", `${fx.proxy.url}/v2/tok/raw/manifests/v1`, BOB, {
       headers: { accept: ALL_MANIFEST_TYPES },
     });
     assert.equal(pulled.res.status, 200);
@@ -161,10 +156,14 @@ describe("token (Bearer) registry behind the proxy", () => {
   });
 
   it("a pull-only user can pull but not push: insufficient_scope reaches the client unchanged", async () => {
-    const { res, token } = await requestWithToken("POST", `${proxy.url}/v2/tok/skopeo/blobs/uploads/`, BOB);
+    const { res, token } = await requestWithToken(
+      "POST",
+      `${fx.proxy.url}/v2/tok/skopeo/blobs/uploads/`,
+      BOB,
+    );
     assert.ok(token, "bob got a (pull-only) token");
     assert.equal(res.status, 401);
-    const direct = await request("POST", `${registry.url}/v2/tok/skopeo/blobs/uploads/`, {
+    const direct = await request("POST", `${fx.registry.url}/v2/tok/skopeo/blobs/uploads/`, {
       headers: { authorization: `Bearer ${token}` },
     });
     assert.deepEqual(
@@ -187,13 +186,13 @@ describe("token (Bearer) registry behind the proxy", () => {
       ]),
       /denied|unauthorized/i,
     );
-    const pull = await requestWithToken("GET", `${proxy.url}/v2/tok/skopeo/tags/list`, BOB);
+    const pull = await requestWithToken("GET", `${fx.proxy.url}/v2/tok/skopeo/tags/list`, BOB);
     assert.equal(pull.res.status, 200);
   });
 
   it("an anonymous token pulls a public repository; other repositories stay closed", async () => {
     const blob = blobOf(Buffer.from("public blob"));
-    const up = await requestWithToken("POST", `${proxy.url}/v2/tok/public/blobs/uploads/`, ALICE);
+    const up = await requestWithToken("POST", `${fx.proxy.url}/v2/tok/public/blobs/uploads/`, ALICE);
     const loc = new URL(up.res.headers.location as string);
     loc.searchParams.set("digest", blob.digest);
     const put = await request("PUT", loc.toString(), {
@@ -201,10 +200,14 @@ describe("token (Bearer) registry behind the proxy", () => {
       body: blob.bytes,
     });
     assert.equal(put.status, 201);
-    const anon = await requestWithToken("GET", `${proxy.url}/v2/tok/public/blobs/${blob.digest}`, undefined);
+    const anon = await requestWithToken(
+      "GET",
+      `${fx.proxy.url}/v2/tok/public/blobs/${blob.digest}`,
+      undefined,
+    );
     assert.equal(anon.res.status, 200);
     assert.deepEqual(anon.res.body, blob.bytes);
-    const closed = await requestWithToken("GET", `${proxy.url}/v2/tok/skopeo/tags/list`, undefined);
+    const closed = await requestWithToken("GET", `${fx.proxy.url}/v2/tok/skopeo/tags/list`, undefined);
     assert.equal(closed.res.status, 401);
     assert.equal(
       parseChallenge(closed.res.headers["www-authenticate"])?.params["error"],
@@ -216,13 +219,13 @@ describe("token (Bearer) registry behind the proxy", () => {
     const expired = tokens.issue("alice", [{ type: "repository", name: "tok/skopeo", actions: ["pull"] }], {
       expiresInSeconds: -600,
     });
-    const res = await request("GET", `${proxy.url}/v2/tok/skopeo/tags/list`, {
+    const res = await request("GET", `${fx.proxy.url}/v2/tok/skopeo/tags/list`, {
       headers: { authorization: `Bearer ${expired}` },
     });
     assert.equal(res.status, 401);
     assert.equal(parseChallenge(res.headers["www-authenticate"])?.params["error"], "invalid_token");
     const fresh = tokens.issue("alice", [{ type: "repository", name: "tok/skopeo", actions: ["pull"] }]);
-    const ok = await request("GET", `${proxy.url}/v2/tok/skopeo/tags/list`, {
+    const ok = await request("GET", `${fx.proxy.url}/v2/tok/skopeo/tags/list`, {
       headers: { authorization: `Bearer ${fresh}` },
     });
     assert.equal(ok.status, 200, "the same claims, unexpired, are accepted");
@@ -242,7 +245,7 @@ describe("token (Bearer) registry behind the proxy", () => {
     const other = await startTokenServer({ service: "other-registry" });
     try {
       const token = other.issue("alice", [{ type: "repository", name: "tok/skopeo", actions: ["pull"] }]);
-      const res = await request("GET", `${proxy.url}/v2/tok/skopeo/tags/list`, {
+      const res = await request("GET", `${fx.proxy.url}/v2/tok/skopeo/tags/list`, {
         headers: { authorization: `Bearer ${token}` },
       });
       assert.equal(res.status, 401);
@@ -275,7 +278,7 @@ describe("token (Bearer) registry behind the proxy", () => {
         [...podman, "push", "--tls-verify=false", "--creds", ALICE, image, `docker://${host}/tok/podman:v1`],
         { timeout: 120_000 },
       );
-      const check = await requestWithToken("GET", `${proxy.url}/v2/tok/podman/tags/list`, BOB);
+      const check = await requestWithToken("GET", `${fx.proxy.url}/v2/tok/podman/tags/list`, BOB);
       assert.deepEqual(check.res.json<{ tags: string[] }>().tags, ["v1"]);
       await assert.rejects(
         exec(

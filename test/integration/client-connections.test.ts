@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import tls from "node:tls";
 import { type FakeUpstream, startFakeUpstream } from "../helpers/fake-upstream.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { blobOf, type Image, MT, makeImage, pushBlob, pushImage } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
@@ -34,28 +35,22 @@ function headReq(path: string, headers: string[] = []): string {
 const ACCEPT = `Accept: ${MT.ociManifest}`;
 
 describe("client connections through the proxy on raw sockets (real docker-registry 2.8)", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let image: Image;
   const conns = new RawConns();
-  const conn = () => conns.open(proxy.port);
-
+  const fx = useRegistryAndProxy();
+  const conn = () => conns.open(fx.proxy.port);
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url);
     image = makeImage({ layerCount: 1, layerSize: 300_000 });
-    await pushImage(registry.url, REPO, image, ["v1", "v2"]);
+    await pushImage(fx.registry.url, REPO, image, ["v1", "v2"]);
     const one = blobOf(Buffer.from("catalog"));
     await Promise.all(
       Array.from({ length: CATALOG_REPOS }, (_, i) =>
-        pushBlob(registry.url, `conn/chunked-catalog-repository-with-a-long-name-${i}`, one),
+        pushBlob(fx.registry.url, `conn/chunked-catalog-repository-with-a-long-name-${i}`, one),
       ),
     );
   });
   after(async () => {
     conns.destroyAll();
-    await proxy.stop();
-    await registry.stop();
   });
 
   it("one keep-alive connection: GET manifest, HEAD blob, POST upload, chunked PATCH, tags list (owned), GET manifest", async () => {
@@ -180,7 +175,7 @@ describe("client connections through the proxy on raw sockets (real docker-regis
   });
 
   it("GET /v2/_catalog (chunked from the registry) arrives intact and the connection stays usable", async () => {
-    const direct = await conns.open(Number(new URL(registry.url).port));
+    const direct = await conns.open(Number(new URL(fx.registry.url).port));
     direct.write(get("/v2/_catalog?n=1000"));
     const d = await direct.read();
     assert.equal(d.headers["transfer-encoding"], "chunked", "the registry answers this one chunked");
@@ -201,7 +196,7 @@ describe("client connections through the proxy on raw sockets (real docker-regis
   });
 
   it("passthrough requests: one access log line and one count each, with bytes in and out", async () => {
-    const metricsBefore = parseMetrics((await request("GET", `${proxy.url}/metrics`)).text);
+    const metricsBefore = parseMetrics((await request("GET", `${fx.proxy.url}/metrics`)).text);
     const count = (s: ReturnType<typeof parseMetrics>, route: string, method: string, status: string) =>
       sampleValue(s, "rcp_requests_total", { route, method, status }) ?? 0;
     const bytes = (s: ReturnType<typeof parseMetrics>, direction: string) =>
@@ -227,7 +222,7 @@ describe("client connections through the proxy on raw sockets (real docker-regis
 
     // The access line is written when the response closes: wait for all four.
     const lines = () =>
-      proxy
+      fx.proxy
         .logs()
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .filter((l) => l["msg"] === "request" && String(l["requestId"]).startsWith("conn-log-"));
@@ -252,7 +247,7 @@ describe("client connections through the proxy on raw sockets (real docker-regis
       ],
     );
 
-    const after = parseMetrics((await request("GET", `${proxy.url}/metrics`)).text);
+    const after = parseMetrics((await request("GET", `${fx.proxy.url}/metrics`)).text);
     assert.equal(count(after, "manifest", "GET", "2xx") - count(metricsBefore, "manifest", "GET", "2xx"), 1);
     assert.equal(count(after, "manifest", "GET", "4xx") - count(metricsBefore, "manifest", "GET", "4xx"), 1);
     assert.equal(count(after, "blob", "HEAD", "2xx") - count(metricsBefore, "blob", "HEAD", "2xx"), 1);
@@ -268,7 +263,7 @@ describe("client connections through the proxy on raw sockets (real docker-regis
   });
 
   it("the server has one request listener and no connect or upgrade listener", () => {
-    const server = proxy.proxy.server;
+    const server = fx.proxy.proxy.server;
     assert.equal(server.listenerCount("request"), 1);
     assert.equal(server.listenerCount("connect"), 0);
     assert.equal(server.listenerCount("upgrade"), 0);
@@ -378,25 +373,19 @@ describe("request ids through the passthrough (fake upstream recording headers, 
 
 describe("client connections over TLS (the proxy terminating TLS, real docker-registry 2.8)", () => {
   let ca: TestCa;
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-
-  before(async () => {
+  const fx = useRegistryAndProxy(() => {
     ca = makeCa();
     const server = ca.issueServer("proxy");
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { listen: { tlsCert: server.cert, tlsKey: server.key } });
+    return { proxy: { listen: { tlsCert: server.cert, tlsKey: server.key } } };
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
     ca.cleanup();
   });
 
   function tlsConnect(): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
       const s = tls.connect({
-        port: proxy.port,
+        port: fx.proxy.port,
         host: "127.0.0.1",
         ca: readFileSync(ca.cert),
         servername: "localhost",
@@ -407,7 +396,7 @@ describe("client connections over TLS (the proxy terminating TLS, real docker-re
   }
 
   it("one request listener, no connect or upgrade listener, as on plain http", () => {
-    const server = proxy.proxy.server;
+    const server = fx.proxy.proxy.server;
     assert.equal(server.listenerCount("request"), 1);
     assert.equal(server.listenerCount("connect"), 0);
     assert.equal(server.listenerCount("upgrade"), 0);
@@ -420,7 +409,7 @@ describe("client connections over TLS (the proxy terminating TLS, real docker-re
       for (const path of ["/v2/", "/v2/_catalog", "/healthz", "/v2/"]) {
         const r = await new Promise<{ status: number; socket: unknown }>((resolve, reject) => {
           const req = https.get(
-            { host: "127.0.0.1", port: proxy.port, path, agent, servername: "localhost" },
+            { host: "127.0.0.1", port: fx.proxy.port, path, agent, servername: "localhost" },
             (res) => {
               res.resume();
               res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: req.socket }));

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { exec, gcApplyArgs, gcOptions, runGcForTest, type Seed, seedGc } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../helpers/oci.js";
@@ -146,39 +147,33 @@ describe("registry-compat-proxy gc as a child process", () => {
 });
 
 describe("why gc never uses --delete-untagged: what it does to a multi-arch index on 2.8", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let seed: Seed;
   const work = mkdtempSync(join(tmpdir(), "rcp-gc-untagged-"));
-
+  const fx = useRegistryAndProxy({ proxy: { log: { level: "warn" } } });
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { log: { level: "warn" } });
-    seed = await seedGc(proxy.url, "untagged/app");
+    seed = await seedGc(fx.proxy.url, "untagged/app");
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
     rmSync(work, { recursive: true, force: true });
   });
 
   it("gc's plan keeps multi's untagged children; garbage-collect --delete-untagged deletes them and multi no longer pulls", async () => {
-    const registryConfig = join(registry.dir, "config.yml");
+    const registryConfig = join(fx.registry.dir, "config.yml");
     const { result } = await runGcForTest(gcOptions({ registryConfig }));
     const planned = result.plan.repositories.flatMap((r) => r.unreachable);
     for (const child of seed.childDigests)
       assert.ok(!planned.includes(child), "children of a tagged index are reachable");
 
     await exec("docker-registry", ["garbage-collect", "--delete-untagged", registryConfig]);
-    const index = await request("GET", `${proxy.url}/v2/untagged/app/manifests/multi`, {
+    const index = await request("GET", `${fx.proxy.url}/v2/untagged/app/manifests/multi`, {
       headers: { accept: ALL_MANIFEST_TYPES },
     });
     assert.equal(index.status, 200, "the tagged index still resolves");
-    const child = await request("GET", `${proxy.url}/v2/untagged/app/manifests/${seed.childDigests[0]}`, {
+    const child = await request("GET", `${fx.proxy.url}/v2/untagged/app/manifests/${seed.childDigests[0]}`, {
       headers: { accept: ALL_MANIFEST_TYPES },
     });
     assert.equal(child.status, 404, "its untagged child is gone");
-    const host = proxy.url.replace(/^http:\/\//, "");
+    const host = fx.proxy.url.replace(/^http:\/\//, "");
     await assert.rejects(
       exec("skopeo", [
         "copy",

@@ -3,37 +3,30 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { diskBytes, exec, gcOptions, runGcForTest, type Seed, seedGc, snapshot } from "../helpers/gc.js";
 import { createHtpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, writeOciLayout } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const MiB = 1024 * 1024;
 
 describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let seed: Seed;
   let storage: string;
   let registryConfig: string;
   let host: string;
   const work = mkdtempSync(join(tmpdir(), "rcp-gc-"));
-
+  // gc's own mechanics: old's delete is not held by a tag history (history-gc.test.ts has that).
+  const fx = useRegistryAndProxy({ proxy: { metrics: { port: 0 }, history: { windowMs: 0 } } });
   before(async () => {
-    registry = await startRegistry();
-    // gc's own mechanics: old's delete is not held by a tag history (history-gc.test.ts has that).
-    proxy = await startProxy(registry.url, { metrics: { port: 0 }, history: { windowMs: 0 } });
-    storage = join(registry.dir, "storage");
-    registryConfig = join(registry.dir, "config.yml");
-    host = proxy.url.replace(/^http:\/\//, "");
-    seed = await seedGc(proxy.url, "gc/app");
+    storage = join(fx.registry.dir, "storage");
+    registryConfig = join(fx.registry.dir, "config.yml");
+    host = fx.proxy.url.replace(/^http:\/\//, "");
+    seed = await seedGc(fx.proxy.url, "gc/app");
   });
   after(async () => {
-    await proxy.stop();
-    await registry.stop();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -54,7 +47,12 @@ describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
   it("--apply frees at least 6 MiB on disk; new and multi pull whole, the referrer is still listed, old's digest is gone", async () => {
     const before = diskBytes(storage);
     const { result, err } = await runGcForTest(
-      gcOptions({ registryConfig, apply: true, adminUrl: proxy.proxy.metricsUrl(), registryUrl: proxy.url }),
+      gcOptions({
+        registryConfig,
+        apply: true,
+        adminUrl: fx.proxy.proxy.metricsUrl(),
+        registryUrl: fx.proxy.url,
+      }),
     );
     assert.equal(result.exitCode, 0, err);
     const freedOnDisk = before - diskBytes(storage);
@@ -75,17 +73,17 @@ describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
         `oci:${join(work, tag)}:${tag}`,
       ]);
     }
-    const referrers = await request("GET", `${proxy.url}/v2/gc/app/referrers/${seed.newDigest}`);
+    const referrers = await request("GET", `${fx.proxy.url}/v2/gc/app/referrers/${seed.newDigest}`);
     assert.equal(referrers.status, 200);
     const listed = referrers.json<{ manifests: { digest: string }[] }>().manifests.map((m) => m.digest);
     assert.deepEqual(listed, [seed.artifactDigest]);
-    const gone = await request("GET", `${proxy.url}/v2/gc/app/manifests/${seed.oldDigest}`, {
+    const gone = await request("GET", `${fx.proxy.url}/v2/gc/app/manifests/${seed.oldDigest}`, {
       headers: { accept: ALL_MANIFEST_TYPES },
     });
     assert.equal(gone.status, 404);
-    const state = await request("GET", `${proxy.proxy.metricsUrl()}/admin/read-only`);
+    const state = await request("GET", `${fx.proxy.proxy.metricsUrl()}/admin/read-only`);
     assert.equal(state.json<{ readOnly: boolean }>().readOnly, false, "the window is left");
-    const metrics = parseMetrics((await request("GET", `${proxy.proxy.metricsUrl()}/metrics`)).text);
+    const metrics = parseMetrics((await request("GET", `${fx.proxy.proxy.metricsUrl()}/metrics`)).text);
     assert.equal(sampleValue(metrics, "rcp_gc_manifests_deleted_total"), 1);
     assert.equal(sampleValue(metrics, "rcp_gc_bytes_freed_total"), result.freed!.total);
   });
@@ -99,7 +97,7 @@ describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
       `oci:${layout}:again`,
       `docker://${host}/gc/app:again`,
     ]);
-    const blob = await request("HEAD", `${proxy.url}/v2/gc/app/blobs/${seed.old.layers[0]!.digest}`);
+    const blob = await request("HEAD", `${fx.proxy.url}/v2/gc/app/blobs/${seed.old.layers[0]!.digest}`);
     assert.equal(blob.status, 200);
     await exec("skopeo", [
       "copy",
@@ -111,33 +109,24 @@ describe("gc on a real docker-registry 2.8 with filesystem storage", () => {
 });
 
 describe("gc --apply on a registry with Basic auth", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let seed: Seed;
   const htpasswd = createHtpasswd({ alice: "secret-a" });
-
-  before(async () => {
-    registry = await startRegistry({ htpasswdFile: htpasswd.file });
-    proxy = await startProxy(registry.url, {
-      metrics: { port: 0 },
-      log: { level: "warn" },
-      history: { windowMs: 0 },
-    });
-    seed = await seedGc(proxy.url, "auth/app", htpasswd.basic("alice"));
+  const fx = useRegistryAndProxy({
+    registry: { htpasswdFile: htpasswd.file },
+    proxy: { metrics: { port: 0 }, log: { level: "warn" }, history: { windowMs: 0 } },
   });
-  after(async () => {
-    await proxy.stop();
-    await registry.stop();
+  before(async () => {
+    seed = await seedGc(fx.proxy.url, "auth/app", htpasswd.basic("alice"));
   });
 
   it("without credentials: refused before the window (the proxy answers 401), nothing changed; with them the deletes pass", async () => {
     const base = {
-      registryConfig: join(registry.dir, "config.yml"),
+      registryConfig: join(fx.registry.dir, "config.yml"),
       apply: true,
-      adminUrl: proxy.proxy.metricsUrl(),
-      registryUrl: proxy.url,
+      adminUrl: fx.proxy.proxy.metricsUrl(),
+      registryUrl: fx.proxy.url,
     };
-    const storage = join(registry.dir, "storage");
+    const storage = join(fx.registry.dir, "storage");
     const untouched = snapshot(storage);
     await assert.rejects(
       runGcForTest(gcOptions(base)),
@@ -145,7 +134,7 @@ describe("gc --apply on a registry with Basic auth", () => {
     );
     assert.deepEqual(snapshot(storage), untouched, "nothing changed");
     assert.ok(
-      !proxy.logs().some((l) => l.includes('"msg":"read-only window"')),
+      !fx.proxy.logs().some((l) => l.includes('"msg":"read-only window"')),
       "the window was never entered",
     );
 

@@ -1,42 +1,32 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { closedPort } from "../helpers/net.js";
 import { MT, makeImage, pushImage } from "../helpers/oci.js";
 import { hasFamily, parseMetrics, sampleValue } from "../helpers/prometheus.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 describe("GET /metrics after passthrough traffic to a real docker-registry 2.8", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-
-  before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url);
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  const fx = useRegistryAndProxy();
 
   it("counts requests by route, method and status class, durations, bytes each way and in-flight", async () => {
     const image = makeImage({ layerCount: 1, layerSize: 200_000 });
     const layer = image.layers[0]!;
     const secret = "Basic c2VjcmV0LXVzZXI6aHVudGVyMg==";
-    await pushImage(proxy.url, "metrics/app", image, ["v1"], secret);
-    const manifest = await request("GET", `${proxy.url}/v2/metrics/app/manifests/v1`, {
+    await pushImage(fx.proxy.url, "metrics/app", image, ["v1"], secret);
+    const manifest = await request("GET", `${fx.proxy.url}/v2/metrics/app/manifests/v1`, {
       headers: { accept: MT.ociManifest },
     });
     assert.equal(manifest.status, 200);
-    const blob = await request("GET", `${proxy.url}/v2/metrics/app/blobs/${layer.digest}`);
+    const blob = await request("GET", `${fx.proxy.url}/v2/metrics/app/blobs/${layer.digest}`);
     assert.equal(blob.status, 200);
-    const missing = await request("GET", `${proxy.url}/v2/metrics/app/manifests/missing`);
+    const missing = await request("GET", `${fx.proxy.url}/v2/metrics/app/manifests/missing`);
     assert.equal(missing.status, 404);
-    const unknownMethod = await request("PROPFIND", `${proxy.url}/v2/`);
+    const unknownMethod = await request("PROPFIND", `${fx.proxy.url}/v2/`);
     assert.equal(unknownMethod.status, 405);
 
-    const res = await request("GET", `${proxy.url}/metrics`);
+    const res = await request("GET", `${fx.proxy.url}/metrics`);
     assert.equal(res.status, 200);
     assert.match(res.headers["content-type"] as string, /^text\/plain; version=0\.0\.4/);
     const s = parseMetrics(res.text);
@@ -118,22 +108,12 @@ describe("GET /metrics with an unreachable upstream", () => {
 });
 
 describe("metrics on a separate admin port, with repository labels", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-
-  before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { metrics: { port: 0, repositoryLabel: true } });
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  const fx = useRegistryAndProxy({ proxy: { metrics: { port: 0, repositoryLabel: true } } });
 
   it("GET /metrics on the admin port answers 200 with repository labels; the main port answers 404", async () => {
-    await request("GET", `${proxy.url}/v2/labelled/repo/manifests/missing`);
-    const adminUrl = proxy.proxy.metricsUrl();
-    assert.ok(adminUrl && adminUrl !== proxy.url, String(adminUrl));
+    await request("GET", `${fx.proxy.url}/v2/labelled/repo/manifests/missing`);
+    const adminUrl = fx.proxy.proxy.metricsUrl();
+    assert.ok(adminUrl && adminUrl !== fx.proxy.url, String(adminUrl));
     const res = await request("GET", `${adminUrl}/metrics`);
     assert.equal(res.status, 200);
     const s = parseMetrics(res.text);
@@ -146,7 +126,7 @@ describe("metrics on a separate admin port, with repository labels", () => {
       }),
       1,
     );
-    assert.equal((await request("GET", `${proxy.url}/metrics`)).status, 404);
+    assert.equal((await request("GET", `${fx.proxy.url}/metrics`)).status, 404);
     assert.equal((await request("GET", `${adminUrl}/other`)).status, 404);
   });
 });

@@ -15,14 +15,15 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type IndexDoc, makeArtifact, pushEmptyBlob, putRaw } from "../helpers/artifacts.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { closedPort } from "../helpers/net.js";
 import { exited, type NginxTier, spawnRunSh, startNginxTier } from "../helpers/nginx-tier.js";
 import { blobOf, makeImage, pushBlob, pushImage, sha256, writeOciLayout } from "../helpers/oci.js";
 import { podmanArgs } from "../helpers/podman.js";
 import { requireTools } from "../helpers/prereq.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import type { TestProxy } from "../helpers/proxy.js";
+import type { TestRegistry } from "../helpers/registry.js";
 import { seed, type TagList } from "../helpers/tags.js";
 
 const exec = promisify(execFile);
@@ -89,26 +90,28 @@ function assertNoBlobBytes(lines: AccessLine[], closingPut = true): void {
 }
 
 describe("nginx tier: nginx in front, the proxy for the new API only (strict uploads off)", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let nginx: NginxTier;
   let dir: string;
   let host: string;
-
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rcp-nginx-tier-"));
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, {
+  });
+  const fx = useRegistryAndProxy(() => ({
+    proxy: {
       proxy: { trustForwardedHeaders: true },
       oci: { strictUploads: false },
+    },
+  }));
+  before(async () => {
+    nginx = await startNginxTier({
+      registryUrl: fx.registry.url,
+      proxyUrl: fx.proxy.url,
+      strictUploads: false,
     });
-    nginx = await startNginxTier({ registryUrl: registry.url, proxyUrl: proxy.url, strictUploads: false });
     host = nginx.url.replace("http://", "");
   });
   after(async () => {
     await nginx?.stop();
-    await proxy?.stop();
-    await registry?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -142,10 +145,10 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     assert.deepEqual(Buffer.from(raw.stdout), image.manifest.bytes);
     const onRegistry = await request(
       "GET",
-      `${registry.url}/v2/tier/skopeo/blobs/${image.layers[0]!.digest}`,
+      `${fx.registry.url}/v2/tier/skopeo/blobs/${image.layers[0]!.digest}`,
     );
     assert.equal(onRegistry.status, 200);
-    const lines = seenByProxy(proxy).filter((l) => l.path.startsWith("/v2/tier/skopeo/"));
+    const lines = seenByProxy(fx.proxy).filter((l) => l.path.startsWith("/v2/tier/skopeo/"));
     assertNoBlobBytes(lines);
     assert.ok(
       lines.some((l) => l.method === "PUT" && l.route === "manifest"),
@@ -160,7 +163,7 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     try {
       // A pull through nginx, a push of that image to another repository through nginx.
       const image = makeImage({ layerCount: 1, layerSize: 200_000 });
-      await pushImage(registry.url, "tier/podman-src", image, ["v1"]);
+      await pushImage(fx.registry.url, "tier/podman-src", image, ["v1"]);
       await exec("podman", [...podman, "pull", "--tls-verify=false", `${host}/tier/podman-src:v1`], {
         timeout: 120_000,
       });
@@ -180,7 +183,7 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
       await exec("podman", [...podman, "pull", "--tls-verify=false", `${host}/tier/podman@${digest}`], {
         timeout: 120_000,
       });
-      const lines = seenByProxy(proxy).filter((l) => l.path.startsWith("/v2/tier/podman/"));
+      const lines = seenByProxy(fx.proxy).filter((l) => l.path.startsWith("/v2/tier/podman/"));
       // podman mounts the layer from tier/podman-src (one POST ?mount=&from=): no closing PUT.
       assertNoBlobBytes(lines, false);
       assert.ok(lines.some((l) => l.method === "PUT" && l.route === "manifest"));
@@ -210,7 +213,7 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     assert.deepEqual(pages, [["a", "b"], ["c", "d"], ["e"]]);
     const legacy = await request("GET", `${nginx.url}/v2/tier/list/tags/list`);
     assert.deepEqual(legacy.json<TagList>().tags, tags);
-    const listLines = seenByProxy(proxy).filter((l) => l.path === "/v2/tier/list/tags/_list");
+    const listLines = seenByProxy(fx.proxy).filter((l) => l.path === "/v2/tier/list/tags/_list");
     assert.equal(listLines.length, 3, "every page came from the proxy");
   });
 
@@ -257,8 +260,8 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     });
     assert.equal(spoofedProxy.headers.location, `${nginx.url}/v2/tier/loc/manifests/${sha256(index)}`);
     // The registry logs the first X-Forwarded-For address as the client's.
-    assert.ok(await logged(registry, "/v2/tier/loc/manifests/v3"), "the PUT reached the registry");
-    assert.ok(!registry.log().includes("203.0.113.9"), "the client's X-Forwarded-For is not passed on");
+    assert.ok(await logged(fx.registry, "/v2/tier/loc/manifests/v3"), "the PUT reached the registry");
+    assert.ok(!fx.registry.log().includes("203.0.113.9"), "the client's X-Forwarded-For is not passed on");
   });
 
   it("DELETE through /tags/<tag> and /manifests/<tag> removes only those tags; the sibling keeps its digest", async () => {
@@ -273,7 +276,7 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
       headers: { accept: "application/vnd.oci.image.index.v1+json" },
     });
     assert.equal(kept.headers["docker-content-digest"], digest);
-    const deletes = seenByProxy(proxy).filter(
+    const deletes = seenByProxy(fx.proxy).filter(
       (l) => l.method === "DELETE" && l.path.startsWith("/v2/tier/del/"),
     );
     assert.equal(deletes.length, 2, "both deletes went to the proxy");
@@ -310,11 +313,11 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
       ["GET", "/v2/tier//mark9/manifests/v1", "mark9"],
     ];
     for (const [method, path] of cases) {
-      const before = seenByProxy(proxy).length;
+      const before = seenByProxy(fx.proxy).length;
       const res = await request(method, `${nginx.url}${path}`, method === "PUT" ? { body: "{}" } : {});
       assert.ok(res.status >= 400 && res.status < 500, `${method} ${path}: ${res.status}`);
       if (method !== "HEAD") assertOciError(res, `${method} ${path}`);
-      const line = seenByProxy(proxy)
+      const line = seenByProxy(fx.proxy)
         .slice(before)
         .find((l) => l.method === method);
       assert.ok(line, `${method} ${path} went to the proxy`);
@@ -322,8 +325,8 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     }
     // Control: a valid reference reaches the registry and shows in its log.
     await request("GET", `${nginx.url}/v2/tier/bad/manifests/control-mark`);
-    assert.ok(await logged(registry, "control-mark"), "the registry logs the requests it gets");
-    const log = registry.log();
+    assert.ok(await logged(fx.registry, "control-mark"), "the registry logs the requests it gets");
+    const log = fx.registry.log();
     for (const [method, path, mark] of cases)
       assert.ok(!log.includes(mark), `${method} ${path} reached the registry`);
   });
@@ -332,7 +335,7 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     const digest = await seed(nginx.url, "tier/direct", ["v1"]);
     const blob = blobOf(Buffer.from("direct blob"));
     await pushBlob(nginx.url, "tier/direct", blob);
-    const before = seenByProxy(proxy).length;
+    const before = seenByProxy(fx.proxy).length;
     const accept = { accept: "application/vnd.oci.image.index.v1+json" };
     for (const path of [
       "/v2/",
@@ -347,7 +350,7 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     }
     const got = await request("GET", `${nginx.url}/v2/tier/direct/blobs/${blob.digest}`);
     assert.deepEqual(got.body, blob.bytes);
-    assert.deepEqual(seenByProxy(proxy).slice(before), [], "the proxy saw none of them");
+    assert.deepEqual(seenByProxy(fx.proxy).slice(before), [], "the proxy saw none of them");
   });
 
   it("a manifest with non-distributable layers (urls) pushed through nginx is pulled back whole", async () => {
@@ -384,19 +387,13 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
 });
 
 describe("nginx tier with the proxy's strict upload semantics on", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let nginx: NginxTier;
-
+  const fx = useRegistryAndProxy({ proxy: { proxy: { trustForwardedHeaders: true } } });
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { proxy: { trustForwardedHeaders: true } });
-    nginx = await startNginxTier({ registryUrl: registry.url, proxyUrl: proxy.url });
+    nginx = await startNginxTier({ registryUrl: fx.registry.url, proxyUrl: fx.proxy.url });
   });
   after(async () => {
     await nginx?.stop();
-    await proxy?.stop();
-    await registry?.stop();
   });
 
   it("uploads go to the proxy: an out-of-order PATCH answers 416 with the current Range and nginx's Location", async () => {
@@ -419,7 +416,7 @@ describe("nginx tier with the proxy's strict upload semantics on", () => {
     assert.equal(wrong.headers.range, "0-4");
     assert.equal(assertOciError(wrong, "416"), "BLOB_UPLOAD_INVALID");
     assert.ok(String(wrong.headers.location).startsWith(`${nginx.url}/v2/strict/up/blobs/uploads/`));
-    const uploads = seenByProxy(proxy).filter((l) => l.path.startsWith("/v2/strict/up/blobs/uploads/"));
+    const uploads = seenByProxy(fx.proxy).filter((l) => l.path.startsWith("/v2/strict/up/blobs/uploads/"));
     assert.equal(uploads.length, 3);
   });
 
@@ -452,24 +449,19 @@ describe("nginx tier with the proxy's strict upload semantics on", () => {
 });
 
 describe("nginx tier with the proxy stopped", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let nginx: NginxTier;
-
+  const fx = useRegistryAndProxy({ proxy: { proxy: { trustForwardedHeaders: true } } });
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { proxy: { trustForwardedHeaders: true } });
-    nginx = await startNginxTier({ registryUrl: registry.url, proxyUrl: proxy.url });
+    nginx = await startNginxTier({ registryUrl: fx.registry.url, proxyUrl: fx.proxy.url });
   });
   after(async () => {
     await nginx?.stop();
-    await registry?.stop();
   });
 
   it("tags list answers 502 OCI JSON, blob and manifest pulls still work", async () => {
     const image = makeImage({ layerCount: 1, layerSize: 1000 });
-    await pushImage(registry.url, "down/app", image, ["v1"]);
-    await proxy.stop();
+    await pushImage(fx.registry.url, "down/app", image, ["v1"]);
+    await fx.proxy.stop();
     for (const path of ["/v2/down/app/tags/list", "/v2/down/app/tags/_list?n=1"]) {
       const res = await request("GET", `${nginx.url}${path}`);
       assert.ok(res.status === 502 || res.status === 503, `${path}: ${res.status}`);

@@ -6,10 +6,9 @@
  * over-long tag with its router's text/plain 404.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { type Res, request } from "../helpers/http.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -18,17 +17,7 @@ function errorCode(res: Res): string | undefined {
 }
 
 describe("malformed references through the proxy (2.8 upstream)", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-
-  before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url);
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  const fx = useRegistryAndProxy();
 
   const digests = [
     "sha256:totallywrong",
@@ -39,7 +28,7 @@ describe("malformed references through the proxy (2.8 upstream)", () => {
 
   it("2.8 alone answers GET and HEAD of a malformed manifest digest with 500", async () => {
     for (const method of ["GET", "HEAD"]) {
-      const res = await request(method, `${registry.url}/v2/r/a/manifests/sha256:totallywrong`);
+      const res = await request(method, `${fx.registry.url}/v2/r/a/manifests/sha256:totallywrong`);
       assert.equal(res.status, 500, method);
     }
   });
@@ -47,7 +36,7 @@ describe("malformed references through the proxy (2.8 upstream)", () => {
   for (const method of ["GET", "HEAD", "PUT", "DELETE"]) {
     it(`${method} /v2/:name/manifests/<malformed digest> answers 400 DIGEST_INVALID in OCI JSON`, async () => {
       for (const d of digests) {
-        const res = await request(method, `${proxy.url}/v2/r/a/manifests/${d}`, {
+        const res = await request(method, `${fx.proxy.url}/v2/r/a/manifests/${d}`, {
           headers: method === "PUT" ? { "content-type": "application/vnd.oci.image.manifest.v1+json" } : {},
           ...(method === "PUT" ? { body: "{}" } : {}),
         });
@@ -61,25 +50,25 @@ describe("malformed references through the proxy (2.8 upstream)", () => {
 
   it("GET /v2/:name/manifests/<tag of 129 characters> answers 404 MANIFEST_UNKNOWN in OCI JSON (2.8: text/plain 404)", async () => {
     const path = `/v2/r/a/manifests/${"t".repeat(129)}`;
-    const res = await request("GET", `${proxy.url}${path}`);
+    const res = await request("GET", `${fx.proxy.url}${path}`);
     assert.equal(res.status, 404);
     assert.equal(res.headers["content-type"], JSON_TYPE);
     assert.equal(errorCode(res), "MANIFEST_UNKNOWN");
-    const direct = await request("GET", `${registry.url}${path}`);
+    const direct = await request("GET", `${fx.registry.url}${path}`);
     assert.equal(direct.status, 404);
     assert.match(direct.headers["content-type"] as string, /^text\/plain/);
   });
 
   it("blobs and referrers with a malformed digest answer 400 DIGEST_INVALID in OCI JSON", async () => {
     for (const path of ["/v2/r/a/blobs/sha256:zz", "/v2/r/a/referrers/sha256:totallywrong"]) {
-      const res = await request("GET", `${proxy.url}${path}`);
+      const res = await request("GET", `${fx.proxy.url}${path}`);
       assert.equal(res.status, 400, path);
       assert.equal(errorCode(res), "DIGEST_INVALID", path);
     }
   });
 
   it("a well-formed digest that does not exist still gets the upstream's 404 MANIFEST_UNKNOWN", async () => {
-    const res = await request("GET", `${proxy.url}/v2/r/a/manifests/sha256:${"0".repeat(64)}`);
+    const res = await request("GET", `${fx.proxy.url}/v2/r/a/manifests/sha256:${"0".repeat(64)}`);
     assert.equal(res.status, 404);
     assert.equal(errorCode(res), "MANIFEST_UNKNOWN");
   });

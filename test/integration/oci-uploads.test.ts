@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { type Res, request } from "../helpers/http.js";
 import { makeImage, sha256, writeOciLayout } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
@@ -48,21 +49,11 @@ async function finish(location: string, data: Buffer, auth?: string): Promise<Re
 }
 
 describe("chunked uploads through the proxy (2.8 upstream)", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   const data = Buffer.from("0123456789abcdefghij");
-
-  before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url);
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  const fx = useRegistryAndProxy();
 
   it("PATCH whose Content-Range does not start at the offset answers 416 with Range and Location; the upload survives", async () => {
-    const l0 = await start(proxy.url, "up/range");
+    const l0 = await start(fx.proxy.url, "up/range");
     const first = await patch(l0, data.subarray(0, 5), "0-4");
     assert.equal(first.status, 202);
     const l1 = first.headers.location as string;
@@ -74,25 +65,25 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
     assert.equal(code(wrong), "BLOB_UPLOAD_INVALID");
     assert.ok(wrong.headers["docker-upload-uuid"]);
     const current = wrong.headers.location as string;
-    assert.ok(current.startsWith(`${proxy.url}/v2/up/range/blobs/uploads/`), current);
+    assert.ok(current.startsWith(`${fx.proxy.url}/v2/up/range/blobs/uploads/`), current);
     const rest = await patch(current, data.subarray(5), "5-19");
     assert.equal(rest.status, 202, rest.text);
     assert.equal(rest.headers.range, "0-19");
     const done = await finish(rest.headers.location as string, data);
     assert.equal(done.status, 201, "the rejected chunk was not appended");
-    const blob = await request("GET", `${proxy.url}/v2/up/range/blobs/${sha256(data)}`);
+    const blob = await request("GET", `${fx.proxy.url}/v2/up/range/blobs/${sha256(data)}`);
     assert.equal(blob.text, data.toString());
   });
 
   it("PATCH to an earlier Location of the session answers 416 with the current Range and Location", async () => {
-    const l0 = await start(proxy.url, "up/stale");
+    const l0 = await start(fx.proxy.url, "up/stale");
     const first = await patch(l0, data.subarray(0, 5), "0-4");
     const resent = await patch(l0, data.subarray(0, 5), "0-4");
     assert.equal(resent.status, 416);
     assert.equal(resent.headers.range, "0-4");
     assert.equal(code(resent), "BLOB_UPLOAD_INVALID");
     const current = resent.headers.location as string;
-    assert.ok(current.startsWith(proxy.url), current);
+    assert.ok(current.startsWith(fx.proxy.url), current);
     const next = await patch(current, data.subarray(5), "5-19");
     assert.equal(next.status, 202, next.text);
     assert.equal((await finish(next.headers.location as string, data)).status, 201);
@@ -100,14 +91,14 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
   });
 
   it("GET on an earlier Location of a live session answers 204 with the current Range, Location and upload UUID", async () => {
-    const l0 = await start(proxy.url, "up/status");
+    const l0 = await start(fx.proxy.url, "up/status");
     const first = await patch(l0, data.subarray(0, 7), "0-6");
     const status = await request("GET", l0);
     assert.equal(status.status, 204);
     assert.equal(status.headers.range, "0-6");
     assert.ok(status.headers["docker-upload-uuid"]);
     const current = status.headers.location as string;
-    assert.ok(current.startsWith(`${proxy.url}/v2/up/status/blobs/uploads/`), current);
+    assert.ok(current.startsWith(`${fx.proxy.url}/v2/up/status/blobs/uploads/`), current);
     assert.notEqual(new URL(current).search, new URL(l0).search);
     const next = await patch(current, data.subarray(7), "7-19");
     assert.equal(next.status, 202, next.text);
@@ -116,7 +107,7 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
   });
 
   it("2.8 on its own: the same three requests give 202 (chunk appended), 404 and 404", async () => {
-    const l0 = await start(registry.url, "up/direct");
+    const l0 = await start(fx.registry.url, "up/direct");
     const l1 = (await patch(l0, data.subarray(0, 5), "0-4")).headers.location as string;
     const stale = await patch(l0, data.subarray(0, 5), "0-4");
     assert.equal(stale.status, 404);
@@ -130,7 +121,7 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
   it("a normal chunked upload (Content-Range chunks, a streamed chunk, final chunk in PUT) still works", async () => {
     const big = Buffer.alloc(600_000);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) % 251;
-    let loc = await start(proxy.url, "up/normal");
+    let loc = await start(fx.proxy.url, "up/normal");
     let offset = 0;
     for (const size of [1, 200_000, 150_000]) {
       const chunk = big.subarray(offset, offset + size);
@@ -150,12 +141,12 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
       body: last,
     });
     assert.equal(put.status, 201, put.text);
-    const got = await request("GET", `${proxy.url}/v2/up/normal/blobs/${sha256(big)}`);
+    const got = await request("GET", `${fx.proxy.url}/v2/up/normal/blobs/${sha256(big)}`);
     assert.equal(sha256(got.body), sha256(big));
   });
 
   it("a one-byte first chunk is followed by an in-order chunk without a false 416", async () => {
-    const loc = await start(proxy.url, "up/onebyte");
+    const loc = await start(fx.proxy.url, "up/onebyte");
     const one = await patch(loc, data.subarray(0, 1), "0-0");
     assert.equal(one.status, 202);
     assert.equal(one.headers.range, "0-0");
@@ -180,15 +171,15 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
   }
 
   it("closing PUT whose Content-Range does not start at the offset answers 416 with Range and Location; GET then the right PUT complete the blob", async () => {
-    const l0 = await start(proxy.url, "up/closing");
+    const l0 = await start(fx.proxy.url, "up/closing");
     const first = await patch(l0, blob3067.subarray(0, 1024), "0-1023");
     assert.equal(first.status, 202);
     const wrong = await closingPut(first.headers.location as string, "2048-3066", blob3067.subarray(2048));
     assert.equal(wrong.status, 416, wrong.text);
     assert.equal(wrong.headers.range, "0-1023");
     assert.equal(code(wrong), "BLOB_UPLOAD_INVALID");
-    assert.ok(String(wrong.headers.location).startsWith(`${proxy.url}/v2/up/closing/blobs/uploads/`));
-    const absent = await request("HEAD", `${proxy.url}/v2/up/closing/blobs/${sha256(blob3067)}`);
+    assert.ok(String(wrong.headers.location).startsWith(`${fx.proxy.url}/v2/up/closing/blobs/uploads/`));
+    const absent = await request("HEAD", `${fx.proxy.url}/v2/up/closing/blobs/${sha256(blob3067)}`);
     assert.equal(absent.status, 404, "nothing was committed");
     const status = await request("GET", wrong.headers.location as string);
     assert.equal(status.status, 204);
@@ -196,12 +187,12 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
     const done = await closingPut(status.headers.location as string, "1024-3066", blob3067.subarray(1024));
     assert.equal(done.status, 201, done.text);
     assert.equal(done.headers["docker-content-digest"], sha256(blob3067));
-    const got = await request("GET", `${proxy.url}/v2/up/closing/blobs/${sha256(blob3067)}`);
+    const got = await request("GET", `${fx.proxy.url}/v2/up/closing/blobs/${sha256(blob3067)}`);
     assert.ok(got.body.equals(blob3067));
   });
 
   it("2.8 on its own: that closing PUT answers 400 DIGEST_INVALID and the session is lost (GET 404)", async () => {
-    const l0 = await start(registry.url, "up/closing-direct");
+    const l0 = await start(fx.registry.url, "up/closing-direct");
     const first = await patch(l0, blob3067.subarray(0, 1024), "0-1023");
     const l1 = first.headers.location as string;
     const wrong = await closingPut(l1, "2048-3066", blob3067.subarray(2048));
@@ -212,7 +203,7 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
   });
 
   it("a completed session is forgotten: its Locations get the upstream's own answers", async () => {
-    const loc = await start(proxy.url, "up/done");
+    const loc = await start(fx.proxy.url, "up/done");
     const res = await patch(loc, data, "0-19");
     const done = await finish(res.headers.location as string, data);
     assert.equal(done.status, 201);
@@ -226,7 +217,7 @@ describe("chunked uploads through the proxy (2.8 upstream)", () => {
     try {
       const image = makeImage({ layerCount: 2, layerSize: 300_000 });
       writeOciLayout(join(dir, "src"), image);
-      const host = proxy.url.replace("http://", "");
+      const host = fx.proxy.url.replace("http://", "");
       await exec("skopeo", [
         "copy",
         "--dest-tls-verify=false",
@@ -286,26 +277,20 @@ describe("uploads the proxy does not know pass through untouched", () => {
 });
 
 describe("the 416 answer needs the upstream's authorisation", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let dir: string;
   const auth = `Basic ${Buffer.from("alice:secret").toString("base64")}`;
-
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rcp-oci-auth-"));
     const { stdout } = await exec("htpasswd", ["-Bbn", "alice", "secret"]);
     writeFileSync(join(dir, "htpasswd"), stdout);
-    registry = await startRegistry({ htpasswdFile: join(dir, "htpasswd") });
-    proxy = await startProxy(registry.url);
   });
+  const fx = useRegistryAndProxy(() => ({ registry: { htpasswdFile: join(dir, "htpasswd") } }));
   after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("PATCH to an earlier Location without credentials gets the upstream's 401, not the session's Location", async () => {
-    const l0 = await start(proxy.url, "up/auth", auth);
+    const l0 = await start(fx.proxy.url, "up/auth", auth);
     const first = await patch(l0, Buffer.from("hello"), "0-4", auth);
     assert.equal(first.status, 202);
     const anonymous = await patch(l0, Buffer.from("hello"), "0-4");

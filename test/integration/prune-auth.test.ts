@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { RegistryError } from "../../src/registry-client/failure.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
@@ -20,35 +21,37 @@ const day = (n: number) => `2024-04-0${n}T00:00:00Z`;
 
 describe("prune with Basic auth (htpasswd) through the proxy", () => {
   let dir: string;
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let authFile: string;
   const AUTH = basic("alice", "s3cret:pw");
-
-  before(async () => {
+  const fx = useRegistryAndProxy(() => {
     dir = mkdtempSync(join(tmpdir(), "rcp-prune-basic-"));
     const htpasswd = join(dir, "htpasswd");
     writeFileSync(htpasswd, execFileSync("htpasswd", ["-Bbn", "alice", "s3cret:pw"]));
-    registry = await startRegistry({ htpasswdFile: htpasswd });
-    proxy = await startProxy(registry.url, { log: { level: "warn" } });
+    return { registry: { htpasswdFile: htpasswd }, proxy: { log: { level: "warn" } } };
+  });
+  before(async () => {
     for (const [i, tag] of ["a", "b", "c"].entries()) {
-      await pushImage(proxy.url, "basic/app", makeImage({ created: day(i + 1), layerCount: 1 }), [tag], AUTH);
+      await pushImage(
+        fx.proxy.url,
+        "basic/app",
+        makeImage({ created: day(i + 1), layerCount: 1 }),
+        [tag],
+        AUTH,
+      );
     }
     authFile = join(dir, "auth.json");
-    const host = new URL(proxy.url).host;
+    const host = new URL(fx.proxy.url).host;
     writeFileSync(
       authFile,
       JSON.stringify({ auths: { [host]: { auth: Buffer.from("alice:s3cret:pw").toString("base64") } } }),
     );
   });
   after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("reads the credentials from $REGISTRY_AUTH_FILE and answers the Basic challenge", async () => {
-    const r = await runPruneForTest(proxy.url, { keep: "1" }, { env: { REGISTRY_AUTH_FILE: authFile } });
+    const r = await runPruneForTest(fx.proxy.url, { keep: "1" }, { env: { REGISTRY_AUTH_FILE: authFile } });
     const del = r.lines.filter((l) => l["type"] === "tag" && l["action"] === "delete").map((l) => l["tag"]);
     assert.deepEqual(del.sort(), ["a", "b"]);
     assert.equal(r.run.exitCode, 0);
@@ -56,7 +59,7 @@ describe("prune with Basic auth (htpasswd) through the proxy", () => {
 
   it("takes REGISTRY_USERNAME/REGISTRY_PASSWORD before the auth file", async () => {
     const env = { REGISTRY_USERNAME: "alice", REGISTRY_PASSWORD: "wrong", REGISTRY_AUTH_FILE: authFile };
-    await assert.rejects(runPruneForTest(proxy.url, { keep: "1" }, { env }), (err: unknown) => {
+    await assert.rejects(runPruneForTest(fx.proxy.url, { keep: "1" }, { env }), (err: unknown) => {
       assert.ok(err instanceof RegistryError);
       assert.match(err.message, /GET catalog: 401 UNAUTHORIZED.*\(check the credentials\)/);
       return true;
@@ -64,16 +67,16 @@ describe("prune with Basic auth (htpasswd) through the proxy", () => {
   });
 
   it("without credentials a listed repository is reported not pruned, exit 1", async () => {
-    const r = await runPruneForTest(proxy.url, { repos: ["basic/app"], keep: "1", json: false });
+    const r = await runPruneForTest(fx.proxy.url, { repos: ["basic/app"], keep: "1", json: false });
     assert.equal(r.run.exitCode, 1);
     assert.match(r.text, /^basic\/app: not pruned: GET tags of basic\/app: 401 UNAUTHORIZED/m);
   });
 
   it("--apply deletes through the proxy with Basic credentials", async () => {
     const env = { REGISTRY_AUTH_FILE: authFile };
-    const r = await runPruneForTest(proxy.url, { repos: ["basic/app"], keep: "2", apply: true }, { env });
+    const r = await runPruneForTest(fx.proxy.url, { repos: ["basic/app"], keep: "2", apply: true }, { env });
     assert.equal(r.run.summary.deleted, 1, JSON.stringify(r.run.outcomes));
-    assert.deepEqual(await tagsOf(proxy.url, "basic/app", AUTH), ["b", "c"]);
+    assert.deepEqual(await tagsOf(fx.proxy.url, "basic/app", AUTH), ["b", "c"]);
   });
 });
 

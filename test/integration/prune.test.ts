@@ -167,11 +167,11 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
       proxy.url,
       { repos: [repo], keep: "1", apply: true },
       {
-        wrap: (registry) => ({
-          ...registry,
+        wrap: (calls) => ({
+          ...calls,
           async manifestHead(name, reference, o) {
             if (reference === "b" && ++headsOfB === 2) await pushImage(proxy.url, repo, replacement, ["b"]);
-            return registry.manifestHead(name, reference, o);
+            return calls.manifestHead(name, reference, o);
           },
         }),
       },

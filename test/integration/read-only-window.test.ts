@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { startHeldUpload } from "../helpers/held-upload.js";
 import { request } from "../helpers/http.js";
 import { MT, makeImage, pushBlob, pushImage } from "../helpers/oci.js";
 import { parseMetrics, sampleValue } from "../helpers/prometheus.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const json = { "content-type": "application/json" };
 
@@ -28,43 +27,35 @@ async function until(check: () => Promise<boolean>, deadlineMs = 60_000): Promis
 }
 
 describe("the read-only window on a real docker-registry 2.8", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let admin: string;
-
+  const fx = useRegistryAndProxy({ proxy: { metrics: { port: 0 }, maintenance: { writeWaitMs: 5000 } } });
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { metrics: { port: 0 }, maintenance: { writeWaitMs: 5000 } });
-    admin = proxy.proxy.metricsUrl()!;
-  });
-  after(async () => {
-    await proxy.stop();
-    await registry.stop();
+    admin = fx.proxy.proxy.metricsUrl()!;
   });
 
   it("a push during the window gets 503 UNAVAILABLE with Retry-After, reads are served, and the push succeeds once it closes", async () => {
     const image = makeImage({ layerCount: 1 });
-    await pushImage(proxy.url, "window/app", image, ["before"]);
+    await pushImage(fx.proxy.url, "window/app", image, ["before"]);
     const lease = await enter(admin, 60_000);
 
-    const start = await request("POST", `${proxy.url}/v2/window/app/blobs/uploads/`);
+    const start = await request("POST", `${fx.proxy.url}/v2/window/app/blobs/uploads/`);
     assert.equal(start.status, 503);
     assert.ok(Number(start.headers["retry-after"]) >= 1, "Retry-After names seconds");
     assert.equal(start.json<{ errors: { code: string }[] }>().errors[0]!.code, "UNAVAILABLE");
-    const put = await request("PUT", `${proxy.url}/v2/window/app/manifests/after`, {
+    const put = await request("PUT", `${fx.proxy.url}/v2/window/app/manifests/after`, {
       headers: { "content-type": image.mediaType },
       body: image.manifest.bytes,
     });
     assert.equal(put.status, 503);
     for (const path of ["manifests/before", "tags/before", `blobs/${image.layers[0]!.digest}`]) {
-      const del = await request("DELETE", `${proxy.url}/v2/window/app/${path}`);
+      const del = await request("DELETE", `${fx.proxy.url}/v2/window/app/${path}`);
       assert.equal(del.status, 503, `DELETE ${path}`);
     }
-    const read = await request("GET", `${proxy.url}/v2/window/app/manifests/before`, {
+    const read = await request("GET", `${fx.proxy.url}/v2/window/app/manifests/before`, {
       headers: { accept: MT.ociManifest },
     });
     assert.equal(read.status, 200);
-    const blob = await request("GET", `${proxy.url}/v2/window/app/blobs/${image.layers[0]!.digest}`);
+    const blob = await request("GET", `${fx.proxy.url}/v2/window/app/blobs/${image.layers[0]!.digest}`);
     assert.equal(blob.status, 200);
 
     const state = await request("GET", `${admin}/admin/read-only`);
@@ -76,17 +67,17 @@ describe("the read-only window on a real docker-registry 2.8", () => {
 
     assert.equal((await request("DELETE", `${admin}/admin/read-only/${lease}`)).status, 204);
     // The same push, refused above, now succeeds.
-    await pushImage(proxy.url, "window/app", image, ["after"]);
+    await pushImage(fx.proxy.url, "window/app", image, ["after"]);
     const after = parseMetrics((await request("GET", `${admin}/metrics`)).text);
     assert.equal(sampleValue(after, "rcp_read_only"), 0);
   });
 
   it("the holder's own DELETE carries the lease and passes", async () => {
     const image = makeImage({ layerCount: 1 });
-    const digest = await pushImage(proxy.url, "window/holder", image, ["x"]);
+    const digest = await pushImage(fx.proxy.url, "window/holder", image, ["x"]);
     const lease = await enter(admin, 60_000);
     try {
-      const del = await request("DELETE", `${proxy.url}/v2/window/holder/manifests/${digest}`, {
+      const del = await request("DELETE", `${fx.proxy.url}/v2/window/holder/manifests/${digest}`, {
         headers: { "rcp-maintenance-lease": lease },
       });
       assert.equal(del.status, 202, del.text);
@@ -100,12 +91,12 @@ describe("the read-only window on a real docker-registry 2.8", () => {
     const second = await request("POST", `${admin}/admin/read-only`, { headers: json, body: "{}" });
     assert.equal(second.status, 409);
     const blob = makeImage({ layerCount: 1 }).layers[0]!;
-    assert.equal((await request("POST", `${proxy.url}/v2/window/expiry/blobs/uploads/`)).status, 503);
+    assert.equal((await request("POST", `${fx.proxy.url}/v2/window/expiry/blobs/uploads/`)).status, 503);
     await until(
       async () =>
         (await request("GET", `${admin}/admin/read-only`)).json<{ readOnly: boolean }>().readOnly === false,
     );
-    await pushBlob(proxy.url, "window/expiry", blob);
+    await pushBlob(fx.proxy.url, "window/expiry", blob);
     const renewGone = await request("PUT", `${admin}/admin/read-only/nonexistent`, {
       headers: json,
       body: "{}",
@@ -115,7 +106,7 @@ describe("the read-only window on a real docker-registry 2.8", () => {
 
   it("entering waits for a write in flight to finish", async () => {
     // A PATCH whose body is still coming when the window is entered.
-    const held = await startHeldUpload(proxy.url, "window/inflight");
+    const held = await startHeldUpload(fx.proxy.url, "window/inflight");
     await until(
       async () =>
         (await request("GET", `${admin}/admin/read-only`)).json<{ inFlightWrites: unknown[] }>()
@@ -140,7 +131,7 @@ describe("the read-only window on a real docker-registry 2.8", () => {
       ["POST", "/admin/read-only"],
       ["DELETE", "/admin/read-only/x"],
     ] as const) {
-      const res = await request(method, `${proxy.url}${path}`, { headers: json, body: "{}" });
+      const res = await request(method, `${fx.proxy.url}${path}`, { headers: json, body: "{}" });
       assert.notEqual(res.status, 200, `${method} ${path}`);
       assert.notEqual(res.status, 204, `${method} ${path}`);
     }

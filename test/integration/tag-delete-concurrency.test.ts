@@ -6,25 +6,20 @@ import { after, before, describe, it } from "node:test";
 import { parseJournal } from "../../src/tags/journal.js";
 import { isTombstone } from "../../src/tags/tombstone.js";
 import { startFakeUpstream } from "../helpers/fake-upstream.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushBlob, putManifest } from "../helpers/oci.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
+import { startProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { manifestOf, pushKind, revisionsOf, tagsOf } from "../helpers/tag-delete.js";
 
 describe("tag delete under concurrency (real docker-registry 2.8)", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let dir: string;
-
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rcp-tdc-"));
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { delete: { journalPath: join(dir, "journal.jsonl") } });
   });
+  const fx = useRegistryAndProxy(() => ({ proxy: { delete: { journalPath: join(dir, "journal.jsonl") } } }));
   after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -42,8 +37,8 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
   }
 
   async function noTombstoneRevisions(repo: string): Promise<void> {
-    for (const digest of revisionsOf(registry.dir, repo)) {
-      const m = await manifestOf(registry.url, repo, digest);
+    for (const digest of revisionsOf(fx.registry.dir, repo)) {
+      const m = await manifestOf(fx.registry.url, repo, digest);
       assert.ok(m && !isTombstone(m.bytes), `tombstone revision ${digest} left in ${repo}`);
     }
   }
@@ -51,46 +46,46 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
   it("50 parallel DELETEs of distinct tags on one manifest: all 202, the manifest and an untouched tag intact", async () => {
     const repo = "cc/fifty";
     const tags = Array.from({ length: 50 }, (_, i) => `t${i}`);
-    const pushed = await pushKind(registry.url, repo, "docker-v2", [...tags, "keep"]);
-    const revisions = revisionsOf(registry.dir, repo);
+    const pushed = await pushKind(fx.registry.url, repo, "docker-v2", [...tags, "keep"]);
+    const revisions = revisionsOf(fx.registry.dir, repo);
     const results = await Promise.all(
-      tags.map((t) => request("DELETE", `${proxy.url}/v2/${repo}/tags/${t}`)),
+      tags.map((t) => request("DELETE", `${fx.proxy.url}/v2/${repo}/tags/${t}`)),
     );
     assert.deepEqual(
       results.map((r) => r.status),
       tags.map(() => 202),
       results.map((r) => r.text).join(" "),
     );
-    assert.deepEqual(await tagsOf(registry.url, repo), ["keep"]);
-    assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, pushed.digest);
-    assert.deepEqual(revisionsOf(registry.dir, repo), revisions);
+    assert.deepEqual(await tagsOf(fx.registry.url, repo), ["keep"]);
+    assert.equal((await manifestOf(fx.registry.url, repo, "keep"))?.digest, pushed.digest);
+    assert.deepEqual(revisionsOf(fx.registry.dir, repo), revisions);
     everyIntentClosed(repo);
   });
 
   it("the same tag DELETEd by 10 clients at once: one 202, nine 404, tag gone, no tombstone left", async () => {
     const repo = "cc/same";
-    const pushed = await pushKind(registry.url, repo, "oci-manifest", ["x", "keep"]);
-    const revisions = revisionsOf(registry.dir, repo);
+    const pushed = await pushKind(fx.registry.url, repo, "oci-manifest", ["x", "keep"]);
+    const revisions = revisionsOf(fx.registry.dir, repo);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
-        request("DELETE", `${proxy.url}/v2/${repo}/${i % 2 ? "tags" : "manifests"}/x`),
+        request("DELETE", `${fx.proxy.url}/v2/${repo}/${i % 2 ? "tags" : "manifests"}/x`),
       ),
     );
     const statuses = results.map((r) => r.status).sort();
     assert.deepEqual(statuses, [202, 404, 404, 404, 404, 404, 404, 404, 404, 404]);
-    assert.deepEqual(await tagsOf(registry.url, repo), ["keep"]);
-    assert.equal(await manifestOf(registry.url, repo, "x"), null);
-    assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, pushed.digest);
-    assert.deepEqual(revisionsOf(registry.dir, repo), revisions);
+    assert.deepEqual(await tagsOf(fx.registry.url, repo), ["keep"]);
+    assert.equal(await manifestOf(fx.registry.url, repo, "x"), null);
+    assert.equal((await manifestOf(fx.registry.url, repo, "keep"))?.digest, pushed.digest);
+    assert.deepEqual(revisionsOf(fx.registry.dir, repo), revisions);
   });
 
   it("a DELETE racing a push of the same tag: the push survives or the tag is gone, never a tombstone", async () => {
     const repo = "cc/race";
-    const first = await pushKind(registry.url, repo, "docker-v2", ["r", "keep"]);
+    const first = await pushKind(fx.registry.url, repo, "docker-v2", ["r", "keep"]);
     const second = makeImage({ layerCount: 1, layerSize: 32, docker: true });
     for (const b of [...second.layers, second.config]) {
-      await putManifest(registry.url, repo, "other", first.bytes, first.mediaType); // keep the repo busy
-      await pushBlob(registry.url, repo, b);
+      await putManifest(fx.registry.url, repo, "other", first.bytes, first.mediaType); // keep the repo busy
+      await pushBlob(fx.registry.url, repo, b);
     }
     // Every round answers 202; which of the two endings a round gets depends on
     // who wins the race, so the rounds go on (staggering the push) until both
@@ -98,18 +93,18 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     const outcomes = new Map<string, number>();
     const seenBoth = () => outcomes.has("gone") && outcomes.has("pushed");
     for (let round = 0; round < 12 || (!seenBoth() && round < 120); round++) {
-      await putManifest(registry.url, repo, "r", first.bytes, first.mediaType);
+      await putManifest(fx.registry.url, repo, "r", first.bytes, first.mediaType);
       const [del] = await Promise.all([
-        request("DELETE", `${proxy.url}/v2/${repo}/tags/r`),
+        request("DELETE", `${fx.proxy.url}/v2/${repo}/tags/r`),
         new Promise((r) => setTimeout(r, (round % 6) * 8)).then(() =>
-          request("PUT", `${proxy.url}/v2/${repo}/manifests/r`, {
+          request("PUT", `${fx.proxy.url}/v2/${repo}/manifests/r`, {
             headers: { "content-type": second.mediaType },
             body: second.manifest.bytes,
           }),
         ),
       ]);
-      const now = await manifestOf(registry.url, repo, "r");
-      const listed = (await tagsOf(registry.url, repo)).includes("r");
+      const now = await manifestOf(fx.registry.url, repo, "r");
+      const listed = (await tagsOf(fx.registry.url, repo)).includes("r");
       assert.ok(now === null || !isTombstone(now.bytes), `round ${round}: tag left on a tombstone`);
       assert.equal(listed, now !== null, `round ${round}: tag dangling (listed without a manifest)`);
       assert.equal(del.status, 202, `round ${round}: ${del.text}`);
@@ -122,21 +117,21 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
     assert.ok(seenBoth(), `both endings seen: ${JSON.stringify(Object.fromEntries(outcomes))}`);
     await noTombstoneRevisions(repo);
     everyIntentClosed(repo);
-    assert.equal((await manifestOf(registry.url, repo, "keep"))?.digest, first.digest);
+    assert.equal((await manifestOf(fx.registry.url, repo, "keep"))?.digest, first.digest);
   });
 
   it("deletes racing pushes of other tags in the repository (notes §12) all end deleted, none dangling", async () => {
     const repo = "cc/busy";
     const tags = Array.from({ length: 20 }, (_, i) => `d${i}`);
-    await pushKind(registry.url, repo, "docker-v2", [...tags, "keep"]);
-    const other = await pushKind(registry.url, repo, "docker-v2", ["other"]);
+    await pushKind(fx.registry.url, repo, "docker-v2", [...tags, "keep"]);
+    const other = await pushKind(fx.registry.url, repo, "docker-v2", ["other"]);
     const pushes = Array.from({ length: 40 }, (_, i) =>
-      request("PUT", `${proxy.url}/v2/${repo}/manifests/p${i}`, {
+      request("PUT", `${fx.proxy.url}/v2/${repo}/manifests/p${i}`, {
         headers: { "content-type": other.mediaType },
         body: other.bytes,
       }),
     );
-    const deletes = tags.map((t) => request("DELETE", `${proxy.url}/v2/${repo}/tags/${t}`));
+    const deletes = tags.map((t) => request("DELETE", `${fx.proxy.url}/v2/${repo}/tags/${t}`));
     const [putResults, delResults] = await Promise.all([Promise.all(pushes), Promise.all(deletes)]);
     assert.ok(putResults.every((r) => r.status === 201));
     assert.deepEqual(
@@ -144,13 +139,13 @@ describe("tag delete under concurrency (real docker-registry 2.8)", () => {
       tags.map(() => 202),
       delResults.map((r) => r.text).join(" "),
     );
-    const left = await tagsOf(registry.url, repo);
+    const left = await tagsOf(fx.registry.url, repo);
     assert.deepEqual(
       left.filter((t) => t.startsWith("d")),
       [],
     );
     assert.equal(left.length, 42);
-    for (const t of left) assert.ok(await manifestOf(registry.url, repo, t), `${t} dangling`);
+    for (const t of left) assert.ok(await manifestOf(fx.registry.url, repo, t), `${t} dangling`);
     await noTombstoneRevisions(repo);
     everyIntentClosed(repo);
   });

@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startRegistry } from "../helpers/registry.js";
 import { errorCode, seed, type TagList } from "../helpers/tags.js";
 
 requireTools("htpasswd", "openssl");
@@ -21,51 +22,50 @@ const exec = promisify(execFile);
 
 describe("tags list behind upstream Basic auth (htpasswd)", () => {
   let dir: string;
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
   const alice = basic("alice", "secret");
-
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "rcp-tags-auth-"));
     const { stdout } = await exec("htpasswd", ["-nbB", "-C", "4", "alice", "secret"]);
     writeFileSync(join(dir, "htpasswd"), stdout);
-    registry = await startRegistry({ htpasswdFile: join(dir, "htpasswd") });
-    proxy = await startProxy(registry.url, { tags: { cacheTtlMs: 600_000 } });
-    await seed(registry.url, "auth/repo", ["v1", "v2"], alice);
+  });
+  const fx = useRegistryAndProxy(() => ({
+    registry: { htpasswdFile: join(dir, "htpasswd") },
+    proxy: { tags: { cacheTtlMs: 600_000 } },
+  }));
+  before(async () => {
+    await seed(fx.registry.url, "auth/repo", ["v1", "v2"], alice);
   });
   after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("GET /v2/:name/tags/_list relays the upstream 401 challenge and body unchanged", async () => {
-    const direct = await request("GET", `${registry.url}/v2/auth/repo/tags/list`);
-    const res = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list?n=1`);
+    const direct = await request("GET", `${fx.registry.url}/v2/auth/repo/tags/list`);
+    const res = await request("GET", `${fx.proxy.url}/v2/auth/repo/tags/_list?n=1`);
     assert.equal(res.status, 401);
     assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
     assert.equal(res.headers["content-type"], direct.headers["content-type"]);
     assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
     assert.equal(res.text, direct.text);
-    const head = await request("HEAD", `${proxy.url}/v2/auth/repo/tags/_list`);
+    const head = await request("HEAD", `${fx.proxy.url}/v2/auth/repo/tags/_list`);
     assert.equal(head.status, 401);
     assert.equal(head.headers["www-authenticate"], 'Basic realm="basic-realm"');
   });
 
   it("a list cached for one caller is never served to other credentials or to anonymous callers", async () => {
-    const ok = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list`, {
+    const ok = await request("GET", `${fx.proxy.url}/v2/auth/repo/tags/_list`, {
       headers: { authorization: alice },
     });
     assert.deepEqual(ok.json(), { name: "auth/repo", tags: ["v1", "v2"] });
     for (const auth of [basic("alice", "wrong"), basic("mallory", "secret"), undefined]) {
-      const res = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list`, {
+      const res = await request("GET", `${fx.proxy.url}/v2/auth/repo/tags/_list`, {
         headers: auth ? { authorization: auth } : {},
       });
       assert.equal(res.status, 401, String(auth));
       assert.equal(errorCode(res), "UNAUTHORIZED");
     }
-    const again = await request("GET", `${proxy.url}/v2/auth/repo/tags/_list?n=1`, {
+    const again = await request("GET", `${fx.proxy.url}/v2/auth/repo/tags/_list?n=1`, {
       headers: { authorization: alice },
     });
     assert.deepEqual(again.json<TagList>().tags, ["v1"]);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { MT, putManifest } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
@@ -14,22 +15,14 @@ requireTools("skopeo");
 const exec = promisify(execFile);
 
 describe("tags list on a real docker-registry 2.8", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-
+  const fx = useRegistryAndProxy();
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url);
     // Seeded directly on the upstream, which keeps them in directory order.
-    await seed(registry.url, "walk/repo", [...TAGS_SORTED].reverse());
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
+    await seed(fx.registry.url, "walk/repo", [...TAGS_SORTED].reverse());
   });
 
   it("the upstream itself ignores n and returns the tags unsorted (what the proxy fixes)", async () => {
-    const res = await request("GET", `${registry.url}/v2/walk/repo/tags/list?n=2`);
+    const res = await request("GET", `${fx.registry.url}/v2/walk/repo/tags/list?n=2`);
     const tags = res.json<TagList>().tags;
     assert.equal(tags.length, 25);
     assert.equal(res.headers.link, undefined);
@@ -38,7 +31,7 @@ describe("tags list on a real docker-registry 2.8", () => {
   for (const variant of ["_list", "list"] as const) {
     for (const n of [4, 5, 1, 24]) {
       it(`GET /v2/:name/tags/${variant}?n=${n} walked by Link returns every tag once, in byte order`, async () => {
-        const { pages, links } = await walk(proxy.url, `/v2/walk/repo/tags/${variant}?n=${n}`);
+        const { pages, links } = await walk(fx.proxy.url, `/v2/walk/repo/tags/${variant}?n=${n}`);
         assert.deepEqual(
           pages.flatMap((p) => p.tags),
           TAGS_SORTED,
@@ -56,7 +49,7 @@ describe("tags list on a real docker-registry 2.8", () => {
 
   it("GET /v2/:name/tags/_list without n returns every tag sorted, JSON with the API version header", async () => {
     for (const variant of ["_list", "list"]) {
-      const res = await request("GET", `${proxy.url}/v2/walk/repo/tags/${variant}`);
+      const res = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/${variant}`);
       assert.equal(res.status, 200);
       assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
       assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
@@ -66,16 +59,16 @@ describe("tags list on a real docker-registry 2.8", () => {
   });
 
   it("GET /v2/:name/tags/_list?last=X without n returns everything after X", async () => {
-    const res = await request("GET", `${proxy.url}/v2/walk/repo/tags/_list?last=v1.10`);
+    const res = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/_list?last=v1.10`);
     assert.deepEqual(res.json<TagList>().tags, ["v1.9", "x", "y", "z"]);
     assert.equal(res.headers.link, undefined);
-    const between = await request("GET", `${proxy.url}/v2/walk/repo/tags/_list?n=2&last=b`);
+    const between = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/_list?n=2&last=b`);
     assert.deepEqual(between.json<TagList>().tags, ["c-d", "c.d"], "last need not be a tag");
   });
 
   it("GET /v2/:name/tags/_list?n=0 answers an empty list and no Link", async () => {
     for (const q of ["n=0", "n=0&last=A"]) {
-      const res = await request("GET", `${proxy.url}/v2/walk/repo/tags/_list?${q}`);
+      const res = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/_list?${q}`);
       assert.equal(res.status, 200);
       assert.deepEqual(res.json(), { name: "walk/repo", tags: [] });
       assert.equal(res.headers.link, undefined);
@@ -91,7 +84,7 @@ describe("tags list on a real docker-registry 2.8", () => {
       ["1.5", "1.5"],
     ] as const) {
       for (const variant of ["_list", "list"]) {
-        const res = await request("GET", `${proxy.url}/v2/walk/repo/tags/${variant}?n=${n}`);
+        const res = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/${variant}?n=${n}`);
         assert.equal(res.status, 400, `n=${n}`);
         assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
         assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
@@ -100,13 +93,13 @@ describe("tags list on a real docker-registry 2.8", () => {
         assert.deepEqual(err.detail, { n: detail });
       }
     }
-    const max = await request("GET", `${proxy.url}/v2/walk/repo/tags/_list?n=10000`);
+    const max = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/_list?n=10000`);
     assert.equal(max.status, 200, "n equal to the maximum is allowed");
   });
 
   it("GET /v2/:name/tags/_list with last past the end answers an empty list and no Link", async () => {
     for (const q of ["n=3&last=zzz", "last=zzz", "n=3&last=z"]) {
-      const res = await request("GET", `${proxy.url}/v2/walk/repo/tags/_list?${q}`);
+      const res = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/_list?${q}`);
       assert.equal(res.status, 200);
       assert.deepEqual(res.json<TagList>().tags, [], q);
       assert.equal(res.headers.link, undefined);
@@ -114,27 +107,27 @@ describe("tags list on a real docker-registry 2.8", () => {
   });
 
   it("HEAD /v2/:name/tags/_list answers the GET's status and headers without a body", async () => {
-    const get = await request("GET", `${proxy.url}/v2/walk/repo/tags/_list?n=3`);
-    const head = await request("HEAD", `${proxy.url}/v2/walk/repo/tags/_list?n=3`);
+    const get = await request("GET", `${fx.proxy.url}/v2/walk/repo/tags/_list?n=3`);
+    const head = await request("HEAD", `${fx.proxy.url}/v2/walk/repo/tags/_list?n=3`);
     assert.equal(head.status, 200);
     assert.equal(head.body.length, 0);
     for (const h of ["content-type", "content-length", "link", "docker-distribution-api-version"]) {
       assert.equal(head.headers[h], get.headers[h], h);
     }
-    const missing = await request("HEAD", `${proxy.url}/v2/no/such/tags/_list`);
+    const missing = await request("HEAD", `${fx.proxy.url}/v2/no/such/tags/_list`);
     assert.equal(missing.status, 404);
     assert.equal(missing.body.length, 0);
   });
 
   it("an emptied repository (manifest deleted by digest upstream) lists 200 with []", async () => {
-    const digest = await seed(registry.url, "empty/repo", ["a", "b"]);
-    const del = await request("DELETE", `${registry.url}/v2/empty/repo/manifests/${digest}`);
+    const digest = await seed(fx.registry.url, "empty/repo", ["a", "b"]);
+    const del = await request("DELETE", `${fx.registry.url}/v2/empty/repo/manifests/${digest}`);
     assert.equal(del.status, 202);
-    const direct = await request("GET", `${registry.url}/v2/empty/repo/tags/list`);
+    const direct = await request("GET", `${fx.registry.url}/v2/empty/repo/tags/list`);
     assert.deepEqual(direct.json(), { name: "empty/repo", tags: null });
     for (const q of ["", "?n=1", "?n=1&last=a"]) {
       for (const variant of ["_list", "list"]) {
-        const res = await request("GET", `${proxy.url}/v2/empty/repo/tags/${variant}${q}`);
+        const res = await request("GET", `${fx.proxy.url}/v2/empty/repo/tags/${variant}${q}`);
         assert.equal(res.status, 200);
         assert.deepEqual(res.json(), { name: "empty/repo", tags: [] });
         assert.equal(res.headers.link, undefined);
@@ -143,10 +136,10 @@ describe("tags list on a real docker-registry 2.8", () => {
   });
 
   it("GET /v2/:name/tags/_list of an unknown repository answers 404 NAME_UNKNOWN in OCI JSON", async () => {
-    const direct = await request("GET", `${registry.url}/v2/no/such/tags/_list`);
+    const direct = await request("GET", `${fx.registry.url}/v2/no/such/tags/_list`);
     assert.equal(direct.headers["content-type"], "text/plain; charset=utf-8", "upstream: router 404");
     for (const variant of ["_list", "list"]) {
-      const res = await request("GET", `${proxy.url}/v2/no/such/tags/${variant}?n=2`);
+      const res = await request("GET", `${fx.proxy.url}/v2/no/such/tags/${variant}?n=2`);
       assert.equal(res.status, 404);
       assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
       assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
@@ -163,20 +156,20 @@ describe("tags list on a real docker-registry 2.8", () => {
   });
 
   it("a repository named x/tags with tags list and _list is listed at /v2/x/tags/tags/_list", async () => {
-    await seed(registry.url, "x/tags", ["list", "_list"]);
-    await seed(registry.url, "x", ["only-x"]);
+    await seed(fx.registry.url, "x/tags", ["list", "_list"]);
+    await seed(fx.registry.url, "x", ["only-x"]);
     for (const variant of ["_list", "list"]) {
-      const res = await request("GET", `${proxy.url}/v2/x/tags/tags/${variant}`);
+      const res = await request("GET", `${fx.proxy.url}/v2/x/tags/tags/${variant}`);
       assert.deepEqual(res.json(), { name: "x/tags", tags: ["_list", "list"] });
-      const x = await request("GET", `${proxy.url}/v2/x/tags/${variant}`);
+      const x = await request("GET", `${fx.proxy.url}/v2/x/tags/${variant}`);
       assert.deepEqual(x.json(), { name: "x", tags: ["only-x"] });
     }
-    const page = await request("GET", `${proxy.url}/v2/x/tags/tags/_list?n=1`);
+    const page = await request("GET", `${fx.proxy.url}/v2/x/tags/tags/_list?n=1`);
     assert.deepEqual(page.json<TagList>().tags, ["_list"]);
     assert.equal(page.headers.link, '</v2/x/tags/tags/_list?n=1&last=_list>; rel="next"');
     // The tags named list and _list are still manifests, passed through.
     for (const tag of ["list", "_list"]) {
-      const m = await request("HEAD", `${proxy.url}/v2/x/tags/manifests/${tag}`, {
+      const m = await request("HEAD", `${fx.proxy.url}/v2/x/tags/manifests/${tag}`, {
         headers: { accept: MT.ociIndex },
       });
       assert.equal(m.status, 200, tag);
@@ -185,7 +178,7 @@ describe("tags list on a real docker-registry 2.8", () => {
 
   it("POST, PUT, PATCH and OPTIONS on /v2/:name/tags/_list answer 405 with Allow: GET, HEAD", async () => {
     for (const method of ["POST", "PUT", "PATCH", "OPTIONS"]) {
-      const res = await request(method, `${proxy.url}/v2/walk/repo/tags/_list`);
+      const res = await request(method, `${fx.proxy.url}/v2/walk/repo/tags/_list`);
       assert.equal(res.status, 405, method);
       assert.equal(res.headers.allow, "GET, HEAD");
       assert.equal(res.headers["docker-distribution-api-version"], "registry/2.0");
@@ -194,7 +187,7 @@ describe("tags list on a real docker-registry 2.8", () => {
   });
 
   it("skopeo list-tags through the proxy sees every tag", async () => {
-    const host = proxy.url.replace("http://", "");
+    const host = fx.proxy.url.replace("http://", "");
     const out = await exec("skopeo", ["list-tags", "--tls-verify=false", `docker://${host}/walk/repo`]);
     assert.deepEqual(JSON.parse(out.stdout).Tags, TAGS_SORTED);
   });

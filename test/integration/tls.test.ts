@@ -15,6 +15,7 @@ import { createRegistryClient } from "../../src/registry-client/client.js";
 import { PLAIN } from "../../src/registry-client/credentials.js";
 import { UpstreamError } from "../../src/registry-client/http.js";
 import { createUpstreamTarget, registryClientOptions } from "../../src/upstream/target.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import {
   ALL_MANIFEST_TYPES,
@@ -24,8 +25,7 @@ import {
   writeOciLayout,
 } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startProxy } from "../helpers/proxy.js";
 import { makeCa, type TestCa } from "../helpers/tls.js";
 
 const exec = promisify(execFile);
@@ -55,39 +55,34 @@ describe("TLS", () => {
   });
 
   describe("the proxy terminating TLS in front of a plain-http registry", () => {
-    let registry: TestRegistry;
-    let proxy: TestProxy;
     let caPem: Buffer;
-
-    before(async () => {
+    const fx = useRegistryAndProxy(() => {
       const server = ca.issueServer("proxy");
       caPem = readFileSync(ca.cert);
-      registry = await startRegistry();
-      proxy = await startProxy(registry.url, { listen: { tlsCert: server.cert, tlsKey: server.key } });
-    });
-    after(async () => {
-      await proxy?.stop();
-      await registry?.stop();
+      return { proxy: { listen: { tlsCert: server.cert, tlsKey: server.key } } };
     });
 
     it("serves https with the configured certificate; a client that does not trust it is refused", async () => {
-      assert.ok(proxy.url.startsWith("https://127.0.0.1:"));
-      const res = await request("GET", `${proxy.url}/v2/`, { ca: caPem });
+      assert.ok(fx.proxy.url.startsWith("https://127.0.0.1:"));
+      const res = await request("GET", `${fx.proxy.url}/v2/`, { ca: caPem });
       assert.equal(res.status, 200);
       assert.equal(res.text, "{}");
-      await assert.rejects(request("GET", `${proxy.url}/v2/`), /self.signed|unable to verify|certificate/i);
-      const plain = request("GET", proxy.url.replace("https://", "http://") + "/v2/");
+      await assert.rejects(
+        request("GET", `${fx.proxy.url}/v2/`),
+        /self.signed|unable to verify|certificate/i,
+      );
+      const plain = request("GET", fx.proxy.url.replace("https://", "http://") + "/v2/");
       await assert.rejects(plain);
     });
 
     it("upload Locations name the proxy's https origin", async () => {
-      const res = await request("POST", `${proxy.url}/v2/tls/a/blobs/uploads/`, { ca: caPem });
+      const res = await request("POST", `${fx.proxy.url}/v2/tls/a/blobs/uploads/`, { ca: caPem });
       assert.equal(res.status, 202);
-      assert.ok((res.headers.location as string).startsWith(`${proxy.url}/v2/tls/a/blobs/uploads/`));
+      assert.ok((res.headers.location as string).startsWith(`${fx.proxy.url}/v2/tls/a/blobs/uploads/`));
     });
 
     it("skopeo pushes and pulls with TLS verification on, trusting the CA through --cert-dir", async () => {
-      const host = proxy.url.replace("https://", "");
+      const host = fx.proxy.url.replace("https://", "");
       const ref = `docker://${host}/tls/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-cert-dir", certDir, `oci:${layout}:latest`, ref]);
       await exec("skopeo", ["copy", "--src-cert-dir", certDir, ref, `oci:${join(work, "back1")}:v1`]);
@@ -99,27 +94,22 @@ describe("TLS", () => {
   });
 
   describe("an https upstream with a private CA (upstream.caFile)", () => {
-    let registry: TestRegistry;
-    let proxy: TestProxy;
-
-    before(async () => {
+    const fx = useRegistryAndProxy(() => {
       const server = ca.issueServer("registry");
-      registry = await startRegistry({ tls: { certificate: server.cert, key: server.key } });
-      proxy = await startProxy(registry.url, { upstream: { caFile: ca.cert } });
-    });
-    after(async () => {
-      await proxy?.stop();
-      await registry?.stop();
+      return {
+        registry: { tls: { certificate: server.cert, key: server.key } },
+        proxy: { upstream: { caFile: ca.cert } },
+      };
     });
 
     it("passes requests through over verified TLS; Locations from the https upstream name the proxy", async () => {
-      assert.ok(registry.url.startsWith("https://"));
-      const res = await request("GET", `${proxy.url}/v2/`);
+      assert.ok(fx.registry.url.startsWith("https://"));
+      const res = await request("GET", `${fx.proxy.url}/v2/`);
       assert.equal(res.status, 200);
-      const digest = await pushImage(proxy.url, "tlsup/raw", image, ["v1"]);
-      const up = await request("POST", `${proxy.url}/v2/tlsup/raw/blobs/uploads/`);
-      assert.ok((up.headers.location as string).startsWith(`${proxy.url}/v2/tlsup/raw/blobs/uploads/`));
-      const got = await request("GET", `${proxy.url}/v2/tlsup/raw/manifests/v1`, {
+      const digest = await pushImage(fx.proxy.url, "tlsup/raw", image, ["v1"]);
+      const up = await request("POST", `${fx.proxy.url}/v2/tlsup/raw/blobs/uploads/`);
+      assert.ok((up.headers.location as string).startsWith(`${fx.proxy.url}/v2/tlsup/raw/blobs/uploads/`));
+      const got = await request("GET", `${fx.proxy.url}/v2/tlsup/raw/manifests/v1`, {
         headers: { accept: ALL_MANIFEST_TYPES },
       });
       assert.equal(got.headers["docker-content-digest"], digest);
@@ -127,20 +117,20 @@ describe("TLS", () => {
     });
 
     it("the proxy's own upstream client (readiness probe) uses the CA bundle too", async () => {
-      const ready = await request("GET", `${proxy.url}/readyz`);
+      const ready = await request("GET", `${fx.proxy.url}/readyz`);
       assert.equal(ready.status, 200, ready.text);
     });
 
     it("the proxy's own client (tags list) verifies the upstream with the CA bundle, and only with it", async () => {
-      await pushImage(proxy.url, "tlsup/list", image, ["a", "b"]);
-      const list = await request("GET", `${proxy.url}/v2/tlsup/list/tags/list?n=1`);
+      await pushImage(fx.proxy.url, "tlsup/list", image, ["a", "b"]);
+      const list = await request("GET", `${fx.proxy.url}/v2/tlsup/list/tags/list?n=1`);
       assert.equal(list.status, 200, list.text);
       assert.deepEqual(list.json<{ tags: string[] }>().tags, ["a"]);
       const withoutCa = createRegistryClient(
         registryClientOptions(
           createUpstreamTarget(
-            loadConfig({ env: {}, overrides: { upstream: { url: registry.url } } }),
-            registry.url,
+            loadConfig({ env: {}, overrides: { upstream: { url: fx.registry.url } } }),
+            fx.registry.url,
           ),
         ),
       );
@@ -161,7 +151,7 @@ describe("TLS", () => {
     });
 
     it("skopeo copies through the plain-http proxy to the https upstream", async () => {
-      const host = proxy.url.replace("http://", "");
+      const host = fx.proxy.url.replace("http://", "");
       const ref = `docker://${host}/tlsup/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-tls-verify=false", `oci:${layout}:latest`, ref]);
       await exec("skopeo", ["copy", "--src-tls-verify=false", ref, `oci:${join(work, "back2")}:v1`]);
@@ -169,7 +159,7 @@ describe("TLS", () => {
     });
 
     it("without the CA bundle the upstream is not trusted: 502 UNAVAILABLE and readiness fails", async () => {
-      const untrusting = await startProxy(registry.url);
+      const untrusting = await startProxy(fx.registry.url);
       try {
         const res = await request("GET", `${untrusting.url}/v2/`);
         assert.equal(res.status, 502);
@@ -182,35 +172,31 @@ describe("TLS", () => {
   });
 
   describe("an https upstream requiring a client certificate (http.tls.clientcas)", () => {
-    let registry: TestRegistry;
-    let proxy: TestProxy;
-
-    before(async () => {
+    const fx = useRegistryAndProxy(() => {
       const server = ca.issueServer("registry-mtls");
       const client = ca.issueClient("proxy-client");
       const proxyCert = ca.issueServer("proxy-front");
-      registry = await startRegistry({
-        tls: { certificate: server.cert, key: server.key, clientCas: [ca.cert] },
-      });
-      proxy = await startProxy(registry.url, {
-        listen: { tlsCert: proxyCert.cert, tlsKey: proxyCert.key },
-        upstream: { caFile: ca.cert, clientCertFile: client.cert, clientKeyFile: client.key },
-      });
-    });
-    after(async () => {
-      await proxy?.stop();
-      await registry?.stop();
+      return {
+        registry: { tls: { certificate: server.cert, key: server.key, clientCas: [ca.cert] } },
+        proxy: {
+          listen: { tlsCert: proxyCert.cert, tlsKey: proxyCert.key },
+          upstream: { caFile: ca.cert, clientCertFile: client.cert, clientKeyFile: client.key },
+        },
+      };
     });
 
     it("the registry refuses a client without a certificate", async () => {
-      await assert.rejects(request("GET", `${registry.url}/v2/`, { ca: readFileSync(ca.cert) }));
+      await assert.rejects(request("GET", `${fx.registry.url}/v2/`, { ca: readFileSync(ca.cert) }));
     });
 
     it("the proxy presents its client certificate: TLS on both sides, skopeo push and pull verified", async () => {
-      const res = await request("GET", `${proxy.url}/v2/`, { ca: readFileSync(ca.cert) });
+      const res = await request("GET", `${fx.proxy.url}/v2/`, { ca: readFileSync(ca.cert) });
       assert.equal(res.status, 200);
-      assert.equal((await request("GET", `${proxy.url}/readyz`, { ca: readFileSync(ca.cert) })).status, 200);
-      const host = proxy.url.replace("https://", "");
+      assert.equal(
+        (await request("GET", `${fx.proxy.url}/readyz`, { ca: readFileSync(ca.cert) })).status,
+        200,
+      );
+      const host = fx.proxy.url.replace("https://", "");
       const ref = `docker://${host}/mtls/skopeo:v1`;
       await exec("skopeo", ["copy", "--dest-cert-dir", certDir, `oci:${layout}:latest`, ref]);
       const inspect = await exec("skopeo", ["inspect", "--cert-dir", certDir, ref]);
@@ -218,7 +204,7 @@ describe("TLS", () => {
     });
 
     it("without the client certificate the upstream handshake fails: 502 UNAVAILABLE", async () => {
-      const noCert = await startProxy(registry.url, { upstream: { caFile: ca.cert } });
+      const noCert = await startProxy(fx.registry.url, { upstream: { caFile: ca.cert } });
       try {
         const res = await request("GET", `${noCert.url}/v2/`);
         assert.equal(res.status, 502);
