@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { after, afterEach, before, describe, it } from "node:test";
+import { after, afterEach, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { parseJournal } from "../../src/tags/journal.js";
 import { isTombstone } from "../../src/tags/tombstone.js";
@@ -19,10 +19,11 @@ import {
   swapRequests,
   TOMBSTONE_DELETE_PATH,
 } from "../helpers/fake-upstream.js";
+import { useRegistryAndProxy, withProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { MT, makeImage, pushImage } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import { startRegistry } from "../helpers/registry.js";
 import { errorCode, manifestOf, pushKind, tagsOf } from "../helpers/tag-delete.js";
 
 const exec = promisify(execFile);
@@ -49,39 +50,30 @@ const tombstonePut = {
 };
 
 describe("tag delete with upstream faults", () => {
-  let registry: TestRegistry;
-  let fake: FakeUpstream;
-  let proxy: TestProxy;
   let dir: string;
   let journalPath: string;
-
-  before(async () => {
+  const fx = useRegistryAndProxy(() => {
     dir = mkdtempSync(join(tmpdir(), "rcp-tdf-"));
     journalPath = join(dir, "journal.jsonl");
-    registry = await startRegistry();
-    fake = await startFakeUpstream(registry.url);
-    proxy = await startProxy(fake.url, { delete: { journalPath, maxRetries: 2 } });
+    return { front: (r) => startFakeUpstream(r.url), proxy: { delete: { journalPath, maxRetries: 2 } } };
   });
   afterEach(() => {
-    fake.clearRules();
-    fake.clearRequests();
+    fx.front.clearRules();
+    fx.front.clearRequests();
   });
-  after(async () => {
-    await proxy?.stop();
-    await fake?.stop();
-    await registry?.stop();
+  after(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   async function seed(repo: string) {
-    return pushKind(registry.url, repo, "docker-v2", ["victim", "sibling"]);
+    return pushKind(fx.registry.url, repo, "docker-v2", ["victim", "sibling"]);
   }
 
   async function assertRestored(repo: string, digest: string) {
-    const now = await manifestOf(registry.url, repo, "victim");
+    const now = await manifestOf(fx.registry.url, repo, "victim");
     assert.equal(now?.digest, digest, "the tag holds its original manifest again");
-    assert.equal((await manifestOf(registry.url, repo, "sibling"))?.digest, digest);
-    assert.deepEqual(await tagsOf(registry.url, repo), ["sibling", "victim"]);
+    assert.equal((await manifestOf(fx.registry.url, repo, "sibling"))?.digest, digest);
+    assert.deepEqual(await tagsOf(fx.registry.url, repo), ["sibling", "victim"]);
   }
 
   function journalRecord(repo: string) {
@@ -92,8 +84,8 @@ describe("tag delete with upstream faults", () => {
 
   it("tombstone DELETE answers 500 every time: the tag is restored and the client gets 502 naming the step", async () => {
     const pushed = await seed("f/del500");
-    fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.status500 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/del500/tags/victim`);
+    fx.front.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.status500 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/del500/tags/victim`);
     assert.equal(res.status, 502, res.text);
     assert.equal(errorCode(res), "UNAVAILABLE");
     const d = detailOf(res);
@@ -105,52 +97,52 @@ describe("tag delete with upstream faults", () => {
     assert.equal(journalRecord("f/del500")?.outcome?.outcome, "rolled_back");
     // 1 + maxRetries tombstone DELETEs, each retry after putting the tombstone back.
     assert.equal(
-      fake.requests.filter((r) => r.method === "DELETE" && TOMBSTONE_DELETE_PATH.test(r.path)).length,
+      fx.front.requests.filter((r) => r.method === "DELETE" && TOMBSTONE_DELETE_PATH.test(r.path)).length,
       3,
     );
   });
 
   it("tombstone DELETE answers 500 once: the swap puts the tombstone back, deletes again and answers 202", async () => {
     await seed("f/del500once");
-    fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, times: 1, action: FAULTS.status500 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/del500once/tags/victim`);
+    fx.front.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, times: 1, action: FAULTS.status500 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/del500once/tags/victim`);
     assert.equal(res.status, 202, res.text);
-    assert.equal(await manifestOf(registry.url, "f/del500once", "victim"), null);
-    assert.deepEqual(await tagsOf(registry.url, "f/del500once"), ["sibling"]);
+    assert.equal(await manifestOf(fx.registry.url, "f/del500once", "victim"), null);
+    assert.deepEqual(await tagsOf(fx.registry.url, "f/del500once"), ["sibling"]);
     assert.deepEqual(
-      swapRequests(fake.requests).map((r) => r.method),
+      swapRequests(fx.front.requests).map((r) => r.method),
       ["GET", "PUT", "DELETE", "HEAD", "PUT", "DELETE"],
     );
   });
 
   it("tombstone DELETE applied upstream but its answer lost (reset): the swap re-checks and ends deleted, not dangling", async () => {
     await seed("f/lost");
-    fake.addRule({
+    fx.front.addRule({
       method: "DELETE",
       path: TOMBSTONE_DELETE_PATH,
       times: 1,
       action: { forwardThen: { reset: true } },
     });
-    const res = await request("DELETE", `${proxy.url}/v2/f/lost/tags/victim`);
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/lost/tags/victim`);
     assert.equal(res.status, 202, res.text);
-    assert.equal(await manifestOf(registry.url, "f/lost", "victim"), null);
-    assert.deepEqual(await tagsOf(registry.url, "f/lost"), ["sibling"]);
+    assert.equal(await manifestOf(fx.registry.url, "f/lost", "victim"), null);
+    assert.deepEqual(await tagsOf(fx.registry.url, "f/lost"), ["sibling"]);
   });
 
   it("tombstone DELETE answers 405 (deletes turned off): restored, 405 UNSUPPORTED, and the capability is probed again", async () => {
     const pushed = await seed("f/del405");
-    fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.unsupported405 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/del405/tags/victim`);
+    fx.front.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.unsupported405 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/del405/tags/victim`);
     assert.equal(res.status, 405, res.text);
     assert.equal(errorCode(res), "UNSUPPORTED");
     assert.equal(detailOf(res).restored, true);
     await assertRestored("f/del405", pushed.digest);
-    fake.clearRules();
-    fake.clearRequests();
-    const again = await request("DELETE", `${proxy.url}/v2/f/del405/tags/victim`);
+    fx.front.clearRules();
+    fx.front.clearRequests();
+    const again = await request("DELETE", `${fx.proxy.url}/v2/f/del405/tags/victim`);
     assert.equal(again.status, 202);
     assert.deepEqual(
-      fake.requests.map((r) => r.method),
+      fx.front.requests.map((r) => r.method),
       ["DELETE", "DELETE", "GET", "PUT", "DELETE"],
       "probes again after the 405",
     );
@@ -158,8 +150,8 @@ describe("tag delete with upstream faults", () => {
 
   it("tombstone DELETE connection reset every time: restored, 502 naming the step", async () => {
     const pushed = await seed("f/reset");
-    fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.reset });
-    const res = await request("DELETE", `${proxy.url}/v2/f/reset/tags/victim`);
+    fx.front.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.reset });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/reset/tags/victim`);
     assert.equal(res.status, 502, res.text);
     assert.equal(detailOf(res).step, "delete-tombstone");
     assert.equal(detailOf(res).restored, true);
@@ -168,26 +160,27 @@ describe("tag delete with upstream faults", () => {
 
   it("tombstone DELETE never answers (timeout): restored, 502", async () => {
     const pushed = await seed("f/hang");
-    const quick = await startProxy(fake.url, {
-      delete: { journalPath: join(dir, "hang.jsonl"), maxRetries: 0 },
-      upstream: { requestTimeoutMs: 500 },
-    });
-    try {
-      fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.hang });
-      const res = await request("DELETE", `${quick.url}/v2/f/hang/tags/victim`);
-      assert.equal(res.status, 502, res.text);
-      assert.match(detailOf(res).reason ?? "", /within 500 ms/);
-      assert.equal(detailOf(res).restored, true);
-      await assertRestored("f/hang", pushed.digest);
-    } finally {
-      await quick.stop();
-    }
+    await withProxy(
+      fx.front.url,
+      {
+        delete: { journalPath: join(dir, "hang.jsonl"), maxRetries: 0 },
+        upstream: { requestTimeoutMs: 500 },
+      },
+      async (quick) => {
+        fx.front.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.hang });
+        const res = await request("DELETE", `${quick.url}/v2/f/hang/tags/victim`);
+        assert.equal(res.status, 502, res.text);
+        assert.match(detailOf(res).reason ?? "", /within 500 ms/);
+        assert.equal(detailOf(res).restored, true);
+        await assertRestored("f/hang", pushed.digest);
+      },
+    );
   });
 
   it("tombstone PUT answers 500: nothing changed, 502 naming put-tombstone", async () => {
     const pushed = await seed("f/put500");
-    fake.addRule({ ...tombstonePut, action: FAULTS.status500 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/put500/tags/victim`);
+    fx.front.addRule({ ...tombstonePut, action: FAULTS.status500 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/put500/tags/victim`);
     assert.equal(res.status, 502, res.text);
     assert.equal(detailOf(res).step, "put-tombstone");
     assert.equal(detailOf(res).restored, true);
@@ -196,15 +189,15 @@ describe("tag delete with upstream faults", () => {
 
   it("tombstone PUT refused with 400 (a registry rejecting empty indexes): no undo needed, 502 with the reason", async () => {
     const pushed = await seed("f/put400");
-    fake.addRule({
+    fx.front.addRule({
       ...tombstonePut,
       action: { status: 400, body: '{"errors":[{"code":"MANIFEST_INVALID","message":"manifest invalid"}]}' },
     });
-    const res = await request("DELETE", `${proxy.url}/v2/f/put400/tags/victim`);
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/put400/tags/victim`);
     assert.equal(res.status, 502, res.text);
     assert.match(detailOf(res).reason ?? "", /400 MANIFEST_INVALID/);
     assert.deepEqual(
-      swapRequests(fake.requests).map((r) => r.method),
+      swapRequests(fx.front.requests).map((r) => r.method),
       ["GET", "PUT"],
     );
     await assertRestored("f/put400", pushed.digest);
@@ -212,26 +205,26 @@ describe("tag delete with upstream faults", () => {
 
   it("GET of the original answers 500 once: retried, then 202", async () => {
     await seed("f/get500once");
-    fake.addRule({ method: "GET", path: /\/manifests\/victim$/, times: 1, action: FAULTS.status500 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/get500once/tags/victim`);
+    fx.front.addRule({ method: "GET", path: /\/manifests\/victim$/, times: 1, action: FAULTS.status500 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/get500once/tags/victim`);
     assert.equal(res.status, 202, res.text);
-    assert.deepEqual(await tagsOf(registry.url, "f/get500once"), ["sibling"]);
+    assert.deepEqual(await tagsOf(fx.registry.url, "f/get500once"), ["sibling"]);
   });
 
   it("GET of the original keeps failing: 502 at fetch-original, nothing written or journaled", async () => {
     const pushed = await seed("f/get500");
-    fake.addRule({ method: "GET", path: /\/manifests\/victim$/, action: FAULTS.status500 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/get500/tags/victim`);
+    fx.front.addRule({ method: "GET", path: /\/manifests\/victim$/, action: FAULTS.status500 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/get500/tags/victim`);
     assert.equal(res.status, 502, res.text);
     assert.equal(detailOf(res).step, "fetch-original");
-    assert.ok(swapRequests(fake.requests).every((r) => r.method === "GET"));
+    assert.ok(swapRequests(fx.front.requests).every((r) => r.method === "GET"));
     assert.equal(journalRecord("f/get500"), undefined);
     await assertRestored("f/get500", pushed.digest);
   });
 
   it("a 401 Bearer challenge at the tombstone PUT reaches the client widened to pull,push,delete", async () => {
     await seed("f/auth");
-    fake.addRule({
+    fx.front.addRule({
       ...tombstonePut,
       action: {
         status: 401,
@@ -242,7 +235,7 @@ describe("tag delete with upstream faults", () => {
         body: '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
       },
     });
-    const res = await request("DELETE", `${proxy.url}/v2/f/auth/tags/victim`, {
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/auth/tags/victim`, {
       headers: { authorization: "Bearer delete-only-token-xyz" },
     });
     assert.equal(res.status, 401);
@@ -251,26 +244,29 @@ describe("tag delete with upstream faults", () => {
       res.headers["www-authenticate"],
       'Bearer realm="http://127.0.0.1:9/token",service="legacy",scope="repository:f/auth:pull,push,delete",error="insufficient_scope"',
     );
-    fake.clearRules();
-    fake.addRule({ ...tombstonePut, action: { status: 403, body: '{"errors":[{"code":"DENIED"}]}' } });
-    const denied = await request("DELETE", `${proxy.url}/v2/f/auth/tags/victim`, {
+    fx.front.clearRules();
+    fx.front.addRule({ ...tombstonePut, action: { status: 403, body: '{"errors":[{"code":"DENIED"}]}' } });
+    const denied = await request("DELETE", `${fx.proxy.url}/v2/f/auth/tags/victim`, {
       headers: { authorization: "Bearer delete-only-token-xyz" },
     });
     assert.equal(denied.status, 403);
     assert.equal(errorCode(denied), "DENIED");
-    assert.ok(!proxy.logs().some((l) => l.includes("delete-only-token-xyz")), "no credentials in the logs");
+    assert.ok(
+      !fx.proxy.logs().some((l) => l.includes("delete-only-token-xyz")),
+      "no credentials in the logs",
+    );
   });
 
   it("restore fails too: 500 naming both, the log and journal hold what is needed, and `restore` brings the tag back", async () => {
     const pushed = await seed("f/double");
-    fake.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.status500 });
-    fake.addRule({ ...restorePut, action: FAULTS.status500 });
-    const res = await request("DELETE", `${proxy.url}/v2/f/double/tags/victim`);
+    fx.front.addRule({ method: "DELETE", path: TOMBSTONE_DELETE_PATH, action: FAULTS.status500 });
+    fx.front.addRule({ ...restorePut, action: FAULTS.status500 });
+    const res = await request("DELETE", `${fx.proxy.url}/v2/f/double/tags/victim`);
     assert.equal(res.status, 500, res.text);
     assert.equal(errorCode(res), "UNKNOWN");
     assert.equal(detailOf(res).restored, false);
     assert.match(res.text, /could NOT be restored/);
-    const line = proxy.logs().find((l) => l.includes("could not put the original manifest back"));
+    const line = fx.proxy.logs().find((l) => l.includes("could not put the original manifest back"));
     assert.ok(line, "an error log line for the operator");
     const logged = JSON.parse(line);
     assert.equal(logged.level, 50);
@@ -278,7 +274,7 @@ describe("tag delete with upstream faults", () => {
     assert.equal(logged.tag, "victim");
     assert.equal(logged.originalDigest, pushed.digest);
     assert.equal(logged.mediaType, MT.dockerManifest);
-    const metric = await proxy.proxy.deps.metrics.registry.getSingleMetricAsString(
+    const metric = await fx.proxy.proxy.deps.metrics.registry.getSingleMetricAsString(
       "rcp_tag_restore_failures_total",
     );
     assert.match(metric, /rcp_tag_restore_failures_total 1/);
@@ -286,7 +282,7 @@ describe("tag delete with upstream faults", () => {
     assert.equal(rec?.outcome, null, "the journal entry stays open");
     assert.equal(rec?.intent.originalDigest, pushed.digest);
     // The tag sits on the tombstone now; `restore` (talking to the registry directly) brings it back.
-    const stuck = await manifestOf(registry.url, "f/double", "victim");
+    const stuck = await manifestOf(fx.registry.url, "f/double", "victim");
     assert.ok(stuck && isTombstone(stuck.bytes));
 
     const cli = (args: string[]) =>
@@ -305,7 +301,7 @@ describe("tag delete with upstream faults", () => {
       "--journal",
       journalPath,
       "--upstream",
-      registry.url,
+      fx.registry.url,
     ];
     const restored = await cli(common);
     assert.equal(restored.code, 0, restored.out);
@@ -317,10 +313,10 @@ describe("tag delete with upstream faults", () => {
     assert.match(again.out, /already points at/);
     // Pushed again since: restore refuses (exit 4) and leaves the push alone.
     const newer = makeImage({ layerCount: 1, layerSize: 16, docker: true });
-    await pushImage(registry.url, "f/double", newer, ["victim"]);
+    await pushImage(fx.registry.url, "f/double", newer, ["victim"]);
     const refused = await cli(common);
     assert.equal(refused.code, 4, refused.out);
-    assert.equal((await manifestOf(registry.url, "f/double", "victim"))?.digest, newer.manifest.digest);
+    assert.equal((await manifestOf(fx.registry.url, "f/double", "victim"))?.digest, newer.manifest.digest);
     const none = await cli([
       "--repository",
       "f/none",
@@ -329,7 +325,7 @@ describe("tag delete with upstream faults", () => {
       "--journal",
       journalPath,
       "--upstream",
-      registry.url,
+      fx.registry.url,
     ]);
     assert.equal(none.code, 3, none.out);
   });

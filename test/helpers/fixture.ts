@@ -19,46 +19,70 @@ import type { RegistryOptions } from "../../src/registry/launch.js";
 import { startProxy, type TestProxy } from "./proxy.js";
 import { startRegistry, type TestRegistry } from "./registry.js";
 
-export interface RegistryAndProxyOptions {
+export interface RegistryAndProxyOptions<F extends Front = Front> {
   /** The registry's options (htpasswd, token auth, TLS, its http.host ...). */
   registry?: Omit<RegistryOptions, "dir">;
   /** The proxy's config overrides (`upstream.url` is the registry's unless `upstream` says otherwise). */
   proxy?: Record<string, unknown>;
-  /** Where the proxy forwards, when not straight to the registry (a fault injector in front of it). */
-  upstream?: (registry: TestRegistry) => string;
+  /**
+   * A fault injector between the proxy and the registry (fake-upstream.ts), started
+   * on the registry; the proxy forwards to it, and it stops with the fixture.
+   */
+  front?: (registry: TestRegistry) => Promise<F>;
   /** The proxy's listen address (default 127.0.0.1). */
   host?: string;
 }
 
-export interface RegistryAndProxy {
+/** What stands between the proxy and the registry, when something does. */
+export interface Front {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export interface RegistryAndProxy<F extends Front = Front> {
   readonly registry: TestRegistry;
+  /** The fault injector in front of the registry (the `front` option). */
+  readonly front: F;
   readonly proxy: TestProxy;
-  /** One more proxy in front of the same registry (or `upstream`), stopped with the others. */
+  /** One more proxy in front of the same registry (or its front, or `upstream`), stopped with the others. */
   addProxy(overrides?: Record<string, unknown>, upstream?: string): Promise<TestProxy>;
   /** Stops every proxy, then the registry. */
   stop(): Promise<void>;
 }
 
 /** Starts a registry and a proxy in front of it. */
-export async function startRegistryAndProxy(o: RegistryAndProxyOptions = {}): Promise<RegistryAndProxy> {
+export async function startRegistryAndProxy<F extends Front = Front>(
+  o: RegistryAndProxyOptions<F> = {},
+): Promise<RegistryAndProxy<F>> {
   const registry = await startRegistry(o.registry);
   const proxies: TestProxy[] = [];
-  const defaultUpstream = o.upstream ? o.upstream(registry) : registry.url;
+  let front: F | null = null;
   const stop = async () => {
     try {
       await Promise.all(proxies.map((p) => p.stop()));
+      await front?.stop();
     } finally {
       await registry.stop();
     }
   };
-  const addProxy = async (overrides: Record<string, unknown> = {}, upstream = defaultUpstream) => {
+  const addProxy = async (overrides: Record<string, unknown> = {}, upstream = front?.url ?? registry.url) => {
     const proxy = await startProxy(upstream, overrides, o.host ? { host: o.host } : {});
     proxies.push(proxy);
     return proxy;
   };
   try {
+    front = o.front ? await o.front(registry) : null;
     const proxy = await addProxy(o.proxy);
-    return { registry, proxy, addProxy, stop };
+    return {
+      registry,
+      get front(): F {
+        if (front === null) throw new Error("no front: the fixture was started without one");
+        return front;
+      },
+      proxy,
+      addProxy,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
@@ -70,10 +94,10 @@ export async function startRegistryAndProxy(o: RegistryAndProxyOptions = {}): Pr
  * them, stopped after them. `options` may be a function, for settings known only
  * once earlier hooks ran (a token server's realm, a work folder).
  */
-export function useRegistryAndProxy(
-  options: RegistryAndProxyOptions | (() => RegistryAndProxyOptions) = {},
-): RegistryAndProxy {
-  let started: RegistryAndProxy | null = null;
+export function useRegistryAndProxy<F extends Front = Front>(
+  options: RegistryAndProxyOptions<F> | (() => RegistryAndProxyOptions<F>) = {},
+): RegistryAndProxy<F> {
+  let started: RegistryAndProxy<F> | null = null;
   const get = () => {
     if (started === null) throw new Error("the registry and proxy start in before(): use them inside tests");
     return started;
@@ -87,6 +111,9 @@ export function useRegistryAndProxy(
   return {
     get registry() {
       return get().registry;
+    },
+    get front() {
+      return get().front;
     },
     get proxy() {
       return get().proxy;

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { stringify } from "yaml";
 import { ADMIN_REALM } from "../../src/ops/admin-auth.js";
-import { useRegistryAndProxy } from "../helpers/fixture.js";
+import { useRegistryAndProxy, withProxy } from "../helpers/fixture.js";
 import { gcApplyArgs, type Seed, seedGc, snapshot } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushBlob } from "../helpers/oci.js";
@@ -194,20 +194,16 @@ describe("metrics.adminTokenFile and no token at all", () => {
   it("a token file (trailing newline): the token without it is what the admin listener wants", async () => {
     const file = join(dir, "token");
     writeFileSync(file, `${TOKEN}\n`);
-    const proxy = await startProxy(registry.url, { metrics: { port: 0, adminTokenFile: file } });
-    try {
+    await withProxy(registry.url, { metrics: { port: 0, adminTokenFile: file } }, async (proxy) => {
       const admin = proxy.proxy.metricsUrl()!;
       assertUnauthorized(await request("GET", `${admin}/admin/read-only`), "no token");
       assert.equal(await readOnly(admin), false);
       assert.ok(!proxy.logs().join("\n").includes(TOKEN));
-    } finally {
-      await proxy.stop();
-    }
+    });
   });
 
   it("no token configured: the admin endpoints answer without Authorization as before, on loopback with no warning", async () => {
-    const proxy = await startProxy(registry.url, { metrics: { port: 0 } });
-    try {
+    await withProxy(registry.url, { metrics: { port: 0 } }, async (proxy) => {
       const admin = proxy.proxy.metricsUrl()!;
       const state = await request("GET", `${admin}/admin/read-only`);
       assert.equal(state.status, 200);
@@ -226,9 +222,7 @@ describe("metrics.adminTokenFile and no token at all", () => {
         0,
       );
       assert.ok(!proxy.logs().some((l) => l.includes("unauthenticated")), "loopback: no warning");
-    } finally {
-      await proxy.stop();
-    }
+    });
   });
 
   it("serve stops with exit 2 on a missing or empty token file, or both keys set, naming the path", async () => {

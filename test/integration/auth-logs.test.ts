@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { requestWithToken } from "../helpers/bearer.js";
+import { withProxy } from "../helpers/fixture.js";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage, writeOciLayout } from "../helpers/oci.js";
@@ -102,8 +103,7 @@ describe("credentials never reach logs, metrics or error details", () => {
     const gone = await startRegistry({ htpasswdFile: htpasswd.file });
     const goneUrl = gone.url;
     await gone.stop();
-    const broken = await startProxy(goneUrl, { log: { level: "trace" } });
-    try {
+    await withProxy(goneUrl, { log: { level: "trace" } }, async (broken) => {
       const res = await request("GET", `${broken.url}/v2/logs/basic/manifests/v1`, {
         headers: { authorization: auth },
       });
@@ -114,9 +114,7 @@ describe("credentials never reach logs, metrics or error details", () => {
         "the failure was logged",
       );
       assertNoSecrets("failure log", broken.logs().join("\n"), [...formsOf(PASSWORD), ...formsOf(CREDS)]);
-    } finally {
-      await broken.stop();
-    }
+    });
     const secrets = [...formsOf(PASSWORD), ...formsOf(CREDS), auth];
     assertNoSecrets("proxy logs", basicProxy.logs().join("\n"), secrets);
     assertNoSecrets("proxy answers", bodies.join("\n"), secrets);

@@ -5,29 +5,20 @@
  * `oci.referrers: false` (pure passthrough) on the same registry.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { putRaw } from "../helpers/artifacts.js";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { MT, makeImage, pushImage, sha256 } from "../helpers/oci.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
+import type { TestProxy } from "../helpers/proxy.js";
 
 const INDEX = "application/vnd.oci.image.index.v1+json";
 
 describe("manifests without subject: exactly what a plain passthrough answers", () => {
-  let registry: TestRegistry;
-  let owned: TestProxy;
+  const fx = useRegistryAndProxy();
   let plain: TestProxy;
-
   before(async () => {
-    registry = await startRegistry();
-    owned = await startProxy(registry.url);
-    plain = await startProxy(registry.url, { oci: { referrers: false } });
-  });
-  after(async () => {
-    await owned?.stop();
-    await plain?.stop();
-    await registry?.stop();
+    plain = await fx.addProxy({ oci: { referrers: false } });
   });
 
   /**
@@ -64,7 +55,7 @@ describe("manifests without subject: exactly what a plain passthrough answers", 
           ...(body ? { body } : {}),
         });
       const viaPlain = shape(await send(plain.url), plain.url);
-      const viaOwned = shape(await send(owned.url), owned.url);
+      const viaOwned = shape(await send(fx.proxy.url), fx.proxy.url);
       assert.deepEqual(viaOwned, viaPlain, `${method} ${path}`);
     }
     const del = (base: string, digest: string) => request("DELETE", `${base}/v2/pt/same/manifests/${digest}`);
@@ -73,7 +64,7 @@ describe("manifests without subject: exactly what a plain passthrough answers", 
     const third = makeImage({ layerCount: 1, layerSize: 64 });
     await pushImage(plain.url, "pt/same", third, ["v3"]);
     assert.deepEqual(
-      shape(await del(owned.url, second.manifest.digest), owned.url),
+      shape(await del(fx.proxy.url, second.manifest.digest), fx.proxy.url),
       shape(await del(plain.url, third.manifest.digest), plain.url),
     );
   });
@@ -87,11 +78,11 @@ describe("manifests without subject: exactly what a plain passthrough answers", 
         annotations: { x: "a".repeat(5 << 20) },
       }),
     );
-    const res = await putRaw(owned.url, "pt/big", "v1", big, INDEX);
+    const res = await putRaw(fx.proxy.url, "pt/big", "v1", big, INDEX);
     assert.equal(res.status, 413);
     assert.equal(res.headers["content-type"], "application/json; charset=utf-8");
     assert.equal(res.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "MANIFEST_INVALID");
-    const direct = await putRaw(registry.url, "pt/big", "v1", big, INDEX);
+    const direct = await putRaw(fx.registry.url, "pt/big", "v1", big, INDEX);
     assert.equal(direct.status, 400);
   });
 });

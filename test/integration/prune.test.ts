@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { type Image, makeImage, makeIndex, pushImage, putManifest } from "../helpers/oci.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { digestOf, pullByDigest, runPruneForTest, tagsOf } from "../helpers/prune-run.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 
 const DAY = 24 * 3600_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY).toISOString();
@@ -62,24 +61,17 @@ function selected(lines: Array<Record<string, unknown>>): string[] {
 }
 
 describe("prune through the proxy in front of a real docker-registry 2.8", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
   let twelve: Record<string, string>;
 
+  const fx = useRegistryAndProxy({ proxy: { log: { level: "warn" } } });
   before(async () => {
-    registry = await startRegistry();
-    proxy = await startProxy(registry.url, { log: { level: "warn" } });
-    twelve = await seedTwelve(proxy.url, "prune/twelve");
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
+    twelve = await seedTwelve(fx.proxy.url, "prune/twelve");
   });
 
   it("--keep 5 dry run lists exactly the 7 oldest tags and deletes nothing", async () => {
-    const before = await tagsOf(proxy.url, "prune/twelve");
+    const before = await tagsOf(fx.proxy.url, "prune/twelve");
     assert.equal(before.length, 12);
-    const r = await runPruneForTest(proxy.url, { repos: ["prune/twelve"], keep: "5" });
+    const r = await runPruneForTest(fx.proxy.url, { repos: ["prune/twelve"], keep: "5" });
     assert.deepEqual(selected(r.lines), OLDEST_7);
     const kept = r.lines.filter((l) => l["type"] === "tag" && l["action"] === "keep").map((l) => l["tag"]);
     assert.deepEqual([...kept].sort(), NEWEST_5);
@@ -88,21 +80,25 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
     assert.equal(r.run.exitCode, 0);
     assert.deepEqual(r.lines.at(-1)?.["selected"], 7);
     assert.equal(r.run.outcomes.length, 0);
-    assert.deepEqual(await tagsOf(proxy.url, "prune/twelve"), before);
+    assert.deepEqual(await tagsOf(fx.proxy.url, "prune/twelve"), before);
   });
 
   it("--keep 5 --apply deletes the 7 oldest; the 5 newest and every manifest they use still pull", async () => {
-    const r = await runPruneForTest(proxy.url, { repos: ["prune/twelve"], keep: "5", apply: true });
+    const r = await runPruneForTest(fx.proxy.url, { repos: ["prune/twelve"], keep: "5", apply: true });
     const results = r.lines.filter((l) => l["type"] === "result");
     assert.deepEqual(
       results.map((l) => `${l["tag"]}=${l["result"]}`).sort(),
       OLDEST_7.map((t) => `${t}=deleted`),
     );
     assert.equal(r.run.exitCode, 0, r.text);
-    assert.deepEqual(await tagsOf(proxy.url, "prune/twelve"), NEWEST_5);
+    assert.deepEqual(await tagsOf(fx.proxy.url, "prune/twelve"), NEWEST_5);
     for (const t of NEWEST_5) {
-      assert.equal(await digestOf(proxy.url, "prune/twelve", t), twelve[t], `${t} still points where it did`);
-      await pullByDigest(proxy.url, "prune/twelve", twelve[t]!);
+      assert.equal(
+        await digestOf(fx.proxy.url, "prune/twelve", t),
+        twelve[t],
+        `${t} still points where it did`,
+      );
+      await pullByDigest(fx.proxy.url, "prune/twelve", twelve[t]!);
     }
     // v5 shared candidate-5's manifest: its deletion removed the tag only
     assert.equal(twelve["v5"], twelve["candidate-5"]);
@@ -112,16 +108,16 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
     const repo = "prune/patterns";
     for (const [i, tags] of [["pr-1"], ["pr-2", "v1"], ["pr-3"], ["pr-4"], ["v2", "latest"]].entries()) {
       await pushImage(
-        proxy.url,
+        fx.proxy.url,
         repo,
         makeImage({ created: day(i + 1), layerCount: 1, layerSize: 32 }),
         tags,
       );
     }
-    const dry = await runPruneForTest(proxy.url, { repos: [repo], match: ["/^v\\d$/"], exclude: ["v2"] });
+    const dry = await runPruneForTest(fx.proxy.url, { repos: [repo], match: ["/^v\\d$/"], exclude: ["v2"] });
     assert.deepEqual(selected(dry.lines), ["v1"]);
 
-    const r = await runPruneForTest(proxy.url, {
+    const r = await runPruneForTest(fx.proxy.url, {
       repos: [repo],
       match: ["pr-*"],
       exclude: ["pr-4"],
@@ -129,7 +125,7 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
     });
     assert.deepEqual(selected(r.lines), ["pr-1", "pr-2", "pr-3"]);
     assert.equal(r.run.summary.deleted, 3);
-    assert.deepEqual(await tagsOf(proxy.url, repo), ["latest", "pr-4", "v1", "v2"]);
+    assert.deepEqual(await tagsOf(fx.proxy.url, repo), ["latest", "pr-4", "v1", "v2"]);
     const pr4 = r.lines.find((l) => l["tag"] === "pr-4")!;
     assert.equal(pr4["reason"], "excluded by pr-4");
   });
@@ -142,13 +138,13 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
       [20, "recent"],
       [1, "fresh"],
     ] as const) {
-      await pushImage(proxy.url, repo, makeImage({ created: daysAgo(n), layerCount: 1, layerSize: 32 }), [
+      await pushImage(fx.proxy.url, repo, makeImage({ created: daysAgo(n), layerCount: 1, layerSize: 32 }), [
         tag,
       ]);
     }
-    const r = await runPruneForTest(proxy.url, { repos: [repo], olderThan: "30d", apply: true });
+    const r = await runPruneForTest(fx.proxy.url, { repos: [repo], olderThan: "30d", apply: true });
     assert.deepEqual(selected(r.lines), ["ancient", "old"]);
-    assert.deepEqual(await tagsOf(proxy.url, repo), ["fresh", "recent"]);
+    assert.deepEqual(await tagsOf(fx.proxy.url, repo), ["fresh", "recent"]);
     const recent = r.lines.find((l) => l["tag"] === "recent")!;
     assert.match(recent["reason"] as string, /^created 20d( \d+h)? ago, not older than 30d$/);
   });
@@ -156,7 +152,7 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
   it("a tag re-pushed to another image between selection and deletion is skipped, not deleted", async () => {
     const repo = "prune/moved";
     for (const [i, tag] of ["a", "b", "c", "d"].entries()) {
-      await pushImage(proxy.url, repo, makeImage({ created: day(i + 1), layerCount: 1, layerSize: 32 }), [
+      await pushImage(fx.proxy.url, repo, makeImage({ created: day(i + 1), layerCount: 1, layerSize: 32 }), [
         tag,
       ]);
     }
@@ -164,13 +160,14 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
     // The tag moves just before prune re-checks it: the registry client's second HEAD of b.
     let headsOfB = 0;
     const r = await runPruneForTest(
-      proxy.url,
+      fx.proxy.url,
       { repos: [repo], keep: "1", apply: true },
       {
         wrap: (calls) => ({
           ...calls,
           async manifestHead(name, reference, o) {
-            if (reference === "b" && ++headsOfB === 2) await pushImage(proxy.url, repo, replacement, ["b"]);
+            if (reference === "b" && ++headsOfB === 2)
+              await pushImage(fx.proxy.url, repo, replacement, ["b"]);
             return calls.manifestHead(name, reference, o);
           },
         }),
@@ -180,8 +177,8 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
     const b = r.run.outcomes.find((o) => o.tag === "b")!;
     assert.equal(b.result, "skipped");
     assert.equal(b.reason, "tag moved since selection");
-    assert.equal(await digestOf(proxy.url, repo, "b"), replacement.manifest.digest);
-    assert.deepEqual(await tagsOf(proxy.url, repo), ["b", "d"]);
+    assert.equal(await digestOf(fx.proxy.url, repo, "b"), replacement.manifest.digest);
+    assert.deepEqual(await tagsOf(fx.proxy.url, repo), ["b", "d"]);
     assert.equal(r.run.summary.skipped, 1);
     assert.equal(r.run.summary.deleted, 2);
     assert.equal(r.run.exitCode, 0, "a skip is not a failure");
@@ -189,40 +186,32 @@ describe("prune through the proxy in front of a real docker-registry 2.8", () =>
 
   it("repository globs read the whole catalog, following its Link pages", async () => {
     for (const name of ["cat/a", "cat/b", "cat/c", "cat/d/e", "other/x"]) {
-      await pushImage(proxy.url, name, makeImage({ created: day(1), layerCount: 1, layerSize: 16 }), ["t"]);
+      await pushImage(fx.proxy.url, name, makeImage({ created: day(1), layerCount: 1, layerSize: 16 }), [
+        "t",
+      ]);
     }
-    const r = await runPruneForTest(proxy.url, { repos: ["cat/*"], keep: "0", catalogPageSize: 2 });
+    const r = await runPruneForTest(fx.proxy.url, { repos: ["cat/*"], keep: "0", catalogPageSize: 2 });
     const repos = [...new Set(r.lines.filter((l) => l["type"] === "tag").map((l) => l["repository"]))].sort();
     assert.deepEqual(repos, ["cat/a", "cat/b", "cat/c"]);
-    const all = await runPruneForTest(proxy.url, { repos: ["cat/**"], keep: "0", catalogPageSize: 2 });
+    const all = await runPruneForTest(fx.proxy.url, { repos: ["cat/**"], keep: "0", catalogPageSize: 2 });
     assert.equal(all.run.summary.repositories, 4);
   });
 });
 
 describe("prune against a registry with deletes disabled", () => {
-  let registry: TestRegistry;
-  let proxy: TestProxy;
-
-  before(async () => {
-    registry = await startRegistry({ deleteEnabled: false });
-    proxy = await startProxy(registry.url, { log: { level: "warn" } });
-  });
-  after(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  const fx = useRegistryAndProxy({ registry: { deleteEnabled: false }, proxy: { log: { level: "warn" } } });
 
   it("--apply reports every selected tag failed with 405 UNSUPPORTED and deletes nothing (exit 1)", async () => {
     const repo = "prune/nodelete";
     for (const [i, tags] of [["a", "a2"], ["b"], ["c"]].entries()) {
       await pushImage(
-        proxy.url,
+        fx.proxy.url,
         repo,
         makeImage({ created: day(i + 1), layerCount: 1, layerSize: 32 }),
         tags,
       );
     }
-    const r = await runPruneForTest(proxy.url, { repos: [repo], keep: "1", apply: true, json: false });
+    const r = await runPruneForTest(fx.proxy.url, { repos: [repo], keep: "1", apply: true, json: false });
     assert.equal(r.run.summary.selected, 3);
     assert.equal(r.run.summary.failed, 3);
     assert.equal(r.run.summary.deleted, 0);
@@ -233,6 +222,6 @@ describe("prune against a registry with deletes disabled", () => {
     assert.equal(r.run.exitCode, 1);
     assert.match(r.text, /summary: 1 repository, 4 tags: 1 kept, 0 deleted, 0 skipped, 3 failed/);
     assert.match(r.text, /failed 3: 3 405 UNSUPPORTED/);
-    assert.deepEqual(await tagsOf(proxy.url, repo), ["a", "a2", "b", "c"]);
+    assert.deepEqual(await tagsOf(fx.proxy.url, repo), ["a", "a2", "b", "c"]);
   });
 });

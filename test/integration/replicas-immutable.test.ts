@@ -5,41 +5,36 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
+import type { TestProxy } from "../helpers/proxy.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, manifestOf } from "../helpers/tag-delete.js";
 
 describe("immutable tags across replicas (real registry, real redis-server, two proxies)", () => {
-  let registry: TestRegistry;
   let redis: TestRedis;
-  let a: TestProxy;
   let b: TestProxy;
-
+  const shared = () => ({
+    tags: { immutable: ["v*"] },
+    state: { redisUrl: redis.url, redisLeaseMs: 1000 },
+    log: { level: "warn" },
+  });
   before(async () => {
-    registry = await startRegistry();
     redis = await startRedis();
-    const shared = {
-      tags: { immutable: ["v*"] },
-      state: { redisUrl: redis.url, redisLeaseMs: 1000 },
-      log: { level: "warn" },
-    };
-    a = await startProxy(registry.url, shared);
-    b = await startProxy(registry.url, shared);
+  });
+  const fx = useRegistryAndProxy(() => ({ proxy: shared() }));
+  before(async () => {
+    b = await fx.addProxy(shared());
   });
   after(async () => {
-    await a?.stop();
-    await b?.stop();
     await redis?.dispose();
-    await registry?.stop();
   });
 
   /** Two images per replica whose blobs are in the registry, manifests not yet pushed. */
   async function candidates(repo: string) {
     const images = Array.from({ length: 4 }, () => makeImage({ layerCount: 1, layerSize: 64 }));
-    for (const image of images) await pushImage(registry.url, repo, image, []);
+    for (const image of images) await pushImage(fx.registry.url, repo, image, []);
     return images;
   }
 
@@ -51,7 +46,7 @@ describe("immutable tags across replicas (real registry, real redis-server, two 
       const answers = await Promise.all(
         images.map(async (image, i) => ({
           digest: image.manifest.digest,
-          res: await request("PUT", `${(i % 2 ? a : b).url}/v2/${repo}/manifests/v1`, {
+          res: await request("PUT", `${(i % 2 ? fx.proxy : b).url}/v2/${repo}/manifests/v1`, {
             headers: { "content-type": image.mediaType },
             body: image.manifest.bytes,
           }),
@@ -67,7 +62,7 @@ describe("immutable tags across replicas (real registry, real redis-server, two 
         assert.equal(x.res.status, 403, `round ${round}: ${x.res.text}`);
         assert.equal(errorCode(x.res), "DENIED");
       }
-      assert.equal((await manifestOf(registry.url, repo, "v1"))?.digest, won[0]!.digest, `round ${round}`);
+      assert.equal((await manifestOf(fx.registry.url, repo, "v1"))?.digest, won[0]!.digest, `round ${round}`);
     }
   });
 
@@ -81,16 +76,16 @@ describe("immutable tags across replicas (real registry, real redis-server, two 
           headers: { "content-type": image!.mediaType },
           body: image!.manifest.bytes,
         });
-      for (const p of [a, b]) {
+      for (const p of [fx.proxy, b]) {
         const refused = await put(p, "v2");
         assert.equal(refused.status, 503, refused.text);
         assert.equal(errorCode(refused), "UNAVAILABLE");
         assert.ok(Number(refused.headers["retry-after"]) > 0, "Retry-After");
       }
-      assert.equal(await manifestOf(registry.url, repo, "v2"), null);
-      const mutable = await put(a, "latest");
+      assert.equal(await manifestOf(fx.registry.url, repo, "v2"), null);
+      const mutable = await put(fx.proxy, "latest");
       assert.equal(mutable.status, 201, mutable.text);
-      assert.equal((await manifestOf(registry.url, repo, "latest"))?.digest, image!.manifest.digest);
+      assert.equal((await manifestOf(fx.registry.url, repo, "latest"))?.digest, image!.manifest.digest);
     } finally {
       await redis.start();
     }

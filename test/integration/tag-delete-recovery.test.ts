@@ -9,6 +9,7 @@ import { promisify } from "node:util";
 import { type IntentEntry, parseJournal } from "../../src/tags/journal.js";
 import { buildTombstone, isTombstone } from "../../src/tags/tombstone.js";
 import { startFakeUpstream, TOMBSTONE_DELETE_PATH } from "../helpers/fake-upstream.js";
+import { withProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { makeImage, pushImage, putManifest } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
@@ -141,8 +142,7 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
     assert.equal(await manifestOf(registry.url, repo, "dangling"), null);
     assert.ok((await tagsOf(registry.url, repo)).includes("dangling"));
 
-    const proxy = await startProxy(registry.url, { delete: { journalPath: journal } });
-    try {
+    await withProxy(registry.url, { delete: { journalPath: journal } }, async (proxy) => {
       const report = await proxy.proxy.deps.tagDeleter.recover();
       assert.deepEqual(report, { completed: 2, closed: 2, unfinished: [], skipped: 0 });
       assert.deepEqual(await tagsOf(registry.url, repo), ["before-put", "keep", "pushed"]);
@@ -162,9 +162,7 @@ describe("tag delete journal recovery (real docker-registry 2.8)", () => {
         unfinished: [],
         skipped: 0,
       });
-    } finally {
-      await proxy.stop();
-    }
+    });
   });
 
   it("`restore` puts a deleted tag back (journal bytes, or GET by digest), exit 5 once the manifest is gone", async () => {
@@ -243,16 +241,13 @@ describe("tag delete journal recovery with the upstream down", () => {
       await crashedSwap(registry.url, "down/app", "b", journal);
       const url = registry.url;
       await registry.stop();
-      const proxy = await startProxy(url, { delete: { journalPath: journal } });
-      try {
+      await withProxy(url, { delete: { journalPath: journal } }, async (proxy) => {
         const report = await proxy.proxy.deps.tagDeleter.recover();
         assert.equal(report.unfinished.length, 2);
         assert.match(report.unfinished[0]!.reason, /ECONNREFUSED/);
         assert.match(proxy.proxy.deps.readiness.notes.get("tagDeleteJournal") ?? "", /2 unfinished/);
         assert.deepEqual(outcomes(journal), { "down/app:a": null, "down/app:b": null });
-      } finally {
-        await proxy.stop();
-      }
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -275,8 +270,7 @@ describe("tag delete journal recovery with upstream auth", () => {
     try {
       await pushKind(registry.url, "auth/app", "docker-v2", ["victim", "keep"], auth);
       const { tombstone } = await crashedSwap(registry.url, "auth/app", "victim", journal, auth);
-      const bare = await startProxy(registry.url, { delete: { journalPath: journal } });
-      try {
+      await withProxy(registry.url, { delete: { journalPath: journal } }, async (bare) => {
         const report = await bare.proxy.deps.tagDeleter.recover();
         assert.equal(report.unfinished.length, 1);
         assert.match(report.unfinished[0]!.reason, /needs credentials/);
@@ -285,31 +279,33 @@ describe("tag delete journal recovery with upstream auth", () => {
         const notes = ready.json<{ notes: Record<string, string> }>().notes;
         assert.match(notes["tagDeleteJournal"] ?? "", /1 unfinished tag delete\(s\).*auth\/app:victim/);
         assert.equal((await manifestOf(registry.url, "auth/app", "victim", auth))?.digest, tombstone.digest);
-      } finally {
-        await bare.stop();
-      }
-      const withCreds = await startProxy(registry.url, {
-        delete: { journalPath: journal, recoveryUsername: "svc", recoveryPassword: "svc-pass-123" },
-        log: { level: "debug" },
       });
-      try {
-        assert.deepEqual(await withCreds.proxy.deps.tagDeleter.recover(), {
-          completed: 1,
-          closed: 0,
-          unfinished: [],
-          skipped: 0,
-        });
-        assert.deepEqual(await tagsOf(registry.url, "auth/app", auth), ["keep"]);
-        assert.equal(withCreds.proxy.deps.readiness.notes.size, 0);
-        assert.ok(withCreds.logs().length > 0, "the proxy logged (so the next check means something)");
-        assert.ok(!withCreds.logs().some((l) => l.includes("svc-pass-123")), "the password is never logged");
-        // Service credentials never serve a client: an anonymous DELETE is still challenged.
-        const res = await request("DELETE", `${withCreds.url}/v2/auth/app/tags/keep`);
-        assert.equal(res.status, 401);
-        assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
-      } finally {
-        await withCreds.stop();
-      }
+      await withProxy(
+        registry.url,
+        {
+          delete: { journalPath: journal, recoveryUsername: "svc", recoveryPassword: "svc-pass-123" },
+          log: { level: "debug" },
+        },
+        async (withCreds) => {
+          assert.deepEqual(await withCreds.proxy.deps.tagDeleter.recover(), {
+            completed: 1,
+            closed: 0,
+            unfinished: [],
+            skipped: 0,
+          });
+          assert.deepEqual(await tagsOf(registry.url, "auth/app", auth), ["keep"]);
+          assert.equal(withCreds.proxy.deps.readiness.notes.size, 0);
+          assert.ok(withCreds.logs().length > 0, "the proxy logged (so the next check means something)");
+          assert.ok(
+            !withCreds.logs().some((l) => l.includes("svc-pass-123")),
+            "the password is never logged",
+          );
+          // Service credentials never serve a client: an anonymous DELETE is still challenged.
+          const res = await request("DELETE", `${withCreds.url}/v2/auth/app/tags/keep`);
+          assert.equal(res.status, 401);
+          assert.equal(res.headers["www-authenticate"], 'Basic realm="basic-realm"');
+        },
+      );
     } finally {
       await registry.stop();
     }
@@ -328,20 +324,21 @@ describe("tag delete journal recovery with upstream auth", () => {
       const auth = `Bearer ${tokens.issue("svc", [{ type: "repository", name: "tok/app", actions: ["pull", "push", "delete"] }])}`;
       await pushKind(registry.url, "tok/app", "docker-v2", ["victim", "keep"], auth);
       await crashedSwap(registry.url, "tok/app", "victim", journal, auth);
-      const proxy = await startProxy(registry.url, {
-        delete: { journalPath: journal, recoveryUsername: "svc", recoveryPassword: "svc-pass" },
-      });
-      try {
-        assert.deepEqual(await proxy.proxy.deps.tagDeleter.recover(), {
-          completed: 1,
-          closed: 0,
-          unfinished: [],
-          skipped: 0,
-        });
-        assert.deepEqual(await tagsOf(registry.url, "tok/app", auth), ["keep"]);
-      } finally {
-        await proxy.stop();
-      }
+      await withProxy(
+        registry.url,
+        {
+          delete: { journalPath: journal, recoveryUsername: "svc", recoveryPassword: "svc-pass" },
+        },
+        async (proxy) => {
+          assert.deepEqual(await proxy.proxy.deps.tagDeleter.recover(), {
+            completed: 1,
+            closed: 0,
+            unfinished: [],
+            skipped: 0,
+          });
+          assert.deepEqual(await tagsOf(registry.url, "tok/app", auth), ["keep"]);
+        },
+      );
     } finally {
       await registry.stop();
       await tokens.stop();

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { useRegistryAndProxy } from "../helpers/fixture.js";
+import { useRegistryAndProxy, withProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { MT, putManifest } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
-import { startProxy, type TestProxy } from "../helpers/proxy.js";
-import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { emptyIndex, errorCode, seed, TAGS_SORTED, type TagList, walk } from "../helpers/tags.js";
 
 requireTools("skopeo");
@@ -194,47 +192,36 @@ describe("tags list on a real docker-registry 2.8", () => {
 });
 
 describe("tags list: cache, redirect option and auth", () => {
-  let registry: TestRegistry;
-  let cached: TestProxy;
-
-  before(async () => {
-    registry = await startRegistry();
-    cached = await startProxy(registry.url, { tags: { cacheTtlMs: 600_000 } });
-  });
-  after(async () => {
-    await cached?.stop();
-    await registry?.stop();
-  });
+  const fx = useRegistryAndProxy({ proxy: { tags: { cacheTtlMs: 600_000 } } });
 
   it("a walk costs one upstream list: one cache miss, then hits", async () => {
-    await seed(registry.url, "c/walk", TAGS_SORTED);
-    const { pages } = await walk(cached.url, "/v2/c/walk/tags/_list?n=4");
+    await seed(fx.registry.url, "c/walk", TAGS_SORTED);
+    const { pages } = await walk(fx.proxy.url, "/v2/c/walk/tags/_list?n=4");
     assert.equal(pages.length, 7);
-    const metrics = await cached.proxy.deps.metrics.registry.metrics();
+    const metrics = await fx.proxy.proxy.deps.metrics.registry.metrics();
     assert.match(metrics, /rcp_cache_lookups_total\{cache="tags",result="miss"\} 1\n/);
     assert.match(metrics, /rcp_cache_lookups_total\{cache="tags",result="hit"\} 6\n/);
   });
 
   it("a manifest PUT or DELETE through the proxy shows on the next list at once, even with a long TTL", async () => {
     const list = async () =>
-      (await request("GET", `${cached.url}/v2/c/inval/tags/_list`)).json<TagList>().tags;
-    await seed(registry.url, "c/inval", ["a"]);
+      (await request("GET", `${fx.proxy.url}/v2/c/inval/tags/_list`)).json<TagList>().tags;
+    await seed(fx.registry.url, "c/inval", ["a"]);
     assert.deepEqual(await list(), ["a"]);
     // Written behind the proxy's back: the cached list is served (the cache is real).
-    await putManifest(registry.url, "c/inval", "direct", emptyIndex("d"), MT.ociIndex);
+    await putManifest(fx.registry.url, "c/inval", "direct", emptyIndex("d"), MT.ociIndex);
     assert.deepEqual(await list(), ["a"]);
     // Written through the proxy: the repository's entries are dropped.
-    const digest = await putManifest(cached.url, "c/inval", "b", emptyIndex("b"), MT.ociIndex);
+    const digest = await putManifest(fx.proxy.url, "c/inval", "b", emptyIndex("b"), MT.ociIndex);
     assert.deepEqual(await list(), ["a", "b", "direct"]);
-    const del = await request("DELETE", `${cached.url}/v2/c/inval/manifests/${digest}`);
+    const del = await request("DELETE", `${fx.proxy.url}/v2/c/inval/manifests/${digest}`);
     assert.equal(del.status, 202);
     assert.deepEqual(await list(), ["a", "direct"]);
   });
 
   it("legacy tags/list answers 307 to tags/_list (query kept) with tags.legacyList=redirect", async () => {
-    await seed(registry.url, "r/redir", ["b", "a", "c"]);
-    const proxy = await startProxy(registry.url, { tags: { legacyList: "redirect" } });
-    try {
+    await seed(fx.registry.url, "r/redir", ["b", "a", "c"]);
+    await withProxy(fx.registry.url, { tags: { legacyList: "redirect" } }, async (proxy) => {
       for (const method of ["GET", "HEAD"]) {
         const res = await request(method, `${proxy.url}/v2/r/redir/tags/list?n=1&last=a`);
         assert.equal(res.status, 307, method);
@@ -249,8 +236,6 @@ describe("tags list: cache, redirect option and auth", () => {
       const host = proxy.url.replace("http://", "");
       const out = await exec("skopeo", ["list-tags", "--tls-verify=false", `docker://${host}/r/redir`]);
       assert.deepEqual(JSON.parse(out.stdout).Tags, ["a", "b", "c"]);
-    } finally {
-      await proxy.stop();
-    }
+    });
   });
 });

@@ -15,7 +15,7 @@ import { createRegistryClient } from "../../src/registry-client/client.js";
 import { PLAIN } from "../../src/registry-client/credentials.js";
 import { UpstreamError } from "../../src/registry-client/http.js";
 import { createUpstreamTarget, registryClientOptions } from "../../src/upstream/target.js";
-import { useRegistryAndProxy } from "../helpers/fixture.js";
+import { useRegistryAndProxy, withProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import {
   ALL_MANIFEST_TYPES,
@@ -25,7 +25,6 @@ import {
   writeOciLayout,
 } from "../helpers/oci.js";
 import { requireTools } from "../helpers/prereq.js";
-import { startProxy } from "../helpers/proxy.js";
 import { makeCa, type TestCa } from "../helpers/tls.js";
 
 const exec = promisify(execFile);
@@ -159,15 +158,12 @@ describe("TLS", () => {
     });
 
     it("without the CA bundle the upstream is not trusted: 502 UNAVAILABLE and readiness fails", async () => {
-      const untrusting = await startProxy(fx.registry.url);
-      try {
+      await withProxy(fx.registry.url, {}, async (untrusting) => {
         const res = await request("GET", `${untrusting.url}/v2/`);
         assert.equal(res.status, 502);
         assert.equal(res.json<{ errors: Array<{ code: string }> }>().errors[0]!.code, "UNAVAILABLE");
         assert.equal((await request("GET", `${untrusting.url}/readyz`)).status, 503);
-      } finally {
-        await untrusting.stop();
-      }
+      });
     });
   });
 
@@ -204,13 +200,10 @@ describe("TLS", () => {
     });
 
     it("without the client certificate the upstream handshake fails: 502 UNAVAILABLE", async () => {
-      const noCert = await startProxy(fx.registry.url, { upstream: { caFile: ca.cert } });
-      try {
+      await withProxy(fx.registry.url, { upstream: { caFile: ca.cert } }, async (noCert) => {
         const res = await request("GET", `${noCert.url}/v2/`);
         assert.equal(res.status, 502);
-      } finally {
-        await noCert.stop();
-      }
+      });
     });
   });
 });
