@@ -56,50 +56,25 @@ export function replayEvents(text: string): { logs: Map<string, HistoryEvent[]>;
   return { logs, lines };
 }
 
-export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore {
-  const now = bounds.now ?? Date.now;
-  const file = join(dir, EVENTS_FILE);
-  let text = "";
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-  }
-  const replayed = replayEvents(text);
-  const logs = replayed.logs;
-  let linesInFile = replayed.lines;
-  let handle: FileHandle | null = null;
-  let pending: Array<{ line: string | null; done: (err?: Error) => void }> = [];
-  let flushing: Promise<void> | null = null;
-  const bound = (log: HistoryEvent[]) => retainEvents(log, now(), bounds.retainMs, bounds.maxPerRepository);
-  /** The bounds on the append path: the cap, then the oldest entries past the retention (cheap: from the front). */
-  const trimFront = (log: HistoryEvent[]) => {
-    if (log.length > bounds.maxPerRepository) log.splice(0, log.length - bounds.maxPerRepository);
-    const oldest = now() - bounds.retainMs;
-    let drop = 0;
-    while (drop < log.length && timeOf(log[drop]!) < oldest) drop++;
-    if (drop > 0) log.splice(0, drop);
-  };
-  for (const [repo, log] of logs) logs.set(repo, bound(log));
-
-  const manifestPath = (digest: string) => {
-    const m = DIGEST_PATH_RE.exec(digest);
-    return m ? join(dir, "manifests", m[1]!, m[2]!) : null;
-  };
-  const live = () => [...logs.values()].reduce((n, l) => n + l.length, 0);
-
-  // Manifest files are written and removed one operation at a time: a compaction
-  // never removes a file an append is writing.
-  let manifestOps: Promise<unknown> = Promise.resolve();
+/**
+ * The kept manifests' files, one per digest: written and removed one operation at
+ * a time, so a compaction never removes a file an append is writing.
+ */
+function manifestFiles(dir: string) {
+  let ops: Promise<unknown> = Promise.resolve();
   const serially = <T>(op: () => Promise<T>): Promise<T> => {
-    const result = manifestOps.then(op);
-    manifestOps = result.catch(() => {});
+    const result = ops.then(op);
+    ops = result.catch(() => {});
     return result;
   };
   /** Kept manifests known to be on disk (a push of a known digest costs no file system call). */
   const onDisk = new Set<string>();
-  async function writeManifest(m: KeptManifest): Promise<void> {
-    const path = manifestPath(m.digest);
+  const pathOf = (digest: string) => {
+    const m = DIGEST_PATH_RE.exec(digest);
+    return m ? join(dir, "manifests", m[1]!, m[2]!) : null;
+  };
+  async function write(m: KeptManifest): Promise<void> {
+    const path = pathOf(m.digest);
     if (path === null || onDisk.has(m.digest)) return;
     if (!existsSync(path)) {
       mkdirSync(join(path, ".."), { recursive: true });
@@ -109,19 +84,6 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
     }
     onDisk.add(m.digest);
   }
-
-  /** Rewrites the file with the live entries; removes kept manifests none of them needs. */
-  async function compact(): Promise<void> {
-    await handle?.close();
-    handle = null;
-    const all = [...logs.values()].flat();
-    const tmp = `${file}.compact-${process.pid}`;
-    await writeFile(tmp, all.map((e) => `${JSON.stringify(e)}\n`).join(""), { mode: 0o600 });
-    await rename(tmp, file);
-    linesInFile = all.length;
-    await serially(() => removeUnreferenced(digestsReferenced([...logs.values()].flat())));
-  }
-
   async function removeUnreferenced(needed: Set<string>): Promise<void> {
     const root = join(dir, "manifests");
     if (!existsSync(root)) return;
@@ -133,6 +95,43 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
         await rm(join(root, alg, hex), { force: true });
       }
     }
+  }
+  return {
+    pathOf,
+    write: (m: KeptManifest) => serially(() => write(m)),
+    /** Removes the kept manifests none of `needed` names. */
+    removeUnreferenced: (needed: Set<string>) => serially(() => removeUnreferenced(needed)),
+  };
+}
+
+/**
+ * The events file, appended to in batches: `enqueue` resolves once its line is
+ * written; a null line asks for a compaction (the file rewritten with the live
+ * entries of `logs`, and the manifests none of them needs removed), which also
+ * runs once the file holds more than twice the live entries.
+ */
+function eventsFile(
+  dir: string,
+  logs: Map<string, HistoryEvent[]>,
+  linesAtOpen: number,
+  manifests: ReturnType<typeof manifestFiles>,
+) {
+  const file = join(dir, EVENTS_FILE);
+  let linesInFile = linesAtOpen;
+  let handle: FileHandle | null = null;
+  let pending: Array<{ line: string | null; done: (err?: Error) => void }> = [];
+  let flushing: Promise<void> | null = null;
+  const live = () => [...logs.values()].reduce((n, l) => n + l.length, 0);
+
+  async function compact(): Promise<void> {
+    await handle?.close();
+    handle = null;
+    const all = [...logs.values()].flat();
+    const tmp = `${file}.compact-${process.pid}`;
+    await writeFile(tmp, all.map((e) => `${JSON.stringify(e)}\n`).join(""), { mode: 0o600 });
+    await rename(tmp, file);
+    linesInFile = all.length;
+    await manifests.removeUnreferenced(digestsReferenced([...logs.values()].flat()));
   }
 
   async function flush(): Promise<void> {
@@ -158,22 +157,54 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
     flushing = null;
   }
 
-  /** Queues a line (null: a compaction) and resolves once it is written. */
-  function enqueue(line: string | null): Promise<void> {
-    return new Promise((resolve, reject) => {
-      pending.push({ line, done: (err) => (err ? reject(err) : resolve()) });
-      flushing ??= flush();
-    });
+  return {
+    /** Queues a line (null: a compaction) and resolves once it is written. */
+    enqueue(line: string | null): Promise<void> {
+      return new Promise((resolve, reject) => {
+        pending.push({ line, done: (err) => (err ? reject(err) : resolve()) });
+        flushing ??= flush();
+      });
+    },
+    async close(): Promise<void> {
+      if (flushing) await flushing;
+      await handle?.close();
+      handle = null;
+    },
+  };
+}
+
+export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore {
+  const now = bounds.now ?? Date.now;
+  let text = "";
+  try {
+    text = readFileSync(join(dir, EVENTS_FILE), "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
+  const replayed = replayEvents(text);
+  const logs = replayed.logs;
+  const bound = (log: HistoryEvent[]) => retainEvents(log, now(), bounds.retainMs, bounds.maxPerRepository);
+  /** The bounds on the append path: the cap, then the oldest entries past the retention (cheap: from the front). */
+  const trimFront = (log: HistoryEvent[]) => {
+    if (log.length > bounds.maxPerRepository) log.splice(0, log.length - bounds.maxPerRepository);
+    const oldest = now() - bounds.retainMs;
+    let drop = 0;
+    while (drop < log.length && timeOf(log[drop]!) < oldest) drop++;
+    if (drop > 0) log.splice(0, drop);
+  };
+  for (const [repo, log] of logs) logs.set(repo, bound(log));
+  const manifests = manifestFiles(dir);
+  const events = eventsFile(dir, logs, replayed.lines, manifests);
+  const enqueue = (line: string | null) => events.enqueue(line);
 
   return {
-    async append(event, manifests = []) {
+    async append(event, kept = []) {
       // The entry first: a compaction from now on keeps its manifests.
       const log = logs.get(event.repository) ?? [];
       log.push(event);
       logs.set(event.repository, log);
       trimFront(log);
-      for (const m of manifests) await serially(() => writeManifest(m));
+      for (const m of kept) await manifests.write(m);
       await enqueue(`${JSON.stringify(event)}\n`);
     },
     async events(repository) {
@@ -190,7 +221,7 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
     },
     async manifest(repository, digest) {
       const log = logs.get(repository) ?? [];
-      const path = manifestPath(digest);
+      const path = manifests.pathOf(digest);
       if (path === null || !digestsReferenced(log).has(digest)) return null;
       try {
         return decodeManifest(repository, digest, await readFile(path, "utf8"));
@@ -218,10 +249,6 @@ export function openFileHistory(dir: string, bounds: StoreBounds): HistoryStore 
       }
       if (dropped > 0) await enqueue(null);
     },
-    async close() {
-      if (flushing) await flushing;
-      await handle?.close();
-      handle = null;
-    },
+    close: () => events.close(),
   };
 }
