@@ -19,7 +19,7 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../config.js";
 import { fetchHeld, type HeldAnswer } from "../gc/history-roots.js";
-import { checkBeforeWindow, GcRefusedError } from "../gc/preflight.js";
+import { checkBeforeWindow, GcRefusedError, type Preflight } from "../gc/preflight.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcHistory, type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
@@ -172,7 +172,8 @@ function applyProblem(o: GcOptions, s: RegistryStorage): string | null {
   return null;
 }
 
-export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<GcResult> {
+/** The registry config's storage, or a usage error saying why gc cannot collect it. */
+function readStorage(o: GcOptions): RegistryStorage {
   let text: string;
   try {
     text = readFileSync(o.registryConfig, "utf8");
@@ -184,26 +185,114 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   const storage = parseRegistryConfig(text);
   const problem = storageProblem(storage);
   if (problem) throw new GcUsageError(problem);
+  return storage;
+}
+
+type Step = (name: string, ok: boolean, detail?: string) => boolean;
+
+/** A dry run: the plan, with the tag history's window when the proxy can be asked (it goes on without). */
+async function dryRun(o: GcOptions, root: string, shown: GcResult["storage"]): Promise<GcResult> {
+  const held = o.adminUrl === null ? null : await fetchHeld(o.adminUrl, o.adminToken);
+  const roots = held?.ok ? held.manifests : [];
+  const plan = planFromStorage(root, roots);
+  return {
+    dryRun: true,
+    storage: shown,
+    plan,
+    history: historyReport(root, held, roots, plan),
+    deletes: [],
+    steps: [],
+    exitCode: 0,
+  };
+}
+
+/** The window's proof (gc/window-proof.ts) through the proxy gc deletes through, with its credentials. */
+async function proveWindow(
+  o: GcOptions,
+  pre: Preflight,
+  lease: string,
+  root: string,
+  repository: string,
+): Promise<string | null> {
+  const client = createRegistryClient({ url: pre.registryUrl, timeoutMs: 30_000 });
+  const creds = pre.credentials;
+  return proveWindowGuards({
+    client: client.as(creds ? login(creds.username, creds.password) : ANONYMOUS),
+    registryUrl: pre.registryUrl,
+    adminUrl: o.adminUrl!,
+    lease,
+    root,
+    repository,
+  }).finally(() => client.close());
+}
+
+/**
+ * Inside the proven window: what the tag history's window holds is kept, the
+ * untagged manifests are deleted by digest, then garbage-collect (and the
+ * restart) run. Fills `result`; its exit code 0 when every step passed.
+ */
+async function collect(
+  c: { o: GcOptions; io: GcIo; stop: AbortSignal; root: string; pre: Preflight; lease: string },
+  result: GcResult,
+  step: Step,
+): Promise<GcResult> {
+  const { o, io, stop, root, pre } = c;
+  // The tag history's window: what an undelete inside it needs stays (asked inside the window).
+  const held = await fetchHeld(o.adminUrl!, o.adminToken);
+  if (!held.ok) {
+    step("read the tag history's window", false, held.why);
+    return result;
+  }
+  result.plan = planFromStorage(root, held.manifests);
+  result.history = historyReport(root, held, held.manifests, result.plan);
+  const { relinked, lost } = relinkHeld(root, held.manifests);
+  result.history.relinked = relinked.length;
+  result.history.lost = lost.map((h) => `${h.repository}@${h.digest}`);
+  if (relinked.length > 0) {
+    step(
+      "keep the window's manifests deleted by digest (revision links written again)",
+      true,
+      `${relinked.length}`,
+    );
+  }
+  const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+  if (!o.quiet) io.err(`gc: deleting ${count} untagged manifests by digest through ${pre.registryUrl}\n`);
+  const deleter = createManifestDeleter(pre.registryUrl, c.lease, pre.credentials);
+  result.deletes = await deleteUnreachable(result.plan, deleter, stop);
+  const failed = result.deletes.filter((d) => d.result === "failed").length;
+  step(
+    "delete untagged manifests by digest",
+    failed === 0,
+    `${result.deletes.length - failed} deleted, ${failed} failed`,
+  );
+  if (stop.aborted) return interrupted(result, step, stop);
+  const output = (chunk: Buffer) => {
+    if (!o.quiet) io.err(chunk.toString());
+  };
+  const gc = await runCommand(o.gcCommand, output, stop, {
+    ...process.env,
+    RCP_REGISTRY_CONFIG: o.registryConfig,
+  });
+  const gcOk = step("registry garbage-collect (without --delete-untagged)", gc.ok, gc.status);
+  if (stop.aborted) return interrupted(result, step, stop);
+  let restartOk = true;
+  if (o.restartCommand !== null) {
+    const restart = await runCommand({ shell: o.restartCommand }, output, stop);
+    restartOk = step("restart the registry (blob descriptor cache)", restart.ok, restart.status);
+  }
+  result.freed = measureFreed(root, result.plan);
+  result.exitCode = failed === 0 && gcOk && restartOk ? 0 : 1;
+  return result;
+}
+
+export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<GcResult> {
+  const storage = readStorage(o);
   const root = storage.rootDirectory!;
   const shown = { driver: storage.driver, root, cache: cacheWords(storage) };
   const say = (t: string) => {
     if (!o.quiet) io.err(`gc: ${t}\n`);
   };
-  if (!o.apply) {
-    // The tag history's window, when the proxy can be asked (a dry run goes on without it).
-    const held = o.adminUrl === null ? null : await fetchHeld(o.adminUrl, o.adminToken);
-    const roots = held?.ok ? held.manifests : [];
-    const plan = planFromStorage(root, roots);
-    return {
-      dryRun: true,
-      storage: shown,
-      plan,
-      history: historyReport(root, held, roots, plan),
-      deletes: [],
-      steps: [],
-      exitCode: 0,
-    };
-  }
+  if (!o.apply) return dryRun(o, root, shown);
   const refused = applyProblem(o, storage);
   if (refused) throw new GcUsageError(refused);
   const first = planFromStorage(root);
@@ -237,7 +326,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     steps: [],
     exitCode: 1,
   };
-  const step = (name: string, ok: boolean, detail = "") => {
+  const step: Step = (name, ok, detail = "") => {
     result.steps.push({ name, ok, detail });
     say(`${ok ? "" : "FAILED: "}${name}${detail ? ` (${detail})` : ""}`);
     return ok;
@@ -248,68 +337,14 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       step("writes finished before the window", false, `still in flight: ${writes}`);
       return result;
     }
-    const client = createRegistryClient({ url: pre.registryUrl, timeoutMs: 30_000 });
-    const creds = pre.credentials;
-    const problem = await proveWindowGuards({
-      client: client.as(creds ? login(creds.username, creds.password) : ANONYMOUS),
-      registryUrl: pre.registryUrl,
-      adminUrl: o.adminUrl!,
-      lease: window.lease,
-      root,
-      repository,
-    }).finally(() => client.close());
+    const problem = await proveWindow(o, pre, window.lease, root, repository);
     if (problem !== null) {
       step("the window guards the registry gc collects", false, `${problem}. Nothing was changed`);
       result.exitCode = 2;
       return result;
     }
     step("the window guards the registry gc collects", true, `${pre.registryUrl} → ${root}`);
-    // The tag history's window: what an undelete inside it needs stays (asked inside the window).
-    const held = await fetchHeld(o.adminUrl!, o.adminToken);
-    if (!held.ok) {
-      step("read the tag history's window", false, held.why);
-      return result;
-    }
-    result.plan = planFromStorage(root, held.manifests);
-    result.history = historyReport(root, held, held.manifests, result.plan);
-    const { relinked, lost } = relinkHeld(root, held.manifests);
-    result.history.relinked = relinked.length;
-    result.history.lost = lost.map((h) => `${h.repository}@${h.digest}`);
-    if (relinked.length > 0) {
-      step(
-        "keep the window's manifests deleted by digest (revision links written again)",
-        true,
-        `${relinked.length}`,
-      );
-    }
-    const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
-    say(`deleting ${count} untagged manifests by digest through ${pre.registryUrl}`);
-    const deleter = createManifestDeleter(pre.registryUrl, window.lease, pre.credentials);
-    result.deletes = await deleteUnreachable(result.plan, deleter, stop);
-    const failed = result.deletes.filter((d) => d.result === "failed").length;
-    step(
-      "delete untagged manifests by digest",
-      failed === 0,
-      `${result.deletes.length - failed} deleted, ${failed} failed`,
-    );
-    if (stop.aborted) return interrupted(result, step, stop);
-    const output = (chunk: Buffer) => {
-      if (!o.quiet) io.err(chunk.toString());
-    };
-    const gc = await runCommand(o.gcCommand, output, stop, {
-      ...process.env,
-      RCP_REGISTRY_CONFIG: o.registryConfig,
-    });
-    const gcOk = step("registry garbage-collect (without --delete-untagged)", gc.ok, gc.status);
-    if (stop.aborted) return interrupted(result, step, stop);
-    let restartOk = true;
-    if (o.restartCommand !== null) {
-      const restart = await runCommand({ shell: o.restartCommand }, output, stop);
-      restartOk = step("restart the registry (blob descriptor cache)", restart.ok, restart.status);
-    }
-    result.freed = measureFreed(root, result.plan);
-    result.exitCode = failed === 0 && gcOk && restartOk ? 0 : 1;
-    return result;
+    return await collect({ o, io, stop, root, pre, lease: window.lease }, result, step);
   } finally {
     const manifestsDeleted = result.deletes.filter((d) => d.result === "deleted").length;
     const left = await window.leave({ manifestsDeleted, bytesFreed: result.freed?.total ?? 0 });

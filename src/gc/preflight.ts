@@ -17,11 +17,11 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, realpathSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type AdminIdentity, proxyUrlFor } from "../ops/admin-identity.js";
+import { findExecutable } from "../registry/binary.js";
 import { createRegistryClient, type RegistryCalls } from "../registry-client/client.js";
 import type { FoundLogin } from "../registry-client/credential-sources.js";
 import { ANONYMOUS, login } from "../registry-client/credentials.js";
 import { describeFailure, errorText, isFailed, registryError } from "../registry-client/failure.js";
-import { findExecutable } from "../registry/binary.js";
 import { scanRepositories } from "./storage-scan.js";
 import { fetchIdentity } from "./window-client.js";
 
@@ -162,7 +162,8 @@ async function checkProxy(
   // Writes nothing: the zero digest never exists (404 when deletes are allowed).
   const zero = `sha256:${"0".repeat(64)}`;
   const answer = await client.manifestDelete(repository, zero);
-  if (isFailed(answer) && answer.kind !== "status") throw registryError(`DELETE ${repository}@${zero}`, answer);
+  if (isFailed(answer) && answer.kind !== "status")
+    throw registryError(`DELETE ${repository}@${zero}`, answer);
   const probe = answer as { status: number; body: Buffer };
   if (probe.status === 404) return;
   if (probe.status === 401 || probe.status === 403)

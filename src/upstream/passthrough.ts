@@ -101,32 +101,11 @@ function mayRetry(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerR
   return !res.headersSent && !req.socket.destroyed && state.rcpUpstream === undefined;
 }
 
-export function createPassthrough(options: PassthroughOptions): Passthrough {
-  const { target, trustForwarded, publicUrl } = options;
-  const limits = passthroughTimeouts(target);
-  const switchAtHead = limits.beforeHead !== limits.afterHead;
-  const proxy = createProxyServer({
-    target: target.url,
-    agent: target.agent,
-    changeOrigin: true,
-    xfwd: false,
-    proxyTimeout: limits.beforeHead || undefined,
-    secure: true, // TLS settings (CA bundle, client certificate) live on the agent
-  });
-
-  // http-proxy-3's `deleteLength` pass gives every DELETE and OPTIONS without a
-  // Content-Length a `Content-Length: 0` and drops its Transfer-Encoding; a chunked
-  // body would then follow as bare bytes, which the upstream reads as a next request
-  // (smuggling). Such a body goes upstream chunked, like every other chunked body.
-  proxy.before("web", "stream", (req) => {
-    const codings = proxied(req).rcpChunked;
-    if (codings === undefined) return;
-    delete req.headers["content-length"];
-    req.headers["transfer-encoding"] = codings;
-  });
-
-  /** The exchange broke: a 502/503 while nothing has been sent, else the client is cut. */
-  function failed(err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse): void {
+/** The exchange broke: a 502/503 while nothing has been sent, else the client is cut. */
+function exchangeFailure(
+  options: Pick<PassthroughOptions, "onUpstreamError">,
+): (err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse) => void {
+  return function failed(err, req, res) {
     if (res.writableEnded || res.destroyed || broken.has(res)) return;
     broken.add(res);
     // http-proxy-3 ends a timed-out exchange with a plain "socket hang up".
@@ -160,7 +139,34 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
       // client is not left sending into a connection nobody reads.
       headers: req.complete ? {} : { connection: "close" },
     });
-  }
+  };
+}
+
+export function createPassthrough(options: PassthroughOptions): Passthrough {
+  const { target, trustForwarded, publicUrl } = options;
+  const limits = passthroughTimeouts(target);
+  const switchAtHead = limits.beforeHead !== limits.afterHead;
+  const proxy = createProxyServer({
+    target: target.url,
+    agent: target.agent,
+    changeOrigin: true,
+    xfwd: false,
+    proxyTimeout: limits.beforeHead || undefined,
+    secure: true, // TLS settings (CA bundle, client certificate) live on the agent
+  });
+
+  // http-proxy-3's `deleteLength` pass gives every DELETE and OPTIONS without a
+  // Content-Length a `Content-Length: 0` and drops its Transfer-Encoding; a chunked
+  // body would then follow as bare bytes, which the upstream reads as a next request
+  // (smuggling). Such a body goes upstream chunked, like every other chunked body.
+  proxy.before("web", "stream", (req) => {
+    const codings = proxied(req).rcpChunked;
+    if (codings === undefined) return;
+    delete req.headers["content-length"];
+    req.headers["transfer-encoding"] = codings;
+  });
+
+  const failed = exchangeFailure(options);
 
   proxy.on("proxyRes", (proxyRes, req, res) => {
     const h = dropHopByHop(proxyRes.headers);
