@@ -107,7 +107,7 @@ const method = fc.oneof(
  * percent-encoded (UTF-8), as it must.
  */
 function asSent(target: string): string {
-  return target.replace(/[^\x00-\x7f]/gu, (c) =>
+  return target.replace(/[\u{80}-\u{10FFFF}]/gu, (c) =>
     [...Buffer.from(c, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
   );
 }
