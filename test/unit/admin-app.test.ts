@@ -8,13 +8,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ADMIN_WINDOW_PATH, createAdminApp } from "../../src/ops/admin-app.js";
 import { createAdminAuth } from "../../src/ops/admin-auth.js";
+import type { AdminIdentity } from "../../src/ops/admin-identity.js";
 import { createLogger } from "../../src/ops/logger.js";
 import { createMetrics } from "../../src/ops/metrics.js";
 import { createWriteWindow, localControl } from "../../src/ops/write-window.js";
 
-function adminApp(token: string | null = null) {
+function adminApp(token: string | null = null, identity?: () => AdminIdentity | null) {
   const reports: unknown[] = [];
   const app = createAdminApp({
+    ...(identity ? { identity } : {}),
     metrics: createMetrics(),
     window: localControl(createWriteWindow({ maxLeaseMs: 600_000 })),
     writeWaitMs: 100,
@@ -35,6 +37,33 @@ async function ociError(res: Response): Promise<{ code: string; message: string;
 }
 
 describe("the admin app", () => {
+  it("GET /admin/upstream answers the proxy's identity behind the token; 503 UNAVAILABLE before it listens; 405 with Allow for POST", async () => {
+    const identity: AdminIdentity = {
+      instance: "i-1",
+      upstream: "http://127.0.0.1:5000",
+      embedded: null,
+      proxy: { port: 8080, tls: false, publicUrl: null },
+    };
+    let listening = false;
+    const { app } = adminApp("s3cret", () => (listening ? identity : null));
+    const auth = { authorization: "Bearer s3cret" };
+    const refused = await app.request("/admin/upstream");
+    assert.equal(refused.status, 401);
+    assert.equal((await ociError(refused)).code, "UNAUTHORIZED");
+    const early = await app.request("/admin/upstream", { headers: auth });
+    assert.equal(early.status, 503);
+    assert.equal(early.headers.get("retry-after"), "1");
+    assert.equal((await ociError(early)).code, "UNAVAILABLE");
+    listening = true;
+    const res = await app.request("/admin/upstream", { headers: auth });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), identity);
+    const post = await app.request("/admin/upstream", { method: "POST", headers: auth });
+    assert.equal(post.status, 405);
+    assert.match(post.headers.get("allow") ?? "", /GET/);
+    assert.equal((await ociError(post)).code, "METHOD_UNKNOWN");
+  });
+
   it("GET /metrics answers Prometheus text; HEAD the same head", async () => {
     const { app } = adminApp();
     const res = await app.request("/metrics");
