@@ -6,13 +6,15 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv, V2Handler } from "./deps.js";
 import { HANDLERS } from "./handlers/index.js";
-import { routedOf, type V2Owner, type V2Routes } from "./http/routing.js";
+import { routedOf, UI_PREFIX, type V2Owner, type V2Routes } from "./http/routing.js";
 import { ociErrorHandler } from "./http/write-error.js";
 import { OciError } from "./oci/errors.js";
 import { checkReadiness, READINESS_TIMEOUT_MS } from "./ops/health.js";
 import { renderMetrics } from "./ops/metrics.js";
 import { PLAIN } from "./registry-client/credentials.js";
 import { describeFailure, isFailed } from "./registry-client/failure.js";
+import { UI_ROOT } from "./ui/paths.js";
+import { createUiApp } from "./ui/ui-app.js";
 
 /** `GET /v2/` on the upstream, without credentials: 200 and 401 both say it is up. */
 async function pingUpstream(deps: AppDeps): Promise<{ status: number } | { error: string }> {
@@ -36,10 +38,17 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.body(body, 200, { "content-type": contentType });
   });
 
+  if (deps.uiCaches !== null) {
+    // Reached only by browsers (the routing table leaves every other `/` to the registry).
+    app.get("/", (c) => c.redirect(UI_ROOT, 302));
+    app.get(UI_PREFIX, (c) => c.redirect(UI_ROOT, 301));
+    app.route(UI_PREFIX, createUiApp(deps, deps.uiCaches));
+  }
+
   app.all("/v2/*", (c) => {
     const { route, owner } = routedOf(c.env.incoming, deps.ownership);
     if (route.kind === "invalid") throw new OciError(route.code, route.message, route.detail);
-    if (owner === null || owner === "ops" || owner === "invalid") {
+    if (owner === null || owner === "ops" || owner === "ui" || owner === "invalid") {
       throw new OciError("UNSUPPORTED", "no handler for this request", { kind: route.kind });
     }
     return (HANDLERS[owner] as V2Handler)(c, route as V2Routes[V2Owner], deps);

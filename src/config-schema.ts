@@ -126,6 +126,10 @@ export const SCHEMA = {
     /** Longest lease a holder of the read-only window may take (it expires unless renewed). */
     maxLeaseMs: { ...ms, min: 1000 },
   },
+  ui: {
+    /** The web UI at /ui/ (docs/ui.md); false removes its routes. */
+    enabled: { type: "bool", env: "UI_ENABLED" },
+  },
   shutdown: {
     /** Time in-flight requests get to finish after SIGTERM/SIGINT. */
     graceMs: { ...ms, env: "SHUTDOWN_GRACE_MS" },

@@ -28,6 +28,7 @@ import { createImmutableGuard, type ImmutableGuard } from "./tags/immutable-guar
 import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
 import type { SharedLocks } from "./tags/locks.js";
 import { createTagDeleter, serviceCredentials, type TagDeleter } from "./tags/tag-deleter.js";
+import { createUiCaches, type UiCaches } from "./ui/ui-caches.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import { createUpstreamTarget, registryClientOptions, type UpstreamTarget } from "./upstream/target.js";
 
@@ -52,8 +53,10 @@ export interface AppDeps {
   digestGuard: DigestDeleteGuard;
   /** The tag history (history.windowMs): every tag change, seen and undone within the window. */
   history: TagHistory;
-  /** What the routing table gives the proxy to answer (from `oci.referrers` and `tags.immutable`). */
+  /** What the routing table gives the proxy to answer (referrers, immutable tags, digest deletes, history, UI). */
   ownership: OwnershipOptions;
+  /** The web UI's caches (`ui.enabled`), or null when the UI is off. */
+  uiCaches: UiCaches | null;
 }
 
 export type AppEnv = { Bindings: HttpBindings };
@@ -198,7 +201,9 @@ export function createAppDeps(options: AppDepsOptions): Services {
       immutable: immutableScope(config.tags.immutable),
       protectDigestDeletes: config.delete.digestDeletes === "protect",
       history: history.enabled,
+      ui: config.ui.enabled,
     },
+    uiCaches: config.ui.enabled ? createUiCaches({ changes }) : null,
   };
   return { deps, target, shared, window };
 }

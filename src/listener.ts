@@ -118,7 +118,9 @@ export function createRequestListener(
     if (upstream !== null) req.url = upstream;
     const owned = owner !== null;
     tracker.label(res, route, owned);
-    if (isWindowWrite(route.kind, method) && holdWrite(req, res, path, parts)) return;
+    // The UI's writes (a tag delete) are its POSTs; they wait for the window like the API's.
+    const write = owner === "ui" ? method === "POST" : isWindowWrite(route.kind, method);
+    if (write && holdWrite(req, res, path, parts)) return;
     if (owned) {
       const work = answerOwned(req, res);
       ownedWork.add(work);

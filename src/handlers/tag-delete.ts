@@ -4,6 +4,7 @@
  * with `Allow: DELETE`. The work is in src/tags/; this file maps its results to
  * HTTP answers and metrics.
  */
+import type { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import type { AppDeps, AppEnv, V2Handler } from "../deps.js";
 import { API_VERSION, API_VERSION_HEADER, firstErrorCode, OciError } from "../oci/errors.js";
@@ -14,7 +15,7 @@ import { describeFailure, type Failure, isFailed } from "../registry-client/fail
 import { authFailure } from "../tags/challenge.js";
 import type { DeleteResult } from "../tags/tag-deleter.js";
 import { callerCredentials } from "../upstream/caller-headers.js";
-import { recordTagDelete } from "./history-record.js";
+import { type HistoryRecordDeps, recordTagDelete } from "./history-record.js";
 
 function accepted(): Response {
   return new Response(null, {
@@ -157,22 +158,36 @@ async function repositoryUnknown(registry: RegistryCalls, name: string): Promise
   return isFailed(res) && res.kind === "status" && res.status === 404 && res.code === "NAME_UNKNOWN";
 }
 
-async function answerTagDelete(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string) {
+/** One tag delete as a client asks it: who asks, with which credentials. */
+export interface TagDeleteAsk {
+  name: string;
+  tag: string;
+  /** The upstream, with the asker's own credentials. */
+  registry: RegistryCalls;
+  /** The asker's Authorization header (the capability cache's key). */
+  authorization: string | undefined;
+  /** The request that asked (who, and through what, for the tag history). */
+  request: IncomingMessage;
+}
+
+/**
+ * Deletes one tag (the immutable guard first, then the swap or the native delete),
+ * counts it, tells the caches, and answers 202, or throws the OciError a client
+ * gets. The API's DELETE and the web UI's delete both come here.
+ */
+export async function deleteOneTag(
+  deps: Pick<AppDeps, "immutableGuard" | "tagDeleter" | "metrics" | "changes" | keyof HistoryRecordDeps>,
+  ask: TagDeleteAsk,
+): Promise<Response> {
+  const { name, tag, registry } = ask;
   deps.immutableGuard.checkTagDelete(name, tag);
-  const incoming = c.env.incoming;
-  const registry = deps.registry.as(callerCredentials(incoming, deps.caller));
-  const result = await deps.tagDeleter.deleteTag({
-    name,
-    tag,
-    registry,
-    authorization: incoming.headers.authorization,
-  });
+  const result = await deps.tagDeleter.deleteTag(ask);
   const native = result.kind === "native-answer" || result.kind === "native-failed";
   deps.metrics.tagDeletes.inc({ path: native ? "native" : "swap", outcome: outcomeOf(result) });
   const done = result.kind === "deleted" || (result.kind === "native-answer" && result.status === 202);
   // A delete superseded by a push left the tag as pushed: no change of its own.
   if (done && (result.kind !== "deleted" || !result.superseded)) {
-    await recordTagDelete(deps, incoming, name, tag, result.kind === "deleted" ? result.original : null);
+    await recordTagDelete(deps, ask.request, name, tag, result.kind === "deleted" ? result.original : null);
   }
   if (
     done ||
@@ -189,6 +204,17 @@ async function answerTagDelete(c: Context<AppEnv>, deps: AppDeps, name: string, 
       : result.kind === "not-found" && (await repositoryUnknown(registry, name));
   if (nameUnknown) throw new OciError("NAME_UNKNOWN", undefined, { name, tag });
   return respond(result, name, tag);
+}
+
+function answerTagDelete(c: Context<AppEnv>, deps: AppDeps, name: string, tag: string) {
+  const incoming = c.env.incoming;
+  return deleteOneTag(deps, {
+    name,
+    tag,
+    registry: deps.registry.as(callerCredentials(incoming, deps.caller)),
+    authorization: incoming.headers.authorization,
+    request: incoming,
+  });
 }
 
 /** `/v2/<name>/tags/<tag>` (DELETE; any other method is 405) and `DELETE /v2/<name>/manifests/<tag>`. */

@@ -13,6 +13,14 @@ import { proxied } from "./proxied-request.js";
 /** Operational endpoints outside `/v2/`. */
 export const OPS_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
 
+/** Where the web UI lives (`ui.enabled`): `/ui` and everything under `/ui/`. */
+export const UI_PREFIX = "/ui";
+
+/** Whether `path` is the web UI's. */
+export function isUiPath(path: string): boolean {
+  return path === UI_PREFIX || path.startsWith(`${UI_PREFIX}/`);
+}
+
 /** Features that change what the proxy owns (from the config). */
 export interface OwnershipOptions {
   /** `oci.referrers`: the referrers API, manifest PUT and manifest DELETE by digest. */
@@ -26,6 +34,14 @@ export interface OwnershipOptions {
   protectDigestDeletes?: boolean;
   /** The tag history is on (`history.windowMs` > 0): PUTs to a tag and DELETEs by digest are recorded. */
   history?: boolean;
+  /** `ui.enabled`: the web UI under `/ui/`, and `/` for browsers (sent on to `/ui/`). */
+  ui?: boolean;
+}
+
+/** What routing reads of a request besides its route and method. */
+export interface RequestHints {
+  /** The client asks for HTML (`Accept: text/html`): a browser. */
+  acceptsHtml?: boolean;
 }
 
 /** Which manifest writes the immutable tag guard must see (README "Immutable tags"). */
@@ -52,8 +68,11 @@ export interface V2Routes {
 
 export type V2Owner = keyof V2Routes;
 
-/** Who answers: `ops` (/healthz, /readyz, /metrics), a `/v2/` handler, or `invalid` (the listener's own 4xx). */
-export type Owner = "ops" | "invalid" | V2Owner;
+/**
+ * Who answers: `ops` (/healthz, /readyz, /metrics), `ui` (the web UI), a `/v2/`
+ * handler, or `invalid` (the listener's own 4xx).
+ */
+export type Owner = "ops" | "ui" | "invalid" | V2Owner;
 
 const DEFAULT_OWNERSHIP: OwnershipOptions = { referrers: true };
 
@@ -79,17 +98,29 @@ function manifestOwner(
   return o.immutable.coversRepository(route.name) ? owner : null;
 }
 
+/**
+ * Outside `/v2/`: the operational endpoints; with the UI on, `/ui` and below, and
+ * a browser's GET of `/` (health checkers keep the registry's own empty 200).
+ */
+function nonApiOwner(path: string, method: string, o: OwnershipOptions, hints: RequestHints): Owner | null {
+  if (OPS_PATHS.has(path)) return "ops";
+  if (!o.ui) return null;
+  if (isUiPath(path)) return "ui";
+  return path === "/" && (method === "GET" || method === "HEAD") && hints.acceptsHtml ? "ui" : null;
+}
+
 /** The routing table: the owner of a request, or null when it passes through to the upstream. */
 export function ownerOf(
   route: RouteMatch,
   method: string,
   o: OwnershipOptions = DEFAULT_OWNERSHIP,
+  hints: RequestHints = {},
 ): Owner | null {
   switch (route.kind) {
     case "invalid":
       return "invalid";
     case "non-api":
-      return OPS_PATHS.has(route.path) ? "ops" : null;
+      return nonApiOwner(route.path, method, o, hints);
     case "tag":
       return "tag-delete";
     case "tags-list":
@@ -129,9 +160,15 @@ export interface Routed {
   owner: Owner | null;
 }
 
+/** Whether an Accept header asks for HTML (a browser navigating). */
+export function acceptsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /(?:^|,)\s*text\/html\s*(?:[;,]|$)/i.test(accept);
+}
+
 /** Routes `req` once (the listener): its route and owner travel with it (fields of ProxiedRequest). */
 export function routeRequest(req: IncomingMessage, route: RouteMatch, o: OwnershipOptions): Routed {
-  const owner = ownerOf(route, req.method ?? "GET", o);
+  const hints = { acceptsHtml: acceptsHtml(req.headers.accept) };
+  const owner = ownerOf(route, req.method ?? "GET", o, hints);
   const fields = proxied(req);
   fields.rcpRoute = route;
   fields.rcpOwner = owner;

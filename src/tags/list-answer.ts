@@ -73,7 +73,18 @@ export async function answerTagsList(ask: ListAsk, deps: ListDeps): Promise<List
 
 /** The complete list (a TagList, sorted when first needed) from the cache or the upstream. */
 function loadTags(ask: ListAsk, deps: ListDeps) {
-  return deps.tagLists.load(
+  return loadTagList(deps.tagLists, ask);
+}
+
+/**
+ * A repository's complete tag list as `authorization` sees it, from the cache or
+ * the upstream (with `registry`, the same credentials): the tags lists' and the web UI's.
+ */
+export function loadTagList(
+  tagLists: TagListCache,
+  ask: Pick<ListAsk, "name" | "authorization" | "registry">,
+): Promise<ListLoad<Failure, TagList>> {
+  return tagLists.load(
     ask.name,
     ask.authorization,
     async (): Promise<ListLoad<Failure, TagList>> => {
