@@ -13,6 +13,7 @@ const PACKAGES: Record<string, string> = {
   nginx: "nginx-light",
   "redis-server": "redis-server",
   curl: "curl",
+  chromium: "chromium",
 };
 
 const found = new Map<string, boolean>();
