@@ -21,7 +21,7 @@ import * as calls from "./calls.js";
 import type { Credentials } from "./credentials.js";
 import { type Failure, statusFailure } from "./failure.js";
 import { type HttpResponse, UpstreamError } from "./http.js";
-import { collectPages, readList } from "./pages.js";
+import { catalogPage, collectPages, readList } from "./pages.js";
 import {
   createTransport,
   type RegistryClientOptions,
@@ -42,6 +42,11 @@ export interface RegistryCalls {
   ping(o?: CallOptions): Promise<number | Failure>;
   /** Every repository of `/v2/_catalog`, following its pages. */
   catalog(o?: CallOptions & { pageSize?: number }): Promise<string[] | Failure>;
+  /** One page of `/v2/_catalog` (`n` names after `last`), and whether the registry says more follow. */
+  catalogPage(
+    page: { n: number; last: string | null },
+    o?: CallOptions,
+  ): Promise<{ repositories: string[]; more: boolean } | Failure>;
   /** Every tag of `/v2/<name>/tags/list` in the registry's order, following its pages (404: a Failure). */
   tagList(name: string, o?: CallOptions): Promise<string[] | Failure>;
   /**
@@ -137,6 +142,7 @@ function bindCalls(transport: Transport, creds: Credentials): RegistryCalls {
         },
         o,
       ),
+    catalogPage: (page, o) => catalogPage(call, page, o),
     tagList: (name, o) => {
       const path = `/v2/${name}/tags/list`;
       const list = {

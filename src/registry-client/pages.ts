@@ -42,6 +42,23 @@ export async function collectPages(
   return out;
 }
 
+/** One page of `/v2/_catalog` (`n` names after `last`), and whether the registry says more follow. */
+export async function catalogPage(
+  call: Call,
+  page: { n: number; last: string | null },
+  o?: CallOptions,
+): Promise<{ repositories: string[]; more: boolean } | Failure> {
+  const last = page.last === null ? "" : `&last=${encodeURIComponent(page.last)}`;
+  const path = `/v2/_catalog?n=${page.n}${last}`;
+  const res = await call(withOptions({ method: "GET", path, scope: "registry:catalog:*" }, o));
+  if (isFailed(res)) return res;
+  if (res.status !== 200) return statusFailure(res);
+  const repositories = readList("repositories")(res.body);
+  if (repositories === null)
+    return { ok: false, kind: "invalid", reason: "upstream sent an invalid /v2/_catalog" };
+  return { repositories, more: parseNextLink(joinedHeader(res.headers.link)) !== null };
+}
+
 /** Reads `{"<key>": [...] | null}` (null: no entries); null when the body is not that. */
 export function readList(key: string): (body: Buffer) => string[] | null {
   return (body) => {

@@ -52,23 +52,46 @@ export function hasTag(sorted: readonly string[], tag: string): boolean {
 }
 
 export interface CatalogPage extends Page {
-  /** Repositories matching the filter (all of them without one). */
-  matched: number;
-  total: number;
+  /** Repositories matching the filter; null when unknown (no filter: only this page was read). */
+  matched: number | null;
+  /** Repositories in the catalog, when known. */
+  total: number | null;
 }
 
-/** A page of the catalog, filtered by a substring of the name (case-insensitive). */
+/**
+ * A page of the catalog, in the registry's order. Without a filter, only that
+ * page is asked of the registry (`n` and `last`: 2.8 stops walking its storage
+ * there); with one, the whole catalog (kept for a moment per visitor) is
+ * filtered by a substring of the name, case-insensitive.
+ */
 export async function readCatalogPage(
   r: UiReader,
   q: { filter: string; last: string | null; n: number },
 ): Promise<CatalogPage | Failure> {
+  const needle = q.filter.trim().toLowerCase();
+  if (needle === "") {
+    // One more than shown: 2.8 links a next page whenever a page is full, even when none follows.
+    const page = await r.reg.catalogPage({ n: q.n + 1, last: q.last });
+    if (isFailed(page)) return page;
+    const names = page.repositories.slice(0, q.n);
+    const next = page.repositories.length > q.n ? names[names.length - 1]! : null;
+    return { tags: names, next, matched: null, total: null };
+  }
   const all = await r.caches.catalog(r.visitor.key, () => r.reg.catalog({ pageSize: 1000 }));
   if (isFailed(all)) return all;
-  const needle = q.filter.trim().toLowerCase();
-  const sorted = [...all].sort();
-  const matched = needle === "" ? sorted : sorted.filter((n) => n.includes(needle));
-  const page = paginate(matched, { n: q.n, last: q.last });
-  return { ...page, matched: matched.length, total: all.length };
+  const matched = all.filter((n) => n.includes(needle));
+  const from = q.last === null ? 0 : afterName(matched, q.last);
+  const names = matched.slice(from, from + q.n);
+  const next = from + q.n < matched.length ? names[names.length - 1]! : null;
+  return { tags: names, next, matched: matched.length, total: all.length };
+}
+
+/** Where a page after `last` starts in a list in the registry's order (its index + 1, or after the names before it). */
+function afterName(names: readonly string[], last: string): number {
+  const at = names.indexOf(last);
+  if (at !== -1) return at + 1;
+  const later = names.findIndex((n) => n > last);
+  return later === -1 ? names.length : later;
 }
 
 /** A manifest's view, from the UI's cache or the registry; null when there is none. */

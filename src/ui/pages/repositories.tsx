@@ -38,10 +38,11 @@ export const RepositoriesPage: FC<{
     ) : (
       <>
         <p class="muted" data-testid="repository-count">
-          {filter === ""
-            ? `${page.total} repositories`
-            : `${page.matched} of ${page.total} repositories match “${filter}”`}
-          {last !== null && `, from after ${last}`}
+          {filter !== ""
+            ? `${page.matched} of ${page.total} repositories match “${filter}”`
+            : last === null
+              ? "From the start of the catalog"
+              : `From after ${last}`}
         </p>
         {page.tags.length === 0 ? (
           <p>No repository to show.</p>
