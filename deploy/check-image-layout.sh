@@ -41,6 +41,8 @@ for _ in $(seq 1 50); do
 done
 PORT="$port" HOST=127.0.0.1 node dist/cli.js healthcheck
 node -e 'fetch(process.argv[1]).then(async r=>{console.log("GET /v2/ ->",r.status,await r.text());process.exit(r.status===200||r.status===401?0:1)})' "http://127.0.0.1:$port/v2/"
+# The web UI's assets are in dist/ (the build copies them).
+node -e 'fetch(process.argv[1]).then(r=>{console.log("GET /ui/assets/ui.js ->",r.status);process.exit(r.status===200?0:1)})' "http://127.0.0.1:$port/ui/assets/ui.js"
 kill -TERM "$pid"
 wait "$pid"
 echo "== exit code after SIGTERM: $?"

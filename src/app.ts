@@ -38,11 +38,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.body(body, 200, { "content-type": contentType });
   });
 
-  if (deps.uiCaches !== null) {
+  if (deps.config.ui.enabled) {
     // Reached only by browsers (the routing table leaves every other `/` to the registry).
     app.get("/", (c) => c.redirect(UI_ROOT, 302));
     app.get(UI_PREFIX, (c) => c.redirect(UI_ROOT, 301));
-    app.route(UI_PREFIX, createUiApp(deps, deps.uiCaches));
+    app.route(UI_PREFIX, createUiApp(deps));
   }
 
   app.all("/v2/*", (c) => {

@@ -28,7 +28,6 @@ import { createImmutableGuard, type ImmutableGuard } from "./tags/immutable-guar
 import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
 import type { SharedLocks } from "./tags/locks.js";
 import { createTagDeleter, serviceCredentials, type TagDeleter } from "./tags/tag-deleter.js";
-import { createUiCaches, type UiCaches } from "./ui/ui-caches.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import { createUpstreamTarget, registryClientOptions, type UpstreamTarget } from "./upstream/target.js";
 
@@ -55,8 +54,6 @@ export interface AppDeps {
   history: TagHistory;
   /** What the routing table gives the proxy to answer (referrers, immutable tags, digest deletes, history, UI). */
   ownership: OwnershipOptions;
-  /** The web UI's caches (`ui.enabled`), or null when the UI is off. */
-  uiCaches: UiCaches | null;
 }
 
 export type AppEnv = { Bindings: HttpBindings };
@@ -203,7 +200,6 @@ export function createAppDeps(options: AppDepsOptions): Services {
       history: history.enabled,
       ui: config.ui.enabled,
     },
-    uiCaches: config.ui.enabled ? createUiCaches({ changes }) : null,
   };
   return { deps, target, shared, window };
 }

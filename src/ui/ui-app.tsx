@@ -30,7 +30,7 @@ import {
 import { renderer } from "./pages/layout.js";
 import { MessagePage } from "./pages/message.js";
 import { parseUiPath, UI_ROOT } from "./paths.js";
-import type { UiCaches } from "./ui-caches.js";
+import { createUiCaches } from "./ui-caches.js";
 import { visitorOf } from "./visitor.js";
 
 /** The Content-Security-Policy of every UI answer. */
@@ -48,9 +48,11 @@ export const UI_CSP = {
 /** The largest form the UI accepts (a delete form is a digest). */
 const MAX_FORM_BYTES = 4096;
 
-export function createUiApp(deps: AppDeps, caches: UiCaches): Hono<AppEnv> {
+/** The UI of one proxy (created once, by createApp), with its caches and assets. */
+export function createUiApp(deps: AppDeps): Hono<AppEnv> {
   const ui = new Hono<AppEnv>();
   const assets = loadAssets();
+  const caches = createUiCaches({ changes: deps.changes });
 
   ui.use(
     secureHeaders({

@@ -1,5 +1,5 @@
 /**
- * The web UI's caches, created once per proxy (deps.ts): what a visitor saw a
+ * The web UI's caches, created once per proxy (with its UI app): what a visitor saw a
  * moment ago, so that paging and going back and forth cost the registry little.
  *
  * - Everything is keyed by the visitor (a hash of their Authorization header):

@@ -63,6 +63,11 @@ describe("npm start under a supervisor", () => {
       const port = line("proxy listening")?.["port"] as number;
       const base = await request("GET", `http://127.0.0.1:${port}/v2/`);
       assert.equal(base.status, 200, base.text);
+      // The build puts the web UI's assets beside the compiled code.
+      for (const asset of ["ui.css", "ui.js", "icon.svg"]) {
+        const res = await request("GET", `http://127.0.0.1:${port}/ui/assets/${asset}`);
+        assert.equal(res.status, 200, `${asset}: ${res.text}`);
+      }
 
       npm.kill("SIGTERM");
       const { code, signal } = await exited;

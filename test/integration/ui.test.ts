@@ -143,7 +143,7 @@ describe("web UI (docker-registry 2.8.2, open)", () => {
     const pinned = rowOf(res.text, "v1.0");
     assert.match(pinned, /data-testid="immutable"/);
     assert.doesNotMatch(pinned, /delete-tag/, "no delete control on an immutable tag");
-    assert.match(res.text, /6 tags \(1 referrers index tags listed apart/);
+    assert.match(res.text, /6 tags \(1 referrers index tag listed apart/);
     const apart = await uiGet(proxy.url, `/ui/r/${REPO}?view=referrers`);
     assert.deepEqual(tagRows(apart.text), [`sha256-${image.manifest.digest.slice(7)}`]);
   });
@@ -314,6 +314,10 @@ describe("web UI (docker-registry 2.8.2, open)", () => {
       assert.equal(res.status, 404, path);
       assert.match(String(res.headers["content-type"]), /^text\/html/);
     }
+    const open = await uiGet(proxy.url, `/ui/r/?name=${encodeURIComponent(REPO)}`);
+    assert.equal(open.status, 303, "a repository opened by name");
+    assert.equal(open.headers.location, `/ui/r/${REPO}`);
+    assert.equal((await uiGet(proxy.url, "/ui/r/?name=Not%20A%20Name")).status, 400);
     const post = await request("POST", `${proxy.url}/ui/r/${REPO}`, {
       headers: { origin: proxy.url, "content-type": "application/x-www-form-urlencoded" },
       body: "",

@@ -13,6 +13,8 @@ import { Digest, FailureNote, failureText, ImmutableBadge, Pager, Size } from ".
 
 export type TagsView = "tags" | "referrers";
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
 const Details: FC<{ manifest: ManifestView }> = ({ manifest }) => (
   <>
     <td>
@@ -68,18 +70,18 @@ const ViewSwitch: FC<{ name: string; view: TagsView; page: TagsPage }> = ({ name
   if (view === "referrers") {
     return (
       <p class="muted">
-        {page.fallbackTags} referrers index tags (the referrers tag schema's <code>sha256-…</code> tags).{" "}
-        <a href={uiUrl.repository(name)}>Back to the {others} tags</a>
+        {plural(page.fallbackTags, "referrers index tag")} (the referrers tag schema's <code>sha256-…</code>{" "}
+        tags). <a href={uiUrl.repository(name)}>Back to the {others} tags</a>
       </p>
     );
   }
   return (
     <p class="muted" data-testid="tag-count">
-      {others} tags
+      {plural(others, "tag")}
       {page.fallbackTags > 0 && (
         <>
           {" "}
-          ({page.fallbackTags} referrers index tags listed apart:{" "}
+          ({plural(page.fallbackTags, "referrers index tag")} listed apart:{" "}
           <a href={uiUrl.repository(name, { view: "referrers" })}>show them</a>)
         </>
       )}
