@@ -77,6 +77,12 @@ async function timedPage(url: string, cold: boolean, check: (html: string) => vo
   return ms;
 }
 
+function record(results: Record<string, number[]>, label: string, ms: number): void {
+  const samples = results[label] ?? [];
+  samples.push(ms);
+  results[label] = samples;
+}
+
 function summary(label: string, samples: number[]): void {
   const s = [...samples].sort((a, b) => a - b);
   const median = s[Math.floor(s.length / 2)]!;
@@ -109,14 +115,16 @@ async function main(): Promise<void> {
     await timedPage(filteredUrl, false, filteredOk);
     for (let run = 0; run < RUNS; run++) {
       // Interleaved, so load on the shared machine spreads over every row.
-      (results["tags page (10,000 tags), cold"] ??= []).push(await timedPage(tagsUrl, true, tagsOk));
-      (results["tags page, warm"] ??= []).push(await timedPage(tagsUrl, false, tagsOk));
-      (results["repositories page (5,000), cold"] ??= []).push(await timedPage(reposUrl, true, reposOk));
-      (results["repositories page, warm"] ??= []).push(await timedPage(reposUrl, false, reposOk));
-      (results["repositories filtered (whole catalog), cold"] ??= []).push(
+      record(results, "tags page (10,000 tags), cold", await timedPage(tagsUrl, true, tagsOk));
+      record(results, "tags page, warm", await timedPage(tagsUrl, false, tagsOk));
+      record(results, "repositories page (5,000), cold", await timedPage(reposUrl, true, reposOk));
+      record(results, "repositories page, warm", await timedPage(reposUrl, false, reposOk));
+      record(
+        results,
+        "repositories filtered (whole catalog), cold",
         await timedPage(filteredUrl, true, filteredOk),
       );
-      (results["repositories filtered, warm"] ??= []).push(await timedPage(filteredUrl, false, filteredOk));
+      record(results, "repositories filtered, warm", await timedPage(filteredUrl, false, filteredOk));
     }
     console.log(`\nHTTP, whole page (${RUNS} runs each, Node ${process.version}):`);
     for (const [label, samples] of Object.entries(results)) summary(label, samples);
@@ -143,7 +151,7 @@ async function inBrowser(tagsUrl: string, reposUrl: string): Promise<void> {
         const page = await context.newPage();
         const t0 = performance.now();
         await page.goto(url, { waitUntil: "load" });
-        (results[label] ??= []).push(performance.now() - t0);
+        record(results, label, performance.now() - t0);
         await context.close();
       }
     }

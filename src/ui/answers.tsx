@@ -12,6 +12,18 @@ import { MessagePage } from "./pages/message.js";
 import { failureText } from "./pages/parts.js";
 import { UI_CHALLENGE, type Visitor } from "./visitor.js";
 
+/**
+ * A 401 that credentials cannot cure: the login was accepted but its token does
+ * not cover the call (`error="insufficient_scope"`, as a token registry says it).
+ */
+export function insufficientScope(f: Failure): boolean {
+  if (f.kind !== "status" || f.status !== 401) return false;
+  const challenge = f.headers["www-authenticate"];
+  return /error="?insufficient_scope/i.test(
+    Array.isArray(challenge) ? challenge.join(",") : (challenge ?? ""),
+  );
+}
+
 /** The status a page answers with when a registry read failed. */
 export function failureStatus(f: Failure): 401 | 403 | 404 | 502 {
   if (f.kind === "status" && (f.status === 401 || f.status === 403 || f.status === 404)) return f.status;

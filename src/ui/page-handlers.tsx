@@ -10,7 +10,7 @@ import { OciError } from "../oci/errors.js";
 import { isValidDigest, isValidName } from "../oci/grammar.js";
 import { isFailed } from "../registry-client/failure.js";
 import { callerOrigin } from "../upstream/caller-headers.js";
-import { failurePage, ociErrorPage } from "./answers.js";
+import { failurePage, insufficientScope, ociErrorPage } from "./answers.js";
 import { ConfirmDeletePage } from "./pages/confirm-delete.js";
 import { MessagePage } from "./pages/message.js";
 import { RepositoriesPage } from "./pages/repositories.js";
@@ -56,9 +56,13 @@ export async function repositoriesPage(c: C, r: UiReader) {
   const n = pageSize(c, REPOSITORIES_PER_PAGE);
   const page = await readCatalogPage(r, { filter, last, n });
   if (isFailed(page)) {
-    // Without credentials the registry's 401 brings the browser's prompt; others see why, and a way on.
-    if (page.kind === "status" && page.status === 401) return failurePage(c, r.visitor, page, "Repositories");
-    c.status(page.kind === "status" && page.status === 403 ? 403 : 502);
+    // The registry's 401 brings the browser's prompt, unless the login is fine and only the
+    // catalog is closed to it: then the page says so, with a way on by name.
+    const closed = insufficientScope(page) || (page.kind === "status" && page.status === 403);
+    if (page.kind === "status" && page.status === 401 && !closed) {
+      return failurePage(c, r.visitor, page, "Repositories");
+    }
+    c.status(closed ? 403 : 502);
   }
   return c.render(
     <RepositoriesPage page={page} filter={filter} last={last} n={n === REPOSITORIES_PER_PAGE ? null : n} />,

@@ -18,7 +18,7 @@ export const Size: FC<{ bytes: number | undefined }> = ({ bytes }) => (
 /** What the registry said when a read failed (credential-free, as logged). */
 export function failureText(f: Failure): string {
   if (f.kind === "status") {
-    if (f.status === 401) return "the registry wants credentials for this";
+    if (f.status === 401) return "the registry does not let this login do it, or wants credentials";
     if (f.status === 403) return "the registry denies you this";
     if (f.status === 404) return "not found";
   }
