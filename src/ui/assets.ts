@@ -24,10 +24,24 @@ export interface Asset {
 /** The folder the assets are read from (src/ui/assets, or dist/ui/assets once built). */
 export const ASSETS_DIR = fileURLToPath(new URL("./assets/", import.meta.url));
 
-/** Every asset of `dir` by file name (only the types above). */
-export function loadAssets(dir: string = ASSETS_DIR): ReadonlyMap<string, Asset> {
+/**
+ * Every asset of `dir` by file name (only the types above). A build without them
+ * (compiled without `npm run build`) gets none: the pages still work, unstyled
+ * and without the script, and `onMissing` says why.
+ */
+export function loadAssets(
+  dir: string = ASSETS_DIR,
+  onMissing: (err: Error) => void = () => undefined,
+): ReadonlyMap<string, Asset> {
   const assets = new Map<string, Asset>();
-  for (const file of readdirSync(dir)) {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch (err) {
+    onMissing(err as Error);
+    return assets;
+  }
+  for (const file of files) {
     const type = TYPES[extname(file)];
     if (type === undefined) continue;
     const body = readFileSync(join(dir, file));

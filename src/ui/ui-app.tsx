@@ -51,7 +51,12 @@ const MAX_FORM_BYTES = 4096;
 /** The UI of one proxy (created once, by createApp), with its caches and assets. */
 export function createUiApp(deps: AppDeps): Hono<AppEnv> {
   const ui = new Hono<AppEnv>();
-  const assets = loadAssets();
+  const assets = loadAssets(undefined, (err) =>
+    deps.logger.warn(
+      { err: err.message },
+      "ui: no assets beside the compiled code (build with npm run build)",
+    ),
+  );
   const caches = createUiCaches({ changes: deps.changes });
 
   ui.use(

@@ -42,6 +42,8 @@ export function buildRuntimeLayout(): string {
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  // As `npm run build` (the Dockerfile's): the web UI's assets beside the compiled code.
+  cpSync(join(ROOT, "src/ui/assets"), join(app, "dist/ui/assets"), { recursive: true });
   cpSync(join(ROOT, "config"), join(app, "config"), { recursive: true });
   cpSync(join(ROOT, "package.json"), join(app, "package.json"));
   // Mount point for the project's node_modules (bound read-only over it).

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { acceptsHtml, ownerOf } from "../../src/http/routing.js";
 import { parseRoute } from "../../src/oci/routes.js";
+import { loadAssets } from "../../src/ui/assets.js";
 import { formatSize, shortDigest, viewManifest } from "../../src/ui/manifest-view.js";
 import { parseUiPath, uiUrl } from "../../src/ui/paths.js";
 import { hasTag, isReferrersTag } from "../../src/ui/reads.js";
@@ -225,5 +226,15 @@ describe("the routing table: the UI's requests", () => {
     assert.equal(ownerOf(parseRoute("GET", "/v2/a/tags/_list"), "GET", ui), "tags-list");
     assert.equal(ownerOf(parseRoute("DELETE", "/v2/a/tags/t"), "DELETE", ui), "tag-delete");
     assert.equal(ownerOf(parseRoute("GET", "/v2/a/blobs/" + D), "GET", ui), null);
+  });
+});
+
+describe("the UI's assets", () => {
+  it("a build without them gives none and says why, instead of failing the proxy", () => {
+    const why: string[] = [];
+    const assets = loadAssets("/nonexistent/ui-assets", (err) => why.push(err.message));
+    assert.equal(assets.size, 0);
+    assert.match(why[0] ?? "", /ENOENT/);
+    assert.deepEqual([...loadAssets().keys()].sort(), ["icon.svg", "ui.css", "ui.js"]);
   });
 });
