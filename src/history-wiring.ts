@@ -17,7 +17,7 @@ import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
 import type { WriteWindow } from "./ops/write-window.js";
 import type { RegistryClient } from "./registry-client/client.js";
-import { type Credentials, login, PLAIN } from "./registry-client/credentials.js";
+import { type Credentials, PLAIN } from "./registry-client/credentials.js";
 import type { SharedState } from "./state/redis.js";
 import { createRedisHistory } from "./state/redis-history.js";
 import type { ImmutableGuard } from "./tags/immutable-guard.js";
@@ -58,12 +58,7 @@ export function createHistory(
     logger,
     metrics: parts.metrics,
     undelete: {
-      registryFor: (given) =>
-        undeleteRegistry(
-          parts.registry.as(
-            given ? login(given.username, given.password) : (parts.serviceCredentials ?? PLAIN),
-          ),
-        ),
+      registryFor: (given) => undeleteRegistry(parts.registry.as(given ?? parts.serviceCredentials ?? PLAIN)),
       isImmutable: (name, tag) => parts.immutableGuard.ruleFor(name, tag) !== null,
       readOnly: () => parts.window.readOnly(),
       tagLocks: parts.tagDeleter.locks.tags,

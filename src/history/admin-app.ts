@@ -18,6 +18,7 @@ import { Hono } from "hono";
 import { ociErrorResponse } from "../http/write-error.js";
 import { OciError, type OciErrorCode } from "../oci/errors.js";
 import type { Logger } from "../ops/logger.js";
+import { login } from "../registry-client/credentials.js";
 import type { TagHistory } from "./service.js";
 import type { RefusalReason } from "./undelete-decision.js";
 
@@ -147,7 +148,7 @@ export function createHistoryAdminApp(history: TagHistory, logger: Logger): Hono
           tag: route.tag,
           to: optionalString(body, "to"),
           user: optionalString(body, "user"),
-          credentials: username !== null ? { username, password: password! } : null,
+          credentials: username !== null ? login(username, password!) : null,
         });
         if (result.kind === "refused") {
           const { code, status } = REFUSALS[result.reason];

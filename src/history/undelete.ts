@@ -16,17 +16,12 @@ import { sha256Digest } from "../oci/digest.js";
 import { OciError } from "../oci/errors.js";
 import { isValidDigest, isValidName, isValidTag } from "../oci/grammar.js";
 import { isSchema1 } from "../oci/media-types.js";
+import type { Credentials } from "../registry-client/credentials.js";
 import { describeFailure } from "../registry-client/failure.js";
 import type { TagLocks } from "../tags/locks.js";
 import type { HistoryChange, HistoryEvent, KeptManifest, TagMoved } from "./events.js";
 import { type Failed, isFailed, type Manifest, type UndeleteRegistry } from "./registry-calls.js";
 import { decideUndelete, type RefusalReason } from "./undelete-decision.js";
-
-/** A username and password for the registry (an undelete's own, or the service's). */
-export interface RegistryLogin {
-  username: string;
-  password: string;
-}
 
 export interface UndeleteRequest {
   repository: string;
@@ -35,8 +30,11 @@ export interface UndeleteRequest {
   to: string | null;
   /** Who asks, for the entry (the credentials' username wins). */
   user: string | null;
-  /** For the registry calls; null: the proxy's service credentials, if any. */
-  credentials: RegistryLogin | null;
+  /**
+   * For the registry calls: a login (the admin endpoint's username and password), a
+   * web UI visitor's own credentials; null: the proxy's service credentials, if any.
+   */
+  credentials: Credentials | null;
 }
 
 export type UndeleteResult =
@@ -47,7 +45,7 @@ export type UndeleteResult =
 /** What an undelete needs of the proxy. */
 export interface UndeleteDeps {
   /** The registry calls, with these credentials (null: the service credentials, if configured). */
-  registryFor(credentials: RegistryLogin | null): UndeleteRegistry;
+  registryFor(credentials: Credentials | null): UndeleteRegistry;
   isImmutable(repository: string, tag: string): boolean;
   /** The read-only window (gc) is closed: no write now. */
   readOnly(): boolean;
@@ -157,7 +155,7 @@ export async function undeleteTag(
       }
       throw registryError(put, `PUT ${repository}:${tag}`);
     }
-    const user = r.credentials?.username ?? r.user;
+    const user = r.credentials?.kind === "login" ? r.credentials.username : r.user;
     const entry: Omit<TagMoved, "id" | "time" | "replica"> = {
       type: "TagMoved",
       repository,
