@@ -9,6 +9,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { makeArtifact, pushEmptyBlob } from "../test/helpers/artifacts.js";
 import { launchChromium } from "../test/helpers/browser.js";
+import { request } from "../test/helpers/http.js";
 import { MT, makeImage, makeIndex, pushImage, putManifest } from "../test/helpers/oci.js";
 import { startProxy } from "../test/helpers/proxy.js";
 import { startRegistry } from "../test/helpers/registry.js";
@@ -38,6 +39,10 @@ async function seedDemo(base: string): Promise<void> {
   for (const repo of ["demo/api", "demo/worker", "infra/nginx", "infra/redis", "tools/ci-runner"]) {
     await pushImage(base, repo, makeImage({ layerCount: 1 }), ["latest"]);
   }
+  // History: 1.3.9 pushed over once, then deleted (its page shows both, to put back).
+  await pushImage(base, "demo/app", makeImage({ layerCount: 2, layerSize: 260_000 }), ["1.3.9"]);
+  const del = await request("DELETE", `${base}/v2/demo/app/tags/1.3.9`);
+  if (del.status !== 202) throw new Error(`DELETE demo/app:1.3.9: ${del.status}`);
 }
 
 async function main(): Promise<void> {
@@ -56,6 +61,7 @@ async function main(): Promise<void> {
       ["ui-repositories.png", "/ui/", null],
       ["ui-tags.png", "/ui/r/demo/app", null],
       ["ui-tag.png", "/ui/r/demo/app/_tags/latest", null],
+      ["ui-tag-history.png", "/ui/r/demo/app/_tags/1.3.9", null],
       [
         "ui-confirm-delete.png",
         "/ui/r/demo/app",

@@ -11,6 +11,8 @@ import { isValidDigest, isValidName } from "../oci/grammar.js";
 import { isFailed } from "../registry-client/failure.js";
 import { callerOrigin } from "../upstream/caller-headers.js";
 import { failurePage, insufficientScope, ociErrorPage } from "./answers.js";
+import { readTagHistory } from "./history.js";
+import { deletedTagPage } from "./history-handlers.js";
 import { ConfirmDeletePage } from "./pages/confirm-delete.js";
 import { MessagePage } from "./pages/message.js";
 import { RepositoriesPage } from "./pages/repositories.js";
@@ -100,6 +102,7 @@ export async function repositoryPage(c: C, r: UiReader, name: string) {
       n={n === TAGS_PER_PAGE ? null : n}
       page={page}
       deleted={param(c, "deleted")}
+      historyOn={r.deps.history.enabled}
     />,
     {
       title: name,
@@ -112,6 +115,9 @@ export async function repositoryPage(c: C, r: UiReader, name: string) {
 export async function tagPage(c: C, r: UiReader, name: string, tag: string) {
   const detail = await readTagDetail(r, name, tag);
   if (detail === null) {
+    // A tag that went: its history, to put it back, when it has one.
+    const gone = await deletedTagPage(c, r, name, tag);
+    if (gone !== null) return gone;
     c.status(404);
     return c.render(
       <MessagePage heading="No such tag" text={`${name} has no tag ${tag}.`} back={uiUrl.repository(name)} />,
@@ -124,7 +130,13 @@ export async function tagPage(c: C, r: UiReader, name: string, tag: string) {
   }
   if (isFailed(detail)) return failurePage(c, r.visitor, detail, "The tag cannot be read", name);
   const host = new URL(callerOrigin(c.env.incoming, r.deps.caller)).host;
-  return c.render(<TagPageView name={name} tag={tag} detail={detail} host={host} />, {
+  const history = await readTagHistory(r, name, tag);
+  const undeleted = param(c, "undeleted");
+  const notice = undeleted !== null && isValidDigest(undeleted) ? undeleted : null;
+  const view = (
+    <TagPageView name={name} tag={tag} detail={detail} host={host} history={history} undeleted={notice} />
+  );
+  return c.render(view, {
     title: `${name}:${tag}`,
     repository: name,
     user: r.visitor.user,

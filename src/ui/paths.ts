@@ -2,7 +2,7 @@
  * The web UI's addresses, pure: what a path under `/ui/` names, and the links
  * the pages build. Repository names hold slashes, so a name is followed by a
  * marker that cannot be a name component (components start with a lowercase
- * letter or a digit): `_tags`, `_delete`, `_history`.
+ * letter or a digit): `_tags`, `_delete`, `_history`, `_undelete`.
  *
  *   /ui/                                  repositories (?q= filter, ?last= page)
  *   /ui/_login                            asks the browser for credentials
@@ -11,7 +11,9 @@
  *   /ui/r/<name>                          a repository's tags (?last=, ?view=referrers)
  *   /ui/r/<name>/_tags/<tag>              a tag
  *   /ui/r/<name>/_tags/<tag>/_delete      GET: the confirmation; POST: the delete
- *   /ui/r/<name>/_tags/<tag>/_history     a tag's history (reserved: tag history)
+ *   /ui/r/<name>/_tags/<tag>/_history     a tag's history (the tag history's entries)
+ *   /ui/r/<name>/_tags/<tag>/_undelete    GET: the confirmation (?digest=); POST: the undelete
+ *   /ui/r/<name>/_history                 a repository's recent changes
  *   /ui/r/<name>/_delete                  a repository delete (reserved: not offered yet)
  *
  * Names and tags are checked against the OCI grammar, so every link built here
@@ -32,11 +34,19 @@ export type UiPage =
   | { kind: "tag"; name: string; tag: string }
   | { kind: "delete-tag"; name: string; tag: string }
   | { kind: "tag-history"; name: string; tag: string }
+  | { kind: "undelete-tag"; name: string; tag: string }
+  | { kind: "repository-history"; name: string }
   | { kind: "delete-repository"; name: string };
 
-const TAG_ACTIONS: ReadonlyMap<string, "delete-tag" | "tag-history"> = new Map([
+const TAG_ACTIONS: ReadonlyMap<string, "delete-tag" | "tag-history" | "undelete-tag"> = new Map([
   ["_delete", "delete-tag"],
   ["_history", "tag-history"],
+  ["_undelete", "undelete-tag"],
+]);
+
+const REPOSITORY_ACTIONS: ReadonlyMap<string, "delete-repository" | "repository-history"> = new Map([
+  ["/_delete", "delete-repository"],
+  ["/_history", "repository-history"],
 ]);
 
 /** The page a path (from `/ui/` on, decoded once) names, or null. */
@@ -52,8 +62,9 @@ export function parseUiPath(path: string): UiPage | null {
   const rest = path.slice("/ui/r/".length);
   const at = rest.indexOf("/_tags/");
   if (at === -1) {
-    if (rest.endsWith("/_delete"))
-      return repositoryPage("delete-repository", rest.slice(0, -"/_delete".length));
+    for (const [suffix, kind] of REPOSITORY_ACTIONS) {
+      if (rest.endsWith(suffix)) return repositoryPage(kind, rest.slice(0, -suffix.length));
+    }
     return repositoryPage("repository", rest);
   }
   const name = rest.slice(0, at);
@@ -63,7 +74,10 @@ export function parseUiPath(path: string): UiPage | null {
   return { kind, name, tag };
 }
 
-function repositoryPage(kind: "repository" | "delete-repository", name: string): UiPage | null {
+function repositoryPage(
+  kind: "repository" | "delete-repository" | "repository-history",
+  name: string,
+): UiPage | null {
   return isValidName(name) ? { kind, name } : null;
 }
 
@@ -86,7 +100,11 @@ export const uiUrl = {
     name: string,
     params: { last?: string | null; view?: string | null; n?: number | null; deleted?: string | null } = {},
   ) => `/ui/r/${name}${queryOf(params)}`,
-  tag: (name: string, tag: string) => `/ui/r/${name}/_tags/${tag}`,
+  tag: (name: string, tag: string, params: { undeleted?: string | null } = {}) =>
+    `/ui/r/${name}/_tags/${tag}${queryOf(params)}`,
   deleteTag: (name: string, tag: string) => `/ui/r/${name}/_tags/${tag}/_delete`,
   tagHistory: (name: string, tag: string) => `/ui/r/${name}/_tags/${tag}/_history`,
+  undeleteTag: (name: string, tag: string, digest?: string) =>
+    `/ui/r/${name}/_tags/${tag}/_undelete${queryOf({ digest })}`,
+  repositoryHistory: (name: string) => `/ui/r/${name}/_history`,
 };

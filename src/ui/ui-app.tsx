@@ -19,6 +19,12 @@ import { callerOrigin } from "../upstream/caller-headers.js";
 import { askForCredentials } from "./answers.js";
 import { assetResponse, loadAssets } from "./assets.js";
 import {
+  confirmUndeletePage,
+  repositoryHistoryPage,
+  tagHistoryPage,
+  undeleteTag,
+} from "./history-handlers.js";
+import {
   confirmDeletePage,
   deleteTag,
   openRepository,
@@ -45,7 +51,7 @@ export const UI_CSP = {
   baseUri: ["'none'"],
 };
 
-/** The largest form the UI accepts (a delete form is a digest). */
+/** The largest form the UI accepts (a delete or undelete form is a digest or two). */
 const MAX_FORM_BYTES = 4096;
 
 /** The UI of one proxy (created once, by createApp), with its caches and assets. */
@@ -104,7 +110,12 @@ export function createUiApp(deps: AppDeps): Hono<AppEnv> {
     const page = parseUiPath(c.req.path);
     const r = readerOf(c, deps, caches);
     const post = c.req.method === "POST";
-    if (post && page?.kind !== "delete-tag") return notFound(c, r.visitor.user, 405);
+    if (post && page?.kind !== "delete-tag" && page?.kind !== "undelete-tag") {
+      return notFound(c, r.visitor.user, 405);
+    }
+    if (post && !/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) {
+      return notFound(c, r.visitor.user, 415);
+    }
     switch (page?.kind) {
       case "repositories":
         return repositoriesPage(c, r);
@@ -115,13 +126,15 @@ export function createUiApp(deps: AppDeps): Hono<AppEnv> {
       case "tag":
         return tagPage(c, r, page.name, page.tag);
       case "delete-tag":
-        if (!post) return confirmDeletePage(c, r, page.name, page.tag);
-        if (!/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) {
-          return notFound(c, r.visitor.user, 415);
-        }
-        return deleteTag(c, r, page.name, page.tag);
+        return post ? deleteTag(c, r, page.name, page.tag) : confirmDeletePage(c, r, page.name, page.tag);
+      case "tag-history":
+        return tagHistoryPage(c, r, page.name, page.tag);
+      case "undelete-tag":
+        return post ? undeleteTag(c, r, page.name, page.tag) : confirmUndeletePage(c, r, page.name, page.tag);
+      case "repository-history":
+        return repositoryHistoryPage(c, r, page.name);
       default:
-        // Also the reserved pages: a tag's history (until the tag history lands) and the repository delete.
+        // Also the reserved page of a repository delete.
         return notFound(c, r.visitor.user, 404);
     }
   });

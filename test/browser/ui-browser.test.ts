@@ -2,21 +2,28 @@
  * The web UI in a real browser (Debian's chromium, headless, playwright-core)
  * in front of docker-registry 2.8.2: browsing, deleting one tag in the dialog
  * and, with JavaScript off, on the confirmation page (the sibling survives
- * upstream each time), hostile annotations that run nothing, and htpasswd:
+ * upstream each time), a deleted tag found in its history and put back in the
+ * dialog (skopeo pulls it again), hostile annotations that run nothing, and htpasswd:
  * refused without credentials, everything with them. Every page's requests stay
  * on the proxy's origin, and no console error is logged (a CSP violation would
  * be one).
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import { launchChromium, newPage, type PageRecord } from "../helpers/browser.js";
 import { createHtpasswd, type Htpasswd } from "../helpers/htpasswd.js";
 import { request } from "../helpers/http.js";
 import { ALL_MANIFEST_TYPES, makeImage, pushImage } from "../helpers/oci.js";
+import { requireTools } from "../helpers/prereq.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { hostileImage } from "../helpers/ui.js";
+
+const exec = promisify(execFile);
 
 async function upstreamStatus(registry: string, repo: string, tag: string, auth?: string): Promise<number> {
   const headers: Record<string, string> = { accept: ALL_MANIFEST_TYPES };
@@ -132,6 +139,56 @@ describe("web UI in chromium (open registry)", () => {
     } finally {
       await context.close();
     }
+  });
+
+  it("a tag deleted in the dialog is found in its history and put back in the dialog; skopeo pulls it again", async () => {
+    const kept = makeImage({ layerCount: 1 });
+    await pushImage(proxy.url, "shop/hist", kept, ["gone", "stays"]);
+    const digest = kept.manifest.digest;
+    const { context, page, record } = await newPage(browser);
+    try {
+      await page.goto(`${proxy.url}/ui/r/shop/hist`);
+      await page.locator('[data-testid="tag-row"][data-tag="gone"] [data-testid="delete-tag"]').click();
+      await page.locator('dialog [data-testid="confirm-delete"]').click();
+      await page.waitForURL(`${proxy.url}/ui/r/shop/hist?deleted=gone`);
+      assert.equal(await upstreamStatus(registry.url, "shop/hist", "gone"), 404, "deleted upstream");
+      await page.locator('[data-testid="deleted-history-link"]').click();
+      await page.waitForURL(`${proxy.url}/ui/r/shop/hist/_tags/gone`);
+      const rows = await page
+        .locator('[data-testid="history-row"]')
+        .evaluateAll((els) => els.map((e) => [e.getAttribute("data-change"), e.getAttribute("data-digest")]));
+      assert.deepEqual(rows, [
+        ["deleted", digest],
+        ["created", digest],
+      ]);
+      await page
+        .locator('[data-testid="history-row"][data-change="deleted"] [data-testid="undelete-tag"]')
+        .click();
+      const confirm = page.locator('dialog [data-testid="confirm-undelete"]');
+      await confirm.waitFor({ state: "visible" });
+      assert.equal(new URL(page.url()).pathname, "/ui/r/shop/hist/_tags/gone", "a dialog, not another page");
+      await confirm.click();
+      await page.waitForURL(`${proxy.url}/ui/r/shop/hist/_tags/gone?undeleted=${encodeURIComponent(digest)}`);
+      assert.equal(await page.locator('[data-testid="undeleted-notice"]').isVisible(), true);
+      assert.equal(await page.locator('[data-testid="tag-digest"]').textContent(), digest);
+      assertClean(record, proxy.url, /status of 404/);
+    } finally {
+      await context.close();
+    }
+    requireTools("skopeo");
+    const host = new URL(proxy.url).host;
+    const raw = await exec("skopeo", [
+      "inspect",
+      "--raw",
+      "--tls-verify=false",
+      `docker://${host}/shop/hist:gone`,
+    ]);
+    assert.equal(
+      `sha256:${createHash("sha256").update(raw.stdout).digest("hex")}`,
+      digest,
+      "skopeo reads it back",
+    );
+    assert.equal(await upstreamStatus(registry.url, "shop/hist", "stays"), 200, "the sibling untouched");
   });
 
   it("hostile annotations and labels are shown as text and run nothing", async () => {

@@ -1,7 +1,7 @@
 /**
  * The web UI in tests over plain HTTP: pages as a browser asks for them, the
- * hooks the pages carry (`data-testid`), the delete form posted as a browser
- * posts it, and content with hostile free text.
+ * hooks the pages carry (`data-testid`), the delete and put-back forms posted
+ * as a browser posts them, and content with hostile free text.
  */
 
 import { type Res, request } from "./http.js";
@@ -44,6 +44,29 @@ export function postDelete(
   return request("POST", `${base}/ui/r/${name}/_tags/${tag}/_delete`, {
     headers: h,
     body: new URLSearchParams({ digest }).toString(),
+  });
+}
+
+/** The put-back form as a browser posts it: the digest to put back, the one the tag pointed at when confirmed ("": none). */
+export function postUndelete(
+  base: string,
+  name: string,
+  tag: string,
+  form: { digest: string; current: string },
+  headers: Record<string, string | undefined> = {},
+): Promise<Res> {
+  const h: Record<string, string> = {
+    accept: BROWSER_ACCEPT,
+    "content-type": "application/x-www-form-urlencoded",
+    origin: base,
+  };
+  for (const [k, v] of Object.entries(headers)) {
+    if (v === undefined) delete h[k];
+    else h[k] = v;
+  }
+  return request("POST", `${base}/ui/r/${name}/_tags/${tag}/_undelete`, {
+    headers: h,
+    body: new URLSearchParams(form).toString(),
   });
 }
 

@@ -14,7 +14,7 @@ import { ALL_MANIFEST_TYPES, makeImage, pushImage } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
-import { hooks, postDelete, tagRows, uiGet } from "../helpers/ui.js";
+import { hooks, postDelete, postUndelete, tagRows, uiGet } from "../helpers/ui.js";
 
 const CHALLENGE = 'Basic realm="registry-compat-proxy", charset="UTF-8"';
 
@@ -90,6 +90,37 @@ describe("web UI behind htpasswd (Basic)", () => {
     const login = await uiGet(proxy.url, "/ui/_login", h);
     assert.equal(login.status, 303);
   });
+
+  it("the deleted tag's history: challenged without the login (nothing put back); alice puts it back, recorded as hers", async () => {
+    const digest = image.manifest.digest;
+    const form = { digest, current: "" };
+    for (const auth of [undefined, htpasswd.basic("alice", "wrong")]) {
+      const h: Record<string, string> = auth ? { authorization: auth } : {};
+      for (const path of [
+        "/ui/r/secret/app/_tags/drop",
+        "/ui/r/secret/app/_history",
+        "/ui/r/secret/app/_tags/drop/_history",
+      ]) {
+        const res = await uiGet(proxy.url, path, h);
+        assert.equal(res.status, 401, path);
+        assert.equal(res.headers["www-authenticate"], CHALLENGE);
+        assert.doesNotMatch(res.text, /sha256:/, "no digest shown");
+      }
+      const put = await postUndelete(proxy.url, "secret/app", "drop", form, h);
+      assert.equal(put.status, 401, put.text);
+      assert.equal(put.headers["www-authenticate"], CHALLENGE);
+    }
+    assert.equal(await digestOf(registry.url, "secret/app", "drop", alice), null, "nothing put back");
+    const h = { authorization: alice };
+    const page = await uiGet(proxy.url, "/ui/r/secret/app/_tags/drop", h);
+    assert.equal(page.status, 404);
+    assert.deepEqual(hooks(page.text, "history-row", "data-digest"), [digest, digest]);
+    const put = await postUndelete(proxy.url, "secret/app", "drop", form, h);
+    assert.equal(put.status, 303, put.text);
+    assert.equal(await digestOf(registry.url, "secret/app", "drop", alice), digest);
+    const [newest] = await proxy.proxy.deps.history.tagEntries("secret/app", "drop");
+    assert.deepEqual([newest?.type, newest?.via, newest?.user], ["TagMoved", "undelete", "alice"]);
+  });
 });
 
 describe("web UI behind a token server (Bearer): the visitor's login is exchanged at the realm", () => {
@@ -159,5 +190,22 @@ describe("web UI behind a token server (Bearer): the visitor's login is exchange
       granted.some((r) => r.scopes.some((s) => s.includes("delete"))),
       "a token with delete was fetched",
     );
+  });
+
+  it("a pull-only user sees the deleted tag's history but is asked for another login to put it back; alice can", async () => {
+    const digest = image.manifest.digest;
+    const form = { digest, current: "" };
+    const seen = await uiGet(proxy.url, "/ui/r/tok/app/_tags/drop", { authorization: BOB });
+    assert.equal(seen.status, 404, seen.text);
+    assert.deepEqual(hooks(seen.text, "history-row", "data-digest"), [digest]);
+    const refused = await postUndelete(proxy.url, "tok/app", "drop", form, { authorization: BOB });
+    assert.equal(refused.status, 401, refused.text);
+    assert.equal(refused.headers["www-authenticate"], CHALLENGE);
+    assert.equal(await directDigest("drop"), null, "nothing put back");
+    const put = await postUndelete(proxy.url, "tok/app", "drop", form, { authorization: ALICE });
+    assert.equal(put.status, 303, put.text);
+    assert.equal(await directDigest("drop"), digest);
+    const [newest] = await proxy.proxy.deps.history.tagEntries("tok/app", "drop");
+    assert.deepEqual([newest?.via, newest?.user], ["undelete", "alice"]);
   });
 });

@@ -308,7 +308,7 @@ describe("web UI (docker-registry 2.8.2, open)", () => {
       "/ui/nope",
       "/ui/r/Bad/Name",
       `/ui/r/${REPO}/_delete`,
-      `/ui/r/${REPO}/_tags/latest/_history`,
+      `/ui/r/${REPO}/_tags/latest/_nope`,
     ]) {
       const res = await uiGet(proxy.url, path);
       assert.equal(res.status, 404, path);

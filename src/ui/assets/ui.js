@@ -1,10 +1,11 @@
-// registry-compat-proxy web UI: the delete confirmation in a dialog over the page, and
-// the pull command's copy button. Every page works without this script: the delete
-// control is a link to the confirmation page, and the pull command can be selected.
+// registry-compat-proxy web UI: the delete and undelete confirmations in a dialog over the
+// page, and the pull command's copy button. Every page works without this script: the
+// delete and put-back controls are links to their confirmation pages, and the pull command
+// can be selected.
 (() => {
   const dialog = document.createElement("dialog");
   dialog.className = "confirm-dialog";
-  dialog.setAttribute("aria-label", "Confirm the delete");
+  dialog.setAttribute("aria-label", "Confirm");
 
   /** Loads the confirmation page and shows its section in the dialog; on any trouble, goes there. */
   async function openConfirmation(href) {
@@ -13,7 +14,7 @@
       const res = await fetch(href, { headers: { accept: "text/html" }, credentials: "same-origin" });
       if (res.ok) {
         const doc = new DOMParser().parseFromString(await res.text(), "text/html");
-        section = doc.getElementById("confirm-delete");
+        section = doc.querySelector("section.confirm");
       }
     } catch {
       section = null;
@@ -25,7 +26,7 @@
     dialog.replaceChildren(document.importNode(section, true));
     if (!dialog.isConnected) document.body.append(dialog);
     dialog.showModal();
-    dialog.querySelector('[data-testid="confirm-delete"]')?.focus();
+    dialog.querySelector("form button")?.focus();
   }
 
   function copyCommand(button) {
@@ -48,10 +49,10 @@
   document.addEventListener("click", (event) => {
     const target = event.target instanceof Element ? event.target : null;
     if (target === null || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
-    const del = target.closest('a[data-testid="delete-tag"]');
-    if (del !== null) {
+    const confirmed = target.closest('a[data-testid="delete-tag"], a[data-testid="undelete-tag"]');
+    if (confirmed !== null) {
       event.preventDefault();
-      void openConfirmation(del.href);
+      void openConfirmation(confirmed.href);
       return;
     }
     if (target.closest("dialog [data-close]") !== null) {

@@ -2,13 +2,15 @@
 import type { FC } from "hono/jsx";
 import { uiUrl } from "../paths.js";
 
-export const MessagePage: FC<{ heading: string; text: string; code?: string; back?: string }> = ({
-  heading,
-  text,
-  code,
-  back,
-}) => (
-  <section class="message" data-testid="message">
+export const MessagePage: FC<{
+  heading: string;
+  text: string;
+  code?: string;
+  back?: string;
+  /** Why something was refused, for tests and scripts (`data-reason`). */
+  reason?: string;
+}> = ({ heading, text, code, back, reason }) => (
+  <section class="message" data-testid="message" data-reason={reason}>
     <h1>{heading}</h1>
     <p>
       {text}

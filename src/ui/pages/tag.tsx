@@ -8,9 +8,11 @@
 import type { FC } from "hono/jsx";
 import type { Descriptor } from "../../oci/referrers.js";
 import { type Failure, isFailed } from "../../registry-client/failure.js";
+import { type HistoryRead, TAG_PAGE_ENTRIES } from "../history.js";
 import type { DescriptorView, ManifestView } from "../manifest-view.js";
 import { uiUrl } from "../paths.js";
 import type { TagDetail } from "../reads.js";
+import { HistoryTable } from "./history.js";
 import { Annotations, Digest, failureText, ImmutableBadge, Size } from "./parts.js";
 
 const Layers: FC<{ layers: DescriptorView[] }> = ({ layers }) => (
@@ -123,18 +125,26 @@ const Pull: FC<{ command: string; id: string }> = ({ command, id }) => (
   </div>
 );
 
-export const TagPageView: FC<{ name: string; tag: string; detail: TagDetail; host: string }> = ({
-  name,
-  tag,
-  detail,
-  host,
-}) => {
+export const TagPageView: FC<{
+  name: string;
+  tag: string;
+  detail: TagDetail;
+  host: string;
+  history: HistoryRead;
+  /** Set when the tag was just put back on this digest. */
+  undeleted: string | null;
+}> = ({ name, tag, detail, host, history, undeleted }) => {
   const view = detail.manifest;
   return (
     <section>
       <h1>
         {name}:{tag} <ImmutableBadge rule={detail.immutableRule} />
       </h1>
+      {undeleted !== null && (
+        <p class="notice" role="status" data-testid="undeleted-notice">
+          Tag <b>{tag}</b> was put back on <Digest digest={undeleted} />.
+        </p>
+      )}
       <dl class="facts">
         <dt>Digest</dt>
         <dd>
@@ -185,6 +195,15 @@ export const TagPageView: FC<{ name: string; tag: string; detail: TagDetail; hos
           </a>
         </p>
       )}
+      <h2 id="history">History</h2>
+      <HistoryTable
+        name={name}
+        tag={tag}
+        read={history}
+        current={view.digest}
+        canPutBack={detail.immutableRule === null}
+        limit={TAG_PAGE_ENTRIES}
+      />
     </section>
   );
 };

@@ -5,6 +5,7 @@
  * (`sha256-<hex>`) are listed apart (`?view=referrers`).
  */
 import type { FC } from "hono/jsx";
+import { isValidTag } from "../../oci/grammar.js";
 import { type Failure, isFailed } from "../../registry-client/failure.js";
 import type { ManifestView } from "../manifest-view.js";
 import { uiUrl } from "../paths.js";
@@ -97,12 +98,30 @@ export const TagsPageView: FC<{
   n: number | null;
   page: TagsPage | Failure;
   deleted: string | null;
-}> = ({ name, view, last, n, page, deleted }) => (
+  /** The tag history is on: a deleted tag can be put back, and the repository's changes are listed. */
+  historyOn: boolean;
+}> = ({ name, view, last, n, page, deleted, historyOn }) => (
   <section>
     <h1>{name}</h1>
     {deleted !== null && (
       <p class="notice" role="status" data-testid="deleted-notice">
         Tag <b>{deleted}</b> was deleted. The manifest and every other tag on it stay.
+        {historyOn && isValidTag(deleted) && (
+          <>
+            {" "}
+            <a href={uiUrl.tag(name, deleted)} data-testid="deleted-history-link">
+              Its history, to put it back
+            </a>
+          </>
+        )}
+      </p>
+    )}
+    {historyOn && (
+      <p class="muted">
+        <a href={uiUrl.repositoryHistory(name)} data-testid="repository-history-link">
+          Recent changes
+        </a>{" "}
+        (deleted tags and how to put them back)
       </p>
     )}
     {isFailed(page) ? (
