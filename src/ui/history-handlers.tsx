@@ -71,7 +71,7 @@ async function tagHistory(c: C, r: UiReader, name: string, tag: string, gone: bo
   if (isFailed(current)) return failurePage(c, r.visitor, current, "The tag cannot be read", name);
   const read = await readTagHistory(r, name, tag);
   if (gone && (read.off || read.entries.length === 0)) return null;
-  if (gone || current === null) c.status(404);
+  if (gone) c.status(404);
   const immutable = r.deps.immutableGuard.ruleFor(name, tag) !== null;
   return c.render(
     <TagHistoryPage
@@ -120,6 +120,16 @@ async function undeleteConfirmation(
         heading="This tag is immutable"
         text={`${name}:${tag} is immutable (rule ${rule.source}) and exists: the proxy never moves it.`}
         reason="immutable"
+        back={uiUrl.tag(name, tag)}
+      />,
+      { title: tag, repository: name, user: r.visitor.user },
+    );
+  }
+  if (current === digest && !moved) {
+    return c.render(
+      <MessagePage
+        heading="Nothing to put back"
+        text={`${name}:${tag} points at ${digest} now.`}
         back={uiUrl.tag(name, tag)}
       />,
       { title: tag, repository: name, user: r.visitor.user },

@@ -50,6 +50,10 @@ describe("web UI: the tag history and undelete (docker-registry 2.8.2, open)", (
       "one control per digest, on its newest entry",
     );
 
+    const all = await uiGet(fx.proxy.url, `/ui/r/${repo}/_tags/v1/_history`);
+    assert.equal(all.status, 200, "the tag's history page, whether or not the tag exists now");
+    assert.deepEqual(historyChanges(all.text), ["deleted", "created"]);
+
     const changes = await uiGet(fx.proxy.url, `/ui/r/${repo}/_history`);
     assert.equal(changes.status, 200);
     assert.deepEqual(historyChanges(changes.text), ["deleted", "created", "created"]);
@@ -72,6 +76,10 @@ describe("web UI: the tag history and undelete (docker-registry 2.8.2, open)", (
     assert.equal(hooks(back.text, "undeleted-notice", "role").length, 1);
     assert.deepEqual(historyChanges(back.text), ["put back", "deleted", "created"]);
     assert.deepEqual(putBackLinks(back.text), [], "the tag is on that digest: nothing to put back");
+    const again = await uiGet(fx.proxy.url, `/ui/r/${repo}/_tags/v1/_undelete?digest=${digest}`);
+    assert.equal(again.status, 200);
+    assert.match(again.text, /Nothing to put back/);
+    assert.doesNotMatch(again.text, /<form method="post"/);
     const [newest] = await fx.proxy.proxy.deps.history.tagEntries(repo, "v1");
     assert.equal(newest?.type, "TagMoved");
     assert.equal(newest?.via, "undelete");
