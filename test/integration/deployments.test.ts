@@ -8,7 +8,7 @@
  * so a deployment that cannot write its journal fails here.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   chmodSync,
   cpSync,
@@ -207,6 +207,17 @@ function kubernetesSpec(app: string, image: ImageRuntime, registry: TestRegistry
         (o) => o["kind"] === "ConfigMap" && o["metadata"].name === volume["configMap"].name,
       )!;
       readOnly.set(m["mountPath"], track(filesDir(cm["data"])));
+    } else if (volume["secret"]) {
+      // Kubernetes writes a Secret's keys as root's files, group fsGroup, mode defaultMode.
+      const secret = objects.find(
+        (o) => o["kind"] === "Secret" && o["metadata"].name === volume["secret"].secretName,
+      )!;
+      const dir = track(filesDir(secret["stringData"]));
+      for (const name of Object.keys(secret["stringData"])) {
+        execFileSync("chown", [`0:${fsGroup ?? 0}`, join(dir, name)]);
+        chmodSync(join(dir, name), (volume["secret"].defaultMode as number | undefined) ?? 0o644);
+      }
+      readOnly.set(m["mountPath"], dir);
     } else if (volume["emptyDir"]) {
       tmpfs.push(m["mountPath"]); // an emptyDir is world-writable
     } else if (volume["persistentVolumeClaim"]) {
@@ -384,12 +395,17 @@ describe("shipped deployments, run as they are declared", { skip: skip ?? false 
     }
   });
 
-  it("kubernetes: runAsUser, readOnlyRootFilesystem, ConfigMap and volumes: DELETE through it → 202, the other tag survives", async () => {
+  it("kubernetes: runAsUser, readOnlyRootFilesystem, ConfigMap and volumes: DELETE through it → 202, the other tag survives; the admin port wants the Secret's token", async () => {
     const spec = kubernetesSpec(app, image, registry);
     const proxy = runSandboxed(spec);
     try {
       const url = await proxy.listening;
       assert.equal((await request("GET", `${url}/readyz`)).status, 200);
+      const admin = proxy.lines().find((l) => l["msg"] === "proxy listening")!["admin"] as string;
+      assert.equal((await request("GET", `${admin}/admin/read-only`)).status, 401);
+      const token = readFileSync(join(spec.readOnly.get("/etc/registry-admin-token")!, "token"), "utf8");
+      const authorized = { authorization: `Bearer ${token.trim()}` };
+      assert.equal((await request("GET", `${admin}/admin/read-only`, { headers: authorized })).status, 200);
       await deleteOneTag(url, "deploy/kubernetes");
       const { hostPath } = journalIn(spec);
       assert.match(readFileSync(hostPath, "utf8"), /"repository":"deploy\/kubernetes"/);

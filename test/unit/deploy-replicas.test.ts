@@ -64,11 +64,11 @@ describe("deploy/kubernetes-redis", () => {
   const patch = yamlDocs("deploy/kubernetes-redis/proxy-redis-env.yaml")[0]!;
   const base = yamlDocs("deploy/kubernetes/deployment.yaml")[0]!;
 
-  it("builds on the base and adds only Redis and the proxy's REDIS_URL", () => {
+  it("builds on the base and adds Redis, the proxy's REDIS_URL and the replicas' storage", () => {
     assert.deepEqual(k["resources"], ["../kubernetes", "redis.yaml"]);
     assert.deepEqual(
       (k["patches"] as Obj[]).map((p) => p["path"]),
-      ["proxy-redis-env.yaml"],
+      ["proxy-redis-env.yaml", "replicas-redis.yaml"],
     );
   });
 

@@ -98,6 +98,36 @@ describe("docker-compose.yml", () => {
   });
 });
 
+describe("compose files and the registry's http secret", () => {
+  const FILES = ["docker-compose.yml", "deploy/compose/replicas.yml", "deploy/nginx/docker-compose.yml"];
+
+  it("docker compose refuses to start without REGISTRY_HTTP_SECRET, naming it, and accepts a given one", (t) => {
+    const tools: [string, string[]][] = [
+      ["docker", ["compose"]],
+      ["docker-compose", []],
+    ];
+    const tool = tools.find(([bin, pre]) => spawnSync(bin, [...pre, "version"]).status === 0);
+    if (!tool) {
+      t.skip("neither the docker compose plugin nor docker-compose is installed");
+      return;
+    }
+    const [bin, pre] = tool;
+    const { REGISTRY_HTTP_SECRET: _given, ...env } = process.env;
+    for (const file of FILES) {
+      const config = (extra: Record<string, string>) =>
+        spawnSync(bin, [...pre, "-f", join(ROOT, file), "config", "--quiet"], {
+          env: { ...env, ...extra },
+          encoding: "utf8",
+        });
+      const without = config({});
+      assert.notEqual(without.status, 0, `${file}: started with a default secret`);
+      assert.match(without.stderr, /REGISTRY_HTTP_SECRET/, file);
+      const given = config({ REGISTRY_HTTP_SECRET: "a-secret-for-the-test" });
+      assert.equal(given.status, 0, `${file}: ${given.stderr}`);
+    }
+  });
+});
+
 describe("Dockerfile and .dockerignore", () => {
   const lines = read("Dockerfile")
     .replace(/\\\n/g, " ")

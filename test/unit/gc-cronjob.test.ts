@@ -22,8 +22,13 @@ const load = (f: string) => parseAllDocuments(readFileSync(join(GC, f), "utf8"))
 const [service, cron] = load("gc-cronjob.yaml") as [Obj, Obj];
 const [registryConfigMap] = load("registry-config.yaml") as [Obj];
 const [mountPatch] = load("registry-config-mount.yaml") as [Obj];
-const [tokenPatch] = load("admin-token-mount.yaml") as [Obj];
-const [tokenSecret] = load("admin-token-secret.yaml") as [Obj];
+const BASE = join(ROOT, "deploy/kubernetes");
+const loadBase = (f: string) =>
+  parseAllDocuments(readFileSync(join(BASE, f), "utf8")).map((d) => d.toJS() as Obj);
+// The token Secret and its mount into the proxy are the base's (its admin port wants a token).
+const [tokenPatch] = loadBase("deployment.yaml") as [Obj];
+const [tokenSecret] = loadBase("admin-token-secret.yaml") as [Obj];
+const baseKustomization = loadBase("kustomization.yaml")[0] as Obj;
 const kustomization = load("kustomization.yaml")[0] as Obj;
 const pod = cron["spec"].jobTemplate.spec.template.spec as Obj;
 const container = pod["containers"][0] as Obj;
@@ -63,8 +68,8 @@ describe("deploy/kubernetes-gc", () => {
   });
 
   it("protects the admin port: the proxy reads the token Secret as ADMIN_TOKEN_FILE, the job sends the same file", () => {
-    assert.ok(kustomization["resources"].includes("admin-token-secret.yaml"));
-    assert.ok(kustomization["patches"].some((p: Obj) => p["path"] === "admin-token-mount.yaml"));
+    assert.ok(kustomization["resources"].includes("../kubernetes"));
+    assert.ok(baseKustomization["resources"].includes("admin-token-secret.yaml"));
     const name = tokenSecret["metadata"].name;
     assert.ok(tokenSecret["stringData"].token, "the Secret has a token key");
     const spec = tokenPatch["spec"].template.spec as Obj;
