@@ -80,9 +80,10 @@ async function start(config: Config, logger: Logger, embedded: RunningRegistry |
   return { proxy, url };
 }
 
-export async function serve(configFile?: string): Promise<void> {
+/** Runs the proxy; `overrides` (serve's --port, --upstream) win over the files and the environment. */
+export async function serve(configFile?: string, overrides: Record<string, unknown> = {}): Promise<void> {
   const v8Flags = tuneHeapForStreaming();
-  const config = loadConfig({ file: configFile });
+  const config = loadConfig({ file: configFile, overrides });
   const logger = createLogger(config.log.level, undefined, config.log.format);
   logger.debug({ v8Flags }, "heap tuning");
   const journal = config.delete.journalPath;

@@ -7,6 +7,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "../config.js";
 import { serve } from "../main.js";
+import { attachDashValues, configEnv, envHelp, schemeProblem, versionLine, wholeNumber } from "./cli-args.js";
 import { gcCommand } from "./gc.js";
 import { runHealthcheck } from "./healthcheck.js";
 import {
@@ -27,6 +28,8 @@ export interface Command {
   /** Usage lines after `registry-compat-proxy `. */
   usage: string;
   options: NonNullable<ParseArgsConfig["options"]>;
+  /** The environment variables it reads (listed by --help). */
+  env: readonly string[];
   /** Arguments besides options (`history REPO:TAG`); none unless given. */
   positionals?: { min: number; max: number };
   /** Returns the exit code, or null for a command that keeps running (serve). */
@@ -71,16 +74,32 @@ const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FI
 export const COMMANDS: Record<string, Command> = {
   serve: {
     summary: "run the proxy (default)",
-    usage: "serve [--config FILE]   configuration file (also RCP_CONFIG), merged over config/default.yaml",
-    options: { config: { type: "string" } },
+    usage: `serve [--config FILE] [--port PORT] [--upstream URL]
+      --config FILE   configuration file (also RCP_CONFIG), merged over config/default.yaml
+      --port PORT     listen.port (0: any free port); wins over PORT and the file
+      --upstream URL  the registry to front (upstream.url); wins over UPSTREAM_URL and the file;
+                      none: an embedded docker-registry
+      The environment wins over the files (docs/configuration.md names each key's variable).`,
+    options: { config: { type: "string" }, port: { type: "string" }, upstream: { type: "string" } },
+    env: configEnv(),
     async run(values) {
-      await serve(str(values["config"]));
+      const port = str(values["port"]);
+      const upstream = str(values["upstream"]);
+      const overrides: Record<string, Record<string, unknown>> = {};
+      if (port !== undefined) {
+        const n = wholeNumber("port", port, 0, 65535);
+        if ("problem" in n) throw new ConfigError(n.problem);
+        overrides["listen"] = { port: n.value };
+      }
+      if (upstream !== undefined) overrides["upstream"] = { url: upstream };
+      await serve(str(values["config"]), overrides);
       return null;
     },
   },
   prune: {
     summary: "delete old tags in bulk, one safe tag delete at a time (dry run unless --apply)",
     usage: PRUNE_USAGE,
+    env: ["REGISTRY_USERNAME", "REGISTRY_PASSWORD", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"],
     options: {
       registry: { type: "string" },
       repo: { type: "string", multiple: true },
@@ -123,6 +142,11 @@ export const COMMANDS: Record<string, Command> = {
     summary:
       "reclaim disk after tag deletes: untagged manifests and garbage-collect (dry run unless --apply)",
     usage: GC_USAGE,
+    env: [
+      "RCP_CONFIG",
+      "ADMIN_TOKEN",
+      ...["REGISTRY_USERNAME", "REGISTRY_PASSWORD", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"],
+    ],
     options: {
       config: { type: "string" },
       "registry-config": { type: "string" },
@@ -146,6 +170,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "a tag's or a repository's changes from the running proxy's tag history; purge",
     usage: HISTORY_USAGE,
     options: HISTORY_OPTIONS,
+    env: ["RCP_CONFIG", "ADMIN_TOKEN", "METRICS_PORT", "ADMIN_TOKEN_FILE"],
     positionals: { min: 1, max: 2 },
     run: (values, positionals, io) => historyCommand(values, positionals, io),
   },
@@ -153,6 +178,14 @@ export const COMMANDS: Record<string, Command> = {
     summary: "put a deleted or overwritten tag back from the running proxy's tag history",
     usage: UNDELETE_USAGE,
     options: UNDELETE_OPTIONS,
+    env: [
+      "RCP_CONFIG",
+      "ADMIN_TOKEN",
+      "METRICS_PORT",
+      "ADMIN_TOKEN_FILE",
+      "REGISTRY_USERNAME",
+      "REGISTRY_PASSWORD",
+    ],
     positionals: { min: 1, max: 1 },
     run: (values, positionals, io) => undeleteCommand(values, positionals, io),
   },
@@ -160,26 +193,36 @@ export const COMMANDS: Record<string, Command> = {
     summary: "put a tag back from the tag delete journal (an interrupted or failed swap)",
     usage: RESTORE_USAGE,
     options: RESTORE_OPTIONS,
+    env: [
+      "RCP_CONFIG",
+      "DELETE_JOURNAL",
+      "UPSTREAM_URL",
+      "RECOVERY_USERNAME",
+      "RECOVERY_PASSWORD",
+      "REDIS_URL",
+    ],
     run: (values) => restoreFromValues(values),
   },
   healthcheck: {
     summary: "exit 0 when the proxy's /healthz answers 200 (for container HEALTHCHECKs)",
     usage: "healthcheck [--config FILE] [--url URL]   default URL from the config: loopback, listen.port",
     options: { config: { type: "string" }, url: { type: "string" } },
-    run: (values) => runHealthcheck(str(values["config"]), str(values["url"])),
+    env: ["RCP_CONFIG", "HOST", "PORT", "TLS_CERT"],
+    run: (values, _positionals, io) => runHealthcheck(str(values["config"]), str(values["url"]), io.err),
   },
 };
 
 export function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
   return (
-    "usage: registry-compat-proxy <command> [options]   (registry-compat-proxy <command> --help)\n\n" +
+    "usage: registry-compat-proxy <command> [options]   (registry-compat-proxy <command> --help)\n" +
+    "       registry-compat-proxy --version\n\n" +
     `commands:\n${lines.join("\n")}\n`
   );
 }
 
 function commandUsage(command: Command): string {
-  return `usage: registry-compat-proxy ${command.usage}\n`;
+  return `usage: registry-compat-proxy ${command.usage}\n${envHelp(command.env)}\n`;
 }
 
 /** Runs one command line; returns the exit code (null: keep running). */
@@ -187,6 +230,10 @@ export async function runCommandLine(argv: readonly string[], io: Io): Promise<n
   const args = [...argv];
   if (args[0] === "-h" || args[0] === "--help" || args[0] === "help") {
     io.out(usage());
+    return 0;
+  }
+  if (args[0] === "--version" || args[0] === "-V" || args[0] === "version") {
+    io.out(versionLine());
     return 0;
   }
   const name = args[0] && !args[0].startsWith("-") ? args.shift()! : "serve";
@@ -199,7 +246,7 @@ export async function runCommandLine(argv: readonly string[], io: Io): Promise<n
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
-      args,
+      args: attachDashValues(args, command.options),
       options: { ...command.options, help: { type: "boolean", short: "h" } },
       strict: true,
       allowPositionals: command.positionals !== undefined,
@@ -211,6 +258,11 @@ export async function runCommandLine(argv: readonly string[], io: Io): Promise<n
   if (values["help"]) {
     io.out(commandUsage(command));
     return 0;
+  }
+  const badAddress = schemeProblem(values);
+  if (badAddress) {
+    io.err(`registry-compat-proxy ${name}: ${badAddress}\n`);
+    return 2;
   }
   const expected = command.positionals;
   if (expected && (positionals.length < expected.min || positionals.length > expected.max)) {

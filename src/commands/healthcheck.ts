@@ -13,6 +13,11 @@ export function healthUrl(listen: { host: string; port: number; tlsCert: string 
 }
 
 export async function checkHealth(url: string, timeoutMs = 3000): Promise<boolean> {
+  return (await healthProblem(url, timeoutMs)) === null;
+}
+
+/** Why `url` is not healthy (the status and the start of the body, or the failure), or null on 200. */
+export async function healthProblem(url: string, timeoutMs = 3000): Promise<string | null> {
   const u = new URL(url);
   // Loopback to our own certificate: its name need not match, only the answer counts.
   const client = createRegistryClient({ url: u.origin, timeoutMs, tls: { rejectUnauthorized: false } });
@@ -20,21 +25,32 @@ export async function checkHealth(url: string, timeoutMs = 3000): Promise<boolea
     const res = await client
       .as(PLAIN)
       .request({ method: "GET", path: u.pathname + u.search, maxBodyBytes: 64 * 1024 });
-    return res.status === 200;
-  } catch {
-    return false;
+    if (res.status === 200) return null;
+    const body = res.body.toString("utf8").replace(/\s+/g, " ").trim().slice(0, 200);
+    return `answered ${res.status}${body ? `: ${body}` : ""}`;
+  } catch (err) {
+    return failureText(err, timeoutMs);
   } finally {
     await client.close();
   }
 }
 
-/** Exit code of the healthcheck command: 0 healthy, 1 not. */
+function failureText(err: unknown, timeoutMs: number): string {
+  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  const code = e.cause?.code ?? e.code;
+  if (code === "ECONNREFUSED") return "connection refused (ECONNREFUSED): is the proxy running on that port?";
+  if (code && /TIMEOUT/i.test(code)) return `no answer within ${timeoutMs} ms (${code})`;
+  return `${e.cause?.message ?? e.message ?? String(err)}${code ? ` (${code})` : ""}`;
+}
+
+/** Exit code of the healthcheck command: 0 healthy, 1 not (saying why on `err`). */
 export async function runHealthcheck(
   configFile: string | undefined,
   url: string | undefined,
+  err: (text: string) => void = (t) => process.stderr.write(t),
 ): Promise<number> {
   const target = url ?? healthUrl(loadConfig({ file: configFile }).listen);
-  const ok = await checkHealth(target);
-  if (!ok) process.stderr.write(`unhealthy: ${target}\n`);
-  return ok ? 0 : 1;
+  const problem = await healthProblem(target);
+  if (problem !== null) err(`unhealthy: ${target} ${problem}\n`);
+  return problem === null ? 0 : 1;
 }

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { runCommandLine } from "../../src/commands/command-line.js";
 import { checkHealth } from "../../src/commands/healthcheck.js";
 import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { closedPort } from "../helpers/net.js";
@@ -30,5 +31,28 @@ describe("healthcheck", () => {
   it("a path that is not 200, and a port nobody listens on, are unhealthy", async () => {
     assert.equal(await checkHealth(`${fx.proxy.url}/nothing-here`), false);
     assert.equal(await checkHealth(`http://127.0.0.1:${await closedPort()}/healthz`), false);
+  });
+
+  it("healthcheck says why it is unhealthy: the status and body it got, or the connection's failure", async () => {
+    const run = async (url: string) => {
+      let out = "";
+      let err = "";
+      const code = await runCommandLine(["healthcheck", "--url", url], {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+      });
+      return { code, out, err };
+    };
+    const notFound = await run(`${proxy.url}/nothing-here`);
+    assert.equal(notFound.code, 1);
+    assert.match(notFound.err, /^unhealthy: http:\/\/127\.0\.0\.1:\d+\/nothing-here answered 404\b/);
+    const closed = `http://127.0.0.1:${await closedPort()}/healthz`;
+    const refused = await run(closed);
+    assert.equal(refused.code, 1);
+    assert.ok(refused.err.startsWith(`unhealthy: ${closed} `), refused.err);
+    assert.match(refused.err, /connection refused|ECONNREFUSED/);
+    const healthy = await run(`${proxy.url}/healthz`);
+    assert.equal(healthy.code, 0, healthy.err);
+    assert.equal(healthy.err, "");
   });
 });
