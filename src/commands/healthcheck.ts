@@ -36,11 +36,11 @@ export async function healthProblem(url: string, timeoutMs = 3000): Promise<stri
 }
 
 function failureText(err: unknown, timeoutMs: number): string {
-  const e = err as { code?: string; cause?: { code?: string; message?: string }; message?: string };
-  const code = e.cause?.code ?? e.code;
-  if (code === "ECONNREFUSED") return "connection refused (ECONNREFUSED): is the proxy running on that port?";
-  if (code && /TIMEOUT/i.test(code)) return `no answer within ${timeoutMs} ms (${code})`;
-  return `${e.cause?.message ?? e.message ?? String(err)}${code ? ` (${code})` : ""}`;
+  const e = err as { kind?: string; reason?: string; message?: string };
+  const why = e.reason ?? e.message ?? String(err);
+  if (e.kind === "unreachable") return `cannot connect (${why}): is the proxy running there?`;
+  if (e.kind === "timeout") return `no answer within ${timeoutMs} ms (${why})`;
+  return `failed: ${why}`;
 }
 
 /** Exit code of the healthcheck command: 0 healthy, 1 not (saying why on `err`). */
