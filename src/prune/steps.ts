@@ -5,7 +5,7 @@
  */
 import { isValidTag } from "../oci/grammar.js";
 import type { RegistryCalls } from "../registry-client/client.js";
-import { errorText, expected, isFailed, registryError } from "../registry-client/failure.js";
+import { errorText, expected, isFailed, RegistryError, registryError } from "../registry-client/failure.js";
 import type { CreatedResolver } from "./created.js";
 import type { Decision, TagInfo } from "./select.js";
 
@@ -40,11 +40,15 @@ export async function listRepositories(reg: RegistryCalls, pageSize = 1000): Pro
   return expected(await reg.catalog({ pageSize }), "GET catalog");
 }
 
-/** A repository's tags, once each ([] for a repository without tags, or unknown). */
+/**
+ * A repository's tags, once each ([] for one whose tags were all deleted: 2.8 answers
+ * `"tags": null`). A repository the registry does not know (404 NAME_UNKNOWN: a mistyped
+ * --repo) is an error.
+ */
 export async function listTags(reg: RegistryCalls, name: string): Promise<string[]> {
   const tags = await reg.tagList(name);
   if (isFailed(tags) && tags.kind === "status" && tags.status === 404 && tags.code === "NAME_UNKNOWN")
-    return [];
+    throw new RegistryError("repository not found (404 NAME_UNKNOWN)", 404, "NAME_UNKNOWN");
   return [...new Set(expected(tags, `GET tags of ${name}`))];
 }
 

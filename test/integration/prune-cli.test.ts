@@ -125,6 +125,13 @@ describe("registry-compat-proxy prune as a child process", () => {
     assert.deepEqual(await tagsOf(proxy.url, "cli/app"), ["three"]);
   });
 
+  it("a --repo the registry does not know (a typo) is an error naming it, exit 1; the others are pruned", async () => {
+    const r = await cli(["--registry", proxy.url, "--repo", "cli/ap", "--repo", "cli/app", "--keep", "5"]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^cli\/ap: not pruned: repository not found \(404 NAME_UNKNOWN\)$/m);
+    assert.match(r.stdout, /^cli\/app: \d+ tags?\b/m);
+  });
+
   it("stops with exit 1 when the registry cannot be reached", async () => {
     const closed = await closedPort();
     const r = await cli(["--registry", `http://127.0.0.1:${closed}`, "--keep", "1"]);
