@@ -4,13 +4,16 @@
 #
 #   deploy/nginx/run.sh --listen 127.0.0.1:8080 --registry http://127.0.0.1:5000 \
 #                       --proxy http://127.0.0.1:5080 [--strict-uploads on|off]
-#                       [--access-log FILE|off] [--workers N|auto]
+#                       [--access-log FILE|off] [--workers N|auto] [--wait SECONDS]
 #
 # Renders site.conf.template into a temporary prefix with its own pid file, temp paths
 # and error log (stderr), so no root and no /etc/nginx is needed; as root, the workers
 # run as `nobody`. Stops gracefully on SIGTERM or SIGINT and removes the prefix; exits
 # non-zero with nginx's own message when nginx refuses the configuration or the address.
-# NGINX names the binary (default: nginx on PATH, then /usr/sbin/nginx).
+# --wait SECONDS: first wait (at most that long) until the registry and the proxy accept
+# connections, so nginx answers no 502 while they start (`npm start` compiles first); exits 1
+# naming the one that never did. NGINX names the binary (default: nginx on PATH, then
+# /usr/sbin/nginx).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -19,7 +22,7 @@ usage() {
   exit 2
 }
 
-listen="" registry="" proxy="" strict="on" access_log="/dev/stdout" workers="1"
+listen="" registry="" proxy="" strict="on" access_log="/dev/stdout" workers="1" wait_secs="0"
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --listen) listen="${2:-}"; shift 2 ;;
@@ -28,6 +31,7 @@ while [ "$#" -gt 0 ]; do
     --strict-uploads) strict="${2:-}"; shift 2 ;;
     --access-log) access_log="${2:-}"; shift 2 ;;
     --workers) workers="${2:-}"; shift 2 ;;
+    --wait) wait_secs="${2:-}"; shift 2 ;;
     -h | --help) usage ;;
     *) echo "run.sh: unknown argument $1" >&2; usage ;;
   esac
@@ -53,6 +57,7 @@ proxy_hp="$(hostport "$proxy" proxy)"
 [[ "$strict" =~ ^(on|off)$ ]] || { echo "run.sh: --strict-uploads is on or off" >&2; exit 2; }
 [[ "$workers" =~ ^([0-9]+|auto)$ ]] || { echo "run.sh: --workers is a number or auto" >&2; exit 2; }
 [[ "$access_log" != *[[:space:]\;\'\"]* ]] || { echo "run.sh: --access-log: no spaces or quotes" >&2; exit 2; }
+[[ "$wait_secs" =~ ^[0-9]+$ ]] || { echo "run.sh: --wait is a number of seconds" >&2; exit 2; }
 
 nginx_bin="${NGINX:-}"
 if [ -z "$nginx_bin" ]; then
@@ -60,6 +65,26 @@ if [ -z "$nginx_bin" ]; then
   [ -n "$nginx_bin" ] || [ ! -x /usr/sbin/nginx ] || nginx_bin=/usr/sbin/nginx
 fi
 [ -n "$nginx_bin" ] || { echo "run.sh: nginx not found (apt-get install nginx-light)" >&2; exit 127; }
+
+# Until host:port accepts a TCP connection (bash's /dev/tcp), at most --wait seconds.
+await_port() {
+  local hp="$1" what="$2" host port deadline
+  host="${hp%:*}" port="${hp##*:}"
+  host="${host#[}" host="${host%]}"
+  deadline=$((SECONDS + wait_secs))
+  until (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "run.sh: the $what at $hp did not accept connections within $wait_secs s" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+}
+if [ "$wait_secs" -gt 0 ]; then
+  echo "run.sh: waiting up to $wait_secs s for the registry ($registry_hp) and the proxy ($proxy_hp)" >&2
+  await_port "$registry_hp" registry
+  await_port "$proxy_hp" proxy
+fi
 
 prefix="$(mktemp -d "${TMPDIR:-/tmp}/rcp-nginx.XXXXXX")"
 trap 'rm -rf "$prefix"' EXIT
