@@ -22,11 +22,16 @@ describe("serve --port --upstream", () => {
   it("GET /v2/ on the --port answers 200 from the --upstream registry, over PORT and UPSTREAM_URL", async () => {
     const port = await closedPort();
     const other = `http://127.0.0.1:${await closedPort()}`;
-    const proxy = await spawnProxy(
-      { PORT: "1", UPSTREAM_URL: other },
-      120_000,
-      ["--import", "tsx", "src/cli.ts", "serve", "--port", String(port), "--upstream", registry.url],
-    );
+    const proxy = await spawnProxy({ PORT: "1", UPSTREAM_URL: other }, 120_000, [
+      "--import",
+      "tsx",
+      "src/cli.ts",
+      "serve",
+      "--port",
+      String(port),
+      "--upstream",
+      registry.url,
+    ]);
     try {
       assert.equal(proxy.port, port);
       const line = await proxy.waitForLog("proxy listening");
