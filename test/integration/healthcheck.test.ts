@@ -43,7 +43,7 @@ describe("healthcheck", () => {
       });
       return { code, out, err };
     };
-    const notFound = await run(`${proxy.url}/nothing-here`);
+    const notFound = await run(`${fx.proxy.url}/nothing-here`);
     assert.equal(notFound.code, 1);
     assert.match(notFound.err, /^unhealthy: http:\/\/127\.0\.0\.1:\d+\/nothing-here answered 404\b/);
     const closed = `http://127.0.0.1:${await closedPort()}/healthz`;
@@ -51,7 +51,7 @@ describe("healthcheck", () => {
     assert.equal(refused.code, 1);
     assert.ok(refused.err.startsWith(`unhealthy: ${closed} `), refused.err);
     assert.match(refused.err, /cannot connect \(ECONNREFUSED\): is the proxy running there\?/);
-    const healthy = await run(`${proxy.url}/healthz`);
+    const healthy = await run(`${fx.proxy.url}/healthz`);
     assert.equal(healthy.code, 0, healthy.err);
     assert.equal(healthy.err, "");
   });
