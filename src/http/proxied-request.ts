@@ -31,6 +31,8 @@ export class ProxiedRequest extends IncomingMessage {
   rcpRetried = false;
   /** Passthrough: the upstream exchange was cut by a time limit (answered 504, not 502). */
   rcpTimedOut = false;
+  /** Passthrough manifest PUT: the body's chunks seen so far, null once it outgrew the limit (upstream/manifest-put-watch.ts). */
+  rcpManifestBody: Buffer[] | null | undefined = undefined;
 }
 
 /** A request's fields, whichever class created it (undefined where a plain IncomingMessage has none). */

@@ -6,22 +6,21 @@
  * the proxy owns reads its body anyway and answers the same way there.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { proxied } from "../http/proxied-request.js";
 import { writeOciError } from "../http/write-error.js";
 import { layerUrlRefusal } from "../oci/layer-urls.js";
 import { MAX_MANIFEST_BYTES } from "../oci/media-types.js";
-
-/** Chunks seen so far, or null once the body outgrew the limit. */
-const bodies = new WeakMap<IncomingMessage, Buffer[] | null>();
 
 /** Keeps a copy of the request body as it streams (call it after the forward started). */
 export function watchManifestPut(req: IncomingMessage): void {
   const chunks: Buffer[] = [];
   let size = 0;
-  bodies.set(req, chunks);
+  const fields = proxied(req);
+  fields.rcpManifestBody = chunks;
   const onData = (chunk: Buffer) => {
     size += chunk.length;
     if (size > MAX_MANIFEST_BYTES) {
-      bodies.set(req, null);
+      fields.rcpManifestBody = null;
       req.off("data", onData);
       return;
     }
@@ -40,7 +39,7 @@ export function replaceRefusedManifestPut(
   res: ServerResponse,
   proxyRes: IncomingMessage,
 ): boolean {
-  const chunks = bodies.get(req);
+  const chunks = proxied(req).rcpManifestBody;
   if (!chunks || !req.complete) return false;
   const refusal = layerUrlRefusal(Buffer.concat(chunks), proxyRes.statusCode ?? 0);
   if (refusal === null) return false;
