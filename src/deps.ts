@@ -27,6 +27,7 @@ import { createDigestDeleteGuard, type DigestDeleteGuard } from "./tags/digest-d
 import { createImmutableGuard, type ImmutableGuard } from "./tags/immutable-guard.js";
 import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
 import type { SharedLocks } from "./tags/locks.js";
+import { createRepositoryEvents, type RepositoryEvents } from "./tags/repository-events.js";
 import { createTagDeleter, serviceCredentials, type TagDeleter } from "./tags/tag-deleter.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import { createUpstreamTarget, registryClientOptions, type UpstreamTarget } from "./upstream/target.js";
@@ -52,6 +53,8 @@ export interface AppDeps {
   digestGuard: DigestDeleteGuard;
   /** The tag history (history.windowMs): every tag change, seen and undone within the window. */
   history: TagHistory;
+  /** "This repository was just emptied" (a repository delete): for whoever keeps empty repositories apart. */
+  repositoryEvents: RepositoryEvents;
   /** What the routing table gives the proxy to answer (referrers, immutable tags, digest deletes, history, UI). */
   ownership: OwnershipOptions;
 }
@@ -193,6 +196,7 @@ export function createAppDeps(options: AppDepsOptions): Services {
       metrics,
     }),
     history,
+    repositoryEvents: createRepositoryEvents(),
     ownership: {
       referrers: config.oci.referrers,
       immutable: immutableScope(config.tags.immutable),

@@ -7,6 +7,7 @@ import type { V2Handler } from "../deps.js";
 import type { V2Owner } from "../http/routing.js";
 import { handleManifestDelete, handleManifestPut } from "./manifest-write.js";
 import { handleReferrers } from "./referrers.js";
+import { handleRepoDelete } from "./repo-delete.js";
 import { handleTagDelete } from "./tag-delete.js";
 import { handleTagsList } from "./tags-list.js";
 
@@ -16,4 +17,5 @@ export const HANDLERS: { readonly [O in V2Owner]: V2Handler<O> } = {
   "manifest-put": handleManifestPut,
   "manifest-delete": handleManifestDelete,
   referrers: handleReferrers,
+  "repo-delete": handleRepoDelete,
 };

@@ -62,6 +62,8 @@ export interface V2Routes {
   "manifest-put": Extract<RouteMatch, { kind: "manifest" }>;
   /** DELETE `/manifests/<digest>` (referrers, immutable tags). */
   "manifest-delete": Extract<RouteMatch, { kind: "manifest" }>;
+  /** `DELETE /v2/<name>`: the repository delete (every tag, one by one). */
+  "repo-delete": Extract<RouteMatch, { kind: "repository" }>;
   /** GET and HEAD (else 405) `/referrers/<digest>`. */
   referrers: Extract<RouteMatch, { kind: "referrers" }>;
 }
@@ -123,6 +125,8 @@ export function ownerOf(
       return nonApiOwner(route.path, method, o, hints);
     case "tag":
       return "tag-delete";
+    case "repository":
+      return "repo-delete";
     case "tags-list":
       // Both lists for reads; `_list` for every method, legacy `list` passes the others through.
       return route.variant === "_list" || method === "GET" || method === "HEAD" ? "tags-list" : null;

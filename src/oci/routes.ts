@@ -34,6 +34,8 @@ export type RouteMatch =
   | { kind: "upload-start"; name: string }
   | { kind: "upload"; name: string; uploadId: string }
   | { kind: "referrers"; name: string; digest: string }
+  /** `DELETE /v2/<name>`: the repository itself (distribution #2747's shape; DELETE only). */
+  | { kind: "repository"; name: string }
   /** A `/v2/` path that is not an API route (the upstream answers it: usually 404). */
   | { kind: "v2-other" }
   /** Outside `/v2/`: operational endpoints or the upstream's own (e.g. `/`). */
@@ -172,10 +174,14 @@ function matchPath(method: string, path: string): RouteMatch {
     return { kind: "upload", name, uploadId: last };
   }
   if (unsafeSegments(segments, false)) {
+    if (method === "DELETE" && last === "" && !unsafeSegments(segments.slice(0, -1), false)) {
+      return notARepository(rest, "a trailing slash");
+    }
     // A trailing slash on other routes is the upstream's business (it redirects).
     if (last === "" && !unsafeSegments(segments.slice(0, -1), false)) return { kind: "v2-other" };
     return invalid("NAME_INVALID", "path has empty or dot segments");
   }
+  if (n < 3 && method === "DELETE") return repositoryDelete(segments, rest);
   if (n < 3) return { kind: "v2-other" };
 
   switch (prev) {
@@ -209,7 +215,8 @@ function matchPath(method: string, path: string): RouteMatch {
     case "blobs":
     case "referrers": {
       // `/blobs/uploads` without its slash is no route; the upstream answers it.
-      if (prev === "blobs" && last === "uploads") return { kind: "v2-other" };
+      if (prev === "blobs" && last === "uploads")
+        return method === "DELETE" ? notARepository(rest, "`uploads`") : { kind: "v2-other" };
       const name = nameOrInvalid(segments, n - 2);
       if (typeof name !== "string") return name;
       if (!isValidDigest(last)) return invalid("DIGEST_INVALID", "invalid digest", { digest: last });
@@ -218,6 +225,30 @@ function matchPath(method: string, path: string): RouteMatch {
         : { kind: "referrers", name, digest: last };
     }
     default:
-      return { kind: "v2-other" };
+      return method === "DELETE" ? repositoryDelete(segments, rest) : { kind: "v2-other" };
   }
+}
+
+/**
+ * Last components that make a path an API route (or an incomplete one): a DELETE
+ * of `/v2/foo/tags` is no repository delete of `foo/tags`, whatever the name grammar
+ * allows (docs/repo-delete.md: such a repository's tags are deleted one by one).
+ */
+const ROUTE_WORDS: ReadonlySet<string> = new Set(["tags", "manifests", "blobs", "uploads", "referrers"]);
+
+/** `DELETE /v2/<name>` of a path no other route took: the repository, or why not. */
+function repositoryDelete(segments: readonly string[], rest: string): RouteMatch {
+  const last = segments[segments.length - 1]!;
+  if (ROUTE_WORDS.has(last)) return notARepository(rest, `\`${last}\``);
+  const name = nameOrInvalid(segments, segments.length);
+  if (typeof name !== "string") return name;
+  return { kind: "repository", name };
+}
+
+function notARepository(rest: string, why: string): RouteMatch {
+  return invalid(
+    "UNSUPPORTED",
+    `DELETE /v2/${rest} is not a repository delete: the path ends in ${why}, an incomplete API route`,
+    { path: `/v2/${rest}` },
+  );
 }

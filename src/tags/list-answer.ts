@@ -10,7 +10,9 @@
  * - 200 `{"name","tags"}` with `Link: <...>; rel="next"` when more tags remain;
  * - 400 PAGINATION_NUMBER_INVALID for a bad `n` (checked before the upstream is asked);
  * - 401/403 from the upstream relayed unchanged (challenge and body);
- * - 404 NAME_UNKNOWN for an unknown repository (never the upstream's text 404);
+ * - 404 NAME_UNKNOWN for an unknown repository (never the upstream's text 404), and
+ *   for one without tags (2.8 answers 200 with `"tags":null` or `[]` for a repository
+ *   whose tags were all deleted; the spec's answer is NAME_UNKNOWN: docs/repo-delete.md);
  * - other upstream errors relayed; an unreachable upstream 503 UNAVAILABLE;
  * - 307 to `tags/_list` for legacy `list` when `tags.legacyList` is `redirect`.
  * Errors the proxy states itself are thrown as OciError (rendered by the caller).
@@ -63,6 +65,11 @@ export async function answerTagsList(ask: ListAsk, deps: ListDeps): Promise<List
   const page = parsePageQuery(ask.query, deps.config.tags.maxPageSize);
   const loaded = await loadTags(ask, deps);
   if ("failure" in loaded) return failureAnswer(loaded.failure, ask.name, deps.logger);
+  if (loaded.tags.length === 0) {
+    throw new OciError("NAME_UNKNOWN", "repository name not known to registry (it has no tags)", {
+      name: ask.name,
+    });
+  }
   const answer = listAnswer(ask.name, ask.variant, loaded.tags, page);
   // A first page picked without sorting (tag-list.ts): sort the whole list once the
   // answer is out, for the cache and the next pages (a page asked for sooner sorts
