@@ -19,6 +19,7 @@ import {
   undeleteCommand,
 } from "./history.js";
 import { pruneCommand } from "./prune.js";
+import { REPO_ENV, REPO_OPTIONS, REPO_USAGE, repoCommand } from "./repo.js";
 import { RESTORE_OPTIONS, RESTORE_USAGE, restoreFromValues } from "./restore.js";
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
@@ -188,6 +189,14 @@ export const COMMANDS: Record<string, Command> = {
     ],
     positionals: { min: 1, max: 1 },
     run: (values, positionals, io) => undeleteCommand(values, positionals, io),
+  },
+  repo: {
+    summary: "delete a repository (every tag) through the running proxy: repo delete NAME",
+    usage: REPO_USAGE,
+    options: REPO_OPTIONS,
+    env: REPO_ENV,
+    positionals: { min: 2, max: 2 },
+    run: (values, positionals, io) => repoCommand(values, positionals, io),
   },
   restore: {
     summary: "put a tag back from the tag delete journal (an interrupted or failed swap)",

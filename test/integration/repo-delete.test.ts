@@ -86,7 +86,7 @@ describe("DELETE /v2/<name> against a real docker-registry 2.8", () => {
     assert.equal((await request("DELETE", `${fx.proxy.url}/v2/${repo}`)).status, 202);
     const list = await entries(admin, repo);
     assert.deepEqual(
-      list.map((e) => [e.type, e.tag, "digest" in e ? e.digest : null]).sort(),
+      list.map((e) => [e.type, "tag" in e ? e.tag : null, "digest" in e ? e.digest : null]).sort(),
       [
         ["TagDeleted", "x", pushed.digest],
         ["TagDeleted", "y", pushed.digest],

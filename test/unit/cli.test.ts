@@ -21,12 +21,13 @@ async function run(argv: string[]): Promise<{ code: number | null; out: string; 
 describe("registry-compat-proxy <command> --help and bad options", () => {
   const names = Object.keys(COMMANDS);
 
-  it("knows serve, prune, gc, history, undelete, restore and healthcheck", () => {
+  it("knows serve, prune, gc, history, undelete, repo, restore and healthcheck", () => {
     assert.deepEqual([...names].sort(), [
       "gc",
       "healthcheck",
       "history",
       "prune",
+      "repo",
       "restore",
       "serve",
       "undelete",

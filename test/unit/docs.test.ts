@@ -87,6 +87,7 @@ describe("docs/endpoints.md", () => {
       ["GET", "/v2/a/tags/list", "/v2/<name>/tags/list"],
       ["DELETE", "/v2/a/tags/t", "/v2/<name>/tags/<tag>"],
       ["DELETE", "/v2/a/manifests/t", "/v2/<name>/manifests/<tag>"],
+      ["DELETE", "/v2/a", "/v2/<name>`"],
       ["DELETE", `/v2/a/manifests/${D}`, "/v2/<name>/manifests/<digest>"],
       ["PUT", "/v2/a/manifests/t", "/v2/<name>/manifests/<ref>"],
       ["GET", `/v2/a/referrers/${D}`, "/v2/<name>/referrers/<digest>"],
