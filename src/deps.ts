@@ -53,6 +53,8 @@ export interface AppDeps {
   digestGuard: DigestDeleteGuard;
   /** The tag history (history.windowMs): every tag change, seen and undone within the window. */
   history: TagHistory;
+  /** The read-only window (garbage collection): the listener enforces it; the UI says so before a delete. */
+  window: Pick<WriteWindow, "readOnly">;
   /** "This repository was just emptied" (a repository delete): for whoever keeps empty repositories apart. */
   repositoryEvents: RepositoryEvents;
   /** What the routing table gives the proxy to answer (referrers, immutable tags, digest deletes, history, UI). */
@@ -197,6 +199,7 @@ export function createAppDeps(options: AppDepsOptions): Services {
     }),
     history,
     repositoryEvents: createRepositoryEvents(),
+    window,
     ownership: {
       referrers: config.oci.referrers,
       immutable: immutableScope(config.tags.immutable),

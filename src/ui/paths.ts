@@ -14,7 +14,7 @@
  *   /ui/r/<name>/_tags/<tag>/_history     a tag's history (the tag history's entries)
  *   /ui/r/<name>/_tags/<tag>/_undelete    GET: the confirmation (?digest=); POST: the undelete
  *   /ui/r/<name>/_history                 a repository's recent changes
- *   /ui/r/<name>/_delete                  a repository delete (reserved: not offered yet)
+ *   /ui/r/<name>/_delete                  GET: the repository delete's confirmation; POST: the delete
  *
  * Names and tags are checked against the OCI grammar, so every link built here
  * is made of characters that need no escaping in a URL.
@@ -107,4 +107,5 @@ export const uiUrl = {
   undeleteTag: (name: string, tag: string, digest?: string) =>
     `/ui/r/${name}/_tags/${tag}/_undelete${queryOf({ digest })}`,
   repositoryHistory: (name: string) => `/ui/r/${name}/_history`,
+  deleteRepository: (name: string) => `/ui/r/${name}/_delete`,
 };

@@ -36,6 +36,7 @@ import {
 import { renderer } from "./pages/layout.js";
 import { MessagePage } from "./pages/message.js";
 import { parseUiPath, UI_ROOT } from "./paths.js";
+import { confirmRepoDeletePage, deleteRepositoryForm } from "./repo-delete-handlers.js";
 import { createUiCaches } from "./ui-caches.js";
 import { visitorOf } from "./visitor.js";
 
@@ -110,7 +111,8 @@ export function createUiApp(deps: AppDeps): Hono<AppEnv> {
     const page = parseUiPath(c.req.path);
     const r = readerOf(c, deps, caches);
     const post = c.req.method === "POST";
-    if (post && page?.kind !== "delete-tag" && page?.kind !== "undelete-tag") {
+    const forms = ["delete-tag", "undelete-tag", "delete-repository"];
+    if (post && !forms.includes(page?.kind ?? "")) {
       return notFound(c, r.visitor.user, 405);
     }
     if (post && !/^application\/x-www-form-urlencoded\b/i.test(c.req.header("content-type") ?? "")) {
@@ -133,8 +135,9 @@ export function createUiApp(deps: AppDeps): Hono<AppEnv> {
         return post ? undeleteTag(c, r, page.name, page.tag) : confirmUndeletePage(c, r, page.name, page.tag);
       case "repository-history":
         return repositoryHistoryPage(c, r, page.name);
+      case "delete-repository":
+        return post ? deleteRepositoryForm(c, r, page.name) : confirmRepoDeletePage(c, r, page.name);
       default:
-        // Also the reserved page of a repository delete.
         return notFound(c, r.visitor.user, 404);
     }
   });

@@ -124,6 +124,13 @@ export const TagsPageView: FC<{
         (deleted tags and how to put them back)
       </p>
     )}
+    {!isFailed(page) && page.total > 0 && (
+      <p class="muted">
+        <a href={uiUrl.deleteRepository(name)} data-testid="delete-repository-link">
+          Delete this repository
+        </a>
+      </p>
+    )}
     {isFailed(page) ? (
       <FailureNote failure={page} what="The tags cannot be listed" />
     ) : (
