@@ -137,9 +137,17 @@ export async function deleteRepository(deps: RepoDeleteDeps, ask: RepoDeleteAsk)
   return result.deleted;
 }
 
-/** `DELETE /v2/<name>` (only DELETE is routed here: http/routing.ts). */
+/** `DELETE /v2/<name>`; any other method on the repository is 405 with `Allow: DELETE`. */
 export const handleRepoDelete: V2Handler<"repo-delete"> = async (c, route, deps) => {
   const incoming = c.env.incoming;
+  if (c.req.method !== "DELETE") {
+    throw new OciError(
+      "METHOD_UNKNOWN",
+      `${c.req.method} is not allowed on a repository; DELETE /v2/<name> deletes it`,
+      { name: route.name, method: c.req.method },
+      { status: 405, headers: { allow: "DELETE" } },
+    );
+  }
   const deleted = await deleteRepository(deps, {
     name: route.name,
     registry: deps.registry.as(callerCredentials(incoming, deps.caller)),

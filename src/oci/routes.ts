@@ -34,7 +34,10 @@ export type RouteMatch =
   | { kind: "upload-start"; name: string }
   | { kind: "upload"; name: string; uploadId: string }
   | { kind: "referrers"; name: string; digest: string }
-  /** `DELETE /v2/<name>`: the repository itself (distribution #2747's shape; DELETE only). */
+  /**
+   * `/v2/<name>`, a path no other route takes and not ending in a route word: the
+   * repository itself (distribution #2747's shape). DELETE deletes it; other methods are 405.
+   */
   | { kind: "repository"; name: string }
   /** A `/v2/` path that is not an API route (the upstream answers it: usually 404). */
   | { kind: "v2-other" }
@@ -181,8 +184,7 @@ function matchPath(method: string, path: string): RouteMatch {
     if (last === "" && !unsafeSegments(segments.slice(0, -1), false)) return { kind: "v2-other" };
     return invalid("NAME_INVALID", "path has empty or dot segments");
   }
-  if (n < 3 && method === "DELETE") return repositoryDelete(segments, rest);
-  if (n < 3) return { kind: "v2-other" };
+  if (n < 3) return repositoryRoute(method, segments, rest);
 
   switch (prev) {
     case "tags": {
@@ -225,7 +227,7 @@ function matchPath(method: string, path: string): RouteMatch {
         : { kind: "referrers", name, digest: last };
     }
     default:
-      return method === "DELETE" ? repositoryDelete(segments, rest) : { kind: "v2-other" };
+      return repositoryRoute(method, segments, rest);
   }
 }
 
@@ -236,9 +238,17 @@ function matchPath(method: string, path: string): RouteMatch {
  */
 const ROUTE_WORDS: ReadonlySet<string> = new Set(["tags", "manifests", "blobs", "uploads", "referrers"]);
 
-/** `DELETE /v2/<name>` of a path no other route took: the repository, or why not. */
-function repositoryDelete(segments: readonly string[], rest: string): RouteMatch {
+/**
+ * A path no other route took: the repository (`DELETE /v2/<name>`; other methods
+ * get their 405 from its handler), or for a DELETE why not. Other methods on a
+ * path ending in a route word, or naming no valid repository, stay no route.
+ */
+function repositoryRoute(method: string, segments: readonly string[], rest: string): RouteMatch {
   const last = segments[segments.length - 1]!;
+  if (method !== "DELETE") {
+    const name = segments.join("/");
+    return ROUTE_WORDS.has(last) || !isValidName(name) ? { kind: "v2-other" } : { kind: "repository", name };
+  }
   if (ROUTE_WORDS.has(last)) return notARepository(rest, `\`${last}\``);
   const name = nameOrInvalid(segments, segments.length);
   if (typeof name !== "string") return name;

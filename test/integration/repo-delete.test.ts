@@ -213,11 +213,17 @@ describe("DELETE /v2/<name> against a real docker-registry 2.8", () => {
     assert.deepEqual(await tagsOf(fx.registry.url, "rs/enc3"), ["t"]);
   });
 
-  it("other methods on /v2/<name> are no repository route: the registry's 404, nothing changes", async () => {
+  it("other methods on /v2/<name>: 405 METHOD_UNKNOWN with Allow: DELETE, nothing changes", async () => {
     await seed(fx.registry.url, "rd/methods", ["t"]);
-    for (const method of ["GET", "PUT", "POST", "PATCH"]) {
-      const res = await request(method, `${fx.proxy.url}/v2/rd/methods`);
-      assert.equal(res.status, 404, method);
+    for (const method of ["GET", "HEAD", "PUT", "POST", "PATCH", "OPTIONS"]) {
+      const res = await request(
+        method,
+        `${fx.proxy.url}/v2/rd/methods`,
+        method === "PUT" ? { body: "x" } : {},
+      );
+      assert.equal(res.status, 405, method);
+      assert.equal(res.headers["allow"], "DELETE", method);
+      if (method !== "HEAD") assert.equal(errorCode(res), "METHOD_UNKNOWN", method);
     }
     assert.deepEqual(await tagsOf(fx.registry.url, "rd/methods"), ["t"]);
   });

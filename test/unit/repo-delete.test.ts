@@ -59,7 +59,7 @@ describe("DELETE /v2/<name>: the route", () => {
     }
   });
 
-  it("bad names and encoded separators are refused; other methods stay what they were", () => {
+  it("bad names and encoded separators are refused; other methods are the repository's 405, or no route", () => {
     for (const path of [
       "/v2/Foo",
       "/v2/foo-",
@@ -72,10 +72,15 @@ describe("DELETE /v2/<name>: the route", () => {
       assert.equal(route.kind, "invalid", path);
       if (route.kind === "invalid") assert.equal(route.code, "NAME_INVALID", path);
     }
-    for (const method of ["GET", "HEAD", "PUT", "POST", "PATCH"]) {
-      assert.equal(parseRoute(method, "/v2/foo").kind, "v2-other", method);
+    for (const method of ["GET", "HEAD", "PUT", "POST", "PATCH", "OPTIONS"]) {
+      // The repository's other methods: its handler's 405; never a write for the window.
+      assert.deepEqual(parseRoute(method, "/v2/foo/bar"), { kind: "repository", name: "foo/bar" }, method);
+      assert.equal(ownerOf(parseRoute(method, "/v2/foo/bar"), method), "repo-delete", method);
+      assert.equal(isWindowWrite("repository", method), false, method);
+      // A route word or an invalid name is no route for them: the registry answers.
       assert.equal(parseRoute(method, "/v2/foo/tags").kind, "v2-other", method);
-      assert.equal(ownerOf(parseRoute(method, "/v2/foo/bar"), method), null, method);
+      assert.equal(parseRoute(method, "/v2/Foo").kind, "v2-other", method);
+      assert.equal(ownerOf(parseRoute(method, "/v2/foo/blobs"), method), null, method);
     }
   });
 

@@ -31,7 +31,7 @@ const cases: Array<[string, string, RouteMatch | RouteMatch["kind"]]> = [
   ["GET", `/v2/a/referrers/${D}`, { kind: "referrers", name: "a", digest: D }],
   ["GET", "/v2/a/blobs/uploads", "v2-other"],
   ["GET", "/v2/a/tags/list/", "v2-other"],
-  ["GET", "/v2/a/unknown/thing", "v2-other"],
+  ["GET", "/v2/a/unknown/thing", "repository"],
   ["GET", "/healthz", { kind: "non-api", path: "/healthz" }],
   ["GET", "/", { kind: "non-api", path: "/" }],
   // hostile and malformed
@@ -50,7 +50,7 @@ const cases: Array<[string, string, RouteMatch | RouteMatch["kind"]]> = [
   ["GET", "/v2/a/blobs/notadigest", "invalid"],
   ["DELETE", "/v2/a/tags/.hidden", "invalid"],
   ["GET", `/v2/${"a".repeat(256)}/tags/list`, "invalid"],
-  ["GET", "/v2/tags/list", "v2-other"],
+  ["GET", "/v2/tags/list", "repository"],
   // request targets that are not origin-form paths, and traversal outside /v2/
   ["GET", "http://evil.example/v2/", "invalid"],
   ["OPTIONS", "*", "invalid"],
