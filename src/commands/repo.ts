@@ -14,7 +14,14 @@ import { isValidName } from "../oci/grammar.js";
 import { createRegistryClient } from "../registry-client/client.js";
 import { CredentialsError, resolveCredentials } from "../registry-client/credential-sources.js";
 import { ANONYMOUS, login } from "../registry-client/credentials.js";
-import type { Io, OptionValues } from "./command-line.js";
+
+/** Where the command writes (the command line's io). */
+export interface RepoIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
 export const REPO_USAGE = `repo delete NAME --registry URL [--username USER --password PASS] [--json]
       delete repository NAME through the proxy at --registry (its DELETE /v2/NAME): every tag
@@ -70,7 +77,7 @@ function describeError(body: OciErrorBody, status: number): string {
 export async function repoCommand(
   values: OptionValues,
   positionals: readonly string[],
-  io: Io,
+  io: RepoIo,
 ): Promise<number> {
   const registry = str(values["registry"]);
   const problem = usageProblem(positionals, registry);
