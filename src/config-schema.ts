@@ -74,6 +74,14 @@ export const SCHEMA = {
     /** Immutable tag rules `[repository-pattern:]tag-pattern` (src/oci/immutable-rules.ts). */
     immutable: { type: "string[]", env: "TAGS_IMMUTABLE" },
   },
+  catalog: {
+    /** true: `/v2/_catalog` passes through, repositories without tags included. */
+    listEmpty: { type: "bool", env: "CATALOG_LIST_EMPTY" },
+    /** How long whether a repository has tags is remembered for the catalog (0: checked every time). */
+    cacheTtlMs: { ...ms, max: 3_600_000, env: "CATALOG_CACHE_TTL_MS" },
+    /** Repositories and callers remembered at most (a few hundred bytes each). */
+    cacheMaxEntries: { type: "int", min: 1, max: 10_000_000 },
+  },
   delete: {
     journalPath: { type: "path", env: "DELETE_JOURNAL" },
     capabilityTtlMs: ms,

@@ -23,6 +23,7 @@ import { type ChangeBroadcast, linkChangeFeed } from "./state/change-broadcast.j
 import { connectSharedState, type SharedState } from "./state/redis.js";
 import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
+import { type CatalogVerdicts, createCatalogVerdicts } from "./tags/catalog-verdicts.js";
 import { createDigestDeleteGuard, type DigestDeleteGuard } from "./tags/digest-delete-guard.js";
 import { createImmutableGuard, type ImmutableGuard } from "./tags/immutable-guard.js";
 import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
@@ -57,6 +58,8 @@ export interface AppDeps {
   window: Pick<WriteWindow, "readOnly">;
   /** "This repository was just emptied" (a repository delete): for whoever keeps empty repositories apart. */
   repositoryEvents: RepositoryEvents;
+  /** Whether a repository has tags, per caller, for `/v2/_catalog` (catalog.cacheTtlMs). */
+  catalogVerdicts: CatalogVerdicts;
   /** What the routing table gives the proxy to answer (referrers, immutable tags, digest deletes, history, UI). */
   ownership: OwnershipOptions;
 }
@@ -200,12 +203,20 @@ export function createAppDeps(options: AppDepsOptions): Services {
     history,
     repositoryEvents: createRepositoryEvents(),
     window,
+    catalogVerdicts: createCatalogVerdicts({
+      ttlMs: config.catalog.cacheTtlMs,
+      maxEntries: config.catalog.cacheMaxEntries,
+      changes,
+      logger,
+      ...(broadcast ? { freshness: broadcast.stamp } : {}),
+    }),
     ownership: {
       referrers: config.oci.referrers,
       immutable: immutableScope(config.tags.immutable),
       protectDigestDeletes: config.delete.digestDeletes === "protect",
       history: history.enabled,
       ui: config.ui.enabled,
+      catalogFilter: !config.catalog.listEmpty,
     },
   };
   return { deps, target, shared, window };

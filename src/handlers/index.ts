@@ -5,6 +5,7 @@
  */
 import type { V2Handler } from "../deps.js";
 import type { V2Owner } from "../http/routing.js";
+import { handleCatalog } from "./catalog.js";
 import { handleManifestDelete, handleManifestPut } from "./manifest-write.js";
 import { handleReferrers } from "./referrers.js";
 import { handleRepoDelete } from "./repo-delete.js";
@@ -18,4 +19,5 @@ export const HANDLERS: { readonly [O in V2Owner]: V2Handler<O> } = {
   "manifest-delete": handleManifestDelete,
   referrers: handleReferrers,
   "repo-delete": handleRepoDelete,
+  catalog: handleCatalog,
 };

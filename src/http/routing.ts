@@ -36,6 +36,8 @@ export interface OwnershipOptions {
   history?: boolean;
   /** `ui.enabled`: the web UI under `/ui/`, and `/` for browsers (sent on to `/ui/`). */
   ui?: boolean;
+  /** `catalog.listEmpty` false: `GET /v2/_catalog` leaves out repositories without tags. */
+  catalogFilter?: boolean;
 }
 
 /** What routing reads of a request besides its route and method. */
@@ -66,6 +68,8 @@ export interface V2Routes {
   "repo-delete": Extract<RouteMatch, { kind: "repository" }>;
   /** GET and HEAD (else 405) `/referrers/<digest>`. */
   referrers: Extract<RouteMatch, { kind: "referrers" }>;
+  /** GET `/v2/_catalog` (catalog.listEmpty false; other methods pass through). */
+  catalog: Extract<RouteMatch, { kind: "catalog" }>;
 }
 
 export type V2Owner = keyof V2Routes;
@@ -134,6 +138,8 @@ export function ownerOf(
       return o.referrers ? "referrers" : null;
     case "manifest":
       return manifestOwner(route, method, o);
+    case "catalog":
+      return o.catalogFilter && method === "GET" ? "catalog" : null;
     default:
       return null;
   }
