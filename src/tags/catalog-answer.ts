@@ -55,7 +55,7 @@ export async function answerCatalog(ask: CatalogAsk, verdicts: CatalogVerdicts):
       const found = await mapLimit(step.names, CHECKS_AT_ONCE, (name) =>
         verdicts.verdict(name, ask.authorization, ask.registry),
       );
-      step.names.forEach((name, i) => known.set(name, found[i]!));
+      for (const [i, name] of step.names.entries()) known.set(name, found[i]!);
       continue;
     }
     if (++pages > MAX_UPSTREAM_PAGES)
