@@ -18,19 +18,18 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type Config, ConfigError, loadConfig } from "../config.js";
-import { fetchHeld, type HeldAnswer } from "../gc/history-roots.js";
+import { planEmptyRepositories, removeEmptyRepositories } from "../gc/empty-repositories.js";
+import { fetchHeld, historyReport } from "../gc/history-roots.js";
 import { checkBeforeWindow, GcRefusedError, type Preflight } from "../gc/preflight.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
-import { type GcHistory, type GcResult, resultJson, resultLines } from "../gc/report.js";
+import { type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
   createManifestDeleter,
   deleteUnreachable,
-  type HeldRoot,
   measureFreed,
   planFromStorage,
   relinkHeld,
   runCommand,
-  windowHolds,
 } from "../gc/steps.js";
 import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
 import { proveWindowGuards } from "../gc/window-proof.js";
@@ -200,6 +199,7 @@ async function dryRun(o: GcOptions, root: string, shown: GcResult["storage"]): P
     storage: shown,
     plan,
     history: historyReport(root, held, roots, plan),
+    empty: planEmptyRepositories(root, roots),
     deletes: [],
     steps: [],
     exitCode: 0,
@@ -245,6 +245,7 @@ async function collect(
   }
   result.plan = planFromStorage(root, held.manifests);
   result.history = historyReport(root, held, held.manifests, result.plan);
+  result.empty = planEmptyRepositories(root, held.manifests);
   const { relinked, lost } = relinkHeld(root, held.manifests);
   result.history.relinked = relinked.length;
   result.history.lost = lost.map((h) => `${h.repository}@${h.digest}`);
@@ -266,6 +267,8 @@ async function collect(
     `${result.deletes.length - failed} deleted, ${failed} failed`,
   );
   if (stop.aborted) return interrupted(result, step, stop);
+  result.empty.removed = removeEmptyRepositories(root, result.empty.remove, held.manifests);
+  step("remove the storage of repositories without tags", true, `${result.empty.removed.length} removed`);
   const output = (chunk: Buffer) => {
     if (!o.quiet) io.err(chunk.toString());
   };
@@ -350,26 +353,6 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     const left = await window.leave({ manifestsDeleted, bytesFreed: result.freed?.total ?? 0 });
     step("leave the read-only window", left, left ? "" : "not answered: the lease expires by itself");
   }
-}
-
-/** What the tag history's window holds and keeps, for the report. */
-function historyReport(
-  root: string,
-  held: HeldAnswer | null,
-  roots: readonly HeldRoot[],
-  plan: GcResult["plan"],
-): GcHistory {
-  if (held === null)
-    return { windowMs: null, held: 0, keptManifests: 0, keptBytes: 0, note: "no admin listener: not asked" };
-  if (!held.ok) return { windowMs: null, held: 0, keptManifests: 0, keptBytes: 0, note: held.why };
-  const kept = windowHolds(root, roots, plan);
-  return {
-    windowMs: held.windowMs,
-    held: roots.length,
-    keptManifests: kept.manifests,
-    keptBytes: kept.bytes,
-    ...(held.note ? { note: held.note } : {}),
-  };
 }
 
 function interrupted(r: GcResult, step: (n: string, ok: boolean, d?: string) => boolean, stop: AbortSignal) {

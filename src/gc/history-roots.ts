@@ -3,7 +3,8 @@
  * admin listener: gc keeps them, and every blob they need, as roots.
  */
 import { AdminAnswerError, createHistoryAdminClient } from "../history/admin-client.js";
-import type { HeldRoot } from "./steps.js";
+import type { GcHistory, GcResult } from "./report.js";
+import { type HeldRoot, windowHolds } from "./steps.js";
 
 export type HeldAnswer =
   | { ok: true; windowMs: number; manifests: HeldRoot[]; note?: string }
@@ -27,4 +28,24 @@ export async function fetchHeld(adminUrl: string, token: string | null): Promise
   } finally {
     await client.close();
   }
+}
+
+/** What the tag history's window holds and keeps, for the report. */
+export function historyReport(
+  root: string,
+  held: HeldAnswer | null,
+  roots: readonly HeldRoot[],
+  plan: GcResult["plan"],
+): GcHistory {
+  if (held === null)
+    return { windowMs: null, held: 0, keptManifests: 0, keptBytes: 0, note: "no admin listener: not asked" };
+  if (!held.ok) return { windowMs: null, held: 0, keptManifests: 0, keptBytes: 0, note: held.why };
+  const kept = windowHolds(root, roots, plan);
+  return {
+    windowMs: held.windowMs,
+    held: roots.length,
+    keptManifests: kept.manifests,
+    keptBytes: kept.bytes,
+    ...(held.note ? { note: held.note } : {}),
+  };
 }

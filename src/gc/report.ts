@@ -4,6 +4,7 @@
  */
 import { describeWindow } from "../history/undelete-decision.js";
 import { formatTable } from "../prune/report.js";
+import type { EmptyRepositories } from "./empty-repositories.js";
 import type { CollectionPlan } from "./reachability.js";
 import type { DeleteOutcome } from "./steps.js";
 
@@ -28,6 +29,8 @@ export interface GcResult {
   storage: { driver: string; root: string; cache: string };
   plan: CollectionPlan;
   history?: GcHistory;
+  /** Repositories without tags: those that go (went: `removed`, after --apply) and those kept. */
+  empty?: EmptyRepositories & { removed?: string[] };
   /** After --apply: bytes measured gone from disk, per repository and in total. */
   freed?: { repositories: Record<string, number>; orphans: number; total: number };
   deletes: DeleteOutcome[];
@@ -60,6 +63,7 @@ export function resultJson(r: GcResult): string {
     bytes: r.plan.bytes,
     ...(r.freed ? { freedBytes: r.freed.total } : {}),
     ...(r.history ? { history: r.history } : {}),
+    ...(r.empty ? { emptyRepositories: r.empty } : {}),
     deletes: r.deletes,
     steps: r.steps,
     exitCode: r.exitCode,
@@ -96,6 +100,7 @@ export function resultLines(r: GcResult): string[] {
     if (d.result === "failed") lines.push(`  failed: DELETE ${d.repository}@${d.digest}: ${d.reason}`);
   for (const s of r.steps)
     lines.push(`  ${s.ok ? "ok" : "FAILED"}: ${s.name}${s.detail ? ` (${s.detail})` : ""}`);
+  if (r.empty) lines.push(...emptyLines(r.empty, r.dryRun));
   if (r.history) lines.push(historyLine(r.history));
   for (const l of r.history?.lost ?? [])
     lines.push(`  history: ${l} is no longer stored (cannot be undeleted)`);
@@ -119,4 +124,17 @@ export function historyLine(h: GcHistory): string {
   const span = describeWindow(h.windowMs);
   const relinked = h.relinked ? `; ${h.relinked} deleted by digest kept for undelete` : "";
   return `history window (${span}): holds ${h.held} manifests; keeps ${h.keptManifests} untagged manifests, ${formatBytes(h.keptBytes)} (${h.keptBytes} bytes) from collection${relinked}`;
+}
+
+/** The repositories without tags: those that go (or went), and those kept with the reason. */
+export function emptyLines(e: NonNullable<GcResult["empty"]>, dryRun: boolean): string[] {
+  const gone = dryRun ? e.remove : (e.removed ?? []);
+  const lines = [
+    gone.length === 0
+      ? "repositories without tags: none to remove"
+      : `repositories without tags ${dryRun ? "that would be removed" : "removed"}: ${gone.length}`,
+  ];
+  for (const name of gone) lines.push(`  ${name}`);
+  for (const k of e.kept) lines.push(`  kept: ${k.name} (${k.because})`);
+  return lines;
 }
