@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { type IndexDoc, makeArtifact, pushEmptyBlob, putRaw } from "../helpers/artifacts.js";
+import { pushRepositories, walkCatalog, wholeCatalog } from "../helpers/catalog.js";
 import { useRegistryAndProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import { closedPort } from "../helpers/net.js";
@@ -331,7 +332,20 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
       assert.ok(!log.includes(mark), `${method} ${path} reached the registry`);
   });
 
-  it("a valid manifest GET, a blob GET, /v2/ and the catalog go straight to the registry", async () => {
+  it("GET /v2/_catalog through nginx goes to the proxy: a repository whose last tag was deleted is left out, Link as the registry's", async () => {
+    await pushRepositories(nginx.url, ["tier/cat-a", "tier/cat-b", "tier/cat-c"]);
+    const del = await request("DELETE", `${nginx.url}/v2/tier/cat-b/tags/t`);
+    assert.equal(del.status, 202, del.text);
+    const before = seenByProxy(fx.proxy).length;
+    const all = (await wholeCatalog(nginx.url)).filter((n) => n.startsWith("tier/cat-"));
+    assert.deepEqual(all, ["tier/cat-a", "tier/cat-c"]);
+    assert.ok((await wholeCatalog(fx.registry.url)).includes("tier/cat-b"), "the registry still lists it");
+    assert.ok(seenByProxy(fx.proxy).length > before, "the proxy answered");
+    const pages = await walkCatalog(nginx.url, 1);
+    assert.ok(!pages.flatMap((p) => p.repositories).includes("tier/cat-b"));
+  });
+
+  it("a valid manifest GET, a blob GET and /v2/ go straight to the registry", async () => {
     const digest = await seed(nginx.url, "tier/direct", ["v1"]);
     const blob = blobOf(Buffer.from("direct blob"));
     await pushBlob(nginx.url, "tier/direct", blob);
@@ -339,7 +353,6 @@ describe("nginx tier: nginx in front, the proxy for the new API only (strict upl
     const accept = { accept: "application/vnd.oci.image.index.v1+json" };
     for (const path of [
       "/v2/",
-      "/v2/_catalog",
       "/v2/tier/direct/manifests/v1",
       `/v2/tier/direct/manifests/${digest}`,
       "/v2/tier/direct/manifests/list",
