@@ -58,9 +58,11 @@ describe("passthrough upstream faults (scripted raw upstream)", () => {
 
   before(async () => {
     upstream = await startRawUpstream();
+    // The catalog passed through (catalog.listEmpty): these tests stream its body.
     proxy = await startProxy(upstream.url, {
       upstream: { idleTimeoutMs: LONG },
       proxy: { clientIdleTimeoutMs: LONG },
+      catalog: { listEmpty: true },
     });
     quick = await startProxy(upstream.url, { upstream: { idleTimeoutMs: QUICK_IDLE_MS } });
   });

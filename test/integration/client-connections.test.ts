@@ -37,7 +37,8 @@ const ACCEPT = `Accept: ${MT.ociManifest}`;
 describe("client connections through the proxy on raw sockets (real docker-registry 2.8)", () => {
   let image: Image;
   const conns = new RawConns();
-  const fx = useRegistryAndProxy();
+  // The catalog passed through as the registry sends it (catalog.listEmpty), chunked.
+  const fx = useRegistryAndProxy({ proxy: { catalog: { listEmpty: true } } });
   const conn = () => conns.open(fx.proxy.port);
   before(async () => {
     image = makeImage({ layerCount: 1, layerSize: 300_000 });
