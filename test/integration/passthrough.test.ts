@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { pushRepositories } from "../helpers/catalog.js";
 import { useRegistryAndProxy, withProxy } from "../helpers/fixture.js";
 import { request } from "../helpers/http.js";
 import {
@@ -117,6 +118,8 @@ function passthroughCases(overrides: Record<string, unknown>): void {
   });
 
   it("catalog pagination keeps the upstream's relative Link", async () => {
+    // Two repositories with tags (the catalog lists only those: catalog.test.ts).
+    await pushRepositories(fx.proxy.url, ["pt/cat-a", "pt/cat-b"]);
     const res = await request("GET", `${fx.proxy.url}/v2/_catalog?n=1`);
     assert.equal(res.status, 200);
     assert.match(res.headers.link as string, /^<\/v2\/_catalog\?last=.+&n=1>; rel="next"$/);
