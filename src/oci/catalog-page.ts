@@ -51,3 +51,35 @@ export function linkPageSize(linkTarget: string): number | null {
   const value = Number(n);
   return value > 0 ? value : null;
 }
+
+/** A client's catalog query asking the registry for more names: what the registry is sent and the client's `n`. */
+export interface WidenedQuery {
+  /** The client's query with only its `n` raised. */
+  query: string;
+  /** The client's page size. */
+  n: number;
+  /** The page size asked of the registry. */
+  upstreamN: number;
+}
+
+/**
+ * The client's query with its `n` raised to `min(n × factor, max)`, so that one
+ * registry page usually fills a page with names left out; null (send the query as
+ * it came) unless the query is plain: exactly one `n`, written as a positive
+ * decimal below `max`, no key spelled with an escape, no `;`. Everything else in
+ * the query is kept byte for byte, so the registry reads `last` as the client wrote it.
+ */
+export function widenedCatalogQuery(query: string, factor: number, max: number): WidenedQuery | null {
+  if (query.includes(";")) return null;
+  const parts = query.split("&");
+  const keys = parts.map((p) => p.split("=", 1)[0]!);
+  if (keys.some((k) => /[%+]/.test(k))) return null;
+  const at = keys.indexOf("n");
+  if (at === -1 || keys.lastIndexOf("n") !== at) return null;
+  const raw = parts[at]!.slice(2);
+  if (!/^[1-9]\d{0,5}$/.test(raw)) return null;
+  const n = Number(raw);
+  const upstreamN = Math.min(n * factor, max);
+  if (upstreamN <= n) return null;
+  return { query: parts.map((p, i) => (i === at ? `n=${upstreamN}` : p)).join("&"), n, upstreamN };
+}

@@ -162,3 +162,32 @@ describe("GET /v2/_catalog through the proxy: repositories without tags left out
     }
   });
 });
+
+describe("GET /v2/_catalog through the proxy, a registry with catalog.maxentries 4", () => {
+  const fx = useRegistryAndProxy({ registry: { extra: { catalog: { maxentries: 4 } } } });
+  const names = Array.from({ length: 9 }, (_, i) => `small/r${i}`);
+  const emptied = new Set(["small/r1", "small/r2", "small/r6"]);
+  before(async () => {
+    const digest = await pushRepositories(fx.registry.url, names);
+    for (const name of emptied) await emptyByDigest(fx.registry.url, name, digest);
+  });
+
+  it("GET /v2/_catalog?n=2,3,4 walked: the registry refuses the proxy's wider pages (400), so it asks with the client's n: pages still full, the walk exact", async () => {
+    for (const n of [2, 3, 4]) {
+      const pages = await walkCatalog(fx.proxy.url, n);
+      assert.deepEqual(
+        pages.flatMap((p) => p.repositories),
+        names.filter((x) => !emptied.has(x)),
+        `n=${n}`,
+      );
+    }
+  });
+
+  it("GET /v2/_catalog?n=5 (above this registry's limit): its 400 unchanged", async () => {
+    const direct = await request("GET", `${fx.registry.url}/v2/_catalog?n=5`);
+    const res = await request("GET", `${fx.proxy.url}/v2/_catalog?n=5`);
+    assert.equal(direct.status, 400);
+    assert.equal(res.status, 400);
+    assert.equal(res.text, direct.text);
+  });
+});

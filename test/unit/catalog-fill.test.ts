@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { catalogLink, compareRepositories, goQueryEscape, linkPageSize } from "../../src/oci/catalog-page.js";
+import {
+  catalogLink,
+  compareRepositories,
+  goQueryEscape,
+  linkPageSize,
+  widenedCatalogQuery,
+} from "../../src/oci/catalog-page.js";
 import { type CatalogVerdict, nextFillStep } from "../../src/tags/catalog-fill.js";
 
 /** Runs the decision to the end against a fixed catalog, paged by the registry `n` at a time. */
@@ -63,5 +69,34 @@ describe("the catalog's form (oci/catalog-page.ts)", () => {
     assert.equal(goQueryEscape("a b~*"), "a+b~%2A");
     assert.equal(linkPageSize("/v2/_catalog?last=x&n=100"), 100);
     assert.equal(linkPageSize("/v2/_catalog?last=x"), null);
+  });
+});
+
+describe("the registry page the proxy asks for (widenedCatalogQuery)", () => {
+  it("doubles a plain n up to 1000, keeping everything else byte for byte", () => {
+    assert.deepEqual(widenedCatalogQuery("n=100", 2, 1000), { query: "n=200", n: 100, upstreamN: 200 });
+    assert.deepEqual(widenedCatalogQuery("last=a%2Fb&n=3&x=%zz", 2, 1000), {
+      query: "last=a%2Fb&n=6&x=%zz",
+      n: 3,
+      upstreamN: 6,
+    });
+    assert.deepEqual(widenedCatalogQuery("n=700", 2, 1000), { query: "n=1000", n: 700, upstreamN: 1000 });
+  });
+  it("leaves every other query as it came (the registry reads it)", () => {
+    for (const q of [
+      "",
+      "n=1000",
+      "n=1001",
+      "n=0",
+      "n=-1",
+      "n=abc",
+      "n=05",
+      "n=2&n=3",
+      "%6E=2",
+      "n=2;x",
+      "n=",
+      "n",
+    ])
+      assert.equal(widenedCatalogQuery(q, 2, 1000), null, q);
   });
 });
