@@ -152,7 +152,8 @@ try {
     console.log(`run ${run}`);
     await measure("direct: first page", registry, counter.url, true);
     await measure("direct: full walk", registry, counter.url, false);
-    proxy = await startProxy(counter.url, { log: { level: "warn" } });
+    // A TTL longer than a cold walk, so that "warm" is everything remembered.
+    proxy = await startProxy(counter.url, { log: { level: "warn" }, catalog: { cacheTtlMs: 600_000 } });
     await measure("proxy: first page, cold", registry, proxy.url, true);
     await measure("proxy: full walk (first page warm)", registry, proxy.url, false);
     await measure("proxy: full walk, warm", registry, proxy.url, false);
