@@ -53,7 +53,8 @@ describe("upstream redirects to object storage", () => {
     });
     await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
     fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-    proxy = await startProxy(fakeUrl);
+    // The catalog passed through (catalog.listEmpty), one of the passthrough calls below.
+    proxy = await startProxy(fakeUrl, { catalog: { listEmpty: true } });
   });
   after(async () => {
     await proxy?.stop();
