@@ -111,7 +111,13 @@ async function startCounter(target: string): Promise<{ url: string; close(): voi
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, close: () => (server.close(), upstream.destroy()) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close() {
+      server.close();
+      upstream.destroy();
+    },
+  };
 }
 
 async function walk(base: string, firstOnly: boolean): Promise<{ ms: number; pages: number; names: number }> {

@@ -177,6 +177,7 @@ export function createAppDeps(options: AppDepsOptions): Services {
     tagDeleter,
     changes,
   });
+  const repositoryEvents = createRepositoryEvents();
   const deps: AppDeps = {
     config,
     registry,
@@ -201,13 +202,14 @@ export function createAppDeps(options: AppDepsOptions): Services {
       metrics,
     }),
     history,
-    repositoryEvents: createRepositoryEvents(),
+    repositoryEvents,
     window,
     catalogVerdicts: createCatalogVerdicts({
       ttlMs: config.catalog.cacheTtlMs,
       maxEntries: config.catalog.cacheMaxEntries,
       changes,
       logger,
+      emptied: repositoryEvents,
       ...(broadcast ? { freshness: broadcast.stamp } : {}),
     }),
     ownership: {

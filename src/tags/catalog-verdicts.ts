@@ -21,6 +21,7 @@ import type { RegistryCalls } from "../registry-client/client.js";
 import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import type { CatalogVerdict } from "./catalog-fill.js";
 import { createTagListCache, type ListLoad } from "./list-cache.js";
+import type { RepositoryEvents } from "./repository-events.js";
 
 /** A remembered answer: the number of tags (the cache keeps no list). */
 interface Count {
@@ -43,6 +44,8 @@ export interface CatalogVerdictsOptions {
   logger: Logger;
   /** The repository's change stamp shared by the replicas (Redis); absent with one process. */
   freshness?: (name: string) => Promise<string | null>;
+  /** Repositories emptied by a repository delete through this proxy (forgotten at once too). */
+  emptied?: RepositoryEvents;
 }
 
 export function createCatalogVerdicts(o: CatalogVerdictsOptions): CatalogVerdicts {
@@ -53,6 +56,10 @@ export function createCatalogVerdicts(o: CatalogVerdictsOptions): CatalogVerdict
     changes: o.changes,
     ...(o.freshness ? { freshness: o.freshness } : {}),
   });
+
+  // Each tag delete announces its repository on the change feed already; a repository
+  // delete says so once more when the repository is empty.
+  const unsubscribe = o.emptied?.onEmptied((name) => cache.invalidate(name));
 
   async function load(name: string, registry: RegistryCalls): Promise<ListLoad<Failure, Count>> {
     const tags = await registry.tagList(name);
@@ -80,6 +87,9 @@ export function createCatalogVerdicts(o: CatalogVerdictsOptions): CatalogVerdict
         o.logger.warn({ repository: name, err: describeFailure(f) }, "catalog: tags check failed, listed");
       return "listed";
     },
-    close: () => cache.close(),
+    close() {
+      unsubscribe?.();
+      cache.close();
+    },
   };
 }

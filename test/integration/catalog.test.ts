@@ -151,6 +151,15 @@ describe("GET /v2/_catalog through the proxy: repositories without tags left out
     assert.ok((await wholeCatalog(fx.proxy.url)).includes(name));
   });
 
+  it("DELETE /v2/<name> (the repository delete) through the proxy: the very next catalog leaves it out", async () => {
+    const name = "cat/r14";
+    assert.ok((await wholeCatalog(fx.proxy.url)).includes(name));
+    const del = await request("DELETE", `${fx.proxy.url}/v2/${name}`);
+    assert.equal(del.status, 202, del.text);
+    assert.ok(!(await wholeCatalog(fx.proxy.url)).includes(name));
+    assert.ok((await wholeCatalog(fx.registry.url)).includes(name), "the registry itself still lists it");
+  });
+
   it("catalog.listEmpty true: the registry's catalog unchanged, repositories without tags included", async () => {
     const proxy = await fx.addProxy({ catalog: { listEmpty: true } });
     for (const q of ["", "?n=3", "?n=3&last=cat%2Fa", "?n=1001"]) {
