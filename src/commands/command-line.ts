@@ -21,6 +21,7 @@ import {
 import { pruneCommand } from "./prune.js";
 import { REPO_ENV, REPO_OPTIONS, REPO_USAGE, repoCommand } from "./repo.js";
 import { RESTORE_OPTIONS, RESTORE_USAGE, restoreFromValues } from "./restore.js";
+import * as tags from "./tags.js";
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -218,6 +219,22 @@ export const COMMANDS: Record<string, Command> = {
     options: { config: { type: "string" }, url: { type: "string" } },
     env: ["RCP_CONFIG", "HOST", "PORT", "TLS_CERT"],
     run: (values, _positionals, io) => runHealthcheck(str(values["config"]), str(values["url"]), io.err),
+  },
+  tags: {
+    summary: "list a repository's tags through the proxy's tags/_list, every page",
+    usage: tags.TAGS_USAGE,
+    options: tags.TAGS_OPTIONS,
+    env: tags.TAG_ENV,
+    positionals: { min: 2, max: 2 },
+    run: (values, positionals, io) => tags.tagsListCommand(values, positionals, io),
+  },
+  tag: {
+    summary: "delete one tag through the proxy (other tags of the image stay)",
+    usage: tags.TAG_USAGE,
+    options: tags.TAG_OPTIONS,
+    env: tags.TAG_ENV,
+    positionals: { min: 2, max: 2 },
+    run: (values, positionals, io) => tags.tagDeleteCommand(values, positionals, io),
   },
 };
 

@@ -21,7 +21,7 @@ async function run(argv: string[]): Promise<{ code: number | null; out: string; 
 describe("registry-compat-proxy <command> --help and bad options", () => {
   const names = Object.keys(COMMANDS);
 
-  it("knows serve, prune, gc, history, undelete, repo, restore and healthcheck", () => {
+  it("knows serve, tags, tag, prune, gc, history, undelete, repo, restore and healthcheck", () => {
     assert.deepEqual([...names].sort(), [
       "gc",
       "healthcheck",
@@ -30,6 +30,8 @@ describe("registry-compat-proxy <command> --help and bad options", () => {
       "repo",
       "restore",
       "serve",
+      "tag",
+      "tags",
       "undelete",
     ]);
   });
