@@ -59,7 +59,7 @@ const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--matc
 
 const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
         [--admin-token-file FILE] [--gc-command CMD] [--restart-command CMD] [--lease SECONDS]
-        [--json] [--quiet] [--username USER --password PASS]
+        [--json] [--quiet | --verbose] [--log FILE] [--username USER --password PASS]
       reclaim disk: the manifests no tag reaches (index children and referrers of reachable
       manifests are reachable; so are the manifests the proxy's tag history holds for its
       window, asked of the admin listener), read from the registry's filesystem storage, and
@@ -71,6 +71,10 @@ const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FI
       Admin token (the proxy's metrics.adminToken): --admin-token-file, ADMIN_TOKEN, or the
       proxy's config; a 401 from the admin listener exits 2 with nothing changed.
       Credentials for the deletes: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the auth file.
+      --apply shows its phases on stderr (a status line with counts and bytes when stderr is a
+      terminal) and ends with a summary; garbage-collect's own output (a line per blob) goes to
+      --log FILE (default: a new file in the temporary folder), and to stderr too with --verbose.
+      --quiet: only the summary and failures on stderr.
       Exit code: 0 all done, 1 something failed, 2 usage or configuration error.`;
 
 export const COMMANDS: Record<string, Command> = {
@@ -158,6 +162,8 @@ export const COMMANDS: Record<string, Command> = {
       "gc-command": { type: "string" },
       "restart-command": { type: "string" },
       lease: { type: "string" },
+      log: { type: "string" },
+      verbose: { type: "boolean" },
       username: { type: "string" },
       password: { type: "string" },
       apply: { type: "boolean" },

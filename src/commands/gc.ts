@@ -21,6 +21,7 @@ import { type Config, ConfigError, loadConfig } from "../config.js";
 import { planEmptyRepositories, removeEmptyRepositories } from "../gc/empty-repositories.js";
 import { fetchHeld, historyReport } from "../gc/history-roots.js";
 import { checkBeforeWindow, GcRefusedError, type Preflight } from "../gc/preflight.js";
+import { type GcOutputOptions, type GcProgress, outputOptions, progressFor } from "../gc/progress.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
@@ -43,7 +44,7 @@ import {
 import { ANONYMOUS, login } from "../registry-client/credentials.js";
 import { resolveAdminToken as adminTokenOf, adminUrlOf, runningProxy } from "./admin-target.js";
 
-export interface GcOptions {
+export interface GcOptions extends GcOutputOptions {
   apply: boolean;
   json: boolean;
   quiet: boolean;
@@ -67,6 +68,7 @@ export interface GcIo {
   out(text: string): void;
   /** Progress and the commands' output (stderr). */
   err(text: string): void;
+  progress?: GcProgress;
 }
 
 export class GcUsageError extends Error {
@@ -121,6 +123,7 @@ export function resolveGcOptions(
     apply: v["apply"] === true,
     json: v["json"] === true,
     quiet: v["quiet"] === true,
+    ...outputOptions(v),
     registryConfig,
     adminUrl,
     adminToken: resolveAdminToken(str("admin-token-file"), env, config, adminUrl, running),
@@ -232,11 +235,11 @@ async function proveWindow(
  * restart) run. Fills `result`; its exit code 0 when every step passed.
  */
 async function collect(
-  c: { o: GcOptions; io: GcIo; stop: AbortSignal; root: string; pre: Preflight; lease: string },
+  c: { o: GcOptions; progress: GcProgress; stop: AbortSignal; root: string; pre: Preflight; lease: string },
   result: GcResult,
   step: Step,
 ): Promise<GcResult> {
-  const { o, io, stop, root, pre } = c;
+  const { o, progress, stop, root, pre } = c;
   // The tag history's window: what an undelete inside it needs stays (asked inside the window).
   const held = await fetchHeld(o.adminUrl!, o.adminToken);
   if (!held.ok) {
@@ -256,9 +259,8 @@ async function collect(
       `${relinked.length}`,
     );
   }
-  const count = result.plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
-  if (!o.quiet) io.err(`gc: deleting ${count} untagged manifests by digest through ${pre.registryUrl}\n`);
-  const deleter = createManifestDeleter(pre.registryUrl, c.lease, pre.credentials);
+  progress.deleting(result.plan, pre.registryUrl);
+  const deleter = progress.counting(createManifestDeleter(pre.registryUrl, c.lease, pre.credentials));
   result.deletes = await deleteUnreachable(result.plan, deleter, stop);
   const failed = result.deletes.filter((d) => d.result === "failed").length;
   step(
@@ -269,9 +271,7 @@ async function collect(
   if (stop.aborted) return interrupted(result, step, stop);
   result.empty.removed = removeEmptyRepositories(root, result.empty.remove, held.manifests);
   step("remove the storage of repositories without tags", true, `${result.empty.removed.length} removed`);
-  const output = (chunk: Buffer) => {
-    if (!o.quiet) io.err(chunk.toString());
-  };
+  const output = progress.collecting();
   const gc = await runCommand(o.gcCommand, output, stop, {
     ...process.env,
     RCP_REGISTRY_CONFIG: o.registryConfig,
@@ -292,9 +292,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   const storage = readStorage(o);
   const root = storage.rootDirectory!;
   const shown = { driver: storage.driver, root, cache: cacheWords(storage) };
-  const say = (t: string) => {
-    if (!o.quiet) io.err(`gc: ${t}\n`);
-  };
+  const progress = io.progress ?? progressFor(o, io.err, {});
   if (!o.apply) return dryRun(o, root, shown);
   const refused = applyProblem(o, storage);
   if (refused) throw new GcUsageError(refused);
@@ -302,7 +300,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   const repository = first.repositories[0]?.name ?? null;
 
   // Everything that can be known before holding writes is checked first (exit 2, nothing changed).
-  say(`checking the storage, the garbage-collect command, ${o.adminUrl} and the proxy`);
+  progress.phase(`checking the storage, the garbage-collect command, ${o.adminUrl} and the proxy`);
   const pre = await checkBeforeWindow({
     root,
     registryConfig: o.registryConfig,
@@ -315,11 +313,11 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
     repository,
   });
   if (repository === null) {
-    say("the storage holds no repository: nothing to collect");
+    progress.phase("the storage holds no repository: nothing to collect");
     return { dryRun: false, storage: shown, plan: first, deletes: [], steps: [], exitCode: 0 };
   }
 
-  say(`entering the read-only window on ${o.adminUrl}`);
+  progress.phase(`entering the read-only window on ${o.adminUrl}`);
   const window = await enterWindow(o.adminUrl!, `gc pid ${process.pid}`, o.leaseMs, o.adminToken);
   const result: GcResult = {
     dryRun: false,
@@ -331,7 +329,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   };
   const step: Step = (name, ok, detail = "") => {
     result.steps.push({ name, ok, detail });
-    say(`${ok ? "" : "FAILED: "}${name}${detail ? ` (${detail})` : ""}`);
+    progress[ok ? "phase" : "failed"](`${name}${detail ? ` (${detail})` : ""}`);
     return ok;
   };
   try {
@@ -347,7 +345,7 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
       return result;
     }
     step("the window guards the registry gc collects", true, `${pre.registryUrl} → ${root}`);
-    return await collect({ o, io, stop, root, pre, lease: window.lease }, result, step);
+    return await collect({ o, progress, stop, root, pre, lease: window.lease }, result, step);
   } finally {
     const manifestsDeleted = result.deletes.filter((d) => d.result === "deleted").length;
     const left = await window.leave({ manifestsDeleted, bytesFreed: result.freed?.total ?? 0 });
@@ -373,7 +371,9 @@ export async function gcCommand(values: Record<string, unknown>, io: GcIo): Prom
   try {
     const configFile = typeof values["config"] === "string" ? values["config"] : undefined;
     const o = resolveGcOptions(values, loadConfig({ file: configFile }));
-    const result = await runGc(o, io, controller.signal);
+    const progress = progressFor(o, io.err, process.stderr);
+    const result = await runGc(o, { ...io, progress }, controller.signal);
+    if (o.apply) progress.summary(result);
     if (o.json) io.out(`${resultJson(result)}\n`);
     else io.out(`${resultLines(result).join("\n")}\n`);
     return result.exitCode;
