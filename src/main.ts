@@ -12,9 +12,12 @@ import { publishProxyAddress, withdrawProxyAddress } from "./ops/admin-address.j
 import { tuneHeapForStreaming } from "./ops/heap-tuning.js";
 import { checkJournalWritable, journalProblem } from "./ops/journal-check.js";
 import { createLogger, type Logger } from "./ops/logger.js";
+import { acquireServeLock, type ServeLock } from "./ops/serve-lock.js";
 import { decideStop, type StopSignal, type StopState } from "./ops/stop-signals.js";
+import { warnIfUnreachable } from "./ops/upstream-reach.js";
 import { ensureRegistryBinary } from "./registry/binary.js";
 import { launchRegistry, type RunningRegistry } from "./registry/launch.js";
+import { choosePort, recordPort } from "./registry/port-memory.js";
 import { createProxyServer } from "./server.js";
 
 async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
@@ -26,6 +29,8 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
   const secretFile = join(dir, "http-secret");
   if (!existsSync(secretFile)) writeFileSync(secretFile, randomBytes(32).toString("hex"), { mode: 0o600 });
   const secret = readFileSync(secretFile, "utf8").trim();
+  // The port it had last time, when free: the address pushed to stays the same across restarts.
+  const { port, previous, reused } = await choosePort(dir);
   // Its own process group: a Ctrl-C or a group SIGTERM meant for the proxy does not stop
   // it under the uploads still draining; the proxy stops it once drained.
   const registry = await launchRegistry({
@@ -34,7 +39,15 @@ async function startEmbeddedRegistry(config: Config, logger: Logger): Promise<Ru
     deleteEnabled: true,
     secret,
     ownProcessGroup: true,
+    port,
   });
+  recordPort(dir, registry.port);
+  if (previous !== null && !reused) {
+    logger.warn(
+      { previous, port: registry.port },
+      `the embedded registry's port ${previous} (${join(dir, "port")}) is taken: it listens on ${registry.port} now`,
+    );
+  }
   registry.process.once("exit", (code, signal) => {
     logger.fatal({ code, signal }, "embedded docker-registry exited");
     process.exit(1);
@@ -77,7 +90,21 @@ async function start(config: Config, logger: Logger, embedded: RunningRegistry |
     },
     "proxy listening",
   );
+  if (config.upstream.url !== null) void warnIfUnreachable(proxy.deps.registry, upstreamUrl, logger);
   return { proxy, url };
+}
+
+/**
+ * The data dir's lock (ops/serve-lock.ts), when this serve keeps state there that
+ * a second one would share: the embedded registry's storage, or the published
+ * admin address (no metrics.port). Throws DataDirBusyError (exit 1) naming the first.
+ */
+function takeLock(config: Config, logger: Logger): ServeLock | null {
+  if (config.upstream.url !== null && config.metrics.port !== null) return null;
+  const lock = acquireServeLock(config.embedded.dataDir);
+  if (lock.tookOver) logger.warn({ lock: lock.file, stale: lock.tookOver }, "took over a stale serve lock");
+  process.once("exit", () => lock.release());
+  return lock;
 }
 
 /** Runs the proxy; `overrides` (serve's --port, --upstream) win over the files and the environment. */
@@ -89,11 +116,14 @@ export async function serve(configFile?: string, overrides: Record<string, unkno
   const journal = config.delete.journalPath;
   await checkJournalWritable(journal);
   logger.info({ journal }, "tag delete journal");
-  const embedded = config.upstream.url === null ? await startEmbeddedRegistry(config, logger) : null;
+  const lock = takeLock(config, logger);
+  let embedded: RunningRegistry | null = null;
   let started: Awaited<ReturnType<typeof start>>;
   try {
+    if (config.upstream.url === null) embedded = await startEmbeddedRegistry(config, logger);
     started = await start(config, logger, embedded);
   } catch (err) {
+    lock?.release();
     if (embedded) {
       embedded.process.removeAllListeners("exit");
       await embedded.stop();
@@ -103,6 +133,7 @@ export async function serve(configFile?: string, overrides: Record<string, unkno
   }
   const { proxy, url } = started;
   const adminUrl = proxy.metricsUrl();
+  lock?.publish({ url, admin: adminUrl });
   // The ephemeral loopback admin listener is found through the data dir (gc run beside the proxy).
   if (config.metrics.port === null && adminUrl !== null) {
     try {
@@ -158,6 +189,7 @@ export async function serve(configFile?: string, overrides: Record<string, unkno
       .then(async ({ cutRequests }) => {
         if (config.metrics.port === null) withdrawProxyAddress(config.embedded.dataDir);
         if (embedded) await embedded.stop();
+        lock?.release();
         logger.info({ cutRequests }, "stopped");
         exit(0);
       })

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
@@ -138,7 +139,7 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
     assert.equal((await manifestOf(registry!.url, repo, "victim"))?.digest, pushed.digest);
   });
 
-  it("with the embedded registry (a new loopback port at every start), the next start still completes an open entry", async () => {
+  it("with the embedded registry on another port at the next start (its port taken), that start still completes an open entry", async () => {
     const home = mkdtempSync(join(dir!, "embedded-"));
     const env = {
       UPSTREAM_URL: "",
@@ -170,7 +171,10 @@ describe("tag delete and the serve process (real docker-registry 2.8)", () => {
     first.child.kill("SIGTERM");
     assert.equal(await first.exited, 0);
 
-    const second = await serve(env);
+    // The registry keeps its port across restarts when it is free: taken here, so it moves.
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(Number(new URL(firstUpstream).port), "127.0.0.1", r));
+    const second = await serve(env).finally(() => squatter.close());
     const secondUpstream = String((await second.waitForLog("embedded docker-registry started"))["upstream"]);
     assert.notEqual(secondUpstream, firstUpstream, "the embedded registry moved to another port");
     await second.waitForLog("tag delete journal: entry completed at start-up");
