@@ -280,7 +280,7 @@ async function collect(
   if (stop.aborted) return interrupted(result, step, stop);
   let restartOk = true;
   if (o.restartCommand !== null) {
-    const restart = await runCommand({ shell: o.restartCommand }, output, stop);
+    const restart = await runCommand({ shell: o.restartCommand }, progress.restarting(), stop);
     restartOk = step("restart the registry (blob descriptor cache)", restart.ok, restart.status);
   }
   result.freed = measureFreed(root, result.plan);

@@ -6,7 +6,8 @@
  *   the phase running (manifests deleted of those planned and their bytes,
  *   garbage-collect's marked and deleted blobs); never in a pipe or a file;
  * - garbage-collect's own output (a line per manifest and blob) goes to a log
- *   file, and to stderr as it comes only with `--verbose`;
+ *   file, and to stderr as it comes only with `--verbose`; the restart
+ *   command's (a line or two of the operator's own command) is shown;
  * - at the end, a summary (time, counts, bytes, the log file), `--quiet` too.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
@@ -54,8 +55,10 @@ export interface GcProgress {
   deleting(plan: CollectionPlan, url: string): void;
   /** The deleter, counting its deletes on the status line. */
   counting(deleter: ManifestDeleter): ManifestDeleter;
-  /** garbage-collect starts: a line saying where its output goes; the sink for its (and the restart's) output. */
+  /** garbage-collect starts: a line saying where its output goes; the sink for its output. */
   collecting(): (chunk: Buffer) => void;
+  /** The sink for --restart-command's output: shown as it comes (not with --quiet), and kept in the log. */
+  restarting(): (chunk: Buffer) => void;
   readonly collector: CollectorCounts;
   /** The closing lines: time, counts, bytes, where garbage-collect's output is. */
   summary(result: GcResult): void;
@@ -178,6 +181,14 @@ export function createGcProgress(write: (text: string) => void, o: GcProgressOpt
           clear();
           write(chunk.toString("utf8"));
         } else draw(collectorStatus());
+      };
+    },
+    restarting() {
+      return (chunk) => {
+        toLog(chunk);
+        if (o.quiet) return;
+        clear();
+        write(chunk.toString("utf8"));
       };
     },
     summary(result) {
