@@ -91,6 +91,9 @@ function summaryLine(result: GcResult, c: CollectorCounts, seconds: string): str
   const eligible = c.blobsEligible !== null ? ` of ${c.blobsEligible} eligible` : "";
   const parts = [
     `${deleted} untagged manifests deleted${failed > 0 ? `, ${failed} failed` : ""}`,
+    ...(result.empty?.removed?.length
+      ? [`${result.empty.removed.length} repositories without tags removed`]
+      : []),
     `garbage-collect deleted ${c.blobsDeleted} blobs${eligible}`,
     `${formatBytes(result.freed?.total ?? 0)} freed`,
   ];

@@ -62,6 +62,24 @@ describe("gc's progress", () => {
     );
   });
 
+  it("the summary counts the repositories without tags whose storage went", () => {
+    let text = "";
+    const p = createGcProgress((s) => (text += s), {
+      tty: false,
+      quiet: true,
+      verbose: false,
+      logFile: null,
+    });
+    p.summary({
+      ...result(0),
+      empty: { remove: ["gone/a", "gone/b"], kept: [], removed: ["gone/a", "gone/b"] },
+    });
+    assert.match(
+      text,
+      /1 untagged manifests deleted, 2 repositories without tags removed, garbage-collect deleted/,
+    );
+  });
+
   it("on a terminal: the status line is redrawn in place and cleared before a line; --quiet draws none", () => {
     let text = "";
     let t = 0;
