@@ -175,9 +175,12 @@ export function acceptsHtml(accept: string | undefined): boolean {
   return accept !== undefined && /(?:^|,)\s*text\/html\s*(?:[;,]|$)/i.test(accept);
 }
 
+const NO_HINTS: RequestHints = {};
+
 /** Routes `req` once (the listener): its route and owner travel with it (fields of ProxiedRequest). */
 export function routeRequest(req: IncomingMessage, route: RouteMatch, o: OwnershipOptions): Routed {
-  const hints = { acceptsHtml: acceptsHtml(req.headers.accept) };
+  // The Accept header matters only for `/` with the UI on (a browser): not read for the rest.
+  const hints = route.kind === "non-api" && o.ui ? { acceptsHtml: acceptsHtml(req.headers.accept) } : NO_HINTS;
   const owner = ownerOf(route, req.method ?? "GET", o, hints);
   const fields = proxied(req);
   fields.rcpRoute = route;

@@ -11,7 +11,7 @@ import { type IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { API_METHODS, type RouteMatch } from "../oci/routes.js";
-import type { AccessLog } from "./logger.js";
+import type { AccessFields, AccessLog } from "./logger.js";
 import { type Metrics, statusClass } from "./metrics.js";
 import { REQUEST_ID_HEADER, requestIdFrom } from "./request-id.js";
 
@@ -39,21 +39,14 @@ export interface RequestTrackerOptions {
   access: AccessLog;
 }
 
-/** One finished request, as the access log and the metrics see it. */
-export interface RequestRecord {
-  method: string;
-  path: string;
-  requestId: string;
-  /** Route label (see TrackedResponse.rcpRoute). */
-  route: string;
+/**
+ * One finished request, as the access log and the metrics see it: the access line's
+ * fields (one object per request serves both) plus what only the metrics read.
+ */
+export interface RequestRecord extends AccessFields {
   repository: string | undefined;
-  status: number;
   /** False when the response did not complete (client gone, upstream broke). */
   finished: boolean;
-  ms: number;
-  bytesIn: number;
-  bytesOut: number;
-  remote: string | undefined;
 }
 
 export interface RequestTracker {
@@ -102,18 +95,22 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
     const bytesOut = written - (socket[kWritten] ?? 0);
     socket[kRead] = read;
     socket[kWritten] = written;
+    const path = this.rcpPath;
+    const finished = this.writableFinished;
     record({
-      method: req.method ?? "GET",
-      path: this.rcpPath,
       requestId: this.rcpRequestId,
-      route: this.rcpRoute,
-      repository: this.rcpRepository,
+      method: req.method ?? "GET",
+      path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}...` : path,
       status: this.statusCode,
-      finished: this.writableFinished,
-      ms: performance.now() - this.rcpStart,
+      // Hundredths of a millisecond, as logged; the histogram's buckets are far coarser.
+      ms: Math.round((performance.now() - this.rcpStart) * 100) / 100,
       bytesIn,
       bytesOut,
+      route: this.rcpRoute,
       remote: socket.remoteAddress,
+      aborted: finished ? undefined : true,
+      repository: this.rcpRepository,
+      finished,
     });
   }
 
@@ -160,24 +157,8 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
     inFlight--;
     pending.push(r);
     if (pending.length >= FLUSH_EVERY) flush();
-    const route = r.route;
-
-    const level = route === "ops" ? "debug" : "info";
-    if (access.isLevelEnabled(level)) {
-      const path = r.path;
-      access.write(level, {
-        requestId: r.requestId,
-        method: r.method,
-        path: path.length > MAX_LOGGED_PATH ? `${path.slice(0, MAX_LOGGED_PATH)}...` : path,
-        status: r.status,
-        ms: Math.round(r.ms * 100) / 100,
-        bytesIn: r.bytesIn,
-        bytesOut: r.bytesOut,
-        route,
-        remote: r.remote,
-        aborted: r.finished ? undefined : true,
-      });
-    }
+    const level = r.route === "ops" ? "debug" : "info";
+    if (access.isLevelEnabled(level)) access.write(level, r);
     tracker.afterResponse?.();
   }
 

@@ -10,7 +10,7 @@
  * left, the client gets a 502/503 in OCI JSON; after it, the client's connection
  * is cut, so a short body can never pass for a complete one.
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ClientRequest, IncomingMessage, ServerResponse } from "node:http";
 import { createProxyServer } from "http-proxy-3";
 import { dropHopByHop } from "../http/hop-by-hop.js";
 import { proxied } from "../http/proxied-request.js";
@@ -50,6 +50,16 @@ type RelayedResponse = IncomingMessage & {
   [kExchange]?: { req: IncomingMessage; res: ServerResponse; failed: Failed };
 };
 type Failed = (err: NodeJS.ErrnoException, req: IncomingMessage, res: ServerResponse) => void;
+
+/** The client request an upstream request was made for (set in the proxyReq hook). */
+const kClient = Symbol("rcp.client");
+type UpstreamRequest = ClientRequest & { [kClient]?: IncomingMessage };
+
+/** The upstream exchange hit a time limit (answered 504): one shared listener, no closure per request. */
+function onUpstreamTimeout(this: UpstreamRequest): void {
+  const req = this[kClient];
+  if (req !== undefined) proxied(req).rcpTimedOut = true;
+}
 
 /** Errors of a relayed body are handled by its `close` (onUpstreamClose); one listener for all. */
 function ignore(): void {}
@@ -195,10 +205,10 @@ export function createPassthrough(options: PassthroughOptions): Passthrough {
 
   proxy.on("proxyReq", (proxyReq, req) => {
     proxied(req).rcpReusedSocket = proxyReq.reusedSocket;
-    if (limits.beforeHead > 0)
-      proxyReq.once("timeout", () => {
-        proxied(req).rcpTimedOut = true;
-      });
+    if (limits.beforeHead > 0) {
+      (proxyReq as UpstreamRequest)[kClient] = req;
+      proxyReq.on("timeout", onUpstreamTimeout);
+    }
   });
 
   proxy.on("error", (err, req, res) => {
