@@ -180,7 +180,8 @@ const NO_HINTS: RequestHints = {};
 /** Routes `req` once (the listener): its route and owner travel with it (fields of ProxiedRequest). */
 export function routeRequest(req: IncomingMessage, route: RouteMatch, o: OwnershipOptions): Routed {
   // The Accept header matters only for `/` with the UI on (a browser): not read for the rest.
-  const hints = route.kind === "non-api" && o.ui ? { acceptsHtml: acceptsHtml(req.headers.accept) } : NO_HINTS;
+  const hints =
+    route.kind === "non-api" && o.ui ? { acceptsHtml: acceptsHtml(req.headers.accept) } : NO_HINTS;
   const owner = ownerOf(route, req.method ?? "GET", o, hints);
   const fields = proxied(req);
   fields.rcpRoute = route;
