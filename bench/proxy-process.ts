@@ -4,6 +4,8 @@
  * runs as an operator tuning it would run it: access lines off (`LOG_LEVEL=warn`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { accepts, freePort } from "./lib/ports.js";
@@ -45,6 +47,8 @@ async function startOn(
   o: ProxyProcessOptions,
 ): Promise<ProxyProcess | null> {
   const command = o.command ?? [join(ROOT, "dist", "cli.js"), "serve"];
+  // Its own data directory: never the checkout's ./data (a serve there, or the tests, own it).
+  const dataDir = mkdtempSync(join(tmpdir(), "rcp-bench-proxy-"));
   const child = spawn(o.node ?? process.execPath, [...(o.nodeArgs ?? []), ...command], {
     env: {
       ...process.env,
@@ -53,11 +57,13 @@ async function startOn(
       LOG_FORMAT: "json",
       // No access lines (nginx runs with its access log off too); warnings still show.
       LOG_LEVEL: "warn",
+      DATA_DIR: dataDir,
       ...o.env,
       PORT: String(port),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  child.once("exit", () => rmSync(dataDir, { recursive: true, force: true }));
   let out = "";
   const collect = (d: Buffer) => {
     if (out.length < 64 * 1024) out += d.toString();
