@@ -127,6 +127,9 @@ async function putManifest(c: ManifestContext, route: ManifestRoute, deps: AppDe
   // A tag written while a tag delete's DELETE by digest runs in the same repository
   // breaks one of them on 2.8: the write waits for that phase to end.
   const send = route.by === "tag" ? () => deps.tagDeleter.inPutPhase(route.name, put, route.reference) : put;
+  // The history's HEAD answers before the PUT is sent: a PUT landing first makes it
+  // see the new digest, and the push would pass for a re-push (never recorded).
+  if (rule === null) await before;
   const res = rule
     ? await guard.guardPut(
         {
