@@ -13,6 +13,7 @@ import type { RegistryCalls } from "../registry-client/client.js";
 import { type Failure, isFailed } from "../registry-client/failure.js";
 import { loadTagList } from "../tags/list-answer.js";
 import { mapLimit } from "../util/concurrency.js";
+import { listedCatalogPage, listedOf } from "./catalog-reads.js";
 import { type ManifestView, viewManifest } from "./manifest-view.js";
 import type { UiCaches } from "./ui-caches.js";
 import type { Visitor } from "./visitor.js";
@@ -69,6 +70,11 @@ export async function readCatalogPage(
   q: { filter: string; last: string | null; n: number },
 ): Promise<CatalogPage | Failure> {
   const needle = q.filter.trim().toLowerCase();
+  const listedOnly = !r.deps.config.catalog.listEmpty;
+  if (needle === "" && listedOnly) {
+    const page = await listedCatalogPage(r, q);
+    return isFailed(page) ? page : { tags: page.names, next: page.next, matched: null, total: null };
+  }
   if (needle === "") {
     // One more than shown: 2.8 links a next page whenever a page is full, even when none follows.
     const page = await r.reg.catalogPage({ n: q.n + 1, last: q.last });
@@ -81,6 +87,11 @@ export async function readCatalogPage(
   if (isFailed(all)) return all;
   const matched = all.filter((n) => n.includes(needle));
   const from = q.last === null ? 0 : afterName(matched, q.last);
+  if (listedOnly) {
+    // Counts are unknown without checking every name: only this page's names are checked.
+    const page = await listedOf(r, matched.slice(from), q.n);
+    return { tags: page.names, next: page.next, matched: null, total: null };
+  }
   const names = matched.slice(from, from + q.n);
   const next = from + q.n < matched.length ? names[names.length - 1]! : null;
   return { tags: names, next, matched: matched.length, total: all.length };

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { entries } from "../helpers/history.js";
 import { request } from "../helpers/http.js";
+import { makeImage, pushImage } from "../helpers/oci.js";
 import { startProxy, type TestProxy } from "../helpers/proxy.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, tagsOf } from "../helpers/tag-delete.js";
@@ -70,7 +71,11 @@ describe("web UI: delete a repository", () => {
   });
 
   it("POST from another site or with a stale count changes nothing; the confirmed POST deletes every tag", async () => {
-    await seed(registry.url, "ui/go", ["a", "b"]);
+    // With a layer: 2.8's catalog lists only repositories that hold one.
+    await pushImage(registry.url, "ui/go", makeImage({ layerCount: 1, layerSize: 64 }), ["a", "b"]);
+    const listed = (html: string) => hooks(html, "repository-row", "data-repository").includes("ui/go");
+    assert.ok(listed((await uiGet(proxy.url, "/ui/?n=500")).text), "listed while it has tags");
+    assert.ok(listed((await uiGet(proxy.url, "/ui/?q=ui%2Fgo")).text), "found by a filter while it has tags");
     for (const origin of [undefined, "http://evil.example"]) {
       const res = await postRepoDelete(proxy.url, "ui/go", "2", { origin });
       assert.equal(res.status, 403, String(origin));
@@ -85,6 +90,11 @@ describe("web UI: delete a repository", () => {
     assert.match(res.text, /data-reason="deleted"/);
     assert.match(res.text, /ui\/go was deleted: 2 tags \(a, b\)/);
     assert.deepEqual(await tagsOf(registry.url, "ui/go"), []);
+    assert.ok(
+      !listed((await uiGet(proxy.url, "/ui/?n=500")).text),
+      "the repositories page leaves it out at once",
+    );
+    assert.ok(!listed((await uiGet(proxy.url, "/ui/?q=ui%2Fgo")).text), "so does a filter");
     const list = await request("GET", `${proxy.url}/v2/ui/go/tags/list`);
     assert.equal(errorCode(list), "NAME_UNKNOWN");
     const history = await entries(admin, "ui/go");

@@ -38,11 +38,13 @@ export const RepositoriesPage: FC<{
     ) : (
       <>
         <p class="muted" data-testid="repository-count">
-          {filter !== ""
+          {filter !== "" && page.matched !== null
             ? `${page.matched} of ${page.total} repositories match “${filter}”`
-            : last === null
-              ? "From the start of the catalog"
-              : `From after ${last}`}
+            : filter !== ""
+              ? `Repositories with tags matching “${filter}”${last === null ? "" : `, after ${last}`}`
+              : last === null
+                ? "From the start of the catalog"
+                : `From after ${last}`}
         </p>
         {page.tags.length === 0 ? (
           <p>No repository to show.</p>
