@@ -24,6 +24,8 @@ export type Entry =
       class: "run";
       /** Repositories to push first: each inner list is the tags of one new image. */
       seed: Record<string, string[][]>;
+      /** The images' `created` time (default: now). */
+      created?: string;
       /** What the doc says the block prints (console blocks are compared with their own output lines). */
       check?: (out: string) => void;
       /** The tags of a repository after the block, as the proxy lists them. */
@@ -144,17 +146,50 @@ export const BLOCKS: Entry[] = [
   {
     file: "docs/prune.md",
     id: "# What would go? (a dry run is the default: nothing is deleted)",
+    class: "run",
+    seed: {
+      app: [
+        ["pr-1", "pr-2"],
+        ["pr-x", "latest"],
+      ],
+    },
+    created: "2026-01-01T00:00:00Z",
+    // The first command keeps everything (fewer than 10 tags); the second selects pr-1 and pr-2.
+    check: (out) => {
+      assert.match(
+        out,
+        /^summary \(dry run, nothing deleted\): 1 repository, 4 tags: 4 kept, 0 would be deleted/m,
+      );
+      const lines = out.split("\n").filter((l) => l.startsWith('{"type":"tag"'));
+      const actions = lines.map((l) => JSON.parse(l) as { tag: string; action: string });
+      assert.deepEqual(
+        actions.map((t) => `${t.tag} ${t.action}`),
+        ["latest keep", "pr-1 delete", "pr-2 delete", "pr-x keep"],
+      );
+    },
+    tagsAfter: ["app", ["latest", "pr-1", "pr-2", "pr-x"]],
+  },
+  {
+    file: "docs/prune.md",
+    id: "# Keep the 10 newest tags of every repository under team/, and anything younger than 30 days;",
     class: "elsewhere",
-    why: "its second command names https://registry.example.com (the internet)",
-    coveredBy: "test/integration/prune-cli.test.ts, prune.test.ts",
+    why: "a registry of the reader's own on the internet (https://registry.example.com)",
+    coveredBy: "test/integration/prune-cli.test.ts, prune.test.ts (the same flags against the real registry)",
   },
   // docs/repo-delete.md
   {
     file: "docs/repo-delete.md",
     id: "curl -X DELETE http://127.0.0.1:5080/v2/demo/app",
+    class: "run",
+    seed: { "demo/app": [["1.0", "latest"]] },
+    check: (out) => assert.equal(out.trim(), '{"name":"demo/app","deleted":["1.0","latest"]}'),
+  },
+  {
+    file: "docs/repo-delete.md",
+    id: "node dist/cli.js repo delete demo/app --registry http://127.0.0.1:5080",
     class: "elsewhere",
-    why: "two alternative ways to delete one repository (the second finds it gone), then undelete, which finds npm start's admin listener in ./data",
-    coveredBy: "test/integration/repo-delete.test.ts, repo-delete-cli.test.ts",
+    why: "undelete finds npm start's admin listener in the checkout's ./data, which tests never touch",
+    coveredBy: "test/integration/repo-delete-cli.test.ts, history.test.ts (undelete)",
   },
   // docs/tag-delete.md
   {

@@ -124,7 +124,13 @@ describe("docs' command blocks: each classified, the runnable ones run as writte
       const fx = await startRegistryAndProxy({ proxy: { log: { level: "warn" } } });
       try {
         for (const [repo, images] of Object.entries(entry.seed)) {
-          for (const tags of images) await pushImage(fx.proxy.url, repo, makeImage({ layerCount: 1 }), tags);
+          for (const tags of images)
+            await pushImage(
+              fx.proxy.url,
+              repo,
+              makeImage({ layerCount: 1, ...(entry.created ? { created: entry.created } : {}) }),
+              tags,
+            );
         }
         const host = fx.proxy.url.replace(/^http:\/\/127\.0\.0\.1/, "");
         const run = async (script: string) => {
