@@ -24,12 +24,14 @@ export function uiGet(base: string, path: string, headers: Record<string, string
   return request("GET", `${base}${path}`, { headers: { accept: BROWSER_ACCEPT, ...headers } });
 }
 
-/** The delete form as a browser posts it from the proxy's own page (Origin: the proxy). */
-export function postDelete(
+/**
+ * A form POST to the UI as a browser sends it from the proxy's own page (Origin: the
+ * proxy); `headers` override those, an undefined value leaves that header out.
+ */
+export function postForm(
   base: string,
-  name: string,
-  tag: string,
-  digest: string,
+  path: string,
+  form: Record<string, string>,
   headers: Record<string, string | undefined> = {},
 ): Promise<Res> {
   const h: Record<string, string> = {
@@ -41,10 +43,18 @@ export function postDelete(
     if (v === undefined) delete h[k];
     else h[k] = v;
   }
-  return request("POST", `${base}/ui/r/${name}/_tags/${tag}/_delete`, {
-    headers: h,
-    body: new URLSearchParams({ digest }).toString(),
-  });
+  return request("POST", `${base}${path}`, { headers: h, body: new URLSearchParams(form).toString() });
+}
+
+/** The delete form as a browser posts it from the proxy's own page (Origin: the proxy). */
+export function postDelete(
+  base: string,
+  name: string,
+  tag: string,
+  digest: string,
+  headers: Record<string, string | undefined> = {},
+): Promise<Res> {
+  return postForm(base, `/ui/r/${name}/_tags/${tag}/_delete`, { digest }, headers);
 }
 
 /** The put-back form as a browser posts it: the digest to put back, the one the tag pointed at when confirmed ("": none). */
@@ -55,19 +65,7 @@ export function postUndelete(
   form: { digest: string; current: string },
   headers: Record<string, string | undefined> = {},
 ): Promise<Res> {
-  const h: Record<string, string> = {
-    accept: BROWSER_ACCEPT,
-    "content-type": "application/x-www-form-urlencoded",
-    origin: base,
-  };
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) delete h[k];
-    else h[k] = v;
-  }
-  return request("POST", `${base}/ui/r/${name}/_tags/${tag}/_undelete`, {
-    headers: h,
-    body: new URLSearchParams(form).toString(),
-  });
+  return postForm(base, `/ui/r/${name}/_tags/${tag}/_undelete`, form, headers);
 }
 
 /** The values of `attribute` on the elements carrying `data-testid="<testid>"`, in page order. */

@@ -16,7 +16,7 @@ import { startRegistry, type TestRegistry } from "../helpers/registry.js";
 import { errorCode, tagsOf } from "../helpers/tag-delete.js";
 import { seed } from "../helpers/tags.js";
 import { startTokenServer, type TokenServer } from "../helpers/token-server.js";
-import { BROWSER_ACCEPT, hooks, uiGet } from "../helpers/ui.js";
+import { hooks, postForm, uiGet } from "../helpers/ui.js";
 
 /** The repository delete form as a browser posts it from the proxy's page. */
 function postRepoDelete(
@@ -25,19 +25,7 @@ function postRepoDelete(
   count: string,
   headers: Record<string, string | undefined> = {},
 ) {
-  const h: Record<string, string> = {
-    accept: BROWSER_ACCEPT,
-    "content-type": "application/x-www-form-urlencoded",
-    origin: base,
-  };
-  for (const [k, v] of Object.entries(headers)) {
-    if (v === undefined) delete h[k];
-    else h[k] = v;
-  }
-  return request("POST", `${base}/ui/r/${name}/_delete`, {
-    headers: h,
-    body: new URLSearchParams({ count }).toString(),
-  });
+  return postForm(base, `/ui/r/${name}/_delete`, { count }, headers);
 }
 
 describe("web UI: delete a repository", () => {
