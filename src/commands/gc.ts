@@ -32,6 +32,7 @@ import {
   relinkHeld,
   runCommand,
 } from "../gc/steps.js";
+import { scanRepositories } from "../gc/storage-scan.js";
 import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
 import { proveWindowGuards } from "../gc/window-proof.js";
 import type { ProxyAddress } from "../ops/admin-address.js";
@@ -246,7 +247,9 @@ async function collect(
     step("read the tag history's window", false, held.why);
     return result;
   }
-  result.plan = planFromStorage(root, held.manifests);
+  const scan = progress.scanning(root);
+  result.plan = planFromStorage(root, held.manifests, scan.repository);
+  scan.read(result.plan);
   result.history = historyReport(root, held, held.manifests, result.plan);
   result.empty = planEmptyRepositories(root, held.manifests);
   const { relinked, lost } = relinkHeld(root, held.manifests);
@@ -296,11 +299,10 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   if (!o.apply) return dryRun(o, root, shown);
   const refused = applyProblem(o, storage);
   if (refused) throw new GcUsageError(refused);
-  const first = planFromStorage(root);
-  const repository = first.repositories[0]?.name ?? null;
-
   // Everything that can be known before holding writes is checked first (exit 2, nothing changed).
   progress.phase(`checking the storage, the garbage-collect command, ${o.adminUrl} and the proxy`);
+  // The window is proven on one repository; the plan itself is read inside the window.
+  const repository = scanRepositories(root)[0]?.name ?? null;
   const pre = await checkBeforeWindow({
     root,
     registryConfig: o.registryConfig,
@@ -314,7 +316,8 @@ export async function runGc(o: GcOptions, io: GcIo, stop: AbortSignal): Promise<
   });
   if (repository === null) {
     progress.phase("the storage holds no repository: nothing to collect");
-    return { dryRun: false, storage: shown, plan: first, deletes: [], steps: [], exitCode: 0 };
+    const plan = planFromStorage(root);
+    return { dryRun: false, storage: shown, plan, deletes: [], steps: [], exitCode: 0 };
   }
 
   progress.phase(`entering the read-only window on ${o.adminUrl}`);

@@ -17,6 +17,7 @@ import { type CollectorCounts, createCollectorReader } from "./collector-output.
 import type { CollectionPlan } from "./reachability.js";
 import { formatBytes, type GcResult } from "./report.js";
 import type { ManifestDeleter } from "./steps.js";
+import type { ScannedRepository } from "./storage-scan.js";
 
 /** gc's output options (its flags --verbose and --log FILE). */
 export interface GcOutputOptions {
@@ -51,6 +52,11 @@ export interface GcProgress {
   phase(text: string): void;
   /** A step failed: a line, always. */
   failed(text: string): void;
+  /**
+   * The storage under `root` is read (inside the window): a line; the callback counts
+   * each repository read on the status line; `read(plan)` closes the phase with its counts.
+   */
+  scanning(root: string): { repository(r: ScannedRepository): void; read(plan: CollectionPlan): void };
   /** The deletes by digest of the plan's untagged manifests start, through the proxy at `url`. */
   deleting(plan: CollectionPlan, url: string): void;
   /** The deleter, counting its deletes on the status line. */
@@ -152,6 +158,29 @@ export function createGcProgress(write: (text: string) => void, o: GcProgressOpt
     },
     failed(text) {
       line(`FAILED: ${text}`);
+    },
+    scanning(root) {
+      if (!o.quiet) line(`reading the storage under ${root}`);
+      const seen = { repositories: 0, revisions: 0, tags: 0 };
+      return {
+        repository(r) {
+          seen.repositories++;
+          seen.revisions += r.revisions.length;
+          seen.tags += r.tags.size;
+          const { repositories, revisions, tags } = seen;
+          draw(
+            `gc: reading the storage: ${repositories} repositories, ${revisions} manifests, ${tags} tags (${r.name})`,
+          );
+        },
+        read(plan) {
+          const untagged = plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+          const { repositories, revisions, tags } = seen;
+          if (!o.quiet)
+            line(
+              `read ${repositories} repositories: ${revisions} manifests, ${tags} tags, ${untagged} manifests untagged`,
+            );
+        },
+      };
     },
     deleting(plan, url) {
       const total = plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);

@@ -17,7 +17,14 @@ import {
   planCollection,
   type RepositoryGraph,
 } from "./reachability.js";
-import { blobSize, listBlobs, readBlob, scanRepositories, writeRevisionLink } from "./storage-scan.js";
+import {
+  blobSize,
+  listBlobs,
+  readBlob,
+  type ScannedRepository,
+  scanRepositories,
+  writeRevisionLink,
+} from "./storage-scan.js";
 
 /** A manifest the tag history's window holds (the proxy's `GET /admin/history/_held`). */
 export interface HeldRoot {
@@ -26,8 +33,12 @@ export interface HeldRoot {
 }
 
 /** Every repository under a filesystem storage root, with the held manifests as roots. */
-export function graphsFromStorage(root: string, held: readonly HeldRoot[] = []): RepositoryGraph[] {
-  return scanRepositories(root).map((repo) => {
+export function graphsFromStorage(
+  root: string,
+  held: readonly HeldRoot[] = [],
+  onRepository?: (repository: ScannedRepository) => void,
+): RepositoryGraph[] {
+  return scanRepositories(root, onRepository).map((repo) => {
     const heldHere = held.filter((h) => h.repository === repo.name).map((h) => h.digest);
     const manifests = new Map<string, ManifestRefs>();
     const wanted = new Set([...repo.revisions, ...repo.tags.values(), ...heldHere]);
@@ -39,9 +50,18 @@ export function graphsFromStorage(root: string, held: readonly HeldRoot[] = []):
   });
 }
 
-/** The plan for everything under a filesystem storage root; `held` manifests (and what they need) are kept. */
-export function planFromStorage(root: string, held: readonly HeldRoot[] = []): CollectionPlan {
-  return planCollection(graphsFromStorage(root, held), listBlobs(root), (d) => blobSize(root, d));
+/**
+ * The plan for everything under a filesystem storage root; `held` manifests (and what
+ * they need) are kept; `onRepository` hears of each repository as it is read.
+ */
+export function planFromStorage(
+  root: string,
+  held: readonly HeldRoot[] = [],
+  onRepository?: (repository: ScannedRepository) => void,
+): CollectionPlan {
+  return planCollection(graphsFromStorage(root, held, onRepository), listBlobs(root), (d) =>
+    blobSize(root, d),
+  );
 }
 
 /** What the history's window keeps from collection: manifests and bytes a plan without it would free. */

@@ -53,12 +53,19 @@ function scanRepository(dir: string, name: string): ScannedRepository {
   return { name, revisions, tags };
 }
 
-/** Every repository under the root, sorted by name. */
-export function scanRepositories(root: string): ScannedRepository[] {
+/** Every repository under the root, sorted by name; `onRepository` hears of each as it is read (progress). */
+export function scanRepositories(
+  root: string,
+  onRepository?: (repository: ScannedRepository) => void,
+): ScannedRepository[] {
   const out: ScannedRepository[] = [];
   const walk = (dir: string, prefix: string) => {
     const children = dirs(dir);
-    if (children.includes("_manifests")) out.push(scanRepository(dir, prefix));
+    if (children.includes("_manifests")) {
+      const repository = scanRepository(dir, prefix);
+      out.push(repository);
+      onRepository?.(repository);
+    }
     for (const child of children) {
       if (!child.startsWith("_")) walk(join(dir, child), prefix ? `${prefix}/${child}` : child);
     }

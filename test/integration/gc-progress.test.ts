@@ -80,6 +80,8 @@ describe("gc --apply's progress and summary (real registry)", () => {
     const r = await cli(["--log", log]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^gc: entering the read-only window on /m);
+    assert.match(r.stderr, /^gc: reading the storage under \S+$/m);
+    assert.match(r.stderr, /^gc: read \d+ repositories: \d+ manifests, \d+ tags, 1 manifests untagged$/m);
     assert.match(r.stderr, /^gc: deleting 1 untagged manifests \(\d+\.\d KiB\) by digest through /m);
     assert.match(r.stderr, new RegExp(`^gc: running garbage-collect \\(its output: ${log}\\)$`, "m"));
     assert.match(r.stderr, SUMMARY);
@@ -142,6 +144,7 @@ describe("gc --apply's progress and summary (real registry)", () => {
     const r = await run("script", ["-qec", command, "/dev/null"]);
     assert.equal(r.code, 0, r.stdout);
     const shown = r.stdout.replaceAll("\r", "<CR>").replaceAll("\u001b", "<ESC>");
+    assert.match(shown, /<CR><ESC>\[Kgc: reading the storage: \d+ repositories, \d+ manifests, \d+ tags \(/);
     assert.match(
       shown,
       /<CR><ESC>\[Kgc: deleting untagged manifests by digest: 1\/1 \(plan frees \d+\.\d KiB\)/,

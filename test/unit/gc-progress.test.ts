@@ -106,4 +106,37 @@ describe("gc's progress", () => {
     assert.match(quiet, /gc: FAILED in \d+\.\d s: /);
     assert.doesNotMatch(quiet, /\r/);
   });
+
+  it("reading the storage: a line, the counts on the status line as repositories are read, a closing line", () => {
+    let text = "";
+    let t = 0;
+    const p = createGcProgress((s) => (text += s), {
+      tty: true,
+      quiet: false,
+      verbose: false,
+      logFile: null,
+      columns: 200,
+      now: () => (t += 1000),
+    });
+    const scan = p.scanning("/var/lib/registry");
+    const repo = (name: string, revisions: number, tags: number) => ({
+      name,
+      revisions: Array.from({ length: revisions }, (_, i) => `sha256:${i}`),
+      tags: new Map(Array.from({ length: tags }, (_, i) => [`t${i}`, `sha256:${i}`])),
+    });
+    scan.repository(repo("a", 3, 2));
+    scan.repository(repo("b/c", 1, 1));
+    scan.read({
+      repositories: [{ name: "a", unreachable: ["sha256:2"] }],
+      orphans: new Map(),
+      bytes: 10,
+    } as unknown as Parameters<typeof scan.read>[0]);
+    assert.equal(
+      text,
+      "gc: reading the storage under /var/lib/registry\n" +
+        "\r\u001b[Kgc: reading the storage: 1 repositories, 3 manifests, 2 tags (a)" +
+        "\r\u001b[Kgc: reading the storage: 2 repositories, 4 manifests, 3 tags (b/c)" +
+        "\r\u001b[Kgc: read 2 repositories: 4 manifests, 3 tags, 1 manifests untagged\n",
+    );
+  });
 });
