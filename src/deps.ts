@@ -24,12 +24,13 @@ import { connectSharedState, type SharedState } from "./state/redis.js";
 import { createRedisJournal } from "./state/redis-journal.js";
 import { createRedisLocks } from "./state/redis-locks.js";
 import { type CatalogVerdicts, createCatalogVerdicts } from "./tags/catalog-verdicts.js";
+import { serviceCredentials } from "./tags/deleter-state.js";
 import { createDigestDeleteGuard, type DigestDeleteGuard } from "./tags/digest-delete-guard.js";
 import { createImmutableGuard, type ImmutableGuard } from "./tags/immutable-guard.js";
 import { createTagListCache, type TagListCache } from "./tags/list-cache.js";
 import type { SharedLocks } from "./tags/locks.js";
 import { createRepositoryEvents, type RepositoryEvents } from "./tags/repository-events.js";
-import { createTagDeleter, serviceCredentials, type TagDeleter } from "./tags/tag-deleter.js";
+import { createTagDeleter, type TagDeleter } from "./tags/tag-deleter.js";
 import type { CallerContext } from "./upstream/caller-headers.js";
 import { createUpstreamTarget, registryClientOptions, type UpstreamTarget } from "./upstream/target.js";
 

@@ -1,15 +1,11 @@
 /**
  * The tag deleter of one proxy: the capability cache, the locks and the journal
- * shared by every tag DELETE, start-up recovery of that journal and the
- * replicas' sweep. Created once, with the proxy's dependencies (deps.ts).
+ * shared by every tag DELETE; start-up recovery of that journal, background repairs
+ * and the replicas' sweep are journal-completion.ts's. Created once, with the
+ * proxy's dependencies (deps.ts).
  */
-import type { Config } from "../config.js";
 import { firstHeader } from "../http/headers.js";
-import type { Readiness } from "../ops/health.js";
-import type { Logger } from "../ops/logger.js";
-import type { Metrics } from "../ops/metrics.js";
-import type { RegistryCalls, RegistryClient } from "../registry-client/client.js";
-import { type Credentials, login, PLAIN } from "../registry-client/credentials.js";
+import type { RegistryCalls } from "../registry-client/client.js";
 import { describeFailure, type Failure, isFailed } from "../registry-client/failure.js";
 import {
   type CapabilityCache,
@@ -17,35 +13,24 @@ import {
   createCapabilityCache,
   probeDeleteSupport,
 } from "./capabilities.js";
-import { compactJournal, type Journal, openJournal } from "./journal.js";
+import { type DeleterState, READINESS_NOTE_KEY, type TagDeleterDeps } from "./deleter-state.js";
+import { type Journal, openJournal } from "./journal.js";
+import { completeInBackground, recover, type SweepReport, sweep } from "./journal-completion.js";
 import {
   announcingPuts,
   CoordinationError,
   fenced,
-  type Lease,
   localTagLocks,
   PhaseLock,
   type PhaseLocks,
-  type SharedLocks,
   type TagLocks,
   tagLockKey,
 } from "./locks.js";
-import { isLoopbackOrigin, type RecoveryReport, recoverJournal, sameOrigin } from "./recovery.js";
-import {
-  createRepairQueue,
-  type PendingRepair,
-  type RepairEntry,
-  type RepairQueue,
-  repairsNote,
-} from "./repairs.js";
-import { type SharedIntent, type SharedJournal, teeJournal } from "./shared-journal.js";
+import type { RecoveryReport } from "./recovery.js";
+import { createRepairQueue, type PendingRepair, repairsNote } from "./repairs.js";
+import { teeJournal } from "./shared-journal.js";
 import { swapDelete } from "./swap.js";
 import type { SwapResult } from "./swap-types.js";
-
-/** Start-up compaction keeps unfinished entries and the newest finished ones within this size. */
-const JOURNAL_KEEP_BYTES = 32 * 1024 * 1024;
-
-export const READINESS_NOTE_KEY = "tagDeleteJournal";
 
 export type DeleteResult =
   | SwapResult
@@ -101,58 +86,12 @@ export interface TagDeleter {
 /** A tag write through the proxy: its repository, and its tag when the writer named it. */
 export type TagWriteListener = (repository: string, tag: string | undefined) => void;
 
-export interface SweepReport {
-  /** Entries finished or closed, by whether this replica or another one wrote them. */
-  own: number;
-  others: number;
-  /** Entries that could not be completed now (left for the next sweep). */
-  unfinished: number;
-}
-
-/** What the tag deleter is made of. */
-export interface TagDeleterDeps {
-  config: Pick<Config, "delete" | "upstream">;
-  registry: RegistryClient;
-  logger: Logger;
-  metrics: Pick<Metrics, "cache" | "restoreFailures"> &
-    Partial<Pick<Metrics, "sharedRecoveries" | "tagRepairsPending">>;
-  readiness: Readiness;
-  sharedLocks?: SharedLocks | null;
-  sharedJournal?: SharedJournal | null;
-}
-
-/** The service credentials of recovery and the sweep (delete.recoveryUsername/recoveryPassword), or null. */
-export function serviceCredentials(deps: Pick<TagDeleterDeps, "config" | "logger">): Credentials | null {
-  const { recoveryUsername: username, recoveryPassword: password } = deps.config.delete;
-  if (username === null && password === null) return null;
-  if (username === null || password === null) {
-    deps.logger.warn(
-      "delete.recoveryUsername and delete.recoveryPassword must be set together; ignoring them",
-    );
-    return null;
-  }
-  return login(username, password);
-}
-
 /** A registry that deletes tags itself (distribution 3, zot): its answer, as it gave it. */
 async function nativeDelete(reg: RegistryCalls, name: string, tag: string): Promise<DeleteResult> {
   const res = await reg.manifestDelete(name, tag);
   if (isFailed(res) && res.kind !== "status") return { kind: "native-failed", failure: res };
   const challenge = firstHeader(res.headers["www-authenticate"]);
   return { kind: "native-answer", status: res.status, body: res.body, ...(challenge ? { challenge } : {}) };
-}
-
-/** What the steps of one deleter share, made once by createTagDeleter. */
-interface DeleterState {
-  deps: TagDeleterDeps;
-  journal: Journal;
-  phases: PhaseLocks;
-  sameTag: TagLocks;
-  /** The upstream as intents record it. */
-  upstreamOrigin: string;
-  capabilities: CapabilityCache;
-  /** Tag deletes an upstream failure left unfinished, completed in the background. */
-  repairs: RepairQueue;
 }
 
 export function createTagDeleter(deps: TagDeleterDeps): TagDeleter {
@@ -211,33 +150,6 @@ function noteRepairs(deps: TagDeleterDeps, pending: readonly PendingRepair[]): v
   }
 }
 
-/**
- * One unfinished entry, as start-up recovery would complete it (tombstone on the tag:
- * finish the delete; dangling: put the tombstone back and delete it; anything else:
- * close it untouched), under the tag's lock. Null once done, else why not.
- */
-async function completeInBackground(s: DeleterState, entry: RepairEntry): Promise<string | null> {
-  const record = (await s.journal.read()).find((r) => r.intent.id === entry.id);
-  if (!record || record.outcome !== null) return null; // finished meanwhile
-  const creds = serviceCredentials(s.deps);
-  return s.sameTag.run(tagLockKey(entry.repository, entry.tag), async (lease) => {
-    const one = await recoverJournal({
-      journal: { ...s.journal, read: async () => [record] },
-      upstreamOrigin: s.upstreamOrigin,
-      serves: () => true,
-      registry: s.deps.registry.as(creds ?? PLAIN),
-      phases: fenced(s.phases, lease),
-      // One write per attempt, the tag looked at again before each: an attempt never
-      // puts the tombstone back over a tag someone restored or pushed meanwhile.
-      maxRetries: 0,
-      logger: s.deps.logger,
-      hasCredentials: creds !== null,
-      by: "repair",
-    });
-    return one.unfinished[0]?.reason ?? null;
-  });
-}
-
 /** As the registry can: natively, by the swap, or not at all (deletes disabled). */
 async function deleteTag(s: DeleterState, r: Parameters<TagDeleter["deleteTag"]>[0]): Promise<DeleteResult> {
   const key = capabilityKey(s.upstreamOrigin, r.name, r.authorization);
@@ -291,109 +203,6 @@ async function swapUnderLock(
     if (!(err instanceof CoordinationError)) throw err;
     s.deps.logger.warn({ repository: name, tag, reason: err.reason, err }, "tag delete: not coordinated");
     return { kind: "coordination-failed", reason: err.reason, message: err.message, changed: writes > 0 };
-  }
-}
-
-/** Start-up: compacts the journal, then completes its unfinished entries; readiness notes what is left. */
-async function recover(s: DeleterState): Promise<RecoveryReport> {
-  const { deps } = s;
-  const cfg = deps.config.delete;
-  try {
-    if (await compactJournal(cfg.journalPath, JOURNAL_KEEP_BYTES)) {
-      deps.logger.info({ journal: cfg.journalPath }, "tag delete journal compacted");
-    }
-  } catch (err) {
-    deps.logger.warn({ err, journal: cfg.journalPath }, "tag delete journal: compaction failed");
-  }
-  const creds = serviceCredentials(deps);
-  let report: RecoveryReport;
-  try {
-    report = await recoverJournal({
-      journal: s.journal,
-      upstreamOrigin: s.upstreamOrigin,
-      // No upstream.url: the embedded registry, on a new loopback port at every start.
-      serves: (recorded) =>
-        sameOrigin(recorded, s.upstreamOrigin) ||
-        (deps.config.upstream.url === null && isLoopbackOrigin(recorded)),
-      registry: deps.registry.as(creds ?? PLAIN),
-      // Before the proxy listens; with replicas, in-process phases (recovery must not wait for Redis).
-      phases: deps.sharedLocks ? new PhaseLock() : s.phases,
-      maxRetries: cfg.maxRetries,
-      logger: deps.logger,
-      hasCredentials: creds !== null,
-    });
-  } catch (err) {
-    deps.logger.error({ err, journal: cfg.journalPath }, "tag delete journal: cannot be read");
-    deps.readiness.notes.set(READINESS_NOTE_KEY, `journal ${cfg.journalPath} cannot be read`);
-    return { completed: 0, closed: 0, unfinished: [], skipped: 0 };
-  }
-  // What could not be completed now is tried again in the background (readiness says so meanwhile).
-  for (const u of report.unfinished)
-    s.repairs.add({ id: u.id, repository: u.repository, tag: u.tag }, u.reason);
-  return report;
-}
-
-/** Replicas: the shared journal's unfinished entries older than `minAgeMs`, each completed under its tag lock. */
-async function sweep(s: DeleterState, minAgeMs: number): Promise<SweepReport> {
-  const report: SweepReport = { own: 0, others: 0, unfinished: 0 };
-  const shared = s.deps.sharedJournal;
-  if (!shared || !s.deps.sharedLocks) return report;
-  let entries: SharedIntent[];
-  try {
-    entries = await shared.unfinished();
-  } catch (err) {
-    s.deps.logger.warn({ err }, "shared journal sweep: redis unavailable");
-    return report;
-  }
-  const creds = serviceCredentials(s.deps);
-  const service = { registry: s.deps.registry.as(creds ?? PLAIN), hasCredentials: creds !== null };
-  for (const entry of entries) {
-    // Younger entries may be swaps in flight (their replica holds the tag lock).
-    if (Date.now() - Date.parse(entry.intent.time) < minAgeMs) continue;
-    if (!sameOrigin(entry.intent.upstream, s.upstreamOrigin)) continue;
-    try {
-      await s.sameTag.run(tagLockKey(entry.intent.repository, entry.intent.tag), (lease) =>
-        sweepOne(s, shared, entry, service, lease, report),
-      );
-    } catch (err) {
-      if (!(err instanceof CoordinationError)) throw err;
-      report.unfinished++;
-    }
-  }
-  return report;
-}
-
-/** One entry of the shared journal, completed as start-up recovery would (unless finished meanwhile). */
-async function sweepOne(
-  s: DeleterState,
-  shared: SharedJournal,
-  { intent, replica }: SharedIntent,
-  service: { registry: RegistryCalls; hasCredentials: boolean },
-  lease: Lease | null,
-  report: SweepReport,
-): Promise<void> {
-  if (!(await shared.has(intent.id))) return; // finished meanwhile
-  const one = await recoverJournal({
-    journal: { ...s.journal, read: async () => [{ intent, outcome: null }] },
-    upstreamOrigin: s.upstreamOrigin,
-    serves: () => true,
-    ...service,
-    phases: fenced(s.phases, lease),
-    maxRetries: s.deps.config.delete.maxRetries,
-    logger: s.deps.logger,
-    by: "sweep",
-  });
-  const done = one.completed + one.closed;
-  const own = replica === shared.replica;
-  report.unfinished += one.unfinished.length;
-  if (own) report.own += done;
-  else report.others += done;
-  if (done > 0) {
-    s.deps.metrics.sharedRecoveries?.inc({ by: own ? "self" : "other" }, done);
-    s.deps.logger.info(
-      { repository: intent.repository, tag: intent.tag, journalId: intent.id, replica },
-      "shared journal sweep: an interrupted tag delete was completed",
-    );
   }
 }
 
