@@ -103,6 +103,40 @@ describe("passthrough time limits and the bounded queue (scripted stalled upstre
     assert.equal(await metric(proxy, "rcp_upstream_errors_total", { kind: "timeout" }), 1);
   });
 
+  it("GET on a reused upstream connection that then never answers → 504 (reason timeout) after upstream.firstByteTimeoutMs: the limit is set again for every exchange", async () => {
+    const proxy = await proxyWith({ firstByteTimeoutMs: 800, maxSockets: 1 });
+    const c = await conns.open(proxy.port);
+    c.write(get("/v2/?ok=1"));
+    assert.equal((await c.read("GET", 10_000)).status, 200);
+    c.write(get("/v2/?slow=2"));
+    assert.equal((await c.read("GET", 60_000)).body.toString(), "xxx");
+    const t0 = Date.now();
+    c.write(get("/v2/?stall=reused"));
+    const r = await c.read("GET", 60_000);
+    assert.equal(r.status, 504, r.body.toString());
+    assert.equal(oci(r).detail?.reason, "timeout");
+    assert.ok(Date.now() - t0 >= 750, `answered after ${Date.now() - t0} ms`);
+    // One upstream connection (maxSockets 1) carried all three exchanges.
+    assert.equal(
+      new Set(upstream.seen.filter((x) => /ok=1|slow=2|stall=reused/.test(x.line)).map((x) => x.conn)).size,
+      1,
+    );
+  });
+
+  it("GET with `Expect: 100-continue` the upstream never answers → answered (502) after upstream.firstByteTimeoutMs, not left hanging", async () => {
+    const proxy = await proxyWith({ firstByteTimeoutMs: 800 });
+    const c = await conns.open(proxy.port);
+    const t0 = Date.now();
+    c.write("GET /v2/?stall=expect HTTP/1.1\r\nHost: limits.test\r\nExpect: 100-continue\r\n\r\n");
+    // Node's server answers `100 Continue` itself; the final answer follows.
+    let r = await c.read("GET", 60_000);
+    if (r.status === 100) r = await c.read("GET", 60_000);
+    // The limit fires (http-proxy-3's own timer for this request: no proxyReq event before
+    // 100-continue); the exchange is reported as cut (502), as before.
+    assert.ok(r.status === 502 || r.status === 504, `${r.status} ${r.body.toString()}`);
+    assert.ok(Date.now() - t0 >= 750, `answered after ${Date.now() - t0} ms`);
+  });
+
   it("a download whose bytes keep moving, each gap longer than firstByteTimeoutMs, is not cut: the first-byte limit ends with the response head", async () => {
     const proxy = await proxyWith({ firstByteTimeoutMs: 1000 });
     const c = await conns.open(proxy.port);

@@ -52,6 +52,14 @@ describe("hop-by-hop headers (RFC 9110 §7.6.1)", () => {
     assert.deepEqual(dropHopByHop(headers), { range: "0-1" });
   });
 
+  it("`Connection: keep-alive` as most messages spell it drops connection and keep-alive only; other spellings are read token by token", () => {
+    assert.deepEqual(dropHopByHop({ connection: "keep-alive", "keep-alive": "timeout=5", "x-a": "1" }), {
+      "x-a": "1",
+    });
+    assert.deepEqual(dropHopByHop({ connection: "Keep-Alive, X-A", "x-a": "1", "x-b": "2" }), { "x-b": "2" });
+    assert.deepEqual(dropHopByHop({ connection: "close", close: "c", "x-b": "2" }), { "x-b": "2" });
+  });
+
   it("Content-Length and Host named in Connection stay: framing and routing are not the sender's to drop", () => {
     const headers = { connection: "content-length, host, x-a", "content-length": "4", host: "r", "x-a": "1" };
     assert.deepEqual(endToEndHeaders(headers), { "content-length": "4", host: "r" });
