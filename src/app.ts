@@ -13,8 +13,8 @@ import { checkReadiness, READINESS_TIMEOUT_MS } from "./ops/health.js";
 import { renderMetrics } from "./ops/metrics.js";
 import { PLAIN } from "./registry-client/credentials.js";
 import { describeFailure, isFailed } from "./registry-client/failure.js";
+import { lazyUiApp } from "./ui/lazy-ui.js";
 import { UI_ROOT } from "./ui/paths.js";
-import { createUiApp } from "./ui/ui-app.js";
 
 /** `GET /v2/` on the upstream, without credentials: 200 and 401 both say it is up. */
 async function pingUpstream(deps: AppDeps): Promise<{ status: number } | { error: string }> {
@@ -42,7 +42,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // Reached only by browsers (the routing table leaves every other `/` to the registry).
     app.get("/", (c) => c.redirect(UI_ROOT, 302));
     app.get(UI_PREFIX, (c) => c.redirect(UI_ROOT, 301));
-    app.route(UI_PREFIX, createUiApp(deps));
+    // The UI's code is loaded on its first request (ui/lazy-ui.ts).
+    app.route(UI_PREFIX, lazyUiApp(deps, UI_PREFIX));
   }
 
   app.all("/v2/*", (c) => {

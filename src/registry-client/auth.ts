@@ -16,6 +16,7 @@
 import { LRUCache } from "lru-cache";
 import { joinedHeader } from "../http/headers.js";
 import { type Challenge, parseChallenges } from "../oci/auth-challenge.js";
+import { countBound } from "../util/count-bound.js";
 import { basicAuthorization, type Credentials, identityOf } from "./credentials.js";
 import { errorText } from "./failure.js";
 import { type HttpResponse, UpstreamError } from "./http.js";
@@ -70,7 +71,7 @@ interface Token {
 export function createAuthFlow(o: { tokens: TokenCache; fetchRealm: RealmFetch }): AuthFlow {
   const { tokens } = o;
   /** `who origin` pairs where Basic was asked for (bounded like the tokens). */
-  const basicAt = new LRUCache<string, true>({ max: 10_000 });
+  const basicAt = new LRUCache<string, true>(countBound(10_000));
   const pending = new Map<string, Promise<Token>>();
 
   /** A token for the challenge's scope: cached, being fetched, or fetched now. */

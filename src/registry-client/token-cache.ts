@@ -5,6 +5,7 @@
  * (auth.ts): who asked, where, and for which scope.
  */
 import { LRUCache, type Perf } from "lru-cache";
+import { countBound } from "../util/count-bound.js";
 
 /** The docker token spec's default lifetime when `expires_in` is missing. */
 export const DEFAULT_TOKEN_SECONDS = 60;
@@ -21,7 +22,7 @@ export interface TokenCache {
 
 export function createTokenCache(options: { perf?: Perf; max?: number } = {}): TokenCache {
   const tokens = new LRUCache<string, string>({
-    max: options.max ?? MAX_TOKENS,
+    ...countBound(options.max ?? MAX_TOKENS),
     ttlAutopurge: false,
     // An injected clock is read at every lookup (lru-cache otherwise caches it for 1 ms).
     ttlResolution: options.perf ? 0 : 1,

@@ -22,6 +22,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { RegistryCalls } from "../registry-client/client.js";
 import { type Failure, isFailed, statusFailure } from "../registry-client/failure.js";
+import { countBound } from "../util/count-bound.js";
 
 export type DeleteSupport = "native" | "swap" | "disabled";
 
@@ -93,7 +94,7 @@ export function createCapabilityCache(options: {
   onLookup?: (result: "hit" | "miss") => void;
 }): CapabilityCache {
   const cache = new LRUCache<string, DeleteSupport>({
-    max: options.max ?? 1000,
+    ...countBound(options.max ?? 1000),
     ttl: Math.max(1, options.ttlMs),
   });
   const inFlight = new Map<string, Promise<DeleteSupport | Failure>>();

@@ -31,6 +31,7 @@ import { createHash } from "node:crypto";
 import { LRUCache, type Perf } from "lru-cache";
 import type { Counter } from "prom-client";
 import type { ChangeFeed } from "../ops/change-feed.js";
+import { countBound } from "../util/count-bound.js";
 
 /** What a list entry must offer: its size in tags, and its size in bytes when it knows it. */
 export interface CachedList {
@@ -146,7 +147,7 @@ export function createTagListCache(options: TagListCacheOptions): TagListCache {
     maxSize: options.maxBytes,
     sizeCalculation: (entry) => Math.max(1, listBytes(entry.tags)),
   });
-  const grants = new LRUCache<string, true>({ ...common, max: options.maxEntries });
+  const grants = new LRUCache<string, true>({ ...common, ...countBound(options.maxEntries) });
   const inFlight = new Map<string, InFlight>();
   const count = (result: "hit" | "miss") => options.lookups?.inc({ cache: "tags", result });
 

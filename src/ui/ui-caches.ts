@@ -13,6 +13,7 @@
 import { LRUCache } from "lru-cache";
 import type { ChangeFeed } from "../ops/change-feed.js";
 import { type Failure, isFailed } from "../registry-client/failure.js";
+import { countBound } from "../util/count-bound.js";
 import type { ManifestView } from "./manifest-view.js";
 
 /** How long a catalog is reused for a visitor. */
@@ -73,7 +74,7 @@ function sharedLoads<V extends object>(cache: LRUCache<string, V>) {
 export function createUiCaches(o: { changes: ChangeFeed }): UiCaches {
   // Repository generations: a change gives a repository the next number of one counter.
   let counter = 0;
-  const generations = new LRUCache<string, number>({ max: 100_000 });
+  const generations = new LRUCache<string, number>(countBound(100_000));
   const unsubscribe = o.changes.subscribe((name) => {
     generations.set(name, ++counter);
   });

@@ -14,6 +14,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
 import { parseContentRange } from "../oci/upload-range.js";
+import { countBound } from "../util/count-bound.js";
 
 export interface UploadSession {
   /** Path and query of the latest Location the upstream gave (e.g. `/v2/a/blobs/uploads/<id>?_state=…`). */
@@ -119,7 +120,7 @@ export function decideUploadRequest(
 
 export function createUploadSessions(options: UploadSessionsOptions): UploadSessions {
   const statesPerSession = options.statesPerSession ?? 8;
-  const cache = new LRUCache<string, UploadSession>({ max: options.max, ttl: options.ttlMs });
+  const cache = new LRUCache<string, UploadSession>({ ...countBound(options.max), ttl: options.ttlMs });
   return {
     get(name, uploadId) {
       return cache.get(keyOf(name, uploadId));
