@@ -2,26 +2,31 @@
  * The command line: `registry-compat-proxy <command> [options]`, `serve` by
  * default. Each command declares its options for `node:util` parseArgs (strict:
  * no unknown option, no stray argument). `--help`/`-h` prints the command's usage
- * on stdout and exits 0; a parse error prints it on stderr and exits 2.
+ * on stdout and exits 0; a parse error prints it on stderr and exits 2. A command's
+ * code is imported when it runs (its usage and options are in command-specs.ts):
+ * `serve` reads none of the other commands.
  */
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { ConfigError } from "../config.js";
-import { serve } from "../main.js";
 import { attachDashValues, configEnv, envHelp, schemeProblem, versionLine, wholeNumber } from "./cli-args.js";
-import { gcCommand } from "./gc.js";
-import { runHealthcheck } from "./healthcheck.js";
 import {
+  GC_USAGE,
   HISTORY_OPTIONS,
   HISTORY_USAGE,
-  historyCommand,
+  PRUNE_USAGE,
+  REPO_ENV,
+  REPO_OPTIONS,
+  REPO_USAGE,
+  RESTORE_OPTIONS,
+  RESTORE_USAGE,
+  TAG_ENV,
+  TAG_OPTIONS,
+  TAG_USAGE,
+  TAGS_OPTIONS,
+  TAGS_USAGE,
   UNDELETE_OPTIONS,
   UNDELETE_USAGE,
-  undeleteCommand,
-} from "./history.js";
-import { pruneCommand } from "./prune.js";
-import { REPO_ENV, REPO_OPTIONS, REPO_USAGE, repoCommand } from "./repo.js";
-import { RESTORE_OPTIONS, RESTORE_USAGE, restoreFromValues } from "./restore.js";
-import * as tags from "./tags.js";
+} from "./command-specs.js";
 
 export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -47,36 +52,6 @@ const str = (v: OptionValues[string]) => (typeof v === "string" ? v : undefined)
 const list = (v: OptionValues[string]) => (Array.isArray(v) ? v : []);
 const flag = (v: OptionValues[string]) => v === true;
 
-const PRUNE_USAGE = `prune --registry URL [--repo PATTERN]... [--keep N] [--match PATTERN]...
-        [--exclude PATTERN]... [--older-than DURATION] [--apply | --dry-run] [--concurrency N]
-        [--json] [--show-kept] [--quiet] [--username USER --password PASS]
-      delete old tags one by one through the single-tag delete; a dry run unless --apply.
-      PATTERN: a glob (* ? [..], ** crosses /) or /regex/; DURATION: 30d, 12h, 90m, 1w.
-      A tag is deleted when it matches no --exclude, matches a --match (if given), has a
-      created time, is not among the --keep N newest of those, and is older than --older-than.
-      Credentials: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the docker/podman auth file.
-      Exit code: 0 all done, 1 something failed, 2 usage error.`;
-
-const GC_USAGE = `gc [--apply | --dry-run] [--config FILE] [--registry-config FILE] [--admin URL] [--registry URL]
-        [--admin-token-file FILE] [--gc-command CMD] [--restart-command CMD] [--lease SECONDS]
-        [--json] [--quiet | --verbose] [--log FILE] [--username USER --password PASS]
-      reclaim disk: the manifests no tag reaches (index children and referrers of reachable
-      manifests are reachable; so are the manifests the proxy's tag history holds for its
-      window, asked of the admin listener), read from the registry's filesystem storage, and
-      the bytes collecting them frees. A dry run unless --apply: then enter the proxy's read-only window
-      (--admin, default its metrics.port), delete them by digest through the proxy (--registry),
-      run "docker-registry garbage-collect FILE" (never --delete-untagged; or --gc-command, a
-      shell line), run --restart-command if given, and leave the window.
-      --registry-config: the registry's config.yml (embedded mode: found from --config).
-      Admin token (the proxy's metrics.adminToken): --admin-token-file, ADMIN_TOKEN, or the
-      proxy's config; a 401 from the admin listener exits 2 with nothing changed.
-      Credentials for the deletes: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the auth file.
-      --apply shows its phases on stderr (a status line with counts and bytes when stderr is a
-      terminal) and ends with a summary; garbage-collect's own output (a line per blob) goes to
-      --log FILE (default: a new file in the temporary folder), and to stderr too with --verbose.
-      --quiet: only the summary and failures on stderr.
-      Exit code: 0 all done, 1 something failed, 2 usage or configuration error.`;
-
 export const COMMANDS: Record<string, Command> = {
   serve: {
     summary: "run the proxy (default)",
@@ -98,6 +73,7 @@ export const COMMANDS: Record<string, Command> = {
         overrides["listen"] = { port: n.value };
       }
       if (upstream !== undefined) overrides["upstream"] = { url: upstream };
+      const { serve } = await import("../main.js");
       await serve(str(values["config"]), overrides);
       return null;
     },
@@ -122,7 +98,8 @@ export const COMMANDS: Record<string, Command> = {
       "show-kept": { type: "boolean" },
       quiet: { type: "boolean" },
     },
-    run(v) {
+    async run(v) {
+      const { pruneCommand } = await import("./prune.js");
       const optional = (key: string, value: string | undefined) =>
         value === undefined ? {} : { [key]: value };
       return pruneCommand({
@@ -171,8 +148,11 @@ export const COMMANDS: Record<string, Command> = {
       json: { type: "boolean" },
       quiet: { type: "boolean" },
     },
-    run: (values) =>
-      gcCommand(values, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }),
+    run: async (values) =>
+      (await import("./gc.js")).gcCommand(values, {
+        out: (t) => process.stdout.write(t),
+        err: (t) => process.stderr.write(t),
+      }),
   },
   history: {
     summary: "a tag's or a repository's changes from the running proxy's tag history; purge",
@@ -180,7 +160,8 @@ export const COMMANDS: Record<string, Command> = {
     options: HISTORY_OPTIONS,
     env: ["RCP_CONFIG", "ADMIN_TOKEN", "METRICS_PORT", "ADMIN_TOKEN_FILE"],
     positionals: { min: 1, max: 2 },
-    run: (values, positionals, io) => historyCommand(values, positionals, io),
+    run: async (values, positionals, io) =>
+      (await import("./history.js")).historyCommand(values, positionals, io),
   },
   undelete: {
     summary: "put a deleted or overwritten tag back from the running proxy's tag history",
@@ -195,7 +176,8 @@ export const COMMANDS: Record<string, Command> = {
       "REGISTRY_PASSWORD",
     ],
     positionals: { min: 1, max: 1 },
-    run: (values, positionals, io) => undeleteCommand(values, positionals, io),
+    run: async (values, positionals, io) =>
+      (await import("./history.js")).undeleteCommand(values, positionals, io),
   },
   repo: {
     summary: "delete a repository (every tag) through the running proxy: repo delete NAME",
@@ -203,7 +185,7 @@ export const COMMANDS: Record<string, Command> = {
     options: REPO_OPTIONS,
     env: REPO_ENV,
     positionals: { min: 2, max: 2 },
-    run: (values, positionals, io) => repoCommand(values, positionals, io),
+    run: async (values, positionals, io) => (await import("./repo.js")).repoCommand(values, positionals, io),
   },
   restore: {
     summary: "put a tag back from the tag delete journal (an interrupted or failed swap)",
@@ -217,30 +199,33 @@ export const COMMANDS: Record<string, Command> = {
       "RECOVERY_PASSWORD",
       "REDIS_URL",
     ],
-    run: (values) => restoreFromValues(values),
+    run: async (values) => (await import("./restore.js")).restoreFromValues(values),
   },
   healthcheck: {
     summary: "exit 0 when the proxy's /healthz answers 200 (for container HEALTHCHECKs)",
     usage: "healthcheck [--config FILE] [--url URL]   default URL from the config: loopback, listen.port",
     options: { config: { type: "string" }, url: { type: "string" } },
     env: ["RCP_CONFIG", "HOST", "PORT", "TLS_CERT"],
-    run: (values, _positionals, io) => runHealthcheck(str(values["config"]), str(values["url"]), io.err),
+    run: async (values, _positionals, io) =>
+      (await import("./healthcheck.js")).runHealthcheck(str(values["config"]), str(values["url"]), io.err),
   },
   tags: {
     summary: "list a repository's tags through the proxy's tags/_list, every page",
-    usage: tags.TAGS_USAGE,
-    options: tags.TAGS_OPTIONS,
-    env: tags.TAG_ENV,
+    usage: TAGS_USAGE,
+    options: TAGS_OPTIONS,
+    env: TAG_ENV,
     positionals: { min: 2, max: 2 },
-    run: (values, positionals, io) => tags.tagsListCommand(values, positionals, io),
+    run: async (values, positionals, io) =>
+      (await import("./tags.js")).tagsListCommand(values, positionals, io),
   },
   tag: {
     summary: "delete one tag through the proxy (other tags of the image stay)",
-    usage: tags.TAG_USAGE,
-    options: tags.TAG_OPTIONS,
-    env: tags.TAG_ENV,
+    usage: TAG_USAGE,
+    options: TAG_OPTIONS,
+    env: TAG_ENV,
     positionals: { min: 2, max: 2 },
-    run: (values, positionals, io) => tags.tagDeleteCommand(values, positionals, io),
+    run: async (values, positionals, io) =>
+      (await import("./tags.js")).tagDeleteCommand(values, positionals, io),
   },
 };
 

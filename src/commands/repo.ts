@@ -23,23 +23,6 @@ export interface RepoIo {
 
 type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
-export const REPO_USAGE = `repo delete NAME --registry URL [--username USER --password PASS] [--json]
-      delete repository NAME through the proxy at --registry (its DELETE /v2/NAME): every tag
-      by the single tag delete, each recorded in the tag history (undelete brings tags back
-      within its window); an immutable tag refuses the whole delete before anything changes.
-      Credentials: flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the docker/podman auth file.
-      --json: print the proxy's answer (deleted tags, or its OCI error) as JSON.
-      Exit code: 0 deleted, 1 refused or failed, 2 usage error, 3 no such repository.`;
-
-export const REPO_OPTIONS = {
-  registry: { type: "string" },
-  username: { type: "string" },
-  password: { type: "string" },
-  json: { type: "boolean" },
-} as const;
-
-export const REPO_ENV = ["REGISTRY_USERNAME", "REGISTRY_PASSWORD", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"];
-
 /** A repository delete of many tags takes a while: one call, waited for this long. */
 const REPO_DELETE_TIMEOUT_MS = 30 * 60_000;
 

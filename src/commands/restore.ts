@@ -9,6 +9,7 @@
  * 2 usage, 3 no journal file or no usable entry in it, 4 refused (tag pushed again),
  * 5 original manifest no longer in the registry, 6 credentials missing or refused.
  */
+
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { loadConfig } from "../config.js";
@@ -26,6 +27,7 @@ import { type IntentEntry, openJournal, readJournalFile } from "../tags/journal.
 import { deleteDigest, putTag, tagDigest } from "../tags/tag-state.js";
 import { isTombstone } from "../tags/tombstone.js";
 import { createUpstreamTarget, registryClientOptions } from "../upstream/target.js";
+import { RESTORE_USAGE } from "./command-specs.js";
 
 export const RESTORE_EXIT = {
   ok: 0,
@@ -190,22 +192,6 @@ async function restore(
   out(`restored ${name}:${tag} to ${original.digest} (${original.mediaType})`);
   return RESTORE_EXIT.ok;
 }
-
-export const RESTORE_USAGE =
-  "restore --repository R --tag T [--journal FILE] [--upstream URL] [--username U --password P] [--config FILE]\n" +
-  "      exit codes: 0 restored, 1 error, 2 usage, 3 no journal file or no entry in it, 4 tag pushed again\n" +
-  "      (refused), 5 original manifest gone (garbage-collected), 6 credentials missing or refused";
-
-/** The options of `restore` for node:util parseArgs (src/commands/command-line.ts). */
-export const RESTORE_OPTIONS = {
-  repository: { type: "string" },
-  tag: { type: "string" },
-  journal: { type: "string" },
-  upstream: { type: "string" },
-  username: { type: "string" },
-  password: { type: "string" },
-  config: { type: "string" },
-} as const;
 
 /** Validates parsed options into RestoreOptions; throws Stop (exit 2) on a usage error. */
 export function restoreOptionsOf(values: Record<string, unknown>): RestoreOptions {

@@ -6,8 +6,8 @@
  * delete goes through the proxy's `DELETE /v2/<name>/tags/<tag>`, so its guards
  * (immutable tags, the read-only window) and its tag history apply.
  */
+
 import { homedir } from "node:os";
-import type { ParseArgsConfig } from "node:util";
 import { ConfigError } from "../config.js";
 import { isLoopbackHost } from "../http/local-url.js";
 import { isValidName, isValidTag } from "../oci/grammar.js";
@@ -16,6 +16,7 @@ import { createRegistryClient, type RegistryCalls } from "../registry-client/cli
 import { CredentialsError, resolveCredentials } from "../registry-client/credential-sources.js";
 import { ANONYMOUS, login } from "../registry-client/credentials.js";
 import { wholeNumber } from "./cli-args.js";
+import { DEFAULT_PAGE_SIZE } from "./command-specs.js";
 import { deleteOneTag, listAllTags } from "./tag-calls.js";
 
 /** Exit codes of `tags list` and `tag delete` (docs/tag-delete.md). */
@@ -29,52 +30,12 @@ export const TAGS_EXIT = {
 } as const;
 
 const CALL_TIMEOUT_MS = 30_000;
-const DEFAULT_PAGE_SIZE = 1000;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 interface Io {
   out(text: string): void;
   err(text: string): void;
 }
-
-const COMMON_OPTIONS = {
-  registry: { type: "string" },
-  username: { type: "string" },
-  password: { type: "string" },
-} as const satisfies NonNullable<ParseArgsConfig["options"]>;
-
-const CREDENTIALS_HELP = `      --registry URL   the proxy (http://HOST:PORT or https://HOST:PORT; also REGISTRY_URL)
-      Credentials: --username USER --password PASS, REGISTRY_USERNAME/REGISTRY_PASSWORD, or the
-      docker/podman auth file (REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json).`;
-
-export const TAG_ENV = [
-  "REGISTRY_URL",
-  "REGISTRY_USERNAME",
-  "REGISTRY_PASSWORD",
-  "REGISTRY_AUTH_FILE",
-  "XDG_RUNTIME_DIR",
-] as const;
-
-export const TAGS_USAGE = `tags list REPO --registry URL [--page-size N] [--json] [--username USER --password PASS]
-      every tag of REPO, one a line (in the proxy's order), read page by page from the
-      proxy's GET /v2/REPO/tags/_list (--page-size N tags a page, default ${DEFAULT_PAGE_SIZE}).
-${CREDENTIALS_HELP}
-      Exit code: 0 listed (a repository without tags lists nothing), 1 the registry failed or
-      refused, 2 usage error, 3 the repository does not exist.`;
-
-export const TAG_USAGE = `tag delete REPO:TAG --registry URL [--username USER --password PASS]
-      delete that one tag through the proxy's DELETE /v2/REPO/tags/TAG: other tags of
-      the same image stay; immutable tags, the read-only window and the tag history apply.
-${CREDENTIALS_HELP}
-      Exit code: 0 deleted, 1 the registry failed or refused (immutable tag, read-only
-      window, credentials), 2 usage error, 3 the repository or the tag does not exist.`;
-
-export const TAGS_OPTIONS = {
-  ...COMMON_OPTIONS,
-  "page-size": { type: "string" },
-  json: { type: "boolean" },
-} as const satisfies NonNullable<ParseArgsConfig["options"]>;
-export const TAG_OPTIONS = COMMON_OPTIONS;
 
 const str = (v: Values, k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
 
