@@ -93,6 +93,8 @@ describe("serve: the code a serving proxy reads (node dist/cli.js serve, modules
   });
 
   it("GET /ui/ (the first UI request): the UI is loaded then and answers its repositories page", async () => {
+    const before = loadedDist(record, join(built.app, "dist"));
+    assert.ok(!before.includes("ui/ui-app.js"), "the UI's code was read before any UI request");
     const first = await request("GET", `${proxy.url}/ui/`);
     assert.equal(first.status, 200);
     assert.match(first.headers["content-type"] as string, /^text\/html/);
@@ -108,12 +110,31 @@ describe("serve: the code a serving proxy reads (node dist/cli.js serve, modules
     assert.equal(root.headers["location"], "/ui/");
   });
 
-  it("registry-compat-proxy healthcheck --url (another command, same build): exit 0", async () => {
+  it("registry-compat-proxy healthcheck --url (the image's HEALTHCHECK): exit 0, without the server's or other commands' code", async () => {
+    const own = join(dir, "healthcheck-loaded.txt");
+    writeFileSync(own, "");
     const code = await new Promise<number>((res) =>
-      execFile(process.execPath, [built.cli, "healthcheck", "--url", `${proxy.url}/healthz`], (err) =>
-        res(err ? Number(err.code) : 0),
+      execFile(
+        process.execPath,
+        [
+          "--import",
+          pathToFileURL(join(dir, "recorder.mjs")).href,
+          built.cli,
+          "healthcheck",
+          "--url",
+          `${proxy.url}/healthz`,
+        ],
+        { env: { ...process.env, LOADED_MODULES_FILE: own } },
+        (err) => res(err ? Number(err.code) : 0),
       ),
     );
     assert.equal(code, 0);
+    const loaded = loadedDist(own, join(built.app, "dist"));
+    assert.ok(loaded.includes("commands/healthcheck.js"), `recorded: ${loaded.join(" ")}`);
+    const extra = loaded.filter(
+      (m) =>
+        ["main.js", "server.js", "listener.js"].includes(m) || COMMAND_CODE.slice(1).some((re) => re.test(m)),
+    );
+    assert.deepEqual(extra, [], "healthcheck read the server's or other commands' code");
   });
 });
