@@ -15,13 +15,11 @@
  * SIGINT and SIGTERM too; a `gc` killed outright loses its lease, which expires.
  */
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { resolve } from "node:path";
-import { type Config, ConfigError, loadConfig } from "../config.js";
+import { loadConfig } from "../config.js";
 import { planEmptyRepositories, removeEmptyRepositories } from "../gc/empty-repositories.js";
 import { fetchHeld, historyReport } from "../gc/history-roots.js";
 import { checkBeforeWindow, GcRefusedError, type Preflight } from "../gc/preflight.js";
-import { type GcOutputOptions, type GcProgress, outputOptions, progressFor } from "../gc/progress.js";
+import { type GcProgress, progressFor } from "../gc/progress.js";
 import { parseRegistryConfig, type RegistryStorage, storageProblem } from "../gc/registry-config.js";
 import { type GcResult, resultJson, resultLines } from "../gc/report.js";
 import {
@@ -35,124 +33,15 @@ import {
 import { scanRepositories } from "../gc/storage-scan.js";
 import { enterWindow, WindowError, WindowUnauthorizedError } from "../gc/window-client.js";
 import { proveWindowGuards } from "../gc/window-proof.js";
-import type { ProxyAddress } from "../ops/admin-address.js";
 import { createRegistryClient } from "../registry-client/client.js";
-import {
-  CredentialsError,
-  type FoundLogin,
-  resolveCredentials,
-} from "../registry-client/credential-sources.js";
 import { ANONYMOUS, login } from "../registry-client/credentials.js";
-import { resolveAdminToken as adminTokenOf, adminUrlOf, runningProxy } from "./admin-target.js";
-
-export interface GcOptions extends GcOutputOptions {
-  apply: boolean;
-  json: boolean;
-  quiet: boolean;
-  registryConfig: string;
-  /** The proxy's admin listener (`metrics.port`), for the read-only window. */
-  adminUrl: string | null;
-  /** Sent to the admin listener as `Authorization: Bearer` (the proxy's metrics.adminToken). */
-  adminToken: string | null;
-  /** The proxy, for the deletes by digest (--registry); null: the one the admin listener names. */
-  registryUrl: string | null;
-  gcCommand: { argv: readonly string[] } | { shell: string };
-  restartCommand: string | null;
-  leaseMs: number;
-  /** For the deletes, when the registry asks (flags, REGISTRY_USERNAME/REGISTRY_PASSWORD, auth file). */
-  credentials: FoundLogin | null;
-  /** The credentials for a proxy URL learned from the admin listener (default: `credentials`). */
-  credentialsFor?(url: URL): FoundLogin | null;
-}
+import { type GcOptions, GcUsageError, resolveGcOptions } from "./gc-options.js";
 
 export interface GcIo {
   out(text: string): void;
   /** Progress and the commands' output (stderr). */
   err(text: string): void;
   progress?: GcProgress;
-}
-
-export class GcUsageError extends Error {
-  override readonly name = "GcUsageError";
-}
-
-/** The options from the command line and the proxy's own config (embedded mode needs no flags). */
-export function resolveGcOptions(
-  v: Record<string, unknown>,
-  config: Config,
-  env: NodeJS.ProcessEnv = process.env,
-): GcOptions {
-  const str = (k: string) => (typeof v[k] === "string" ? (v[k] as string) : undefined);
-  const embedded = config.upstream.url === null;
-  const registryConfig =
-    str("registry-config") ??
-    (embedded ? resolve(config.embedded.dataDir, "registry", "config.yml") : undefined);
-  if (registryConfig === undefined) {
-    throw new GcUsageError(
-      "--registry-config FILE is needed: the registry is external (upstream.url is set)",
-    );
-  }
-  const leaseSeconds = Number(str("lease") ?? "60");
-  if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1 || leaseSeconds > 3600) {
-    throw new GcUsageError(`--lease must be whole seconds from 1 to 3600, not ${str("lease")}`);
-  }
-  if (v["apply"] === true && v["dry-run"] === true)
-    throw new GcUsageError("--apply and --dry-run exclude each other");
-  const gcShell = str("gc-command");
-  // A proxy without metrics.port running on this data dir says where its admin listener is.
-  const running = runningProxy(config);
-  // No default: the proxy's API is the one its admin listener names (gc/preflight.ts).
-  const registryUrl = str("registry") ?? null;
-  const credentialsFor = (url: URL) =>
-    resolveCredentials({
-      registryUrl: url,
-      ...(str("username") !== undefined ? { username: str("username") } : {}),
-      ...(str("password") !== undefined ? { password: str("password") } : {}),
-      env,
-      home: homedir(),
-    }).credentials;
-  let credentials: FoundLogin | null = null;
-  try {
-    // Flags and environment are known now; the auth file needs the registry's host.
-    credentials = credentialsFor(new URL(registryUrl ?? "http://registry.invalid"));
-  } catch (err) {
-    if (err instanceof CredentialsError) throw new GcUsageError(err.message);
-    throw err;
-  }
-  const adminUrl = adminUrlOf(str("admin"), config, running);
-  return {
-    apply: v["apply"] === true,
-    json: v["json"] === true,
-    quiet: v["quiet"] === true,
-    ...outputOptions(v),
-    registryConfig,
-    adminUrl,
-    adminToken: resolveAdminToken(str("admin-token-file"), env, config, adminUrl, running),
-    registryUrl,
-    gcCommand: gcShell
-      ? { shell: gcShell }
-      : { argv: [embedded ? config.embedded.binary : "docker-registry", "garbage-collect", registryConfig] },
-    restartCommand: str("restart-command") ?? null,
-    leaseMs: leaseSeconds * 1000,
-    credentials,
-    credentialsFor,
-  };
-}
-
-/** The admin token gc sends (commands/admin-target.ts); a bad --admin-token-file is a usage error. */
-function resolveAdminToken(
-  file: string | undefined,
-  env: NodeJS.ProcessEnv,
-  config: Config,
-  adminUrl: string | null,
-  running: ProxyAddress | null,
-): string | null {
-  try {
-    return adminTokenOf(file, env, config, adminUrl, running);
-  } catch (err) {
-    if (err instanceof ConfigError) throw new GcUsageError(err.message);
-    throw err;
-  }
 }
 
 function cacheWords(s: RegistryStorage): string {

@@ -8,7 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { resolveGcOptions } from "../../src/commands/gc.js";
+import { resolveGcOptions } from "../../src/commands/gc-options.js";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { isLoopbackHost } from "../../src/http/local-url.js";
 import { proxyAddressFile, publishProxyAddress, readProxyAddress } from "../../src/ops/admin-address.js";

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { GcUsageError, resolveGcOptions, runGc } from "../../src/commands/gc.js";
+import { runGc } from "../../src/commands/gc.js";
+import { GcUsageError, resolveGcOptions } from "../../src/commands/gc-options.js";
 import { loadConfig } from "../../src/config.js";
 import {
   type ManifestRefs,
