@@ -2,8 +2,8 @@
  * The argument layer's own checks, before any command runs: the package version, option
  * values that start with a dash (a negative number reaches the command's own check
  * instead of parseArgs' "ambiguous"), addresses given without their scheme (refused, never
- * guessed), numbers for serve's flags, and the environment each command reads (for --help).
- * Pure functions.
+ * guessed), numbers for serve's flags, `REPO:TAG` references, and the environment each
+ * command reads (for --help). Pure functions.
  */
 import { readFileSync } from "node:fs";
 import type { ParseArgsConfig } from "node:util";
@@ -82,4 +82,12 @@ export function envHelp(names: readonly string[]): string {
   }
   lines.push(line);
   return lines.join("\n");
+}
+
+/** `REPO` or `REPO:TAG` split (a tag has no `/` or `:`, so the last `:` after the last `/` splits); not validated. */
+export function splitReference(ref: string): { name: string; tag: string | null } {
+  const colon = ref.lastIndexOf(":");
+  return colon > ref.lastIndexOf("/")
+    ? { name: ref.slice(0, colon), tag: ref.slice(colon + 1) }
+    : { name: ref, tag: null };
 }

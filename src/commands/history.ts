@@ -16,6 +16,7 @@ import {
 } from "../history/admin-client.js";
 import { isValidDigest, isValidName, isValidTag } from "../oci/grammar.js";
 import { adminUrlOf, resolveAdminToken, runningProxy } from "./admin-target.js";
+import { splitReference } from "./cli-args.js";
 import { repositoryLines, tagLines } from "./history-format.js";
 
 /** Exit codes of `history` and `undelete` (docs/history.md). */
@@ -54,12 +55,9 @@ export interface HistoryIo {
 
 class UsageError extends Error {}
 
-/** `REPO` or `REPO:TAG` (a tag has no `/` or `:`, so the last `:` after the last `/` splits). */
+/** `REPO` or `REPO:TAG`, validated (usage errors). */
 export function parseReference(ref: string, tagRequired: boolean): { name: string; tag: string | null } {
-  const colon = ref.lastIndexOf(":");
-  const split = colon > ref.lastIndexOf("/");
-  const name = split ? ref.slice(0, colon) : ref;
-  const tag = split ? ref.slice(colon + 1) : null;
+  const { name, tag } = splitReference(ref);
   if (!isValidName(name)) throw new UsageError(`invalid repository name: ${JSON.stringify(name)}`);
   if (tag !== null && !isValidTag(tag)) throw new UsageError(`invalid tag: ${JSON.stringify(tag)}`);
   if (tagRequired && tag === null) throw new UsageError(`name the tag: ${ref}:TAG`);

@@ -15,7 +15,7 @@ import { parseRegistryUrl } from "../prune/options.js";
 import { createRegistryClient, type RegistryCalls } from "../registry-client/client.js";
 import { CredentialsError, resolveCredentials } from "../registry-client/credential-sources.js";
 import { ANONYMOUS, login } from "../registry-client/credentials.js";
-import { wholeNumber } from "./cli-args.js";
+import { splitReference, wholeNumber } from "./cli-args.js";
 import { DEFAULT_PAGE_SIZE } from "./command-specs.js";
 import { deleteOneTag, listAllTags } from "./tag-calls.js";
 
@@ -120,10 +120,8 @@ export async function tagDeleteCommand(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const ref = expectWord(positionals, "delete", "tag");
-  const colon = ref.lastIndexOf(":");
-  if (colon <= ref.lastIndexOf("/")) throw new ConfigError(`tag delete: name the tag: ${ref}:TAG`);
-  const name = ref.slice(0, colon);
-  const tag = ref.slice(colon + 1);
+  const { name, tag } = splitReference(ref);
+  if (tag === null) throw new ConfigError(`tag delete: name the tag: ${ref}:TAG`);
   if (!isValidName(name)) throw new ConfigError(`tag delete: not a repository name: ${JSON.stringify(name)}`);
   if (!isValidTag(tag)) throw new ConfigError(`tag delete: not a tag: ${JSON.stringify(tag)}`);
   const { reg, close } = connect(v, io, env, "tag delete");

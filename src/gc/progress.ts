@@ -14,7 +14,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CollectorCounts, createCollectorReader } from "./collector-output.js";
-import type { CollectionPlan } from "./reachability.js";
+import { type CollectionPlan, untaggedCount } from "./reachability.js";
 import { formatBytes, type GcResult } from "./report.js";
 import type { ManifestDeleter } from "./steps.js";
 import type { ScannedRepository } from "./storage-scan.js";
@@ -173,7 +173,7 @@ export function createGcProgress(write: (text: string) => void, o: GcProgressOpt
           );
         },
         read(plan) {
-          const untagged = plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+          const untagged = untaggedCount(plan);
           const { repositories, revisions, tags } = seen;
           if (!o.quiet)
             line(
@@ -183,7 +183,7 @@ export function createGcProgress(write: (text: string) => void, o: GcProgressOpt
       };
     },
     deleting(plan, url) {
-      const total = plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+      const total = untaggedCount(plan);
       const bytes = plan.bytes;
       Object.assign(deletes, { done: 0, total, bytes });
       if (!o.quiet)

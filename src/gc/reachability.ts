@@ -115,6 +115,11 @@ export interface CollectionPlan {
   bytes: number;
 }
 
+/** How many manifests the plan deletes (every repository's unreachable ones). */
+export function untaggedCount(plan: CollectionPlan): number {
+  return plan.repositories.reduce((n, r) => n + r.unreachable.length, 0);
+}
+
 /**
  * What collecting every repository's unreachable manifests frees. `sizeOf` gives a
  * blob's size on disk (null: not there). A blob freed by several repositories is

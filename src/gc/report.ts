@@ -5,7 +5,7 @@
 import { describeWindow } from "../history/undelete-decision.js";
 import { formatTable } from "../prune/report.js";
 import type { EmptyRepositories } from "./empty-repositories.js";
-import type { CollectionPlan } from "./reachability.js";
+import { type CollectionPlan, untaggedCount } from "./reachability.js";
 import type { DeleteOutcome } from "./steps.js";
 
 /** The tag history's window as gc saw it (docs/history.md). */
@@ -104,7 +104,7 @@ export function resultLines(r: GcResult): string[] {
   if (r.history) lines.push(historyLine(r.history));
   for (const l of r.history?.lost ?? [])
     lines.push(`  history: ${l} is no longer stored (cannot be undeleted)`);
-  const manifests = r.plan.repositories.reduce((n, p) => n + p.unreachable.length, 0);
+  const manifests = untaggedCount(r.plan);
   const orphans = [...r.plan.orphans.values()].reduce((a, b) => a + b, 0);
   const orphanNote =
     orphans > 0 ? ` (${formatBytes(orphans)} of it in blobs no manifest refers to already)` : "";

@@ -16,6 +16,7 @@ import {
   manifestRefs,
   planCollection,
   type RepositoryGraph,
+  untaggedCount,
 } from "./reachability.js";
 import {
   blobSize,
@@ -68,8 +69,7 @@ export function planFromStorage(
 export function windowHolds(root: string, held: readonly HeldRoot[], plan: CollectionPlan) {
   if (held.length === 0) return { manifests: 0, bytes: 0 };
   const without = planFromStorage(root);
-  const count = (p: CollectionPlan) => p.repositories.reduce((n, r) => n + r.unreachable.length, 0);
-  return { manifests: count(without) - count(plan), bytes: without.bytes - plan.bytes };
+  return { manifests: untaggedCount(without) - untaggedCount(plan), bytes: without.bytes - plan.bytes };
 }
 
 /**
