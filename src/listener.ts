@@ -19,6 +19,7 @@ import type { ChangeFeed } from "./ops/change-feed.js";
 import type { Readiness } from "./ops/health.js";
 import type { Logger } from "./ops/logger.js";
 import type { Metrics } from "./ops/metrics.js";
+import type { PendingWork } from "./ops/pending-work.js";
 import { REQUEST_ID_HEADER } from "./ops/request-id.js";
 import type { RequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { isWindowWrite, WINDOW_LEASE_HEADER, type WriteWindow } from "./ops/write-window.js";
@@ -36,7 +37,7 @@ export interface ListenerParts {
   /** The Hono app's Node listener, for the requests the proxy owns. */
   answerOwned(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
   /** Owned requests still being answered (the shutdown waits for them). */
-  ownedWork: Set<Promise<unknown>>;
+  ownedWork: PendingWork;
   uploadGuard: UploadGuard | null;
   forward(req: IncomingMessage, res: ServerResponse): void;
   /** The read-only window (garbage collection): writes are refused while it is closed. */
@@ -122,10 +123,7 @@ export function createRequestListener(
     const write = owner === "ui" ? method === "POST" : isWindowWrite(route.kind, method);
     if (write && holdWrite(req, res, path, parts)) return;
     if (owned) {
-      const work = answerOwned(req, res);
-      ownedWork.add(work);
-      const forget = () => ownedWork.delete(work);
-      work.then(forget, forget);
+      ownedWork.track(answerOwned(req, res));
       return;
     }
     if (uploadGuard !== null && route.kind === "upload" && uploadGuard.intercept(req, res, route)) return;

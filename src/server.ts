@@ -21,6 +21,7 @@ import { createRequestListener, passthroughHooks } from "./listener.js";
 import { adminAddress, createAdminServer, createWindows, startSweeper, warnIfOpen } from "./maintenance.js";
 import type { AdminIdentity } from "./ops/admin-identity.js";
 import { createAccessLog } from "./ops/logger.js";
+import { PendingWork } from "./ops/pending-work.js";
 import { createRequestTracker, TrackedResponse } from "./ops/request-tracker.js";
 import { type DrainResult, drainServer } from "./ops/shutdown.js";
 import type { WriteWindow } from "./ops/write-window.js";
@@ -93,7 +94,7 @@ function createDataPath(deps: AppDeps, target: UpstreamTarget, window: WriteWind
     ? createUploadSessions({ max: config.oci.uploadSessionsMax, ttlMs: config.oci.uploadSessionTtlMs })
     : null;
   const tracker = createRequestTracker({ metrics, access: createAccessLog(logger) });
-  const ownedWork = new Set<Promise<unknown>>();
+  const ownedWork = new PendingWork();
   const passthrough = createPassthrough({
     target,
     trustForwarded: caller.trustForwarded,

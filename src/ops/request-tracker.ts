@@ -131,7 +131,6 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
    * bookkeeping; in a batch, equal labels are counted once.
    */
   let pending: RequestRecord[] = [];
-  const counts = new Map<string, { labels: Record<string, string>; n: number }>();
 
   function flush(): void {
     metrics.inFlight.set(inFlight);
@@ -140,6 +139,9 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
     pending = [];
     let bytesIn = 0;
     let bytesOut = 0;
+    // A new Map each batch, not one kept and cleared: clearing a Map that lives in the
+    // old generation allocates its new table there (as a Set's resize does, ops/pending-work.ts).
+    const counts = new Map<string, { labels: Record<string, string>; n: number }>();
     for (const r of batch) {
       const method = API_METHODS.has(r.method) ? r.method : "other";
       const status = r.finished ? statusClass(r.status) : "aborted";
@@ -156,7 +158,6 @@ export function createRequestTracker(options: RequestTrackerOptions): RequestTra
       bytesOut += r.bytesOut;
     }
     for (const c of counts.values()) metrics.requests.inc(c.labels, c.n);
-    counts.clear();
     if (bytesIn > 0) metrics.bytes.inc({ direction: "in" }, bytesIn);
     if (bytesOut > 0) metrics.bytes.inc({ direction: "out" }, bytesOut);
   }

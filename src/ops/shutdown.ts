@@ -13,6 +13,7 @@ import type { Server } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Readiness } from "./health.js";
 import type { Logger } from "./logger.js";
+import type { PendingWork } from "./pending-work.js";
 import type { RequestTracker } from "./request-tracker.js";
 
 /** After the grace: how long the proxy's own handlers may still run (rollbacks). */
@@ -23,8 +24,8 @@ export interface DrainOptions {
   server: Server;
   tracker: RequestTracker;
   readiness: Readiness;
-  /** Promises of requests the proxy answers itself (Hono handlers). */
-  ownedWork: ReadonlySet<Promise<unknown>>;
+  /** Requests the proxy answers itself (Hono handlers) still running. */
+  ownedWork: PendingWork;
   logger: Logger;
   graceMs: number;
   drainDelayMs: number;
@@ -35,9 +36,9 @@ export interface DrainResult {
   cutRequests: number;
 }
 
-function whenSettled(work: ReadonlySet<Promise<unknown>>, ms: number): Promise<boolean> {
+function whenSettled(work: PendingWork, ms: number): Promise<boolean> {
   if (work.size === 0) return Promise.resolve(true);
-  return Promise.race([Promise.allSettled([...work]).then(() => true), sleep(ms, false, { ref: false })]);
+  return Promise.race([work.idle().then(() => true), sleep(ms, false, { ref: false })]);
 }
 
 export async function drainServer(o: DrainOptions): Promise<DrainResult> {
