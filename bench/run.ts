@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
-import { imageNodeOptions } from "../test/helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeOptions } from "../test/helpers/built-proxy.js";
 import { flag, option, options } from "./lib/args.js";
 import { curlVersion, pullBlob, pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { runDeletes } from "./lib/delete-phase.js";
@@ -54,6 +54,7 @@ const blobMiB = Number(option("--blob-mib", quick ? "128" : "256"));
 const bigMiB = Number(option("--big-mib", quick ? "0" : "1024"));
 const proxyEnv = {
   NODE_OPTIONS: imageNodeOptions().join(" "),
+  ...imageMallocEnv(),
   ...Object.fromEntries(options("--proxy-env").map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
 };
 const nodeArgs = options("--node-arg");

@@ -28,7 +28,12 @@ import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseAllDocuments } from "yaml";
-import { type BuiltProxy, buildProxyScripts, imageNodeOptions } from "../helpers/built-proxy.js";
+import {
+  type BuiltProxy,
+  buildProxyScripts,
+  imageMallocEnv,
+  imageNodeOptions,
+} from "../helpers/built-proxy.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { answer, type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.js";
 
@@ -139,9 +144,9 @@ describe("memory with a dying upstream (Node 24)", () => {
       if (bodies.size === CLIENTS) for (const b of bodies) pump(b);
     });
     built = buildProxyScripts();
-    // Access lines on, as the manifests log them.
+    // Access lines on, as the manifests log them; the image's allocator settings, as the container gets them.
     proxy = await spawnProxy(
-      { UPSTREAM_URL: upstream.url, LOG_LEVEL: "info" },
+      { ...imageMallocEnv(), UPSTREAM_URL: upstream.url, LOG_LEVEL: "info" },
       60_000,
       [...nodeFlags, built.cli, "serve"],
       target.bin,

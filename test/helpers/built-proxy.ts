@@ -39,10 +39,31 @@ function tsFiles(dir: string): string[] {
   );
 }
 
+/** The runtime stage's `ENV` variables (the Dockerfile's last `FROM` on), as the image sets them. */
+export function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  const env: Record<string, string> = {};
+  // `ENV K=V \` continuation lines, up to the next instruction.
+  for (const block of runtime.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)) {
+    for (const m of block[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|(\S+))/g)) {
+      env[m[1]!] = m[3] ?? m[4] ?? "";
+    }
+  }
+  return env;
+}
+
 /** The image's NODE_OPTIONS (the Dockerfile's `ENV`), split into Node flags. */
 export function imageNodeOptions(): string[] {
-  const m = /NODE_OPTIONS=("([^"]*)"|(\S+))/.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
-  return (m?.[2] ?? m?.[3] ?? "").split(/\s+/).filter(Boolean);
+  return (imageEnv()["NODE_OPTIONS"] ?? "").split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The image's settings of the C library's allocator (`MALLOC_*` in the Dockerfile's
+ * `ENV`): a process run "as the image runs it" gets them too (docs/performance.md "Knobs").
+ */
+export function imageMallocEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(imageEnv()).filter(([k]) => k.startsWith("MALLOC_")));
 }
 
 export function buildProxyScripts(): BuiltProxy {

@@ -94,10 +94,11 @@ describe("PendingWork: the owned requests still running", () => {
       },
     );
     assert.equal(r.status, 0, r.stderr);
-    const { pending, viaSet, size } = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<
-      string,
-      number
-    >;
+    const { pending, viaSet, size } = JSON.parse(r.stdout.trim().split("\n").pop()!) as {
+      pending: number;
+      viaSet: number;
+      size: number;
+    };
     assert.equal(size, 0);
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
     // The measurement sees the Set's churn (3.4-4.1 MiB on Node 20 and 24); the tracker adds next to nothing.
