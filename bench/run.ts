@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
-import { imageMallocEnv, imageNodeOptions } from "../test/helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../test/helpers/built-proxy.js";
 import { flag, option, options } from "./lib/args.js";
 import { curlVersion, pullBlob, pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { runDeletes } from "./lib/delete-phase.js";
@@ -57,7 +57,7 @@ const proxyEnv = {
   ...imageMallocEnv(),
   ...Object.fromEntries(options("--proxy-env").map((kv) => kv.split(/=(.*)/s).slice(0, 2))),
 };
-const nodeArgs = options("--node-arg");
+const nodeArgs = [...imageNodeArgs(), ...options("--node-arg")];
 const cpuProf = option("--cpu-prof", "");
 if (cpuProf) nodeArgs.push("--cpu-prof", "--cpu-prof-dir", resolve(cpuProf));
 const jsonPath = resolve(option("--json", join(ROOT, "bench", "results", "latest.json")));

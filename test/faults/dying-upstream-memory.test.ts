@@ -32,6 +32,7 @@ import {
   type BuiltProxy,
   buildProxyScripts,
   imageMallocEnv,
+  imageNodeArgs,
   imageNodeOptions,
 } from "../helpers/built-proxy.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
@@ -148,7 +149,7 @@ describe("memory with a dying upstream (Node 24)", () => {
     proxy = await spawnProxy(
       { ...imageMallocEnv(), UPSTREAM_URL: upstream.url, LOG_LEVEL: "info" },
       60_000,
-      [...nodeFlags, built.cli, "serve"],
+      [...imageNodeArgs(), ...nodeFlags, built.cli, "serve"],
       target.bin,
     );
     const port = proxy.port;

@@ -53,6 +53,19 @@ export function imageEnv(): Record<string, string> {
   return env;
 }
 
+/**
+ * The Node flags of the image's ENTRYPOINT (`["node", FLAGS..., "dist/cli.js"]`): those
+ * Node takes only on its command line (`--min-semi-space-size`).
+ */
+export function imageNodeArgs(): string[] {
+  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+  const entry = [...runtime.matchAll(/^ENTRYPOINT (\[.*\])$/gm)].at(-1)?.[1];
+  const argv = entry === undefined ? [] : (JSON.parse(entry) as string[]);
+  const script = argv.findIndex((a) => a.endsWith(".js"));
+  return argv[0] === "node" && script > 0 ? argv.slice(1, script) : [];
+}
+
 /** The image's NODE_OPTIONS (the Dockerfile's `ENV`), split into Node flags. */
 export function imageNodeOptions(): string[] {
   return (imageEnv()["NODE_OPTIONS"] ?? "").split(/\s+/).filter(Boolean);

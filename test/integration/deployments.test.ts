@@ -424,12 +424,14 @@ describe("shipped deployments, run as they are declared", { skip: skip ?? false 
     assert.match(stderr, /delete\.journalPath \(env DELETE_JOURNAL\)/);
   });
 
-  it("the image's entrypoint (node dist/cli.js serve as the container's process) gets SIGTERM twice during a 64 MiB upload, as docker stop, compose or Kubernetes send it: the upload completes (201), exit 0", async () => {
+  it("the image's entrypoint (node [flags] dist/cli.js serve as the container's process) gets SIGTERM twice during a 64 MiB upload, as docker stop, compose or Kubernetes send it: the upload completes (201), exit 0", async () => {
     const spec = composeSpec(app, image, registry);
     const proxy = runSandboxed(spec);
     try {
       const url = await proxy.listening;
-      const node = descendants(proxy.pid).find((p) => /^\S*node dist\/cli\.js serve/.test(commandLine(p)));
+      const node = descendants(proxy.pid).find((p) =>
+        /^\S*node (--\S+ )*dist\/cli\.js serve/.test(commandLine(p)),
+      );
       assert.ok(node, "the entrypoint's process runs below bubblewrap");
       const digest = await drainTwiceDuringUpload(url, node, () => proxy.lines(), "drain/image");
       const { code } = await proxy.exited;

@@ -16,7 +16,12 @@ import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import { buildProxyScripts, imageMallocEnv, imageNodeOptions } from "../helpers/built-proxy.js";
+import {
+  buildProxyScripts,
+  imageMallocEnv,
+  imageNodeArgs,
+  imageNodeOptions,
+} from "../helpers/built-proxy.js";
 import { MT, makeImage, pushImage, putManifest } from "../helpers/oci.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -171,6 +176,7 @@ describe("memory limit of the shipped manifests", () => {
       );
     // As the image runs it: its allocator settings too (the manifests keep the image's environment).
     proxy = await spawnProxy({ ...imageMallocEnv(), UPSTREAM_URL: registry.url, LOG_LEVEL: "info" }, 60_000, [
+      ...imageNodeArgs(),
       ...(tightest?.nodeOptions?.split(/\s+/).filter(Boolean) ?? imageNodeOptions()),
       built.cli,
       "serve",

@@ -170,7 +170,7 @@ describe("Dockerfile and .dockerignore", () => {
     const health = runtime.find((l) => /^HEALTHCHECK /.test(l));
     assert.match(health ?? "", /CMD \["node", "dist\/cli\.js", "healthcheck"\]/);
     assert.ok(runtime.includes(`EXPOSE ${loadConfig({ env: {} }).listen.port}`));
-    assert.ok(runtime.includes('ENTRYPOINT ["node", "dist/cli.js"]'));
+    assert.ok(runtime.includes('ENTRYPOINT ["node", "--min-semi-space-size=8", "dist/cli.js"]'));
     assert.ok(runtime.includes('CMD ["serve"]'));
   });
 
