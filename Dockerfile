@@ -27,13 +27,15 @@ FROM ${NODE_IMAGE} AS runtime
 # NODE_OPTIONS: V8's young generation at most 2 x 8 MiB (Node 20 lets it grow to 2 x 16 MiB,
 # Node 24 to 2 x 64 MiB); measured, docs/performance.md "Memory". The proxy sets its other V8
 # flags itself.
-# MALLOC_TRIM_THRESHOLD_: glibc keeps up to 32 MiB of freed memory instead of handing it back
-# to the kernel at once. A blob moves in 64 KiB chunks that a young collection frees 32 MiB
-# at a time; returned and faulted back in page by page, that was 180,000 minor page faults
-# and up to half the CPU per GiB pulled (docs/performance.md "Memory").
+# MALLOC_TRIM_THRESHOLD_: glibc keeps up to 64 MiB of freed memory instead of handing it back
+# to the kernel at once. A blob moves in 64 KiB chunks that a young collection frees about
+# 32 MiB at a time; returned and faulted back in page by page, that was 180,000 minor page
+# faults and up to half the CPU per GiB pulled. 32 MiB was too close: on a busy machine a
+# collection sometimes freed more, and 9,000-100,000 faults per GiB came back
+# (docs/performance.md "Memory").
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=8 \
-    MALLOC_TRIM_THRESHOLD_=33554432 \
+    MALLOC_TRIM_THRESHOLD_=67108864 \
     HOST=0.0.0.0 \
     PORT=5080 \
     LOG_FORMAT=json \
