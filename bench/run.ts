@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
-import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../test/helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../test/helpers/image.js";
 import { flag, option, options } from "./lib/args.js";
 import { curlVersion, pullBlob, pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { runDeletes } from "./lib/delete-phase.js";

@@ -28,7 +28,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { launchRegistry } from "../src/registry/launch.js";
-import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../test/helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../test/helpers/image.js";
 import { flag, numberOption, option, options } from "./lib/args.js";
 import { pushBlob, writeBlobFile } from "./lib/blobs.js";
 import { describeMachine, loadAverage } from "./lib/machine.js";

@@ -124,12 +124,7 @@ export const REPO_USAGE = `repo delete NAME --registry URL [--username USER --pa
       --json: print the proxy's answer (deleted tags, or its OCI error) as JSON.
       Exit code: 0 deleted, 1 refused or failed, 2 usage error, 3 no such repository.`;
 
-export const REPO_OPTIONS = {
-  registry: { type: "string" },
-  username: { type: "string" },
-  password: { type: "string" },
-  json: { type: "boolean" },
-} as const;
+export const REPO_OPTIONS = { ...COMMON_OPTIONS, json: { type: "boolean" } } as const;
 
 export const REPO_ENV = ["REGISTRY_USERNAME", "REGISTRY_PASSWORD", "REGISTRY_AUTH_FILE", "XDG_RUNTIME_DIR"];
 

@@ -8,13 +8,12 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { type Config, ConfigError } from "../config.js";
 import { type GcOutputOptions, outputOptions } from "../gc/progress.js";
-import type { ProxyAddress } from "../ops/admin-address.js";
 import {
   CredentialsError,
   type FoundLogin,
   resolveCredentials,
 } from "../registry-client/credential-sources.js";
-import { resolveAdminToken as adminTokenOf, adminUrlOf, runningProxy } from "./admin-target.js";
+import { adminUrlOf, resolveAdminToken, runningProxy } from "./admin-target.js";
 
 export interface GcOptions extends GcOutputOptions {
   apply: boolean;
@@ -75,14 +74,10 @@ export function resolveGcOptions(
       env,
       home: homedir(),
     }).credentials;
-  let credentials: FoundLogin | null = null;
-  try {
-    // Flags and environment are known now; the auth file needs the registry's host.
-    credentials = credentialsFor(new URL(registryUrl ?? "http://registry.invalid"));
-  } catch (err) {
-    if (err instanceof CredentialsError) throw new GcUsageError(err.message);
-    throw err;
-  }
+  // Flags and environment are known now; the auth file needs the registry's host.
+  const credentials: FoundLogin | null = asUsageError(CredentialsError, () =>
+    credentialsFor(new URL(registryUrl ?? "http://registry.invalid")),
+  );
   const adminUrl = adminUrlOf(str("admin"), config, running);
   return {
     apply: v["apply"] === true,
@@ -91,7 +86,10 @@ export function resolveGcOptions(
     ...outputOptions(v),
     registryConfig,
     adminUrl,
-    adminToken: resolveAdminToken(str("admin-token-file"), env, config, adminUrl, running),
+    // A bad --admin-token-file is a usage error.
+    adminToken: asUsageError(ConfigError, () =>
+      resolveAdminToken(str("admin-token-file"), env, config, adminUrl, running),
+    ),
     registryUrl,
     gcCommand: gcShell
       ? { shell: gcShell }
@@ -103,18 +101,12 @@ export function resolveGcOptions(
   };
 }
 
-/** The admin token gc sends (commands/admin-target.ts); a bad --admin-token-file is a usage error. */
-function resolveAdminToken(
-  file: string | undefined,
-  env: NodeJS.ProcessEnv,
-  config: Config,
-  adminUrl: string | null,
-  running: ProxyAddress | null,
-): string | null {
+/** `read()`, with an error of class `kind` reported as a usage error (exit 2). */
+function asUsageError<T>(kind: new (...args: never[]) => Error, read: () => T): T {
   try {
-    return adminTokenOf(file, env, config, adminUrl, running);
+    return read();
   } catch (err) {
-    if (err instanceof ConfigError) throw new GcUsageError(err.message);
+    if (err instanceof kind) throw new GcUsageError(err.message);
     throw err;
   }
 }

@@ -28,13 +28,8 @@ import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseAllDocuments } from "yaml";
-import {
-  type BuiltProxy,
-  buildProxyScripts,
-  imageMallocEnv,
-  imageNodeArgs,
-  imageNodeOptions,
-} from "../helpers/built-proxy.js";
+import { type BuiltProxy, buildProxyScripts } from "../helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../helpers/image.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { answer, type RawUpstream, startRawUpstream } from "../helpers/raw-upstream.js";
 

@@ -39,46 +39,6 @@ function tsFiles(dir: string): string[] {
   );
 }
 
-/** The runtime stage's `ENV` variables (the Dockerfile's last `FROM` on), as the image sets them. */
-export function imageEnv(): Record<string, string> {
-  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-  const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
-  const env: Record<string, string> = {};
-  // `ENV K=V \` continuation lines, up to the next instruction.
-  for (const block of runtime.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm)) {
-    for (const m of block[1]!.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("([^"]*)"|(\S+))/g)) {
-      env[m[1]!] = m[3] ?? m[4] ?? "";
-    }
-  }
-  return env;
-}
-
-/**
- * The Node flags of the image's ENTRYPOINT (`["node", FLAGS..., "dist/cli.js"]`): those
- * Node takes only on its command line (`--min-semi-space-size`).
- */
-export function imageNodeArgs(): string[] {
-  const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
-  const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
-  const entry = [...runtime.matchAll(/^ENTRYPOINT (\[.*\])$/gm)].at(-1)?.[1];
-  const argv = entry === undefined ? [] : (JSON.parse(entry) as string[]);
-  const script = argv.findIndex((a) => a.endsWith(".js"));
-  return argv[0] === "node" && script > 0 ? argv.slice(1, script) : [];
-}
-
-/** The image's NODE_OPTIONS (the Dockerfile's `ENV`), split into Node flags. */
-export function imageNodeOptions(): string[] {
-  return (imageEnv()["NODE_OPTIONS"] ?? "").split(/\s+/).filter(Boolean);
-}
-
-/**
- * The image's settings of the C library's allocator (`MALLOC_*` in the Dockerfile's
- * `ENV`): a process run "as the image runs it" gets them too (docs/performance.md "Knobs").
- */
-export function imageMallocEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(imageEnv()).filter(([k]) => k.startsWith("MALLOC_")));
-}
-
 export function buildProxyScripts(): BuiltProxy {
   const app = mkdtempSync(join(tmpdir(), "rcp-built-proxy-"));
   const src = join(ROOT, "src");

@@ -28,6 +28,7 @@ import { findExecutable } from "../../src/registry/binary.js";
 import { startBigUpload } from "../helpers/big-upload.js";
 import { seedGc } from "../helpers/gc.js";
 import { request } from "../helpers/http.js";
+import { type ImageRuntime, imageRuntime } from "../helpers/image.js";
 import { makeImage, pushImage } from "../helpers/oci.js";
 import { commandLine, descendants } from "../helpers/pids.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
@@ -44,56 +45,6 @@ import { manifestOf, tagsOf } from "../helpers/tag-delete.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML, read by known paths inside assertions
 type Obj = Record<string, any>;
-
-/** Users of the node base image. */
-const IMAGE_USERS: Record<string, number> = { node: 1000, root: 0 };
-/** What the node image's PATH holds (node is in /usr/local/bin). */
-const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-interface ImageRuntime {
-  uid: number;
-  env: Record<string, string>;
-  volumes: string[];
-  /** Folders the image creates owned by its user. */
-  ownedByUser: string[];
-  workdir: string;
-  entrypoint: string[];
-  cmd: string[];
-}
-
-/** The Dockerfile's last stage, as an engine would run it. */
-function imageRuntime(): ImageRuntime {
-  const lines = readFileSync(join(ROOT, "Dockerfile"), "utf8")
-    .replace(/\\\n/g, " ")
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("#"));
-  const stage = lines.slice(lines.findLastIndex((l) => /^FROM /i.test(l)));
-  const arg = (kw: string) =>
-    stage.filter((l) => l.startsWith(`${kw} `)).map((l) => l.slice(kw.length + 1).trim());
-  const user = arg("USER").at(-1) ?? "root";
-  const env: Record<string, string> = { PATH: IMAGE_PATH };
-  for (const e of arg("ENV")) {
-    for (const pair of e.split(/\s+/)) {
-      const eq = pair.indexOf("=");
-      env[pair.slice(0, eq)] = pair.slice(eq + 1);
-    }
-  }
-  const ownedByUser = arg("RUN").flatMap((r) => {
-    const m = new RegExp(`chown (?:-R )?${user}(?::${user})? (\\S+)`).exec(r);
-    return m ? [m[1]!] : [];
-  });
-  assert.ok(user in IMAGE_USERS, `USER ${user}`);
-  return {
-    uid: IMAGE_USERS[user]!,
-    env,
-    volumes: arg("VOLUME").flatMap((v) => JSON.parse(v) as string[]),
-    ownedByUser,
-    workdir: arg("WORKDIR").at(-1) ?? "/",
-    entrypoint: JSON.parse(arg("ENTRYPOINT").at(-1) ?? "[]") as string[],
-    cmd: JSON.parse(arg("CMD").at(-1) ?? "[]") as string[],
-  };
-}
 
 /** Test-only overrides: the real registry, loopback, any free port. */
 function testEnv(registry: TestRegistry): Record<string, string> {

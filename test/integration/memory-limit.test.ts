@@ -16,12 +16,8 @@ import { dirname, join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-import {
-  buildProxyScripts,
-  imageMallocEnv,
-  imageNodeArgs,
-  imageNodeOptions,
-} from "../helpers/built-proxy.js";
+import { buildProxyScripts } from "../helpers/built-proxy.js";
+import { imageMallocEnv, imageNodeArgs, imageNodeOptions } from "../helpers/image.js";
 import { MT, makeImage, pushImage, putManifest } from "../helpers/oci.js";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy-process.js";
 import { startRegistry, type TestRegistry } from "../helpers/registry.js";
